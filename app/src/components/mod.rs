@@ -1,0 +1,4 @@
+//! Reusable widgets.
+
+pub mod form_feedback;
+pub mod timestamp;

@@ -1,0 +1,74 @@
+#![forbid(unsafe_code)]
+//! deploytrack's shared Leptos crate: pages, components, DTOs, server functions and — on the
+//! server only — the service layer and the storage contract.
+
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod model;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::path;
+
+use pages::{
+    application::ApplicationPage, applications::ApplicationsPage, environment::EnvironmentPage,
+    environments::EnvironmentsPage, home::HomePage,
+};
+
+/// The HTML document around the app, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.ico"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Effects only run in the browser: this marks the moment the page became interactive.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/deploytrack.css"/>
+        <Title formatter=|page: String| format!("{page} · deploytrack")/>
+        <Router>
+            <header class="topbar">
+                <a class="brand" href="/">"deploytrack"</a>
+                <nav>
+                    <A href="/applications">"Applications"</A>
+                    <A href="/environments">"Environments"</A>
+                </nav>
+            </header>
+            <main>
+                <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
+                    <Route path=path!("/") view=HomePage/>
+                    <Route path=path!("/applications") view=ApplicationsPage/>
+                    <Route path=path!("/applications/:id") view=ApplicationPage/>
+                    <Route path=path!("/environments") view=EnvironmentsPage/>
+                    <Route path=path!("/environments/:id") view=EnvironmentPage/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}

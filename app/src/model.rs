@@ -1,0 +1,178 @@
+//! The domain's data as it crosses the wire (JSON camelCase), shared by server and browser.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{AppError, FieldError};
+
+pub const NAME_MAX: usize = 100;
+pub const DESCRIPTION_MAX: usize = 2_000;
+pub const NOTES_MAX: usize = 10_000;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Application {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub archived_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Environment {
+    pub id: Uuid,
+    pub name: String,
+    pub description: Option<String>,
+    /// Pipeline order (DEV → … → PROD); matrix columns follow it.
+    pub position: i32,
+    pub is_production: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub archived_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Version {
+    pub id: Uuid,
+    pub application_id: Uuid,
+    pub version_identifier: String,
+    pub released_at: Option<DateTime<Utc>>,
+    pub notes: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub archived_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewApplication {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+/// Absent fields stay as they are; an empty description clears it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApplicationPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewEnvironment {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Defaults to the end of the pipeline.
+    #[serde(default)]
+    pub position: Option<i32>,
+    #[serde(default)]
+    pub is_production: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EnvironmentPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub position: Option<i32>,
+    #[serde(default)]
+    pub is_production: Option<bool>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewVersion {
+    pub version_identifier: String,
+    #[serde(default)]
+    pub released_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct VersionPatch {
+    #[serde(default)]
+    pub released_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// Trims `value` and checks it is present and at most `max` characters.
+pub fn required_text(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        errors.push(FieldError::new(field, "is required"));
+    } else if trimmed.chars().count() > max {
+        errors.push(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    trimmed.to_string()
+}
+
+/// Trims an optional text; empty becomes `None`.
+pub fn optional_text(
+    field: &str,
+    value: Option<&str>,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    let trimmed = value.map(str::trim).filter(|v| !v.is_empty())?;
+    if trimmed.chars().count() > max {
+        errors.push(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    }
+    Some(trimmed.to_string())
+}
+
+/// Turns collected field errors into one `Validation` error, or `Ok` when there are none.
+pub fn finish(errors: Vec<FieldError>) -> Result<(), AppError> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Validation(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn required_text_trims_and_reports_missing_and_too_long() {
+        let mut errors = vec![];
+        assert_eq!(required_text("name", "  api  ", 10, &mut errors), "api");
+        assert!(errors.is_empty());
+        required_text("name", "   ", 10, &mut errors);
+        required_text("other", &"x".repeat(11), 10, &mut errors);
+        assert_eq!(errors[0], FieldError::new("name", "is required"));
+        assert_eq!(errors[1].field, "other");
+    }
+
+    #[test]
+    fn optional_text_turns_blank_into_none() {
+        let mut errors = vec![];
+        assert_eq!(optional_text("d", Some("  "), 5, &mut errors), None);
+        assert_eq!(
+            optional_text("d", Some(" ab "), 5, &mut errors).as_deref(),
+            Some("ab")
+        );
+        assert!(finish(errors).is_ok());
+    }
+}

@@ -1,0 +1,83 @@
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::catalog::{list_applications, CreateApplication};
+use crate::components::form_feedback::{last_error, FieldMessage, FormMessage};
+use crate::components::timestamp::Timestamp;
+use crate::model::Application;
+
+#[component]
+pub fn ApplicationsPage() -> impl IntoView {
+    let create = ServerAction::<CreateApplication>::new();
+    // Refetches whenever a create finishes, so the list follows without a reload.
+    let applications = Resource::new(move || create.version().get(), |_| list_applications(false));
+    let error = last_error(create.value());
+    let form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if matches!(create.value().get(), Some(Ok(_))) {
+            if let Some(form) = form.get() {
+                form.reset();
+            }
+        }
+    });
+
+    view! {
+        <Title text="Applications"/>
+        <section class="page">
+            <h1>"Applications"</h1>
+            <ActionForm action=create node_ref=form attr:class="card form" attr:id="create-application">
+                <h2>"New application"</h2>
+                <FormMessage error/>
+                <label>
+                    "Name"
+                    <input name="name" required maxlength="100" placeholder="Customer Portal"/>
+                </label>
+                <FieldMessage error field="name"/>
+                <label>
+                    "Description"
+                    <input name="description" maxlength="2000" placeholder="optional"/>
+                </label>
+                <FieldMessage error field="description"/>
+                <button type="submit" disabled=move || create.pending().get()>"Create application"</button>
+            </ActionForm>
+            <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match applications.await {
+                        Ok(list) => view! { <ApplicationTable list/> }.into_any(),
+                        Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn ApplicationTable(list: Vec<Application>) -> impl IntoView {
+    if list.is_empty() {
+        return view! { <p class="empty">"No applications yet. Create the first one above."</p> }
+            .into_any();
+    }
+    view! {
+        <table class="data" id="applications">
+            <thead>
+                <tr><th>"Name"</th><th>"Description"</th><th>"Created"</th></tr>
+            </thead>
+            <tbody>
+                {list
+                    .into_iter()
+                    .map(|application| {
+                        view! {
+                            <tr>
+                                <td><a href=format!("/applications/{}", application.id)>{application.name}</a></td>
+                                <td>{application.description.unwrap_or_default()}</td>
+                                <td><Timestamp at=application.created_at/></td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}

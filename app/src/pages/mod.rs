@@ -1,0 +1,21 @@
+//! One file per page.
+
+pub mod application;
+pub mod applications;
+pub mod environment;
+pub mod environments;
+pub mod home;
+
+use uuid::Uuid;
+
+/// The `:id` route parameter as a UUID, if it is one.
+pub fn id_param() -> impl Fn() -> Option<Uuid> + Copy + Send + Sync + 'static {
+    let params = leptos_router::hooks::use_params_map();
+    move || {
+        use leptos::prelude::Get;
+        params
+            .get()
+            .get("id")
+            .and_then(|raw| Uuid::parse_str(&raw).ok())
+    }
+}

@@ -1,0 +1,392 @@
+//! Every business rule lives here, once. REST handlers and server functions are thin doors onto it.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use uuid::Uuid;
+
+use super::ordering;
+use super::store::{Store, StoreError};
+use crate::error::AppError;
+use crate::model::*;
+
+pub struct Service {
+    store: Arc<dyn Store>,
+}
+
+/// Timestamps are kept to the microsecond so both backends store them exactly.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Turns a storage failure into the error a caller sees; `what` names the missing thing.
+fn store_error(what: &str) -> impl Fn(StoreError) -> AppError + '_ {
+    move |err| match err {
+        StoreError::NotFound => AppError::NotFound(format!("{what} not found")),
+        StoreError::Conflict(field) => AppError::Conflict {
+            field: field.to_string(),
+            message: format!("{what} with this {field} already exists"),
+        },
+        StoreError::Other(cause) => {
+            tracing::error!(error = %cause, "storage failure while handling {what}");
+            AppError::Internal
+        }
+    }
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        Self { store }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+
+    /// True when the database answers.
+    pub async fn database_reachable(&self) -> bool {
+        self.store.ping().await.is_ok()
+    }
+
+    // ---- applications ----
+
+    pub async fn list_applications(
+        &self,
+        include_archived: bool,
+    ) -> Result<Vec<Application>, AppError> {
+        self.store
+            .list_applications(include_archived)
+            .await
+            .map_err(store_error("application"))
+    }
+
+    pub async fn get_application(&self, id: Uuid) -> Result<Application, AppError> {
+        self.store
+            .get_application(id)
+            .await
+            .map_err(store_error("application"))
+    }
+
+    pub async fn create_application(&self, input: NewApplication) -> Result<Application, AppError> {
+        let mut errors = vec![];
+        let name = required_text("name", &input.name, NAME_MAX, &mut errors);
+        let description = optional_text(
+            "description",
+            input.description.as_deref(),
+            DESCRIPTION_MAX,
+            &mut errors,
+        );
+        finish(errors)?;
+        let now = now();
+        let application = Application {
+            id: Uuid::now_v7(),
+            name,
+            description,
+            created_at: now,
+            updated_at: now,
+            archived_at: None,
+        };
+        self.store
+            .insert_application(&application)
+            .await
+            .map_err(store_error("an application"))?;
+        Ok(application)
+    }
+
+    pub async fn update_application(
+        &self,
+        id: Uuid,
+        patch: ApplicationPatch,
+    ) -> Result<Application, AppError> {
+        let mut application = self.get_application(id).await?;
+        let mut errors = vec![];
+        if let Some(name) = &patch.name {
+            application.name = required_text("name", name, NAME_MAX, &mut errors);
+        }
+        if let Some(description) = &patch.description {
+            application.description = optional_text(
+                "description",
+                Some(description),
+                DESCRIPTION_MAX,
+                &mut errors,
+            );
+        }
+        finish(errors)?;
+        application.updated_at = now();
+        self.store
+            .update_application(&application)
+            .await
+            .map_err(store_error("an application"))?;
+        Ok(application)
+    }
+
+    pub async fn archive_application(&self, id: Uuid) -> Result<Application, AppError> {
+        let mut application = self.get_application(id).await?;
+        if application.archived_at.is_none() {
+            let now = now();
+            application.archived_at = Some(now);
+            application.updated_at = now;
+            self.store
+                .update_application(&application)
+                .await
+                .map_err(store_error("application"))?;
+        }
+        Ok(application)
+    }
+
+    // ---- environments ----
+
+    pub async fn list_environments(
+        &self,
+        include_archived: bool,
+    ) -> Result<Vec<Environment>, AppError> {
+        self.store
+            .list_environments(include_archived)
+            .await
+            .map_err(store_error("environment"))
+    }
+
+    pub async fn get_environment(&self, id: Uuid) -> Result<Environment, AppError> {
+        self.store
+            .get_environment(id)
+            .await
+            .map_err(store_error("environment"))
+    }
+
+    pub async fn create_environment(&self, input: NewEnvironment) -> Result<Environment, AppError> {
+        let mut errors = vec![];
+        let name = required_text("name", &input.name, NAME_MAX, &mut errors);
+        let description = optional_text(
+            "description",
+            input.description.as_deref(),
+            DESCRIPTION_MAX,
+            &mut errors,
+        );
+        check_position(input.position, &mut errors);
+        finish(errors)?;
+        let position = match input.position {
+            Some(position) => position,
+            None => self
+                .store
+                .next_environment_position()
+                .await
+                .map_err(store_error("environment"))?,
+        };
+        let now = now();
+        let environment = Environment {
+            id: Uuid::now_v7(),
+            name,
+            description,
+            position,
+            is_production: input.is_production.unwrap_or(false),
+            created_at: now,
+            updated_at: now,
+            archived_at: None,
+        };
+        self.store
+            .insert_environment(&environment)
+            .await
+            .map_err(store_error("an environment"))?;
+        Ok(environment)
+    }
+
+    pub async fn update_environment(
+        &self,
+        id: Uuid,
+        patch: EnvironmentPatch,
+    ) -> Result<Environment, AppError> {
+        let mut environment = self.get_environment(id).await?;
+        let mut errors = vec![];
+        if let Some(name) = &patch.name {
+            environment.name = required_text("name", name, NAME_MAX, &mut errors);
+        }
+        if let Some(description) = &patch.description {
+            environment.description = optional_text(
+                "description",
+                Some(description),
+                DESCRIPTION_MAX,
+                &mut errors,
+            );
+        }
+        check_position(patch.position, &mut errors);
+        finish(errors)?;
+        if let Some(position) = patch.position {
+            environment.position = position;
+        }
+        if let Some(is_production) = patch.is_production {
+            environment.is_production = is_production;
+        }
+        environment.updated_at = now();
+        self.store
+            .update_environment(&environment)
+            .await
+            .map_err(store_error("an environment"))?;
+        Ok(environment)
+    }
+
+    pub async fn archive_environment(&self, id: Uuid) -> Result<Environment, AppError> {
+        let mut environment = self.get_environment(id).await?;
+        if environment.archived_at.is_none() {
+            let now = now();
+            environment.archived_at = Some(now);
+            environment.updated_at = now;
+            self.store
+                .update_environment(&environment)
+                .await
+                .map_err(store_error("environment"))?;
+        }
+        Ok(environment)
+    }
+
+    /// Puts the active environments in exactly the given order.
+    pub async fn reorder_environments(
+        &self,
+        ordered_ids: Vec<Uuid>,
+    ) -> Result<Vec<Environment>, AppError> {
+        let current = self.list_environments(false).await?;
+        let mut expected: Vec<Uuid> = current.iter().map(|e| e.id).collect();
+        let mut given = ordered_ids.clone();
+        expected.sort();
+        given.sort();
+        if expected != given {
+            return Err(AppError::field(
+                "ids",
+                "must list every active environment exactly once",
+            ));
+        }
+        self.store
+            .set_environment_positions(&ordered_ids, now())
+            .await
+            .map_err(store_error("environment"))?;
+        self.list_environments(false).await
+    }
+
+    /// Swaps an environment with its neighbour in the pipeline (`earlier` = towards DEV).
+    pub async fn move_environment(
+        &self,
+        id: Uuid,
+        earlier: bool,
+    ) -> Result<Vec<Environment>, AppError> {
+        let mut ids: Vec<Uuid> = self
+            .list_environments(false)
+            .await?
+            .iter()
+            .map(|e| e.id)
+            .collect();
+        let index = ids
+            .iter()
+            .position(|candidate| *candidate == id)
+            .ok_or_else(|| AppError::NotFound("environment not found".into()))?;
+        let neighbour = if earlier {
+            index.checked_sub(1)
+        } else {
+            Some(index + 1).filter(|n| *n < ids.len())
+        };
+        if let Some(neighbour) = neighbour {
+            ids.swap(index, neighbour);
+        }
+        self.reorder_environments(ids).await
+    }
+
+    // ---- versions ----
+
+    /// Newest first, semver-aware.
+    pub async fn list_versions(
+        &self,
+        application_id: Uuid,
+        include_archived: bool,
+    ) -> Result<Vec<Version>, AppError> {
+        self.get_application(application_id).await?;
+        let mut versions = self
+            .store
+            .list_versions(application_id, include_archived)
+            .await
+            .map_err(store_error("version"))?;
+        ordering::sort_newest_first(&mut versions);
+        Ok(versions)
+    }
+
+    pub async fn get_version(&self, id: Uuid) -> Result<Version, AppError> {
+        self.store
+            .get_version(id)
+            .await
+            .map_err(store_error("version"))
+    }
+
+    pub async fn create_version(
+        &self,
+        application_id: Uuid,
+        input: NewVersion,
+    ) -> Result<Version, AppError> {
+        let application = self.get_application(application_id).await?;
+        let mut errors = vec![];
+        let version_identifier = required_text(
+            "versionIdentifier",
+            &input.version_identifier,
+            NAME_MAX,
+            &mut errors,
+        );
+        let notes = optional_text("notes", input.notes.as_deref(), NOTES_MAX, &mut errors);
+        if application.archived_at.is_some() {
+            errors.push(crate::error::FieldError::new(
+                "applicationId",
+                "application is archived",
+            ));
+        }
+        finish(errors)?;
+        let version = Version {
+            id: Uuid::now_v7(),
+            application_id,
+            version_identifier,
+            released_at: input.released_at.map(|t| t.trunc_subsecs(6)),
+            notes,
+            created_at: now(),
+            archived_at: None,
+        };
+        self.store
+            .insert_version(&version)
+            .await
+            .map_err(store_error("a version"))?;
+        Ok(version)
+    }
+
+    pub async fn update_version(&self, id: Uuid, patch: VersionPatch) -> Result<Version, AppError> {
+        let mut version = self.get_version(id).await?;
+        let mut errors = vec![];
+        if let Some(notes) = &patch.notes {
+            version.notes = optional_text("notes", Some(notes), NOTES_MAX, &mut errors);
+        }
+        finish(errors)?;
+        if let Some(released_at) = patch.released_at {
+            version.released_at = Some(released_at.trunc_subsecs(6));
+        }
+        self.store
+            .update_version(&version)
+            .await
+            .map_err(store_error("version"))?;
+        Ok(version)
+    }
+
+    pub async fn archive_version(&self, id: Uuid) -> Result<Version, AppError> {
+        let mut version = self.get_version(id).await?;
+        if version.archived_at.is_none() {
+            version.archived_at = Some(now());
+            self.store
+                .update_version(&version)
+                .await
+                .map_err(store_error("version"))?;
+        }
+        Ok(version)
+    }
+}
+
+fn check_position(position: Option<i32>, errors: &mut Vec<crate::error::FieldError>) {
+    if let Some(position) = position {
+        if !(0..=10_000).contains(&position) {
+            errors.push(crate::error::FieldError::new(
+                "position",
+                "must be between 0 and 10000",
+            ));
+        }
+    }
+}

@@ -1,0 +1,141 @@
+#![forbid(unsafe_code)]
+//! Builds the deploytrack web application: REST API, server functions, server-rendered pages.
+//! `main.rs` only parses settings and calls [`serve`]; tests call [`build_app`] and bind port 0.
+
+pub mod config;
+pub mod problem;
+pub mod rest;
+pub mod store;
+
+use std::sync::Arc;
+
+use app::ssr::Service;
+use app::{shell, App};
+use axum::body::Body;
+use axum::extract::{FromRef, State};
+use axum::http::{Request, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use leptos::prelude::{provide_context, LeptosOptions};
+use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use serde_json::json;
+use tower_http::trace::TraceLayer;
+
+pub use config::{Config, LogFormat};
+
+/// Everything a request handler may need; cloned per request (all fields are cheap handles).
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub service: Arc<Service>,
+}
+
+/// Connects the database (migrating it) and assembles the router.
+pub async fn build_app(config: &Config) -> anyhow::Result<Router> {
+    let store = store::connect(&config.database_url).await?;
+    tracing::info!(
+        backend = store.backend(),
+        database = %store::redact(&config.database_url),
+        "database ready"
+    );
+    let leptos_options = LeptosOptions::builder()
+        .output_name("deploytrack")
+        .site_root(config.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(config.addr)
+        .build();
+    let state = AppState {
+        leptos_options,
+        service: Arc::new(Service::new(store)),
+    };
+    Ok(router(state))
+}
+
+fn router(state: AppState) -> Router {
+    let service = state.service.clone();
+    let provide_service = move || provide_context(service.clone());
+    let options = state.leptos_options.clone();
+    Router::new()
+        .nest("/api", rest::routes())
+        .route("/healthz", get(health))
+        .route(
+            "/rpc/{*fn_name}",
+            get(server_function).post(server_function),
+        )
+        .leptos_routes_with_context(
+            &state,
+            generate_route_list(App),
+            provide_service,
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Server functions get the same service as REST, through Leptos context.
+async fn server_function(
+    State(state): State<AppState>,
+    request: Request<Body>,
+) -> impl IntoResponse {
+    handle_server_fns_with_context(move || provide_context(state.service.clone()), request).await
+}
+
+/// 200 when the database answers, 503 otherwise.
+async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    let reachable = state.service.database_reachable().await;
+    let status = if reachable {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if reachable { "ok" } else { "unavailable" },
+        "database": { "backend": state.service.backend(), "reachable": reachable },
+    });
+    (status, Json(body))
+}
+
+/// Sets up structured logging; `RUST_LOG` overrides the default levels.
+pub fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests and exits.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = build_app(&config).await?;
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}

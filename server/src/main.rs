@@ -1,0 +1,11 @@
+#![forbid(unsafe_code)]
+
+use clap::Parser;
+use server::Config;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    server::init_tracing(config.log_format);
+    server::serve(config).await
+}

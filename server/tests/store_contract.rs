@@ -1,0 +1,229 @@
+//! The storage contract: every case runs against SQLite and PostgreSQL alike.
+
+mod common;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use app::model::{Application, Environment, Version};
+use app::ssr::service::now;
+use app::ssr::{Store, StoreError};
+use chrono::Duration;
+use common::{Backend, TestDb};
+use uuid::Uuid;
+
+async fn run<F, Fut>(backend: Backend, case: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let store = db.store().await;
+    case(store).await;
+}
+
+fn application(name: &str) -> Application {
+    let at = now();
+    Application {
+        id: Uuid::now_v7(),
+        name: name.into(),
+        description: Some("described".into()),
+        created_at: at,
+        updated_at: at,
+        archived_at: None,
+    }
+}
+
+fn environment(name: &str, position: i32) -> Environment {
+    let at = now();
+    Environment {
+        id: Uuid::now_v7(),
+        name: name.into(),
+        description: None,
+        position,
+        is_production: name.starts_with("PROD"),
+        created_at: at,
+        updated_at: at,
+        archived_at: None,
+    }
+}
+
+fn version(application_id: Uuid, identifier: &str) -> Version {
+    Version {
+        id: Uuid::now_v7(),
+        application_id,
+        version_identifier: identifier.into(),
+        released_at: Some(now() - Duration::days(1)),
+        notes: Some("notes".into()),
+        created_at: now(),
+        archived_at: None,
+    }
+}
+
+for_both_backends!(run;
+    application_round_trips_exactly,
+    application_names_are_unique_case_insensitively,
+    updating_a_missing_application_is_not_found,
+    archived_applications_are_listed_only_on_request,
+    environments_list_in_pipeline_order,
+    environment_positions_are_rewritten_together,
+    environment_names_are_unique_case_insensitively,
+    version_identifiers_are_unique_per_application,
+    version_round_trips_and_updates,
+    unknown_ids_are_not_found,
+    ping_answers,
+);
+
+async fn application_round_trips_exactly(store: Arc<dyn Store>) {
+    let app = application("Customer Portal");
+    store.insert_application(&app).await.unwrap();
+    assert_eq!(store.get_application(app.id).await.unwrap(), app);
+}
+
+async fn application_names_are_unique_case_insensitively(store: Arc<dyn Store>) {
+    store
+        .insert_application(&application("Billing"))
+        .await
+        .unwrap();
+    let err = store
+        .insert_application(&application("BILLING"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict("name")), "{err:?}");
+    assert_eq!(store.list_applications(true).await.unwrap().len(), 1);
+}
+
+async fn updating_a_missing_application_is_not_found(store: Arc<dyn Store>) {
+    let err = store
+        .update_application(&application("ghost"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+}
+
+async fn archived_applications_are_listed_only_on_request(store: Arc<dyn Store>) {
+    let mut old = application("Old");
+    store.insert_application(&old).await.unwrap();
+    store.insert_application(&application("New")).await.unwrap();
+    old.archived_at = Some(now());
+    store.update_application(&old).await.unwrap();
+    let active: Vec<String> = store
+        .list_applications(false)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.name)
+        .collect();
+    assert_eq!(active, ["New"]);
+    assert_eq!(store.list_applications(true).await.unwrap().len(), 2);
+}
+
+async fn environments_list_in_pipeline_order(store: Arc<dyn Store>) {
+    for (name, position) in [("PROD", 2), ("DEV", 0), ("STAGING", 1)] {
+        store
+            .insert_environment(&environment(name, position))
+            .await
+            .unwrap();
+    }
+    let names: Vec<String> = store
+        .list_environments(false)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names, ["DEV", "STAGING", "PROD"]);
+    assert_eq!(store.next_environment_position().await.unwrap(), 3);
+}
+
+async fn environment_positions_are_rewritten_together(store: Arc<dyn Store>) {
+    let dev = environment("DEV", 0);
+    let prod = environment("PROD", 1);
+    store.insert_environment(&dev).await.unwrap();
+    store.insert_environment(&prod).await.unwrap();
+    store
+        .set_environment_positions(&[prod.id, dev.id], now())
+        .await
+        .unwrap();
+    let listed = store.list_environments(false).await.unwrap();
+    assert_eq!(listed[0].id, prod.id);
+    assert_eq!(listed[0].position, 0);
+    assert_eq!(listed[1].position, 1);
+    assert!(listed[1].is_production == dev.is_production);
+}
+
+async fn environment_names_are_unique_case_insensitively(store: Arc<dyn Store>) {
+    store
+        .insert_environment(&environment("PROD-EU", 0))
+        .await
+        .unwrap();
+    let err = store
+        .insert_environment(&environment("prod-eu", 1))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Conflict("name")), "{err:?}");
+}
+
+async fn version_identifiers_are_unique_per_application(store: Arc<dyn Store>) {
+    let portal = application("Portal");
+    let billing = application("Billing");
+    store.insert_application(&portal).await.unwrap();
+    store.insert_application(&billing).await.unwrap();
+    store
+        .insert_version(&version(portal.id, "1.2.0"))
+        .await
+        .unwrap();
+    store
+        .insert_version(&version(billing.id, "1.2.0"))
+        .await
+        .expect("same identifier in another application is fine");
+    let err = store
+        .insert_version(&version(portal.id, "1.2.0"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Conflict("versionIdentifier")),
+        "{err:?}"
+    );
+}
+
+async fn version_round_trips_and_updates(store: Arc<dyn Store>) {
+    let portal = application("Portal");
+    store.insert_application(&portal).await.unwrap();
+    let mut v = version(portal.id, "2.0.0");
+    store.insert_version(&v).await.unwrap();
+    assert_eq!(store.get_version(v.id).await.unwrap(), v);
+    v.notes = None;
+    v.archived_at = Some(now());
+    store.update_version(&v).await.unwrap();
+    assert_eq!(store.get_version(v.id).await.unwrap(), v);
+    assert!(store
+        .list_versions(portal.id, false)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.list_versions(portal.id, true).await.unwrap(), vec![v]);
+}
+
+async fn unknown_ids_are_not_found(store: Arc<dyn Store>) {
+    let id = Uuid::now_v7();
+    assert!(matches!(
+        store.get_application(id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.get_environment(id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(matches!(
+        store.get_version(id).await,
+        Err(StoreError::NotFound)
+    ));
+}
+
+async fn ping_answers(store: Arc<dyn Store>) {
+    store.ping().await.unwrap();
+    assert!(["sqlite", "postgres"].contains(&store.backend()));
+}
