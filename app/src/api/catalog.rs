@@ -9,6 +9,7 @@ use crate::model::*;
 #[cfg(feature = "ssr")]
 use super::service;
 
+#[cfg(feature = "ssr")]
 /// HTML checkboxes send "on" when ticked and nothing otherwise.
 fn checkbox(value: Option<String>) -> Option<bool> {
     Some(value.is_some_and(|v| v == "on" || v == "true"))
