@@ -36,6 +36,11 @@ pub enum AppError {
     Conflict { field: String, message: String },
     #[error("authentication required")]
     Unauthorized,
+    /// A failed sign-in; deliberately silent about which part was wrong.
+    #[error("invalid username or password")]
+    InvalidCredentials,
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -64,7 +69,8 @@ impl AppError {
     pub fn status_code(&self) -> u16 {
         match self {
             AppError::BadRequest(_) => 400,
-            AppError::Unauthorized => 401,
+            AppError::Unauthorized | AppError::InvalidCredentials => 401,
+            AppError::TooManyRequests(_) => 429,
             AppError::Forbidden(_) => 403,
             AppError::NotFound(_) => 404,
             AppError::Conflict { .. } => 409,
@@ -81,7 +87,8 @@ impl AppError {
             AppError::Validation(_) => "Validation failed",
             AppError::NotFound(_) => "Not found",
             AppError::Conflict { .. } => "Conflict",
-            AppError::Unauthorized => "Unauthorized",
+            AppError::Unauthorized | AppError::InvalidCredentials => "Unauthorized",
+            AppError::TooManyRequests(_) => "Too many requests",
             AppError::PayloadTooLarge(_) => "Payload too large",
             AppError::Forbidden(_) => "Forbidden",
             AppError::Internal | AppError::Transport(_) => "Internal server error",

@@ -176,3 +176,127 @@ mod tests {
         assert!(finish(errors).is_ok());
     }
 }
+
+// ---- access ----
+
+/// What a user may do: viewers read; editors also write; admins also manage users.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Viewer,
+    Editor,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Viewer, Role::Editor, Role::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Editor => "editor",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == value)
+    }
+}
+
+/// A person or pipeline identity. Never carries the password hash.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: Uuid,
+    pub username: String,
+    pub display_name: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+impl User {
+    pub fn can(&self, role: Role) -> bool {
+        self.role >= role
+    }
+}
+
+/// An API token's metadata; the secret itself is shown once, at creation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiToken {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// The answer to creating a token: its metadata plus the secret, this one time.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedToken {
+    #[serde(flatten)]
+    pub info: ApiToken,
+    pub token: String,
+}
+
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewToken {
+    pub name: String,
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewUser {
+    pub username: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    pub password: String,
+    pub role: Role,
+}
+
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserPatch {
+    #[serde(default)]
+    pub role: Option<Role>,
+    #[serde(default)]
+    pub disabled: Option<bool>,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+pub const PASSWORD_MIN: usize = 10;
+pub const PASSWORD_MAX: usize = 200;
+
+/// Checks a new password's length (characters, not bytes).
+pub fn check_password(field: &str, password: &str, errors: &mut Vec<FieldError>) {
+    let length = password.chars().count();
+    if length < PASSWORD_MIN {
+        errors.push(FieldError::new(
+            field,
+            format!("must be at least {PASSWORD_MIN} characters"),
+        ));
+    } else if length > PASSWORD_MAX {
+        errors.push(FieldError::new(
+            field,
+            format!("must be at most {PASSWORD_MAX} characters"),
+        ));
+    }
+}

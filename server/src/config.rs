@@ -33,12 +33,38 @@ pub struct Config {
     #[arg(long, env = "DEPLOYTRACK_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
 
+    /// Password for the `admin` user created on first start (empty database only). Without it a
+    /// random one-time password is generated and printed once to the log.
+    #[arg(long, env = "DEPLOYTRACK_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+
+    /// Always mark the session cookie Secure (it is anyway when the request came over https).
+    #[arg(long, env = "DEPLOYTRACK_SECURE_COOKIES", default_value_t = false)]
+    pub secure_cookies: bool,
+
+    /// Minutes without activity after which a browser session ends.
+    #[arg(long, env = "DEPLOYTRACK_SESSION_IDLE_MINUTES", default_value_t = 120)]
+    pub session_idle_minutes: i64,
+
+    /// Hours after sign-in at which a browser session ends, however active.
+    #[arg(long, env = "DEPLOYTRACK_SESSION_MAX_HOURS", default_value_t = 12)]
+    pub session_max_hours: i64,
+
     /// Folder with the built site (WASM, JS, CSS, public assets), as produced by cargo-leptos.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
 }
 
 impl Config {
+    pub fn access_policy(&self) -> app::ssr::AccessPolicy {
+        app::ssr::AccessPolicy {
+            session_idle: chrono::Duration::minutes(self.session_idle_minutes.max(1)),
+            session_lifetime: chrono::Duration::hours(self.session_max_hours.max(1)),
+            secure_cookies: self.secure_cookies,
+            ..Default::default()
+        }
+    }
+
     /// The defaults with another database, for tests and tools.
     pub fn for_database(database_url: impl Into<String>) -> Self {
         let mut config = Config::parse_from(["deploytrack"]);

@@ -2,6 +2,7 @@
 //! Builds the deploytrack web application: REST API, server functions, server-rendered pages.
 //! `main.rs` only parses settings and calls [`serve`]; tests call [`build_app`] and bind port 0.
 
+pub mod auth;
 pub mod config;
 pub mod problem;
 pub mod rest;
@@ -13,13 +14,15 @@ use app::ssr::Service;
 use app::{shell, App};
 use axum::body::Body;
 use axum::extract::{FromRef, State};
-use axum::http::{Request, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, Request, StatusCode};
+use axum::middleware;
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
 use serde_json::json;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
 pub use config::{Config, LogFormat};
@@ -45,9 +48,20 @@ pub async fn build_app(config: &Config) -> anyhow::Result<Router> {
         .site_pkg_dir("pkg")
         .site_addr(config.addr)
         .build();
+    let service = Arc::new(Service::new(store, config.access_policy()));
+    if let Some(generated) = service
+        .bootstrap_admin(config.admin_password.as_deref())
+        .await
+        .map_err(|err| anyhow::anyhow!("creating the first admin user failed: {err}"))?
+    {
+        // Printed once, on the first start of an empty database; only its hash is stored.
+        tracing::warn!(
+            "created user 'admin' with one-time password {generated} (sign in and change it, or set DEPLOYTRACK_ADMIN_PASSWORD before the first start)"
+        );
+    }
     let state = AppState {
         leptos_options,
-        service: Arc::new(Service::new(store)),
+        service,
     };
     Ok(router(state))
 }
@@ -56,7 +70,7 @@ fn router(state: AppState) -> Router {
     let service = state.service.clone();
     let provide_service = move || provide_context(service.clone());
     let options = state.leptos_options.clone();
-    Router::new()
+    let routes = Router::new()
         .nest("/api", rest::routes())
         .route("/healthz", get(health))
         .route(
@@ -70,8 +84,30 @@ fn router(state: AppState) -> Router {
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ));
+    with_security_headers(routes)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Headers on every response: a CSP that allows only the app's own scripts and WASM, no framing,
+/// no MIME sniffing, no referrer leaks.
+fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
+    // Leptos' hydration bootstrap is an inline module script, hence 'unsafe-inline' for scripts.
+    const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
+        style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+        frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
+    let set = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+    };
+    router
+        .layer(set(header::CONTENT_SECURITY_POLICY, CSP))
+        .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(set(header::REFERRER_POLICY, "same-origin"))
+        .layer(set(header::X_FRAME_OPTIONS, "DENY"))
 }
 
 /// Server functions get the same service as REST, through Leptos context.
@@ -114,9 +150,12 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let app = build_app(&config).await?;
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     tracing::info!("stopped");
     Ok(())
 }

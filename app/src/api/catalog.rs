@@ -7,7 +7,7 @@ use crate::error::AppError;
 use crate::model::*;
 
 #[cfg(feature = "ssr")]
-use super::service;
+use super::signed_in;
 
 #[cfg(feature = "ssr")]
 /// HTML checkboxes send "on" when ticked and nothing otherwise.
@@ -17,12 +17,14 @@ fn checkbox(value: Option<String>) -> Option<bool> {
 
 #[server(prefix = "/rpc")]
 pub async fn list_applications(include_archived: bool) -> Result<Vec<Application>, AppError> {
-    service()?.list_applications(include_archived).await
+    let (service, user) = signed_in()?;
+    service.list_applications(&user, include_archived).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn get_application(id: Uuid) -> Result<Application, AppError> {
-    service()?.get_application(id).await
+    let (service, user) = signed_in()?;
+    service.get_application(&user, id).await
 }
 
 #[server(prefix = "/rpc")]
@@ -30,24 +32,28 @@ pub async fn create_application(
     name: String,
     description: Option<String>,
 ) -> Result<Application, AppError> {
-    service()?
-        .create_application(NewApplication { name, description })
+    let (service, user) = signed_in()?;
+    service
+        .create_application(&user, NewApplication { name, description })
         .await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn archive_application(id: Uuid) -> Result<Application, AppError> {
-    service()?.archive_application(id).await
+    let (service, user) = signed_in()?;
+    service.archive_application(&user, id).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn list_environments(include_archived: bool) -> Result<Vec<Environment>, AppError> {
-    service()?.list_environments(include_archived).await
+    let (service, user) = signed_in()?;
+    service.list_environments(&user, include_archived).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn get_environment(id: Uuid) -> Result<Environment, AppError> {
-    service()?.get_environment(id).await
+    let (service, user) = signed_in()?;
+    service.get_environment(&user, id).await
 }
 
 #[server(prefix = "/rpc")]
@@ -56,29 +62,36 @@ pub async fn create_environment(
     description: Option<String>,
     is_production: Option<String>,
 ) -> Result<Environment, AppError> {
-    service()?
-        .create_environment(NewEnvironment {
-            name,
-            description,
-            position: None,
-            is_production: checkbox(is_production),
-        })
+    let (service, user) = signed_in()?;
+    service
+        .create_environment(
+            &user,
+            NewEnvironment {
+                name,
+                description,
+                position: None,
+                is_production: checkbox(is_production),
+            },
+        )
         .await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn move_environment(id: Uuid, earlier: bool) -> Result<Vec<Environment>, AppError> {
-    service()?.move_environment(id, earlier).await
+    let (service, user) = signed_in()?;
+    service.move_environment(&user, id, earlier).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn archive_environment(id: Uuid) -> Result<Environment, AppError> {
-    service()?.archive_environment(id).await
+    let (service, user) = signed_in()?;
+    service.archive_environment(&user, id).await
 }
 
 #[server(prefix = "/rpc")]
 pub async fn list_versions(application_id: Uuid) -> Result<Vec<Version>, AppError> {
-    service()?.list_versions(application_id, false).await
+    let (service, user) = signed_in()?;
+    service.list_versions(&user, application_id, false).await
 }
 
 #[server(prefix = "/rpc")]
@@ -87,8 +100,10 @@ pub async fn create_version(
     version_identifier: String,
     notes: Option<String>,
 ) -> Result<Version, AppError> {
-    service()?
+    let (service, user) = signed_in()?;
+    service
         .create_version(
+            &user,
             application_id,
             NewVersion {
                 version_identifier,

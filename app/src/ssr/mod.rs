@@ -3,6 +3,8 @@
 pub mod ordering;
 pub mod service;
 pub mod store;
+pub mod web;
 
-pub use service::Service;
-pub use store::{Store, StoreError};
+pub use service::{AccessPolicy, Credential, Service};
+pub use store::{SessionRecord, Store, StoreError};
+pub use web::{Authenticated, Via};

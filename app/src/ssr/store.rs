@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::model::{Application, Environment, Version};
+use crate::model::{ApiToken, Application, Environment, User, Version};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -33,11 +33,23 @@ pub fn field_of_unique_index(message_or_constraint: &str) -> Option<&'static str
         ("ux_environment_name", "name"),
         ("ux_version_identifier", "versionIdentifier"),
         ("version.version_identifier", "versionIdentifier"),
+        ("ux_user_username", "username"),
     ];
     INDEXES
         .iter()
         .find(|(index, _)| message_or_constraint.contains(index))
         .map(|(_, field)| *field)
+}
+
+/// A browser session; only the hash of its secret is stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub secret_hash: String,
+    pub user_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    /// Absolute end of the session, whatever the activity.
+    pub expires_at: DateTime<Utc>,
 }
 
 #[async_trait]
@@ -79,4 +91,33 @@ pub trait Store: Send + Sync + 'static {
     async fn get_version(&self, id: Uuid) -> Result<Version, StoreError>;
     async fn insert_version(&self, version: &Version) -> Result<(), StoreError>;
     async fn update_version(&self, version: &Version) -> Result<(), StoreError>;
+
+    async fn count_users(&self) -> Result<i64, StoreError>;
+    async fn insert_user(&self, user: &User, password_hash: &str) -> Result<(), StoreError>;
+    async fn get_user(&self, id: Uuid) -> Result<User, StoreError>;
+    /// The user and their password hash, by username (case-insensitive).
+    async fn find_credentials(&self, username: &str) -> Result<(User, String), StoreError>;
+    async fn list_users(&self) -> Result<Vec<User>, StoreError>;
+    /// Saves role, display name and disabled state.
+    async fn update_user(&self, user: &User, updated_at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn set_password_hash(
+        &self,
+        user_id: Uuid,
+        password_hash: &str,
+        updated_at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    async fn get_session(&self, secret_hash: &str) -> Result<SessionRecord, StoreError>;
+    async fn touch_session(&self, secret_hash: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn delete_session(&self, secret_hash: &str) -> Result<(), StoreError>;
+    async fn delete_sessions_of(&self, user_id: Uuid) -> Result<(), StoreError>;
+
+    async fn insert_token(&self, token: &ApiToken, secret_hash: &str) -> Result<(), StoreError>;
+    /// A user's tokens, newest first.
+    async fn list_tokens(&self, user_id: Uuid) -> Result<Vec<ApiToken>, StoreError>;
+    async fn get_token(&self, id: Uuid) -> Result<ApiToken, StoreError>;
+    async fn find_token(&self, secret_hash: &str) -> Result<ApiToken, StoreError>;
+    async fn touch_token(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn revoke_token(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError>;
 }

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::created;
+use crate::auth::CurrentUser;
 use crate::problem::{ApiJson, ApiPath, ApiQuery, Problem};
 use crate::AppState;
 
@@ -58,21 +59,23 @@ pub fn routes() -> Router<AppState> {
 
 async fn list_applications(
     State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<Application>>> {
     Ok(Json(
         state
             .service
-            .list_applications(query.include_archived)
+            .list_applications(&user, query.include_archived)
             .await?,
     ))
 }
 
 async fn create_application(
     State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
     ApiJson(input): ApiJson<NewApplication>,
 ) -> ApiResult<Response> {
-    let application = state.service.create_application(input).await?;
+    let application = state.service.create_application(&user, input).await?;
     Ok(created(
         format!("/api/applications/{}", application.id),
         application,
@@ -81,43 +84,50 @@ async fn create_application(
 
 async fn get_application(
     State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Application>> {
-    Ok(Json(state.service.get_application(id).await?))
+    Ok(Json(state.service.get_application(&user, id).await?))
 }
 
 async fn update_application(
     State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(patch): ApiJson<ApplicationPatch>,
 ) -> ApiResult<Json<Application>> {
-    Ok(Json(state.service.update_application(id, patch).await?))
+    Ok(Json(
+        state.service.update_application(&user, id, patch).await?,
+    ))
 }
 
 async fn archive_application(
     State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Application>> {
-    Ok(Json(state.service.archive_application(id).await?))
+    Ok(Json(state.service.archive_application(&user, id).await?))
 }
 
 async fn list_environments(
     State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<Environment>>> {
     Ok(Json(
         state
             .service
-            .list_environments(query.include_archived)
+            .list_environments(&user, query.include_archived)
             .await?,
     ))
 }
 
 async fn create_environment(
     State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
     ApiJson(input): ApiJson<NewEnvironment>,
 ) -> ApiResult<Response> {
-    let environment = state.service.create_environment(input).await?;
+    let environment = state.service.create_environment(&user, input).await?;
     Ok(created(
         format!("/api/environments/{}", environment.id),
         environment,
@@ -126,73 +136,92 @@ async fn create_environment(
 
 async fn get_environment(
     State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Environment>> {
-    Ok(Json(state.service.get_environment(id).await?))
+    Ok(Json(state.service.get_environment(&user, id).await?))
 }
 
 async fn update_environment(
     State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(patch): ApiJson<EnvironmentPatch>,
 ) -> ApiResult<Json<Environment>> {
-    Ok(Json(state.service.update_environment(id, patch).await?))
+    Ok(Json(
+        state.service.update_environment(&user, id, patch).await?,
+    ))
 }
 
 async fn archive_environment(
     State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Environment>> {
-    Ok(Json(state.service.archive_environment(id).await?))
+    Ok(Json(state.service.archive_environment(&user, id).await?))
 }
 
 async fn reorder_environments(
     State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
     ApiJson(request): ApiJson<ReorderRequest>,
 ) -> ApiResult<Json<Vec<Environment>>> {
-    Ok(Json(state.service.reorder_environments(request.ids).await?))
+    Ok(Json(
+        state
+            .service
+            .reorder_environments(&user, request.ids)
+            .await?,
+    ))
 }
 
 async fn list_versions(
     State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
     ApiPath(application_id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> ApiResult<Json<Vec<Version>>> {
     Ok(Json(
         state
             .service
-            .list_versions(application_id, query.include_archived)
+            .list_versions(&user, application_id, query.include_archived)
             .await?,
     ))
 }
 
 async fn create_version(
     State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
     ApiPath(application_id): ApiPath<Uuid>,
     ApiJson(input): ApiJson<NewVersion>,
 ) -> ApiResult<Response> {
-    let version = state.service.create_version(application_id, input).await?;
+    let version = state
+        .service
+        .create_version(&user, application_id, input)
+        .await?;
     Ok(created(format!("/api/versions/{}", version.id), version))
 }
 
 async fn get_version(
     State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Version>> {
-    Ok(Json(state.service.get_version(id).await?))
+    Ok(Json(state.service.get_version(&user, id).await?))
 }
 
 async fn update_version(
     State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(patch): ApiJson<VersionPatch>,
 ) -> ApiResult<Json<Version>> {
-    Ok(Json(state.service.update_version(id, patch).await?))
+    Ok(Json(state.service.update_version(&user, id, patch).await?))
 }
 
 async fn archive_version(
     State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Version>> {
-    Ok(Json(state.service.archive_version(id).await?))
+    Ok(Json(state.service.archive_version(&user, id).await?))
 }

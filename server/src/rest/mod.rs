@@ -1,5 +1,6 @@
 //! The REST API under `/api`: authenticate, call the service, shape the answer.
 
+mod access;
 mod catalog;
 
 use axum::http::{header, StatusCode};
@@ -13,6 +14,7 @@ use app::error::AppError;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .merge(access::routes())
         .merge(catalog::routes())
         .fallback(|| async { Problem(AppError::NotFound("no such API endpoint".into())) })
 }

@@ -1,7 +1,7 @@
 //! PostgreSQL for production and scale-out: native UUID and TIMESTAMPTZ columns.
 
-use app::model::{Application, Environment, Version};
-use app::ssr::{Store, StoreError};
+use app::model::{ApiToken, Application, Environment, Role, User, Version};
+use app::ssr::{SessionRecord, Store, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgPoolOptions, PgRow};
@@ -47,6 +47,47 @@ fn version_from(row: PgRow) -> Result<Version, sqlx::Error> {
         notes: row.try_get("notes")?,
         created_at: row.try_get("created_at")?,
         archived_at: row.try_get("archived_at")?,
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown role {0:?}")]
+struct UnknownRole(String);
+
+fn user_from(row: PgRow) -> Result<User, sqlx::Error> {
+    let role: String = row.try_get("role")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+        role: Role::parse(&role).ok_or_else(|| sqlx::Error::ColumnDecode {
+            index: "role".into(),
+            source: Box::new(UnknownRole(role.clone())),
+        })?,
+        created_at: row.try_get("created_at")?,
+        disabled_at: row.try_get("disabled_at")?,
+    })
+}
+
+fn token_from(row: PgRow) -> Result<ApiToken, sqlx::Error> {
+    Ok(ApiToken {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        expires_at: row.try_get("expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+    })
+}
+
+fn session_from(row: PgRow) -> Result<SessionRecord, sqlx::Error> {
+    Ok(SessionRecord {
+        secret_hash: row.try_get("secret_hash")?,
+        user_id: row.try_get("user_id")?,
+        created_at: row.try_get("created_at")?,
+        last_seen_at: row.try_get("last_seen_at")?,
+        expires_at: row.try_get("expires_at")?,
     })
 }
 
@@ -285,6 +326,216 @@ impl Store for PgStore {
         .execute(&self.pool)
         .await
         .map_err(map_sqlx_error)?;
+        expect_one(result)
+    }
+
+    async fn count_users(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM app_user")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
+    }
+
+    async fn insert_user(&self, u: &User, password_hash: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO app_user
+               (id, username, display_name, role, password_hash, created_at, updated_at, disabled_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(u.id)
+        .bind(&u.username)
+        .bind(&u.display_name)
+        .bind(u.role.as_str())
+        .bind(password_hash)
+        .bind(u.created_at)
+        .bind(u.created_at)
+        .bind(u.disabled_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(map_sqlx_error)
+    }
+
+    async fn get_user(&self, id: Uuid) -> Result<User, StoreError> {
+        sqlx::query("SELECT * FROM app_user WHERE id = $1")
+            .bind(id)
+            .try_map(user_from)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
+    }
+
+    async fn find_credentials(&self, username: &str) -> Result<(User, String), StoreError> {
+        sqlx::query("SELECT * FROM app_user WHERE lower(username) = lower($1)")
+            .bind(username)
+            .try_map(|row: PgRow| {
+                let hash: String = row.try_get("password_hash")?;
+                Ok((user_from(row)?, hash))
+            })
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        sqlx::query("SELECT * FROM app_user ORDER BY lower(username)")
+            .try_map(user_from)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
+    }
+
+    async fn update_user(&self, u: &User, updated_at: DateTime<Utc>) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "UPDATE app_user SET display_name = $1, role = $2, disabled_at = $3, updated_at = $4
+             WHERE id = $5",
+        )
+        .bind(&u.display_name)
+        .bind(u.role.as_str())
+        .bind(u.disabled_at)
+        .bind(updated_at)
+        .bind(u.id)
+        .execute(&self.pool)
+        .await
+        .map_err(map_sqlx_error)?;
+        expect_one(result)
+    }
+
+    async fn set_password_hash(
+        &self,
+        user_id: Uuid,
+        password_hash: &str,
+        updated_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let result =
+            sqlx::query("UPDATE app_user SET password_hash = $1, updated_at = $2 WHERE id = $3")
+                .bind(password_hash)
+                .bind(updated_at)
+                .bind(user_id)
+                .execute(&self.pool)
+                .await
+                .map_err(map_sqlx_error)?;
+        expect_one(result)
+    }
+
+    async fn insert_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO user_session (secret_hash, user_id, created_at, last_seen_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&s.secret_hash)
+        .bind(s.user_id)
+        .bind(s.created_at)
+        .bind(s.last_seen_at)
+        .bind(s.expires_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(map_sqlx_error)
+    }
+
+    async fn get_session(&self, secret_hash: &str) -> Result<SessionRecord, StoreError> {
+        sqlx::query("SELECT * FROM user_session WHERE secret_hash = $1")
+            .bind(secret_hash)
+            .try_map(session_from)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
+    }
+
+    async fn touch_session(&self, secret_hash: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE user_session SET last_seen_at = $1 WHERE secret_hash = $2")
+            .bind(at)
+            .bind(secret_hash)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_sqlx_error)
+    }
+
+    async fn delete_session(&self, secret_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM user_session WHERE secret_hash = $1")
+            .bind(secret_hash)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_sqlx_error)
+    }
+
+    async fn delete_sessions_of(&self, user_id: Uuid) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM user_session WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_sqlx_error)
+    }
+
+    async fn insert_token(&self, t: &ApiToken, secret_hash: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO api_token
+               (id, user_id, name, secret_hash, created_at, last_used_at, expires_at, revoked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(t.id)
+        .bind(t.user_id)
+        .bind(&t.name)
+        .bind(secret_hash)
+        .bind(t.created_at)
+        .bind(t.last_used_at)
+        .bind(t.expires_at)
+        .bind(t.revoked_at)
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(map_sqlx_error)
+    }
+
+    async fn list_tokens(&self, user_id: Uuid) -> Result<Vec<ApiToken>, StoreError> {
+        sqlx::query("SELECT * FROM api_token WHERE user_id = $1 ORDER BY created_at DESC, id DESC")
+            .bind(user_id)
+            .try_map(token_from)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
+    }
+
+    async fn get_token(&self, id: Uuid) -> Result<ApiToken, StoreError> {
+        sqlx::query("SELECT * FROM api_token WHERE id = $1")
+            .bind(id)
+            .try_map(token_from)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
+    }
+
+    async fn find_token(&self, secret_hash: &str) -> Result<ApiToken, StoreError> {
+        sqlx::query("SELECT * FROM api_token WHERE secret_hash = $1")
+            .bind(secret_hash)
+            .try_map(token_from)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
+    }
+
+    async fn touch_token(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE api_token SET last_used_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_sqlx_error)
+    }
+
+    async fn revoke_token(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let result =
+            sqlx::query("UPDATE api_token SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
+                .bind(at)
+                .bind(id)
+                .execute(&self.pool)
+                .await
+                .map_err(map_sqlx_error)?;
         expect_one(result)
     }
 }

@@ -5,8 +5,8 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use app::model::{Application, Environment, Version};
-use app::ssr::{Store, StoreError};
+use app::model::{ApiToken, Application, Environment, Role, User, Version};
+use app::ssr::{SessionRecord, Store, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{
@@ -91,6 +91,48 @@ fn version_from(row: SqliteRow) -> Result<Version, sqlx::Error> {
         notes: row.try_get("notes")?,
         created_at: get_ts(&row, "created_at")?,
         archived_at: get_opt_ts(&row, "archived_at")?,
+    })
+}
+
+fn get_role(row: &SqliteRow) -> Result<Role, sqlx::Error> {
+    let raw: String = row.try_get("role")?;
+    Role::parse(&raw).ok_or_else(|| decode_err("role", UnknownRole(raw)))
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown role {0:?}")]
+struct UnknownRole(String);
+
+fn user_from(row: SqliteRow) -> Result<User, sqlx::Error> {
+    Ok(User {
+        id: get_id(&row, "id")?,
+        username: row.try_get("username")?,
+        display_name: row.try_get("display_name")?,
+        role: get_role(&row)?,
+        created_at: get_ts(&row, "created_at")?,
+        disabled_at: get_opt_ts(&row, "disabled_at")?,
+    })
+}
+
+fn token_from(row: SqliteRow) -> Result<ApiToken, sqlx::Error> {
+    Ok(ApiToken {
+        id: get_id(&row, "id")?,
+        user_id: get_id(&row, "user_id")?,
+        name: row.try_get("name")?,
+        created_at: get_ts(&row, "created_at")?,
+        last_used_at: get_opt_ts(&row, "last_used_at")?,
+        expires_at: get_opt_ts(&row, "expires_at")?,
+        revoked_at: get_opt_ts(&row, "revoked_at")?,
+    })
+}
+
+fn session_from(row: SqliteRow) -> Result<SessionRecord, sqlx::Error> {
+    Ok(SessionRecord {
+        secret_hash: row.try_get("secret_hash")?,
+        user_id: get_id(&row, "user_id")?,
+        created_at: get_ts(&row, "created_at")?,
+        last_seen_at: get_ts(&row, "last_seen_at")?,
+        expires_at: get_ts(&row, "expires_at")?,
     })
 }
 
@@ -340,6 +382,216 @@ impl Store for SqliteStore {
         .execute(&self.pool)
         .await
         .map_err(map_sqlx_error)?;
+        expect_one(result)
+    }
+
+    async fn count_users(&self) -> Result<i64, StoreError> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM app_user")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
+    }
+
+    async fn insert_user(&self, u: &User, password_hash: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO app_user
+               (id, username, display_name, role, password_hash, created_at, updated_at, disabled_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(u.id.to_string())
+        .bind(&u.username)
+        .bind(&u.display_name)
+        .bind(u.role.as_str())
+        .bind(password_hash)
+        .bind(ts(&u.created_at))
+        .bind(ts(&u.created_at))
+        .bind(opt_ts(&u.disabled_at))
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(map_sqlx_error)
+    }
+
+    async fn get_user(&self, id: Uuid) -> Result<User, StoreError> {
+        sqlx::query("SELECT * FROM app_user WHERE id = ?")
+            .bind(id.to_string())
+            .try_map(user_from)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
+    }
+
+    async fn find_credentials(&self, username: &str) -> Result<(User, String), StoreError> {
+        sqlx::query("SELECT * FROM app_user WHERE lower(username) = lower(?)")
+            .bind(username)
+            .try_map(|row: SqliteRow| {
+                let hash: String = row.try_get("password_hash")?;
+                Ok((user_from(row)?, hash))
+            })
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+        sqlx::query("SELECT * FROM app_user ORDER BY lower(username)")
+            .try_map(user_from)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
+    }
+
+    async fn update_user(&self, u: &User, updated_at: DateTime<Utc>) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "UPDATE app_user SET display_name = ?, role = ?, disabled_at = ?, updated_at = ?
+             WHERE id = ?",
+        )
+        .bind(&u.display_name)
+        .bind(u.role.as_str())
+        .bind(opt_ts(&u.disabled_at))
+        .bind(ts(&updated_at))
+        .bind(u.id.to_string())
+        .execute(&self.pool)
+        .await
+        .map_err(map_sqlx_error)?;
+        expect_one(result)
+    }
+
+    async fn set_password_hash(
+        &self,
+        user_id: Uuid,
+        password_hash: &str,
+        updated_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let result =
+            sqlx::query("UPDATE app_user SET password_hash = ?, updated_at = ? WHERE id = ?")
+                .bind(password_hash)
+                .bind(ts(&updated_at))
+                .bind(user_id.to_string())
+                .execute(&self.pool)
+                .await
+                .map_err(map_sqlx_error)?;
+        expect_one(result)
+    }
+
+    async fn insert_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO user_session (secret_hash, user_id, created_at, last_seen_at, expires_at)
+             VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&s.secret_hash)
+        .bind(s.user_id.to_string())
+        .bind(ts(&s.created_at))
+        .bind(ts(&s.last_seen_at))
+        .bind(ts(&s.expires_at))
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(map_sqlx_error)
+    }
+
+    async fn get_session(&self, secret_hash: &str) -> Result<SessionRecord, StoreError> {
+        sqlx::query("SELECT * FROM user_session WHERE secret_hash = ?")
+            .bind(secret_hash)
+            .try_map(session_from)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
+    }
+
+    async fn touch_session(&self, secret_hash: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE user_session SET last_seen_at = ? WHERE secret_hash = ?")
+            .bind(ts(&at))
+            .bind(secret_hash)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_sqlx_error)
+    }
+
+    async fn delete_session(&self, secret_hash: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM user_session WHERE secret_hash = ?")
+            .bind(secret_hash)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_sqlx_error)
+    }
+
+    async fn delete_sessions_of(&self, user_id: Uuid) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM user_session WHERE user_id = ?")
+            .bind(user_id.to_string())
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_sqlx_error)
+    }
+
+    async fn insert_token(&self, t: &ApiToken, secret_hash: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO api_token
+               (id, user_id, name, secret_hash, created_at, last_used_at, expires_at, revoked_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(t.id.to_string())
+        .bind(t.user_id.to_string())
+        .bind(&t.name)
+        .bind(secret_hash)
+        .bind(ts(&t.created_at))
+        .bind(opt_ts(&t.last_used_at))
+        .bind(opt_ts(&t.expires_at))
+        .bind(opt_ts(&t.revoked_at))
+        .execute(&self.pool)
+        .await
+        .map(|_| ())
+        .map_err(map_sqlx_error)
+    }
+
+    async fn list_tokens(&self, user_id: Uuid) -> Result<Vec<ApiToken>, StoreError> {
+        sqlx::query("SELECT * FROM api_token WHERE user_id = ? ORDER BY created_at DESC, id DESC")
+            .bind(user_id.to_string())
+            .try_map(token_from)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
+    }
+
+    async fn get_token(&self, id: Uuid) -> Result<ApiToken, StoreError> {
+        sqlx::query("SELECT * FROM api_token WHERE id = ?")
+            .bind(id.to_string())
+            .try_map(token_from)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
+    }
+
+    async fn find_token(&self, secret_hash: &str) -> Result<ApiToken, StoreError> {
+        sqlx::query("SELECT * FROM api_token WHERE secret_hash = ?")
+            .bind(secret_hash)
+            .try_map(token_from)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
+    }
+
+    async fn touch_token(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
+        sqlx::query("UPDATE api_token SET last_used_at = ? WHERE id = ?")
+            .bind(ts(&at))
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_sqlx_error)
+    }
+
+    async fn revoke_token(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let result =
+            sqlx::query("UPDATE api_token SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
+                .bind(ts(&at))
+                .bind(id.to_string())
+                .execute(&self.pool)
+                .await
+                .map_err(map_sqlx_error)?;
         expect_one(result)
     }
 }

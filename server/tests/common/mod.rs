@@ -115,28 +115,109 @@ impl Drop for TestDb {
     }
 }
 
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
 /// The real application, served on an ephemeral port for one test.
+/// `client` sends the admin's API token with every request.
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
+    pub admin_token: String,
     pub db: TestDb,
 }
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
         let db = TestDb::new(backend).await?;
-        let config = server::Config::for_database(db.url.clone());
+        let mut config = server::Config::for_database(db.url.clone());
+        config.admin_password = Some(ADMIN_PASSWORD.into());
         let app = server::build_app(&config).await.expect("build app");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind port 0");
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+        });
+        let base = format!("http://{addr}");
+        let browser = Self::browser();
+        let login = browser
+            .post(format!("{base}/api/auth/login"))
+            .json(&serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 200, "admin login");
+        let admin_token = Self::token_via(&browser, &base, "tests").await;
         Some(TestApp {
-            base: format!("http://{addr}"),
-            client: reqwest::Client::new(),
+            client: Self::bearer_client(&admin_token),
+            admin_token,
+            base,
             db,
         })
+    }
+
+    /// A client that keeps cookies, like a browser.
+    pub fn browser() -> reqwest::Client {
+        reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    /// A client that sends `Authorization: Bearer <token>`.
+    pub fn bearer_client(token: &str) -> reqwest::Client {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {token}").parse().unwrap(),
+        );
+        reqwest::Client::builder()
+            .default_headers(headers)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    async fn token_via(client: &reqwest::Client, base: &str, name: &str) -> String {
+        let response = client
+            .post(format!("{base}/api/tokens"))
+            .json(&serde_json::json!({ "name": name }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201, "token creation");
+        let body: serde_json::Value = response.json().await.unwrap();
+        body["token"].as_str().unwrap().to_string()
+    }
+
+    /// Creates a user with `role` (as admin) and returns a browser signed in as them.
+    pub async fn signed_in_as(&self, username: &str, role: &str) -> reqwest::Client {
+        let password = format!("{username}-password-123");
+        self.create(
+            "/api/users",
+            serde_json::json!({"username": username, "password": password, "role": role}),
+        )
+        .await;
+        let browser = Self::browser();
+        let response = browser
+            .post(self.url("/api/auth/login"))
+            .json(&serde_json::json!({"username": username, "password": password}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "login as {username}");
+        browser
+    }
+
+    /// A new API token of the user `browser` is signed in as.
+    pub async fn token_for(&self, browser: &reqwest::Client, name: &str) -> String {
+        Self::token_via(browser, &self.base, name).await
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,73 +1,42 @@
-//! Every business rule lives here, once. REST handlers and server functions are thin doors onto it.
+//! Applications, environments and versions: anyone signed in reads; editors and admins write.
 
-use std::sync::Arc;
-
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::SubsecRound;
 use uuid::Uuid;
 
-use super::ordering;
-use super::store::{Store, StoreError};
+use super::{now, require, store_error, Service};
 use crate::error::AppError;
 use crate::model::*;
-
-pub struct Service {
-    store: Arc<dyn Store>,
-}
-
-/// Timestamps are kept to the microsecond so both backends store them exactly.
-pub fn now() -> DateTime<Utc> {
-    Utc::now().trunc_subsecs(6)
-}
-
-/// Turns a storage failure into the error a caller sees; `what` names the missing thing.
-fn store_error(what: &str) -> impl Fn(StoreError) -> AppError + '_ {
-    move |err| match err {
-        StoreError::NotFound => AppError::NotFound(format!("{what} not found")),
-        StoreError::Conflict(field) => AppError::Conflict {
-            field: field.to_string(),
-            message: format!("{what} with this {field} already exists"),
-        },
-        StoreError::Other(cause) => {
-            tracing::error!(error = %cause, "storage failure while handling {what}");
-            AppError::Internal
-        }
-    }
-}
+use crate::ssr::ordering;
 
 impl Service {
-    pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
-    }
-
-    pub fn backend(&self) -> &'static str {
-        self.store.backend()
-    }
-
-    /// True when the database answers.
-    pub async fn database_reachable(&self) -> bool {
-        self.store.ping().await.is_ok()
-    }
-
     // ---- applications ----
 
     pub async fn list_applications(
         &self,
+        actor: &User,
         include_archived: bool,
     ) -> Result<Vec<Application>, AppError> {
+        require(actor, Role::Viewer)?;
         self.store
             .list_applications(include_archived)
             .await
             .map_err(store_error("application"))
     }
 
-    pub async fn get_application(&self, id: Uuid) -> Result<Application, AppError> {
+    pub async fn get_application(&self, actor: &User, id: Uuid) -> Result<Application, AppError> {
+        require(actor, Role::Viewer)?;
         self.store
             .get_application(id)
             .await
             .map_err(store_error("application"))
     }
 
-    pub async fn create_application(&self, input: NewApplication) -> Result<Application, AppError> {
+    pub async fn create_application(
+        &self,
+        actor: &User,
+        input: NewApplication,
+    ) -> Result<Application, AppError> {
+        require(actor, Role::Editor)?;
         let mut errors = vec![];
         let name = required_text("name", &input.name, NAME_MAX, &mut errors);
         let description = optional_text(
@@ -95,10 +64,12 @@ impl Service {
 
     pub async fn update_application(
         &self,
+        actor: &User,
         id: Uuid,
         patch: ApplicationPatch,
     ) -> Result<Application, AppError> {
-        let mut application = self.get_application(id).await?;
+        require(actor, Role::Editor)?;
+        let mut application = self.get_application(actor, id).await?;
         let mut errors = vec![];
         if let Some(name) = &patch.name {
             application.name = required_text("name", name, NAME_MAX, &mut errors);
@@ -120,8 +91,13 @@ impl Service {
         Ok(application)
     }
 
-    pub async fn archive_application(&self, id: Uuid) -> Result<Application, AppError> {
-        let mut application = self.get_application(id).await?;
+    pub async fn archive_application(
+        &self,
+        actor: &User,
+        id: Uuid,
+    ) -> Result<Application, AppError> {
+        require(actor, Role::Editor)?;
+        let mut application = self.get_application(actor, id).await?;
         if application.archived_at.is_none() {
             let now = now();
             application.archived_at = Some(now);
@@ -138,22 +114,30 @@ impl Service {
 
     pub async fn list_environments(
         &self,
+        actor: &User,
         include_archived: bool,
     ) -> Result<Vec<Environment>, AppError> {
+        require(actor, Role::Viewer)?;
         self.store
             .list_environments(include_archived)
             .await
             .map_err(store_error("environment"))
     }
 
-    pub async fn get_environment(&self, id: Uuid) -> Result<Environment, AppError> {
+    pub async fn get_environment(&self, actor: &User, id: Uuid) -> Result<Environment, AppError> {
+        require(actor, Role::Viewer)?;
         self.store
             .get_environment(id)
             .await
             .map_err(store_error("environment"))
     }
 
-    pub async fn create_environment(&self, input: NewEnvironment) -> Result<Environment, AppError> {
+    pub async fn create_environment(
+        &self,
+        actor: &User,
+        input: NewEnvironment,
+    ) -> Result<Environment, AppError> {
+        require(actor, Role::Editor)?;
         let mut errors = vec![];
         let name = required_text("name", &input.name, NAME_MAX, &mut errors);
         let description = optional_text(
@@ -192,10 +176,12 @@ impl Service {
 
     pub async fn update_environment(
         &self,
+        actor: &User,
         id: Uuid,
         patch: EnvironmentPatch,
     ) -> Result<Environment, AppError> {
-        let mut environment = self.get_environment(id).await?;
+        require(actor, Role::Editor)?;
+        let mut environment = self.get_environment(actor, id).await?;
         let mut errors = vec![];
         if let Some(name) = &patch.name {
             environment.name = required_text("name", name, NAME_MAX, &mut errors);
@@ -224,8 +210,13 @@ impl Service {
         Ok(environment)
     }
 
-    pub async fn archive_environment(&self, id: Uuid) -> Result<Environment, AppError> {
-        let mut environment = self.get_environment(id).await?;
+    pub async fn archive_environment(
+        &self,
+        actor: &User,
+        id: Uuid,
+    ) -> Result<Environment, AppError> {
+        require(actor, Role::Editor)?;
+        let mut environment = self.get_environment(actor, id).await?;
         if environment.archived_at.is_none() {
             let now = now();
             environment.archived_at = Some(now);
@@ -241,9 +232,11 @@ impl Service {
     /// Puts the active environments in exactly the given order.
     pub async fn reorder_environments(
         &self,
+        actor: &User,
         ordered_ids: Vec<Uuid>,
     ) -> Result<Vec<Environment>, AppError> {
-        let current = self.list_environments(false).await?;
+        require(actor, Role::Editor)?;
+        let current = self.list_environments(actor, false).await?;
         let mut expected: Vec<Uuid> = current.iter().map(|e| e.id).collect();
         let mut given = ordered_ids.clone();
         expected.sort();
@@ -258,17 +251,19 @@ impl Service {
             .set_environment_positions(&ordered_ids, now())
             .await
             .map_err(store_error("environment"))?;
-        self.list_environments(false).await
+        self.list_environments(actor, false).await
     }
 
     /// Swaps an environment with its neighbour in the pipeline (`earlier` = towards DEV).
     pub async fn move_environment(
         &self,
+        actor: &User,
         id: Uuid,
         earlier: bool,
     ) -> Result<Vec<Environment>, AppError> {
+        require(actor, Role::Editor)?;
         let mut ids: Vec<Uuid> = self
-            .list_environments(false)
+            .list_environments(actor, false)
             .await?
             .iter()
             .map(|e| e.id)
@@ -285,7 +280,7 @@ impl Service {
         if let Some(neighbour) = neighbour {
             ids.swap(index, neighbour);
         }
-        self.reorder_environments(ids).await
+        self.reorder_environments(actor, ids).await
     }
 
     // ---- versions ----
@@ -293,10 +288,12 @@ impl Service {
     /// Newest first, semver-aware.
     pub async fn list_versions(
         &self,
+        actor: &User,
         application_id: Uuid,
         include_archived: bool,
     ) -> Result<Vec<Version>, AppError> {
-        self.get_application(application_id).await?;
+        require(actor, Role::Viewer)?;
+        self.get_application(actor, application_id).await?;
         let mut versions = self
             .store
             .list_versions(application_id, include_archived)
@@ -306,7 +303,8 @@ impl Service {
         Ok(versions)
     }
 
-    pub async fn get_version(&self, id: Uuid) -> Result<Version, AppError> {
+    pub async fn get_version(&self, actor: &User, id: Uuid) -> Result<Version, AppError> {
+        require(actor, Role::Viewer)?;
         self.store
             .get_version(id)
             .await
@@ -315,10 +313,12 @@ impl Service {
 
     pub async fn create_version(
         &self,
+        actor: &User,
         application_id: Uuid,
         input: NewVersion,
     ) -> Result<Version, AppError> {
-        let application = self.get_application(application_id).await?;
+        require(actor, Role::Editor)?;
+        let application = self.get_application(actor, application_id).await?;
         let mut errors = vec![];
         let version_identifier = required_text(
             "versionIdentifier",
@@ -350,8 +350,14 @@ impl Service {
         Ok(version)
     }
 
-    pub async fn update_version(&self, id: Uuid, patch: VersionPatch) -> Result<Version, AppError> {
-        let mut version = self.get_version(id).await?;
+    pub async fn update_version(
+        &self,
+        actor: &User,
+        id: Uuid,
+        patch: VersionPatch,
+    ) -> Result<Version, AppError> {
+        require(actor, Role::Editor)?;
+        let mut version = self.get_version(actor, id).await?;
         let mut errors = vec![];
         if let Some(notes) = &patch.notes {
             version.notes = optional_text("notes", Some(notes), NOTES_MAX, &mut errors);
@@ -367,8 +373,9 @@ impl Service {
         Ok(version)
     }
 
-    pub async fn archive_version(&self, id: Uuid) -> Result<Version, AppError> {
-        let mut version = self.get_version(id).await?;
+    pub async fn archive_version(&self, actor: &User, id: Uuid) -> Result<Version, AppError> {
+        require(actor, Role::Editor)?;
+        let mut version = self.get_version(actor, id).await?;
         if version.archived_at.is_none() {
             version.archived_at = Some(now());
             self.store

@@ -1,0 +1,73 @@
+//! Every business rule lives here, once. REST handlers and server functions are thin doors onto
+//! it: each call names the acting user, and the role check happens here, not at the door.
+
+mod access;
+mod catalog;
+
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, SubsecRound, Utc};
+
+use super::store::{Store, StoreError};
+use crate::error::AppError;
+use crate::model::{Role, User};
+
+pub use access::{AccessPolicy, Credential};
+
+pub struct Service {
+    store: Arc<dyn Store>,
+    policy: AccessPolicy,
+    login_failures: Mutex<access::FailureLog>,
+}
+
+/// Timestamps are kept to the microsecond so both backends store them exactly.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Refuses with 403 unless `actor` has at least `role`.
+pub(crate) fn require(actor: &User, role: Role) -> Result<(), AppError> {
+    if actor.can(role) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "this needs the {} role; you are {}",
+            role.as_str(),
+            actor.role.as_str()
+        )))
+    }
+}
+
+/// Turns a storage failure into the error a caller sees; `what` names the missing thing.
+fn store_error(what: &str) -> impl Fn(StoreError) -> AppError + '_ {
+    move |err| match err {
+        StoreError::NotFound => AppError::NotFound(format!("{what} not found")),
+        StoreError::Conflict(field) => AppError::Conflict {
+            field: field.to_string(),
+            message: format!("{what} with this {field} already exists"),
+        },
+        StoreError::Other(cause) => {
+            tracing::error!(error = %cause, "storage failure while handling {what}");
+            AppError::Internal
+        }
+    }
+}
+
+impl Service {
+    pub fn new(store: Arc<dyn Store>, policy: AccessPolicy) -> Self {
+        Self {
+            store,
+            policy,
+            login_failures: Mutex::new(access::FailureLog::default()),
+        }
+    }
+
+    pub fn backend(&self) -> &'static str {
+        self.store.backend()
+    }
+
+    /// True when the database answers.
+    pub async fn database_reachable(&self) -> bool {
+        self.store.ping().await.is_ok()
+    }
+}

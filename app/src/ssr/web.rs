@@ -1,0 +1,120 @@
+//! Request-level pieces shared by REST handlers and server functions: who is calling, from where,
+//! and the session cookie.
+
+use cookie::{Cookie, SameSite};
+use http::request::Parts;
+
+use crate::model::User;
+
+pub const SESSION_COOKIE: &str = "deploytrack_session";
+
+/// How the caller proved who they are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Via {
+    Session,
+    Token,
+}
+
+/// Put into request extensions by the authentication middleware.
+#[derive(Clone, Debug)]
+pub struct Authenticated {
+    pub user: User,
+    pub via: Via,
+}
+
+/// The caller's network address (for login throttling), or "unknown".
+pub fn client_address(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<ClientAddr>()
+        .map(|addr| addr.0.to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// The request arrived over https (directly or via a proxy that says so).
+pub fn is_https(parts: &Parts) -> bool {
+    parts.uri.scheme_str() == Some("https")
+        || parts
+            .headers
+            .get("x-forwarded-proto")
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
+}
+
+/// `Set-Cookie` value carrying a new session: HttpOnly, SameSite=Lax, Secure over https.
+pub fn session_cookie(secret: String, secure: bool) -> String {
+    Cookie::build((SESSION_COOKIE, secret))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .path("/")
+        .build()
+        .to_string()
+}
+
+/// `Set-Cookie` value that removes the session cookie.
+pub fn clear_session_cookie(secure: bool) -> String {
+    Cookie::build((SESSION_COOKIE, ""))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure)
+        .path("/")
+        .max_age(cookie::time::Duration::ZERO)
+        .build()
+        .to_string()
+}
+
+/// The session secret from a `Cookie` header, if present.
+pub fn session_secret(headers: &http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == SESSION_COOKIE && !c.value().is_empty())
+        .map(|c| c.value().to_string())
+}
+
+/// Only local paths are followed after sign-in, never another site.
+pub fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(path) if path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') => {
+            path.to_string()
+        }
+        _ => "/".to_string(),
+    }
+}
+
+/// The peer's IP address; the server's middleware puts it into request extensions.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_must_be_a_local_path() {
+        assert_eq!(
+            safe_next(Some("/applications?tab=x")),
+            "/applications?tab=x"
+        );
+        assert_eq!(safe_next(Some("//evil.example")), "/");
+        assert_eq!(safe_next(Some("https://evil.example")), "/");
+        assert_eq!(safe_next(None), "/");
+    }
+
+    #[test]
+    fn session_cookie_is_http_only_and_lax() {
+        let cookie = session_cookie("abc".into(), true);
+        assert!(cookie.contains("HttpOnly"));
+        assert!(cookie.contains("SameSite=Lax"));
+        assert!(cookie.contains("Secure"));
+        let mut headers = http::HeaderMap::new();
+        headers.insert(
+            http::header::COOKIE,
+            "a=1; deploytrack_session=abc".parse().unwrap(),
+        );
+        assert_eq!(session_secret(&headers).as_deref(), Some("abc"));
+    }
+}

@@ -1,0 +1,195 @@
+//! Authentication at the edge: resolves the caller from a Bearer token or the session cookie,
+//! refuses cross-site cookie writes, and lets nothing unauthenticated past except the few public
+//! paths. Roles are checked later, in the service.
+
+use std::net::SocketAddr;
+
+use app::error::AppError;
+use app::model::User;
+use app::ssr::web::{self, ClientAddr};
+use app::ssr::{Authenticated, Credential, Via};
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap, Method};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+
+use crate::problem::Problem;
+use crate::AppState;
+
+/// Paths anyone may reach without signing in.
+const PUBLIC_PATHS: &[&str] = &[
+    "/healthz",
+    "/api/auth/login",
+    "/api/openapi.json",
+    "/login",
+    "/rpc/login",
+    "/favicon.ico",
+];
+
+/// Built assets (WASM, JS, CSS) are public: the login page needs them.
+const PUBLIC_PREFIXES: &[&str] = &["/pkg/"];
+
+pub fn is_public(path: &str) -> bool {
+    PUBLIC_PATHS.contains(&path) || PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p))
+}
+
+fn is_machine_path(path: &str) -> bool {
+    path == "/api" || path.starts_with("/api/") || path.starts_with("/rpc/")
+}
+
+fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim())
+        .filter(|t| !t.is_empty())
+}
+
+/// A browser write is same-origin when Sec-Fetch-Site says so, or the Origin matches the Host.
+/// Requests without either header do not come from a modern browser page on another site.
+fn same_origin(headers: &HeaderMap) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        return matches!(site, "same-origin" | "none");
+    }
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(origin) => {
+            let origin_host = origin
+                .split_once("://")
+                .map_or(origin, |(_, rest)| rest)
+                .trim_end_matches('/');
+            headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|host| host.eq_ignore_ascii_case(origin_host))
+        }
+    }
+}
+
+fn login_redirect(request: &Request) -> Response {
+    let target = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |pq| pq.as_str())
+        .to_string();
+    let next: String = form_urlencoded::byte_serialize(target.as_bytes()).collect();
+    Redirect::to(&format!("/login?next={next}")).into_response()
+}
+
+pub async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    if let Some(ConnectInfo(addr)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
+        let ip = addr.ip();
+        request.extensions_mut().insert(ClientAddr(ip));
+    }
+    let path = request.uri().path().to_string();
+    let headers = request.headers();
+
+    let authenticated = if let Some(token) = bearer_token(headers) {
+        // A presented but bad token is refused outright, even on public paths' neighbours.
+        match state.service.authenticate(Credential::Bearer(token)).await {
+            Ok(user) => Some(Authenticated {
+                user,
+                via: Via::Token,
+            }),
+            Err(err) => return Problem(err).into_response(),
+        }
+    } else if let Some(secret) = web::session_secret(headers) {
+        match state
+            .service
+            .authenticate(Credential::Session(&secret))
+            .await
+        {
+            Ok(user) => Some(Authenticated {
+                user,
+                via: Via::Session,
+            }),
+            Err(AppError::Unauthorized) => None,
+            Err(err) => return Problem(err).into_response(),
+        }
+    } else {
+        None
+    };
+
+    let is_write = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if is_write
+        && authenticated
+            .as_ref()
+            .is_some_and(|a| a.via == Via::Session)
+        && !same_origin(headers)
+    {
+        return Problem(AppError::Forbidden(
+            "cross-site request refused: writes with a session cookie must come from this site"
+                .into(),
+        ))
+        .into_response();
+    }
+
+    match authenticated {
+        Some(auth) => {
+            request.extensions_mut().insert(auth);
+        }
+        None if is_public(&path) => {}
+        None if is_machine_path(&path) => return Problem(AppError::Unauthorized).into_response(),
+        None => return login_redirect(&request),
+    }
+    next.run(request).await
+}
+
+/// The signed-in user, for REST handlers.
+pub struct CurrentUser(pub User);
+
+impl<S: Send + Sync> FromRequestParts<S> for CurrentUser {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Authenticated>()
+            .map(|auth| CurrentUser(auth.user.clone()))
+            .ok_or(Problem(AppError::Unauthorized))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bearer_tokens_are_read_case_insensitively() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::AUTHORIZATION, "bearer dt_abc".parse().unwrap());
+        assert_eq!(bearer_token(&headers), Some("dt_abc"));
+        headers.insert(header::AUTHORIZATION, "Basic Zm9v".parse().unwrap());
+        assert_eq!(bearer_token(&headers), None);
+    }
+
+    #[test]
+    fn origin_must_match_host() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, "127.0.0.1:3000".parse().unwrap());
+        headers.insert(header::ORIGIN, "http://127.0.0.1:3000".parse().unwrap());
+        assert!(same_origin(&headers));
+        headers.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+        assert!(!same_origin(&headers));
+        headers.insert("sec-fetch-site", "cross-site".parse().unwrap());
+        assert!(!same_origin(&headers));
+    }
+
+    #[test]
+    fn only_the_listed_paths_are_public() {
+        assert!(is_public("/healthz"));
+        assert!(is_public("/pkg/deploytrack.wasm"));
+        assert!(!is_public("/api/applications"));
+        assert!(!is_public("/rpc/list_applications123"));
+        assert!(!is_public("/"));
+    }
+}
