@@ -10,6 +10,7 @@ port=$(free_port)
 export DATABASE_URL="sqlite://$work/e2e.db"
 export DEPLOYTRACK_ADDR="127.0.0.1:$port"
 export LEPTOS_SITE_ROOT="target/site"
+export DEPLOYTRACK_ADMIN_PASSWORD="e2e-admin-password"
 target/release/server >"$work/server.log" 2>&1 &
 server_pid=$!
 cleanup() {
@@ -24,7 +25,7 @@ if ! wait_for_url "http://127.0.0.1:$port/healthz" 60; then
   exit 1
 fi
 status=0
-(cd end2end && BASE_URL="http://127.0.0.1:$port" npx playwright test) || status=$?
+(cd end2end && BASE_URL="http://127.0.0.1:$port" ADMIN_PASSWORD="$DEPLOYTRACK_ADMIN_PASSWORD" npx playwright test) || status=$?
 if [ $status -ne 0 ]; then
   echo "---- server log ----"
   tail -50 "$work/server.log"

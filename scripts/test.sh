@@ -43,7 +43,8 @@ suite "app unit tests" cargo test -p app --features ssr --lib
 suite "server unit tests" cargo test -p server --lib
 for backend in sqlite postgres; do
   suite "store contract [$backend]" cargo test -p server --test store_contract -- "$backend::"
-  suite "REST API [$backend]" cargo test -p server --test rest_catalog -- "$backend::"
+  suite "REST catalog [$backend]" cargo test -p server --test rest_catalog -- "$backend::"
+  suite "REST access [$backend]" cargo test -p server --test rest_access -- "$backend::"
 done
 suite "release build (cargo leptos build --release)" cargo leptos build --release
 suite "end-to-end in Chromium (Playwright)" scripts/e2e.sh

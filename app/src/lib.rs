@@ -15,9 +15,11 @@ use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::path;
 
+use components::session::{provide_session_user, UserMenu};
 use pages::{
     application::ApplicationPage, applications::ApplicationsPage, environment::EnvironmentPage,
-    environments::EnvironmentsPage, home::HomePage,
+    environments::EnvironmentsPage, home::HomePage, login::LoginPage, tokens::TokensPage,
+    users::UsersPage,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -42,6 +44,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_session_user();
     // Effects only run in the browser: this marks the moment the page became interactive.
     Effect::new(move |_| {
         if let Some(body) = document().body() {
@@ -59,6 +62,8 @@ pub fn App() -> impl IntoView {
                     <A href="/applications">"Applications"</A>
                     <A href="/environments">"Environments"</A>
                 </nav>
+                <span class="spacer"></span>
+                <UserMenu/>
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
@@ -67,6 +72,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/applications/:id") view=ApplicationPage/>
                     <Route path=path!("/environments") view=EnvironmentsPage/>
                     <Route path=path!("/environments/:id") view=EnvironmentPage/>
+                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/settings/tokens") view=TokensPage/>
+                    <Route path=path!("/admin/users") view=UsersPage/>
                 </Routes>
             </main>
         </Router>

@@ -1,5 +1,9 @@
 import { test, expect } from '@playwright/test';
-import { expectNoReload, markWindow, openHydrated, unique, watchForErrors } from './helpers';
+import { expectNoReload, markWindow, openHydrated, signIn, unique, watchForErrors } from './helpers';
+
+test.beforeEach(async ({ page }) => {
+  await signIn(page);
+});
 
 test('creates an application through the hydrated form and keeps it after reload', async ({ page }) => {
   const errors = watchForErrors(page);

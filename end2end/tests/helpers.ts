@@ -27,3 +27,13 @@ export async function expectNoReload(page: Page) {
 }
 
 export const unique = () => `${Date.now().toString(36)}${Math.floor(Math.random() * 1e4)}`;
+
+/** Signs in through the login form as the bootstrap admin (the test command sets its password). */
+export async function signIn(page: Page, next = '/') {
+  await page.goto(`/login?next=${encodeURIComponent(next)}`);
+  await expect(page.locator('body[data-hydrated="true"]')).toBeAttached();
+  await page.locator('#login input[name=username]').fill('admin');
+  await page.locator('#login input[name=password]').fill(process.env.ADMIN_PASSWORD ?? '');
+  await page.locator('#login').getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.locator('.user-menu')).toContainText('Administrator');
+}

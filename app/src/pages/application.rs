@@ -5,8 +5,10 @@ use uuid::Uuid;
 
 use crate::api::catalog::{get_application, list_versions, ArchiveApplication, CreateVersion};
 use crate::components::form_feedback::{last_error, FieldMessage, FormMessage};
+use crate::components::session::IfRole;
 use crate::components::timestamp::Timestamp;
 use crate::error::AppError;
+use crate::model::Role;
 use crate::model::{Application, Version};
 
 use super::id_param;
@@ -101,7 +103,8 @@ fn VersionsTab(application_id: Uuid) -> impl IntoView {
     });
 
     view! {
-        <ActionForm action=create node_ref=form attr:class="card form" attr:id="create-version">
+        <IfRole role=Role::Editor>
+            <ActionForm action=create node_ref=form attr:class="card form" attr:id="create-version">
             <h2>"Add version"</h2>
             <FormMessage error/>
             <input type="hidden" name="application_id" value=application_id.to_string()/>
@@ -117,6 +120,7 @@ fn VersionsTab(application_id: Uuid) -> impl IntoView {
             <FieldMessage error field="notes"/>
             <button type="submit" disabled=move || create.pending().get()>"Add version"</button>
         </ActionForm>
+            </IfRole>
         <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match versions.await {

@@ -3,8 +3,10 @@ use leptos_meta::Title;
 
 use crate::api::catalog::{list_applications, CreateApplication};
 use crate::components::form_feedback::{last_error, FieldMessage, FormMessage};
+use crate::components::session::IfRole;
 use crate::components::timestamp::Timestamp;
 use crate::model::Application;
+use crate::model::Role;
 
 #[component]
 pub fn ApplicationsPage() -> impl IntoView {
@@ -25,6 +27,7 @@ pub fn ApplicationsPage() -> impl IntoView {
         <Title text="Applications"/>
         <section class="page">
             <h1>"Applications"</h1>
+            <IfRole role=Role::Editor>
             <ActionForm action=create node_ref=form attr:class="card form" attr:id="create-application">
                 <h2>"New application"</h2>
                 <FormMessage error/>
@@ -40,6 +43,7 @@ pub fn ApplicationsPage() -> impl IntoView {
                 <FieldMessage error field="description"/>
                 <button type="submit" disabled=move || create.pending().get()>"Create application"</button>
             </ActionForm>
+            </IfRole>
             <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match applications.await {

@@ -3,7 +3,9 @@ use leptos_meta::Title;
 
 use crate::api::catalog::{list_environments, CreateEnvironment, MoveEnvironment};
 use crate::components::form_feedback::{last_error, FieldMessage, FormMessage};
+use crate::components::session::IfRole;
 use crate::model::Environment;
+use crate::model::Role;
 
 #[component]
 pub fn EnvironmentsPage() -> impl IntoView {
@@ -28,6 +30,7 @@ pub fn EnvironmentsPage() -> impl IntoView {
         <section class="page">
             <h1>"Environments"</h1>
             <p class="lead">"Listed in pipeline order, from development to production. The dashboard's columns follow this order."</p>
+            <IfRole role=Role::Editor>
             <ActionForm action=create node_ref=form attr:class="card form" attr:id="create-environment">
                 <h2>"New environment"</h2>
                 <FormMessage error/>
@@ -47,6 +50,7 @@ pub fn EnvironmentsPage() -> impl IntoView {
                 </label>
                 <button type="submit" disabled=move || create.pending().get()>"Create environment"</button>
             </ActionForm>
+            </IfRole>
             <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match environments.await {

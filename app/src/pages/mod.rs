@@ -5,6 +5,9 @@ pub mod applications;
 pub mod environment;
 pub mod environments;
 pub mod home;
+pub mod login;
+pub mod tokens;
+pub mod users;
 
 use uuid::Uuid;
 

@@ -1,0 +1,72 @@
+//! Who is signed in, available to every component, and role-gated rendering.
+
+use leptos::prelude::*;
+
+use crate::api::access::{current_user, Logout};
+use crate::error::AppError;
+use crate::model::{Role, User};
+
+/// The signed-in user, loaded once per page and shared through context.
+#[derive(Clone, Copy)]
+pub struct SessionUser(pub Resource<Result<Option<User>, AppError>>);
+
+pub fn provide_session_user() -> SessionUser {
+    let user = SessionUser(Resource::new(|| (), |_| current_user()));
+    provide_context(user);
+    user
+}
+
+/// Renders `children` only for users with at least `role`.
+#[component]
+pub fn IfRole(role: Role, children: ChildrenFn) -> impl IntoView {
+    let session = expect_context::<SessionUser>();
+    view! {
+        <Suspense fallback=|| ()>
+            {
+                let children = children.clone();
+                move || Suspend::new({
+                    let children = children.clone();
+                    async move {
+                        let allowed = matches!(session.0.await, Ok(Some(user)) if user.can(role));
+                        allowed.then(|| children())
+                    }
+                })
+            }
+        </Suspense>
+    }
+}
+
+/// The header's right side: the user's name and role, and sign-out.
+#[component]
+pub fn UserMenu() -> impl IntoView {
+    let session = expect_context::<SessionUser>();
+    let logout = ServerAction::<Logout>::new();
+    // A full page load after sign-out, so nothing of the session stays on screen.
+    Effect::new(move |_| {
+        if matches!(logout.value().get(), Some(Ok(()))) {
+            let _ = window().location().set_href("/login");
+        }
+    });
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match session.0.await {
+                    Ok(Some(user)) => view! {
+                        <div class="user-menu">
+                            <a href="/settings/tokens" class="user-name" title="Your API tokens">
+                                {user.display_name.clone()}
+                                <span class="role">{user.role.as_str()}</span>
+                            </a>
+                            {user.can(Role::Admin).then(|| view! { <a href="/admin/users">"Users"</a> })}
+                            <ActionForm action=logout attr:class="inline">
+                                <button type="submit" class="link">"Sign out"</button>
+                            </ActionForm>
+                        </div>
+                    }
+                    .into_any(),
+                    _ => view! { <a href="/login">"Sign in"</a> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}

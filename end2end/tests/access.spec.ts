@@ -1,0 +1,39 @@
+import { test, expect } from '@playwright/test';
+import { signIn, watchForErrors } from './helpers';
+
+test('signs in through the form, shows the user, signs out to the login page', async ({ page }) => {
+  const errors = watchForErrors(page);
+  // A page behind sign-in sends strangers to /login, remembering where they were going.
+  await page.goto('/environments');
+  await expect(page).toHaveURL(/\/login\?next=%2Fenvironments$/);
+
+  // Wrong password: one message that does not say which part was wrong.
+  await expect(page.locator('body[data-hydrated="true"]')).toBeAttached();
+  await page.locator('#login input[name=username]').fill('admin');
+  await page.locator('#login input[name=password]').fill('not-the-password');
+  await page.locator('#login').getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.locator('#login .form-error')).toHaveText('invalid username or password');
+
+  await signIn(page, '/environments');
+  await expect(page).toHaveURL(/\/environments$/);
+  await expect(page.locator('.user-menu')).toContainText('admin');
+
+  await page.locator('.user-menu').getByRole('button', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(/\/login/);
+  await page.goto('/applications');
+  await expect(page).toHaveURL(/\/login\?next=/);
+  expect(errors).toEqual([]);
+});
+
+test('creates an API token shown once and lists it without the secret', async ({ page }) => {
+  await signIn(page, '/settings/tokens');
+  await expect(page.locator('h1')).toHaveText('API tokens');
+  await page.locator('#create-token input[name=name]').fill('github-actions');
+  await page.locator('#create-token').getByRole('button', { name: 'Create token' }).click();
+  const secret = await page.locator('#new-token').textContent();
+  expect(secret).toMatch(/^dt_/);
+  await expect(page.locator('#tokens')).toContainText('github-actions');
+  await page.reload();
+  await expect(page.locator('#tokens')).toContainText('github-actions');
+  await expect(page.locator('body')).not.toContainText(secret!);
+});

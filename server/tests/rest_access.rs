@@ -1,0 +1,439 @@
+//! Access control against the real server, once per backend: every protected route refuses
+//! strangers, roles hold via cookie and via token, tokens and sessions end when they should.
+
+mod common;
+
+use std::future::Future;
+
+use common::{Backend, TestApp, ADMIN_PASSWORD};
+use reqwest::{Client, Method};
+use serde_json::{json, Value};
+
+async fn run<F, Fut>(backend: Backend, case: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    if let Some(app) = TestApp::spawn(backend).await {
+        case(app).await;
+    }
+}
+
+/// Every REST route (method, path with sample ids). Unknown `/api` paths are checked too, since
+/// the middleware denies by default.
+const PROTECTED_ROUTES: &[(&str, &str)] = &[
+    ("POST", "/api/auth/logout"),
+    ("GET", "/api/me"),
+    ("GET", "/api/tokens"),
+    ("POST", "/api/tokens"),
+    ("DELETE", "/api/tokens/0190b7a0-0000-7000-8000-000000000000"),
+    ("GET", "/api/users"),
+    ("POST", "/api/users"),
+    ("PATCH", "/api/users/0190b7a0-0000-7000-8000-000000000000"),
+    ("GET", "/api/applications"),
+    ("POST", "/api/applications"),
+    (
+        "GET",
+        "/api/applications/0190b7a0-0000-7000-8000-000000000000",
+    ),
+    (
+        "PATCH",
+        "/api/applications/0190b7a0-0000-7000-8000-000000000000",
+    ),
+    (
+        "POST",
+        "/api/applications/0190b7a0-0000-7000-8000-000000000000/archive",
+    ),
+    (
+        "GET",
+        "/api/applications/0190b7a0-0000-7000-8000-000000000000/versions",
+    ),
+    (
+        "POST",
+        "/api/applications/0190b7a0-0000-7000-8000-000000000000/versions",
+    ),
+    ("GET", "/api/environments"),
+    ("POST", "/api/environments"),
+    ("POST", "/api/environments/order"),
+    (
+        "GET",
+        "/api/environments/0190b7a0-0000-7000-8000-000000000000",
+    ),
+    (
+        "PATCH",
+        "/api/environments/0190b7a0-0000-7000-8000-000000000000",
+    ),
+    (
+        "POST",
+        "/api/environments/0190b7a0-0000-7000-8000-000000000000/archive",
+    ),
+    ("GET", "/api/versions/0190b7a0-0000-7000-8000-000000000000"),
+    (
+        "PATCH",
+        "/api/versions/0190b7a0-0000-7000-8000-000000000000",
+    ),
+    (
+        "POST",
+        "/api/versions/0190b7a0-0000-7000-8000-000000000000/archive",
+    ),
+    ("GET", "/api/route-added-later"),
+];
+
+for_both_backends!(run;
+    every_protected_route_answers_401_without_credentials,
+    every_server_function_but_login_answers_401_without_credentials,
+    pages_redirect_strangers_to_login,
+    viewer_reads_but_cannot_write,
+    editor_writes_catalog_but_cannot_manage_users,
+    admin_manages_users,
+    revoked_and_expired_tokens_are_refused,
+    disabling_a_user_ends_their_sessions_and_tokens,
+    cross_site_cookie_writes_are_refused,
+    failed_logins_say_nothing_specific_and_are_throttled,
+    secrets_never_appear_in_responses,
+    logout_ends_the_session,
+    responses_carry_security_headers,
+);
+
+async fn send(client: &Client, app: &TestApp, method: &str, path: &str) -> reqwest::Response {
+    client
+        .request(
+            Method::from_bytes(method.as_bytes()).unwrap(),
+            app.url(path),
+        )
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn every_protected_route_answers_401_without_credentials(app: TestApp) {
+    let stranger = TestApp::browser();
+    for (method, path) in PROTECTED_ROUTES {
+        let response = send(&stranger, &app, method, path).await;
+        assert_eq!(response.status(), 401, "{method} {path}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
+    }
+    let public = stranger.get(app.url("/healthz")).send().await.unwrap();
+    assert_eq!(public.status(), 200);
+}
+
+async fn every_server_function_but_login_answers_401_without_credentials(app: TestApp) {
+    let stranger = TestApp::browser();
+    let mut checked = 0;
+    for (path, _method) in leptos::server_fn::axum::server_fn_paths() {
+        let response = stranger
+            .post(app.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("")
+            .send()
+            .await
+            .unwrap();
+        if path == "/rpc/login" {
+            assert_ne!(response.status(), 401, "{path} must stay reachable");
+        } else {
+            assert_eq!(response.status(), 401, "{path}");
+            checked += 1;
+        }
+    }
+    assert!(checked >= 10, "found only {checked} server functions");
+}
+
+async fn pages_redirect_strangers_to_login(app: TestApp) {
+    let stranger = TestApp::browser();
+    let response = stranger
+        .get(app.url("/applications?tab=x"))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_redirection());
+    assert_eq!(
+        response.headers()["location"],
+        "/login?next=%2Fapplications%3Ftab%3Dx"
+    );
+    let login_page = stranger.get(app.url("/login")).send().await.unwrap();
+    assert_eq!(login_page.status(), 200);
+    assert!(login_page.text().await.unwrap().contains("Sign in"));
+}
+
+async fn viewer_reads_but_cannot_write(app: TestApp) {
+    let viewer = app.signed_in_as("vera", "viewer").await;
+    let viewer_token = TestApp::bearer_client(&app.token_for(&viewer, "ci").await);
+    for client in [&viewer, &viewer_token] {
+        assert_eq!(
+            send(client, &app, "GET", "/api/applications")
+                .await
+                .status(),
+            200
+        );
+        let refused = client
+            .post(app.url("/api/applications"))
+            .json(&json!({"name": "Nope"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), 403);
+        let body: Value = refused.json().await.unwrap();
+        assert!(body["detail"].as_str().unwrap().contains("editor"));
+        assert_eq!(send(client, &app, "GET", "/api/users").await.status(), 403);
+    }
+    let me: Value = viewer
+        .get(app.url("/api/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["username"], "vera");
+    assert_eq!(me["role"], "viewer");
+}
+
+async fn editor_writes_catalog_but_cannot_manage_users(app: TestApp) {
+    let editor = app.signed_in_as("eddie", "editor").await;
+    let editor_token = TestApp::bearer_client(&app.token_for(&editor, "ci").await);
+    for (client, name) in [(&editor, "Via Cookie"), (&editor_token, "Via Token")] {
+        let created = client
+            .post(app.url("/api/applications"))
+            .json(&json!({"name": name}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), 201);
+        let users = client
+            .post(app.url("/api/users"))
+            .json(&json!({"username": "x", "password": "long-enough-pw", "role": "admin"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(users.status(), 403);
+    }
+}
+
+async fn admin_manages_users(app: TestApp) {
+    let created = app
+        .create(
+            "/api/users",
+            json!({"username": "ops", "displayName": "Ops Team", "password": "ops-password-1", "role": "viewer"}),
+        )
+        .await;
+    assert_eq!(created["displayName"], "Ops Team");
+    let id = created["id"].as_str().unwrap();
+    let promoted: Value = app
+        .patch_json(&format!("/api/users/{id}"), json!({"role": "editor"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(promoted["role"], "editor");
+    let short = app
+        .post_json(
+            "/api/users",
+            json!({"username": "short", "password": "short", "role": "viewer"}),
+        )
+        .await;
+    assert_eq!(short.status(), 422);
+    let duplicate = app
+        .post_json(
+            "/api/users",
+            json!({"username": "OPS", "password": "ops-password-1", "role": "viewer"}),
+        )
+        .await;
+    assert_eq!(duplicate.status(), 409);
+    let users: Vec<Value> = app.get("/api/users").await.json().await.unwrap();
+    assert_eq!(users.len(), 2);
+}
+
+async fn revoked_and_expired_tokens_are_refused(app: TestApp) {
+    let created = app.create("/api/tokens", json!({"name": "pipeline"})).await;
+    let secret = created["token"].as_str().unwrap().to_string();
+    let pipeline = TestApp::bearer_client(&secret);
+    assert_eq!(send(&pipeline, &app, "GET", "/api/me").await.status(), 200);
+    let listed: Vec<Value> = app.get("/api/tokens").await.json().await.unwrap();
+    let entry = listed.iter().find(|t| t["name"] == "pipeline").unwrap();
+    assert!(entry["lastUsedAt"].is_string(), "lastUsedAt is updated");
+
+    let id = created["id"].as_str().unwrap();
+    let revoked = app
+        .client
+        .delete(app.url(&format!("/api/tokens/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    assert_eq!(send(&pipeline, &app, "GET", "/api/me").await.status(), 401);
+
+    let soon = chrono::Utc::now() + chrono::Duration::milliseconds(1200);
+    let expiring = app
+        .create(
+            "/api/tokens",
+            json!({"name": "short-lived", "expiresAt": soon}),
+        )
+        .await;
+    let short_lived = TestApp::bearer_client(expiring["token"].as_str().unwrap());
+    assert_eq!(
+        send(&short_lived, &app, "GET", "/api/me").await.status(),
+        200
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(
+        send(&short_lived, &app, "GET", "/api/me").await.status(),
+        401
+    );
+
+    let past = app
+        .post_json(
+            "/api/tokens",
+            json!({"name": "x", "expiresAt": "2020-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(past.status(), 422);
+}
+
+async fn disabling_a_user_ends_their_sessions_and_tokens(app: TestApp) {
+    let editor = app.signed_in_as("leaver", "editor").await;
+    let token = TestApp::bearer_client(&app.token_for(&editor, "ci").await);
+    let me: Value = editor
+        .get(app.url("/api/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = me["id"].as_str().unwrap();
+
+    let disabled = app
+        .patch_json(&format!("/api/users/{id}"), json!({"disabled": true}))
+        .await;
+    assert_eq!(disabled.status(), 200);
+    assert_eq!(send(&editor, &app, "GET", "/api/me").await.status(), 401);
+    assert_eq!(send(&token, &app, "GET", "/api/me").await.status(), 401);
+
+    app.patch_json(&format!("/api/users/{id}"), json!({"disabled": false}))
+        .await;
+    assert_eq!(
+        send(&editor, &app, "GET", "/api/me").await.status(),
+        401,
+        "the old session stays ended after re-enabling"
+    );
+    assert_eq!(send(&token, &app, "GET", "/api/me").await.status(), 200);
+
+    let me_admin: Value = app.get("/api/me").await.json().await.unwrap();
+    let self_disable = app
+        .patch_json(
+            &format!("/api/users/{}", me_admin["id"].as_str().unwrap()),
+            json!({"disabled": true}),
+        )
+        .await;
+    assert_eq!(
+        self_disable.status(),
+        422,
+        "admins cannot lock themselves out"
+    );
+}
+
+async fn cross_site_cookie_writes_are_refused(app: TestApp) {
+    let editor = app.signed_in_as("csrf", "editor").await;
+    let cross_site = editor
+        .post(app.url("/api/applications"))
+        .header("origin", "https://evil.example")
+        .json(&json!({"name": "Forged"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), 403);
+    let fetch_metadata = editor
+        .post(app.url("/api/applications"))
+        .header("sec-fetch-site", "cross-site")
+        .json(&json!({"name": "Forged"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(fetch_metadata.status(), 403);
+    let same_site = editor
+        .post(app.url("/api/applications"))
+        .header("origin", app.base.clone())
+        .json(&json!({"name": "Genuine"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(same_site.status(), 201);
+    let list: Vec<Value> = app.get("/api/applications").await.json().await.unwrap();
+    assert_eq!(list.len(), 1, "the forged writes stored nothing");
+}
+
+async fn failed_logins_say_nothing_specific_and_are_throttled(app: TestApp) {
+    let client = TestApp::browser();
+    let attempt = |username: &'static str, password: &'static str| {
+        let client = client.clone();
+        let url = app.url("/api/auth/login");
+        async move {
+            client
+                .post(url)
+                .json(&json!({"username": username, "password": password}))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let unknown: Value = attempt("nobody", "whatever-password")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let wrong: Value = attempt("admin", "wrong-password")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unknown["detail"], wrong["detail"]);
+    assert_eq!(wrong["status"], 401);
+    for _ in 0..4 {
+        attempt("admin", "wrong-password").await;
+    }
+    let throttled = attempt("admin", ADMIN_PASSWORD).await;
+    assert_eq!(throttled.status(), 429, "even the right password waits");
+}
+
+async fn secrets_never_appear_in_responses(app: TestApp) {
+    let created = app
+        .create("/api/tokens", json!({"name": "secret-check"}))
+        .await;
+    let secret = created["token"].as_str().unwrap();
+    for path in ["/api/tokens", "/api/users", "/api/me"] {
+        let body = app.get(path).await.text().await.unwrap();
+        assert!(!body.contains(secret), "{path} leaks the token");
+        assert!(!body.contains("argon2"), "{path} leaks a password hash");
+        assert!(!body.contains(ADMIN_PASSWORD), "{path} leaks a password");
+    }
+}
+
+async fn logout_ends_the_session(app: TestApp) {
+    let viewer = app.signed_in_as("bye", "viewer").await;
+    assert_eq!(send(&viewer, &app, "GET", "/api/me").await.status(), 200);
+    assert_eq!(
+        send(&viewer, &app, "POST", "/api/auth/logout")
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(send(&viewer, &app, "GET", "/api/me").await.status(), 401);
+}
+
+async fn responses_carry_security_headers(app: TestApp) {
+    for path in ["/healthz", "/login", "/api/applications"] {
+        let response = app.get(path).await;
+        let headers = response.headers();
+        assert!(headers["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'"));
+        assert_eq!(headers["x-content-type-options"], "nosniff");
+        assert_eq!(headers["x-frame-options"], "DENY");
+        assert!(headers.contains_key("referrer-policy"));
+    }
+}
