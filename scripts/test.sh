@@ -46,5 +46,6 @@ for backend in sqlite postgres; do
   suite "REST catalog [$backend]" cargo test -p server --test rest_catalog -- "$backend::"
   suite "REST access [$backend]" cargo test -p server --test rest_access -- "$backend::"
 done
+suite "log hygiene [sqlite + postgres]" cargo test -p server --test log_hygiene
 suite "release build (cargo leptos build --release)" cargo leptos build --release
 suite "end-to-end in Chromium (Playwright)" scripts/e2e.sh
