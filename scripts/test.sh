@@ -45,6 +45,7 @@ for backend in sqlite postgres; do
   suite "store contract [$backend]" cargo test -p server --test store_contract -- "$backend::"
   suite "REST catalog [$backend]" cargo test -p server --test rest_catalog -- "$backend::"
   suite "REST access [$backend]" cargo test -p server --test rest_access -- "$backend::"
+  suite "REST deployments [$backend]" cargo test -p server --test rest_deployments -- "$backend::"
 done
 suite "log hygiene [sqlite + postgres]" cargo test -p server --test log_hygiene
 suite "release build (cargo leptos build --release)" cargo leptos build --release

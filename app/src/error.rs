@@ -45,6 +45,9 @@ pub enum AppError {
     PayloadTooLarge(String),
     #[error("{0}")]
     Forbidden(String),
+    /// The method is not allowed on this resource (e.g. editing an immutable deployment).
+    #[error("{0}")]
+    MethodNotAllowed(String),
     /// Details are logged on the server, never sent.
     #[error("internal error")]
     Internal,
@@ -53,10 +56,18 @@ pub enum AppError {
     Transport(String),
 }
 
+/// Reads naturally: "name is required; Deployment date cannot be in future" (a message that is
+/// already a sentence stands alone).
 fn summarize(errors: &[FieldError]) -> String {
     errors
         .iter()
-        .map(|e| format!("{}: {}", e.field, e.message))
+        .map(|e| {
+            if e.message.starts_with(char::is_uppercase) {
+                e.message.clone()
+            } else {
+                format!("{} {}", e.field, e.message)
+            }
+        })
         .collect::<Vec<_>>()
         .join("; ")
 }
@@ -73,6 +84,7 @@ impl AppError {
             AppError::TooManyRequests(_) => 429,
             AppError::Forbidden(_) => 403,
             AppError::NotFound(_) => 404,
+            AppError::MethodNotAllowed(_) => 405,
             AppError::Conflict { .. } => 409,
             AppError::PayloadTooLarge(_) => 413,
             AppError::Validation(_) => 422,
@@ -86,6 +98,7 @@ impl AppError {
             AppError::BadRequest(_) => "Bad request",
             AppError::Validation(_) => "Validation failed",
             AppError::NotFound(_) => "Not found",
+            AppError::MethodNotAllowed(_) => "Method not allowed",
             AppError::Conflict { .. } => "Conflict",
             AppError::Unauthorized | AppError::InvalidCredentials => "Unauthorized",
             AppError::TooManyRequests(_) => "Too many requests",

@@ -300,3 +300,156 @@ pub fn check_password(field: &str, password: &str, errors: &mut Vec<FieldError>)
         ));
     }
 }
+
+// ---- deployments ----
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationRef {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentRef {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionRef {
+    pub id: Uuid,
+    pub version_identifier: String,
+}
+
+/// One recorded deployment (the story's DTO, plus the derived rollback flag and, for retracted
+/// records, who retracted it, when and why).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    pub id: Uuid,
+    pub application: ApplicationRef,
+    pub version: VersionRef,
+    pub environment: EnvironmentRef,
+    pub deployment_date: DateTime<Utc>,
+    pub deployed_by: Option<String>,
+    pub notes: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// The version is older than the one that was current in the environment just before.
+    pub is_rollback: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_reason: Option<String>,
+}
+
+/// What runs in one environment for one application (the story's DTO, plus the record's id).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CurrentDeploymentState {
+    pub application: ApplicationRef,
+    pub environment: EnvironmentRef,
+    pub version: VersionRef,
+    pub deployment_date: DateTime<Utc>,
+    pub deployed_by: Option<String>,
+    pub deployment_id: Uuid,
+    pub is_rollback: bool,
+}
+
+impl From<Deployment> for CurrentDeploymentState {
+    fn from(d: Deployment) -> Self {
+        Self {
+            application: d.application,
+            environment: d.environment,
+            version: d.version,
+            deployment_date: d.deployment_date,
+            deployed_by: d.deployed_by,
+            deployment_id: d.id,
+            is_rollback: d.is_rollback,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecordDeploymentRequest {
+    pub application_id: Uuid,
+    pub version_id: Uuid,
+    pub environment_id: Uuid,
+    pub deployment_date: DateTime<Utc>,
+    #[serde(default)]
+    pub deployed_by: Option<String>,
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// Which deployments a history listing shows. Dates are inclusive.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentFilter {
+    #[serde(default)]
+    pub application_id: Option<Uuid>,
+    #[serde(default)]
+    pub environment_id: Option<Uuid>,
+    #[serde(default)]
+    pub version_id: Option<Uuid>,
+    #[serde(default)]
+    pub date_from: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub date_to: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub deployed_by: Option<String>,
+    /// Substring of notes, version identifier or deployer.
+    #[serde(default)]
+    pub q: Option<String>,
+    /// Admins only: also list retracted deployments.
+    #[serde(default)]
+    pub include_deleted: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentPage {
+    pub items: Vec<Deployment>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetractRequest {
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentCount {
+    pub environment: EnvironmentRef,
+    pub deployments: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WeekCount {
+    /// Monday 00:00 UTC of the week.
+    pub week_start: DateTime<Utc>,
+    pub deployments: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    pub applications: i64,
+    pub environments: i64,
+    pub deployments_this_week: i64,
+    pub per_environment: Vec<EnvironmentCount>,
+    /// The last 12 weeks, oldest first, this week last.
+    pub per_week: Vec<WeekCount>,
+}
+
+pub const FUTURE_DATE_MESSAGE: &str = "Deployment date cannot be in future";
+pub const WRONG_APPLICATION_MESSAGE: &str = "Version does not belong to selected application";

@@ -6,5 +6,7 @@ pub mod store;
 pub mod web;
 
 pub use service::{AccessPolicy, Credential, Service};
-pub use store::{SessionRecord, Store, StoreError};
+pub use store::{
+    DeploymentRecord, HistoryKey, NewDeployment, PairFilter, SessionRecord, Store, StoreError,
+};
 pub use web::{Authenticated, Via};

@@ -3,6 +3,8 @@
 
 use std::cmp::Ordering;
 
+use chrono::{DateTime, Utc};
+
 use crate::model::Version;
 
 fn parse_semver(identifier: &str) -> Option<semver::Version> {
@@ -16,12 +18,18 @@ fn parse_semver(identifier: &str) -> Option<semver::Version> {
 
 /// Compares two versions of one application (older < newer).
 pub fn compare_versions(a: &Version, b: &Version) -> Ordering {
-    match (
-        parse_semver(&a.version_identifier),
-        parse_semver(&b.version_identifier),
-    ) {
-        (Some(x), Some(y)) => x.cmp(&y).then(a.created_at.cmp(&b.created_at)),
-        _ => a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)),
+    compare_identifiers(
+        (&a.version_identifier, a.created_at),
+        (&b.version_identifier, b.created_at),
+    )
+    .then(a.id.cmp(&b.id))
+}
+
+/// The same order from (identifier, created_at) pairs: semver when both parse, else creation.
+pub fn compare_identifiers(a: (&str, DateTime<Utc>), b: (&str, DateTime<Utc>)) -> Ordering {
+    match (parse_semver(a.0), parse_semver(b.0)) {
+        (Some(x), Some(y)) => x.cmp(&y).then(a.1.cmp(&b.1)),
+        _ => a.1.cmp(&b.1),
     }
 }
 

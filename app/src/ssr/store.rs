@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::model::{ApiToken, Application, Environment, User, Version};
+use crate::model::{ApiToken, Application, DeploymentFilter, Environment, User, Version};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -50,6 +50,57 @@ pub struct SessionRecord {
     pub last_seen_at: DateTime<Utc>,
     /// Absolute end of the session, whatever the activity.
     pub expires_at: DateTime<Utc>,
+}
+
+/// A deployment to insert (validated by the service).
+#[derive(Clone, Debug)]
+pub struct NewDeployment {
+    pub id: Uuid,
+    pub application_id: Uuid,
+    pub version_id: Uuid,
+    pub environment_id: Uuid,
+    pub deployment_date: DateTime<Utc>,
+    pub deployed_by: Option<String>,
+    pub notes: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A deployment row with the names it refers to, and the version that was current in the same
+/// environment just before it (for rollback detection).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeploymentRecord {
+    pub id: Uuid,
+    pub application_id: Uuid,
+    pub application_name: String,
+    pub version_id: Uuid,
+    pub version_identifier: String,
+    pub version_created_at: DateTime<Utc>,
+    pub environment_id: Uuid,
+    pub environment_name: String,
+    pub deployment_date: DateTime<Utc>,
+    pub deployed_by: Option<String>,
+    pub notes: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub deleted_by: Option<String>,
+    pub delete_reason: Option<String>,
+    /// (identifier, created_at) of the previous live deployment's version in this pair.
+    pub previous_version: Option<(String, DateTime<Utc>)>,
+}
+
+/// A position in the history order (deploymentDate, createdAt, id — descending).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HistoryKey {
+    pub deployment_date: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
+/// Narrows a current-state read.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PairFilter {
+    pub application_id: Option<Uuid>,
+    pub environment_id: Option<Uuid>,
 }
 
 #[async_trait]
@@ -120,4 +171,44 @@ pub trait Store: Send + Sync + 'static {
     async fn find_token(&self, secret_hash: &str) -> Result<ApiToken, StoreError>;
     async fn touch_token(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError>;
     async fn revoke_token(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Inserts the deployment and, in the same transaction, makes it the pair's current one if
+    /// it is the latest by (deploymentDate, createdAt, id).
+    async fn insert_deployment(&self, deployment: &NewDeployment) -> Result<(), StoreError>;
+    async fn get_deployment(&self, id: Uuid) -> Result<DeploymentRecord, StoreError>;
+    /// History in order, strictly after `after`, at most `limit` rows.
+    async fn list_deployments(
+        &self,
+        filter: &DeploymentFilter,
+        after: Option<HistoryKey>,
+        limit: i64,
+    ) -> Result<Vec<DeploymentRecord>, StoreError>;
+    /// The current deployment of every active (application, environment) pair that has one.
+    async fn current_deployments(
+        &self,
+        pairs: PairFilter,
+    ) -> Result<Vec<DeploymentRecord>, StoreError>;
+    /// The same as it was at `at`: per pair, the latest live deployment dated at or before it.
+    async fn deployments_at(
+        &self,
+        pairs: PairFilter,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<DeploymentRecord>, StoreError>;
+    /// Sets the deleted_* columns once and recomputes the pair's current deployment.
+    /// `Conflict("id")` when it was already retracted.
+    async fn retract_deployment(
+        &self,
+        id: Uuid,
+        deleted_at: DateTime<Utc>,
+        deleted_by: &str,
+        reason: &str,
+    ) -> Result<(), StoreError>;
+    /// Live deployments dated in [from, to).
+    async fn count_deployments_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<i64, StoreError>;
+    /// Live deployments per environment id.
+    async fn count_deployments_per_environment(&self) -> Result<Vec<(Uuid, i64)>, StoreError>;
 }

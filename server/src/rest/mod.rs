@@ -2,6 +2,7 @@
 
 mod access;
 mod catalog;
+mod deployments;
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -16,6 +17,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .merge(access::routes())
         .merge(catalog::routes())
+        .merge(deployments::routes())
         .fallback(|| async { Problem(AppError::NotFound("no such API endpoint".into())) })
 }
 

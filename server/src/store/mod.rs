@@ -36,6 +36,44 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// A deployment with the names it refers to and the version that ran in the same pair just
+/// before it. Plain SQL that both SQLite and PostgreSQL accept; callers append WHERE/ORDER BY.
+const DEPLOYMENT_SELECT: &str = "
+    SELECT d.id, d.application_id, a.name AS application_name,
+           d.version_id, v.version_identifier, v.created_at AS version_created_at,
+           d.environment_id, e.name AS environment_name,
+           d.deployment_date, d.deployed_by, d.notes, d.created_at,
+           d.deleted_at, d.deleted_by, d.delete_reason,
+           pv.version_identifier AS previous_version_identifier,
+           pv.created_at AS previous_version_created_at
+      FROM deployment d
+      JOIN application a ON a.id = d.application_id
+      JOIN version v ON v.id = d.version_id
+      JOIN environment e ON e.id = d.environment_id
+      LEFT JOIN version pv ON pv.id = (
+           SELECT p.version_id FROM deployment p
+            WHERE p.application_id = d.application_id
+              AND p.environment_id = d.environment_id
+              AND p.deleted_at IS NULL
+              AND (p.deployment_date, p.created_at, p.id) < (d.deployment_date, d.created_at, d.id)
+            ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC
+            LIMIT 1)";
+
+/// Matrix order: applications by name, environments in pipeline order.
+const PAIR_ORDER: &str = " ORDER BY lower(a.name), a.id, e.position, lower(e.name)";
+
+/// History order (and its keyset).
+const HISTORY_ORDER: &str = " ORDER BY d.deployment_date DESC, d.created_at DESC, d.id DESC";
+
+/// `%q%` for LIKE, with LIKE's own wildcards in `q` taken literally (escape character `\`).
+fn like_pattern(q: &str) -> String {
+    let escaped = q
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// Maps a driver error into the store's vocabulary; `constraint` is what names the broken index.
 fn map_sqlx_error(err: sqlx::Error) -> app::ssr::StoreError {
     use app::ssr::store::field_of_unique_index;
@@ -56,7 +94,12 @@ fn map_sqlx_error(err: sqlx::Error) -> app::ssr::StoreError {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{like_pattern, redact};
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("50%_off"), "%50\\%\\_off%");
+    }
 
     #[test]
     fn redact_hides_passwords_only() {

@@ -1,14 +1,16 @@
 //! PostgreSQL for production and scale-out: native UUID and TIMESTAMPTZ columns.
 
-use app::model::{ApiToken, Application, Environment, Role, User, Version};
-use app::ssr::{SessionRecord, Store, StoreError};
+use app::model::{ApiToken, Application, DeploymentFilter, Environment, Role, User, Version};
+use app::ssr::{
+    DeploymentRecord, HistoryKey, NewDeployment, PairFilter, SessionRecord, Store, StoreError,
+};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgPoolOptions, PgRow};
-use sqlx::{PgPool, Row};
+use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::map_sqlx_error;
+use super::{like_pattern, map_sqlx_error, DEPLOYMENT_SELECT, HISTORY_ORDER, PAIR_ORDER};
 
 pub struct PgStore {
     pool: PgPool,
@@ -89,6 +91,45 @@ fn session_from(row: PgRow) -> Result<SessionRecord, sqlx::Error> {
         last_seen_at: row.try_get("last_seen_at")?,
         expires_at: row.try_get("expires_at")?,
     })
+}
+
+fn deployment_from(row: PgRow) -> Result<DeploymentRecord, sqlx::Error> {
+    let previous: Option<String> = row.try_get("previous_version_identifier")?;
+    let previous_version = match previous {
+        Some(identifier) => Some((identifier, row.try_get("previous_version_created_at")?)),
+        None => None,
+    };
+    Ok(DeploymentRecord {
+        id: row.try_get("id")?,
+        application_id: row.try_get("application_id")?,
+        application_name: row.try_get("application_name")?,
+        version_id: row.try_get("version_id")?,
+        version_identifier: row.try_get("version_identifier")?,
+        version_created_at: row.try_get("version_created_at")?,
+        environment_id: row.try_get("environment_id")?,
+        environment_name: row.try_get("environment_name")?,
+        deployment_date: row.try_get("deployment_date")?,
+        deployed_by: row.try_get("deployed_by")?,
+        notes: row.try_get("notes")?,
+        created_at: row.try_get("created_at")?,
+        deleted_at: row.try_get("deleted_at")?,
+        deleted_by: row.try_get("deleted_by")?,
+        delete_reason: row.try_get("delete_reason")?,
+        previous_version,
+    })
+}
+
+/// Appends " AND …" conditions selecting active pairs, optionally one application / environment.
+fn push_pair_filter(qb: &mut QueryBuilder<'_, Postgres>, pairs: PairFilter, app: &str, env: &str) {
+    qb.push(format!(
+        " AND {app}.archived_at IS NULL AND {env}.archived_at IS NULL"
+    ));
+    if let Some(id) = pairs.application_id {
+        qb.push(format!(" AND {app}.id = ")).push_bind(id);
+    }
+    if let Some(id) = pairs.environment_id {
+        qb.push(format!(" AND {env}.id = ")).push_bind(id);
+    }
 }
 
 /// An UPDATE that touched nothing means the row does not exist.
@@ -537,5 +578,242 @@ impl Store for PgStore {
                 .await
                 .map_err(map_sqlx_error)?;
         expect_one(result)
+    }
+    async fn insert_deployment(&self, d: &NewDeployment) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(map_sqlx_error)?;
+        sqlx::query(
+            "INSERT INTO deployment (id, application_id, version_id, environment_id,
+                                     deployment_date, deployed_by, notes, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(d.id)
+        .bind(d.application_id)
+        .bind(d.version_id)
+        .bind(d.environment_id)
+        .bind(d.deployment_date)
+        .bind(&d.deployed_by)
+        .bind(&d.notes)
+        .bind(d.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx_error)?;
+        // Becomes current only if it is the latest; a back-dated record leaves a newer one alone.
+        sqlx::query(
+            "INSERT INTO current_deployment
+               (application_id, environment_id, deployment_id, deployment_date, created_at)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (application_id, environment_id) DO UPDATE
+                SET deployment_id = excluded.deployment_id,
+                    deployment_date = excluded.deployment_date,
+                    created_at = excluded.created_at
+              WHERE (excluded.deployment_date, excluded.created_at, excluded.deployment_id)
+                  > (current_deployment.deployment_date, current_deployment.created_at,
+                     current_deployment.deployment_id)",
+        )
+        .bind(d.application_id)
+        .bind(d.environment_id)
+        .bind(d.id)
+        .bind(d.deployment_date)
+        .bind(d.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx_error)?;
+        tx.commit().await.map_err(map_sqlx_error)
+    }
+
+    async fn get_deployment(&self, id: Uuid) -> Result<DeploymentRecord, StoreError> {
+        sqlx::query(&format!("{DEPLOYMENT_SELECT} WHERE d.id = $1"))
+            .bind(id)
+            .try_map(deployment_from)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
+    }
+
+    async fn list_deployments(
+        &self,
+        filter: &DeploymentFilter,
+        after: Option<HistoryKey>,
+        limit: i64,
+    ) -> Result<Vec<DeploymentRecord>, StoreError> {
+        let mut qb = QueryBuilder::<Postgres>::new(DEPLOYMENT_SELECT);
+        qb.push(" WHERE 1 = 1");
+        if !filter.include_deleted {
+            qb.push(" AND d.deleted_at IS NULL");
+        }
+        if let Some(id) = filter.application_id {
+            qb.push(" AND d.application_id = ").push_bind(id);
+        }
+        if let Some(id) = filter.environment_id {
+            qb.push(" AND d.environment_id = ").push_bind(id);
+        }
+        if let Some(id) = filter.version_id {
+            qb.push(" AND d.version_id = ").push_bind(id);
+        }
+        if let Some(from) = filter.date_from {
+            qb.push(" AND d.deployment_date >= ").push_bind(from);
+        }
+        if let Some(to) = filter.date_to {
+            qb.push(" AND d.deployment_date <= ").push_bind(to);
+        }
+        if let Some(who) = &filter.deployed_by {
+            qb.push(" AND lower(d.deployed_by) = lower(")
+                .push_bind(who.clone())
+                .push(")");
+        }
+        if let Some(q) = &filter.q {
+            let pattern = like_pattern(q);
+            qb.push(" AND (d.notes ILIKE ").push_bind(pattern.clone());
+            qb.push(" ESCAPE '\\' OR v.version_identifier ILIKE ")
+                .push_bind(pattern.clone());
+            qb.push(" ESCAPE '\\' OR d.deployed_by ILIKE ")
+                .push_bind(pattern);
+            qb.push(" ESCAPE '\\')");
+        }
+        if let Some(key) = after {
+            qb.push(" AND (d.deployment_date, d.created_at, d.id) < (")
+                .push_bind(key.deployment_date)
+                .push(", ")
+                .push_bind(key.created_at)
+                .push(", ")
+                .push_bind(key.id)
+                .push(")");
+        }
+        qb.push(HISTORY_ORDER).push(" LIMIT ").push_bind(limit);
+        qb.build()
+            .try_map(deployment_from)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
+    }
+
+    async fn current_deployments(
+        &self,
+        pairs: PairFilter,
+    ) -> Result<Vec<DeploymentRecord>, StoreError> {
+        let mut qb = QueryBuilder::<Postgres>::new(DEPLOYMENT_SELECT);
+        qb.push(" JOIN current_deployment c ON c.deployment_id = d.id WHERE 1 = 1");
+        push_pair_filter(&mut qb, pairs, "a", "e");
+        qb.push(PAIR_ORDER);
+        qb.build()
+            .try_map(deployment_from)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
+    }
+
+    async fn deployments_at(
+        &self,
+        pairs: PairFilter,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<DeploymentRecord>, StoreError> {
+        let mut qb = QueryBuilder::<Postgres>::new(DEPLOYMENT_SELECT);
+        qb.push(
+            " WHERE d.id IN (
+                SELECT (SELECT p.id FROM deployment p
+                         WHERE p.application_id = pa.id AND p.environment_id = pe.id
+                           AND p.deleted_at IS NULL AND p.deployment_date <= ",
+        )
+        .push_bind(at)
+        .push(
+            "          ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC LIMIT 1)
+                  FROM application pa CROSS JOIN environment pe WHERE 1 = 1",
+        );
+        push_pair_filter(&mut qb, pairs, "pa", "pe");
+        qb.push(")").push(PAIR_ORDER);
+        qb.build()
+            .try_map(deployment_from)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
+    }
+
+    async fn retract_deployment(
+        &self,
+        id: Uuid,
+        deleted_at: DateTime<Utc>,
+        deleted_by: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(map_sqlx_error)?;
+        let updated = sqlx::query(
+            "UPDATE deployment SET deleted_at = $1, deleted_by = $2, delete_reason = $3
+              WHERE id = $4 AND deleted_at IS NULL",
+        )
+        .bind(deleted_at)
+        .bind(deleted_by)
+        .bind(reason)
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx_error)?;
+        let (application_id, environment_id): (Uuid, Uuid) =
+            sqlx::query_as("SELECT application_id, environment_id FROM deployment WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_sqlx_error)?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::Conflict("id"));
+        }
+        // Concurrent recorders for this pair wait until the recomputed current row is in place.
+        sqlx::query(
+            "SELECT 1 FROM current_deployment
+              WHERE application_id = $1 AND environment_id = $2 FOR UPDATE",
+        )
+        .bind(application_id)
+        .bind(environment_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx_error)?;
+        sqlx::query(
+            "DELETE FROM current_deployment WHERE application_id = $1 AND environment_id = $2",
+        )
+        .bind(&application_id)
+        .bind(&environment_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx_error)?;
+        sqlx::query(
+            "INSERT INTO current_deployment
+               (application_id, environment_id, deployment_id, deployment_date, created_at)
+             SELECT application_id, environment_id, id, deployment_date, created_at
+               FROM deployment
+              WHERE application_id = $1 AND environment_id = $2 AND deleted_at IS NULL
+              ORDER BY deployment_date DESC, created_at DESC, id DESC
+              LIMIT 1",
+        )
+        .bind(&application_id)
+        .bind(&environment_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_sqlx_error)?;
+        tx.commit().await.map_err(map_sqlx_error)
+    }
+
+    async fn count_deployments_between(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM deployment
+              WHERE deleted_at IS NULL AND deployment_date >= $1 AND deployment_date < $2",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_sqlx_error)
+    }
+
+    async fn count_deployments_per_environment(&self) -> Result<Vec<(Uuid, i64)>, StoreError> {
+        sqlx::query_as(
+            "SELECT environment_id, COUNT(*) FROM deployment
+              WHERE deleted_at IS NULL GROUP BY environment_id",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_sqlx_error)
     }
 }

@@ -3,6 +3,7 @@
 
 mod access;
 mod catalog;
+pub mod deployments;
 
 use std::sync::{Arc, Mutex};
 

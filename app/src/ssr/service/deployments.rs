@@ -1,0 +1,429 @@
+//! Recording deployments, their history, the current state (now or at any past instant),
+//! retraction and statistics.
+
+use base64::Engine;
+use chrono::{DateTime, Datelike, Duration, SubsecRound, Utc};
+use uuid::Uuid;
+
+use super::{now, require, store_error, Service};
+use crate::error::{AppError, FieldError};
+use crate::model::*;
+use crate::ssr::ordering::compare_identifiers;
+use crate::ssr::store::{DeploymentRecord, HistoryKey, NewDeployment, PairFilter, StoreError};
+
+/// How far ahead of the server's clock a deployment date may be (clock skew between machines).
+const CLOCK_SKEW: Duration = Duration::seconds(60);
+pub const DEFAULT_PAGE_SIZE: i64 = 50;
+pub const MAX_PAGE_SIZE: i64 = 500;
+const DEPLOYED_BY_MAX: usize = 255;
+const REASON_MAX: usize = 1_000;
+
+fn to_deployment(record: DeploymentRecord) -> Deployment {
+    let is_rollback = record
+        .previous_version
+        .as_ref()
+        .is_some_and(|(previous, created)| {
+            compare_identifiers(
+                (&record.version_identifier, record.version_created_at),
+                (previous, *created),
+            )
+            .is_lt()
+        });
+    Deployment {
+        id: record.id,
+        application: ApplicationRef {
+            id: record.application_id,
+            name: record.application_name,
+        },
+        version: VersionRef {
+            id: record.version_id,
+            version_identifier: record.version_identifier,
+        },
+        environment: EnvironmentRef {
+            id: record.environment_id,
+            name: record.environment_name,
+        },
+        deployment_date: record.deployment_date,
+        deployed_by: record.deployed_by,
+        notes: record.notes,
+        created_at: record.created_at,
+        is_rollback,
+        deleted_at: record.deleted_at,
+        deleted_by: record.deleted_by,
+        delete_reason: record.delete_reason,
+    }
+}
+
+/// Cursors are opaque to clients: base64 of the last row's position in the history order.
+pub fn encode_cursor(key: &HistoryKey) -> String {
+    let raw = format!(
+        "{}|{}|{}",
+        key.deployment_date
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        key.created_at
+            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        key.id
+    );
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+}
+
+pub fn decode_cursor(cursor: &str) -> Result<HistoryKey, AppError> {
+    let invalid = || {
+        AppError::BadRequest(
+            "invalid cursor: pass the nextCursor value of the previous page unchanged".into(),
+        )
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| invalid())?;
+    let raw = String::from_utf8(bytes).map_err(|_| invalid())?;
+    let mut parts = raw.split('|');
+    let mut instant = || {
+        parts
+            .next()
+            .and_then(|p| DateTime::parse_from_rfc3339(p).ok())
+            .map(|t| t.with_timezone(&Utc))
+    };
+    let deployment_date = instant().ok_or_else(invalid)?;
+    let created_at = instant().ok_or_else(invalid)?;
+    let id = parts
+        .next()
+        .and_then(|p| Uuid::parse_str(p).ok())
+        .ok_or_else(invalid)?;
+    Ok(HistoryKey {
+        deployment_date,
+        created_at,
+        id,
+    })
+}
+
+/// Monday 00:00 UTC of the week containing `at`.
+pub fn week_start(at: DateTime<Utc>) -> DateTime<Utc> {
+    let date = at.date_naive() - Duration::days(at.weekday().num_days_from_monday() as i64);
+    date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
+}
+
+impl Service {
+    /// Records one deployment, as the story asks: the version must belong to the application,
+    /// the date must not be in the future, and the record is immutable from then on.
+    pub async fn record_deployment(
+        &self,
+        actor: &User,
+        request: RecordDeploymentRequest,
+    ) -> Result<Deployment, AppError> {
+        require(actor, Role::Editor)?;
+        let at = now();
+        let mut errors = vec![];
+        if request.deployment_date > at + CLOCK_SKEW {
+            errors.push(FieldError::new("deploymentDate", FUTURE_DATE_MESSAGE));
+        }
+        let deployed_by = optional_text(
+            "deployedBy",
+            request.deployed_by.as_deref(),
+            DEPLOYED_BY_MAX,
+            &mut errors,
+        )
+        .or_else(|| Some(actor.username.clone()));
+        let notes = optional_text("notes", request.notes.as_deref(), NOTES_MAX, &mut errors);
+
+        match self.store.get_application(request.application_id).await {
+            Ok(app) if app.archived_at.is_some() => errors.push(FieldError::new(
+                "applicationId",
+                "this application is archived",
+            )),
+            Ok(_) => {}
+            Err(StoreError::NotFound) => errors.push(FieldError::new(
+                "applicationId",
+                "no application has this id",
+            )),
+            Err(err) => return Err(store_error("application")(err)),
+        }
+        match self.store.get_environment(request.environment_id).await {
+            Ok(env) if env.archived_at.is_some() => errors.push(FieldError::new(
+                "environmentId",
+                "this environment is archived",
+            )),
+            Ok(_) => {}
+            Err(StoreError::NotFound) => errors.push(FieldError::new(
+                "environmentId",
+                "no environment has this id",
+            )),
+            Err(err) => return Err(store_error("environment")(err)),
+        }
+        match self.store.get_version(request.version_id).await {
+            Ok(version) if version.application_id != request.application_id => {
+                errors.push(FieldError::new("versionId", WRONG_APPLICATION_MESSAGE))
+            }
+            Ok(version) if version.archived_at.is_some() => {
+                errors.push(FieldError::new("versionId", "this version is archived"))
+            }
+            Ok(_) => {}
+            Err(StoreError::NotFound) => {
+                errors.push(FieldError::new("versionId", "no version has this id"))
+            }
+            Err(err) => return Err(store_error("version")(err)),
+        }
+        finish(errors)?;
+
+        let deployment = NewDeployment {
+            id: Uuid::now_v7(),
+            application_id: request.application_id,
+            version_id: request.version_id,
+            environment_id: request.environment_id,
+            deployment_date: request.deployment_date.trunc_subsecs(6),
+            deployed_by,
+            notes,
+            created_at: at,
+        };
+        self.store
+            .insert_deployment(&deployment)
+            .await
+            .map_err(store_error("deployment"))?;
+        tracing::info!(
+            by = %actor.username,
+            deployment = %deployment.id,
+            application = %deployment.application_id,
+            environment = %deployment.environment_id,
+            "deployment recorded"
+        );
+        self.get_deployment(actor, deployment.id).await
+    }
+
+    /// One deployment; retracted ones only for admins.
+    pub async fn get_deployment(&self, actor: &User, id: Uuid) -> Result<Deployment, AppError> {
+        require(actor, Role::Viewer)?;
+        let record = self
+            .store
+            .get_deployment(id)
+            .await
+            .map_err(store_error("deployment"))?;
+        if record.deleted_at.is_some() && !actor.can(Role::Admin) {
+            return Err(AppError::NotFound("deployment not found".into()));
+        }
+        Ok(to_deployment(record))
+    }
+
+    /// A page of history, newest first, after `cursor`.
+    pub async fn list_deployments(
+        &self,
+        actor: &User,
+        filter: DeploymentFilter,
+        cursor: Option<&str>,
+        limit: Option<i64>,
+    ) -> Result<DeploymentPage, AppError> {
+        require(actor, Role::Viewer)?;
+        if filter.include_deleted {
+            require(actor, Role::Admin)?;
+        }
+        let limit = limit.unwrap_or(DEFAULT_PAGE_SIZE);
+        let mut errors = vec![];
+        if !(1..=MAX_PAGE_SIZE).contains(&limit) {
+            errors.push(FieldError::new(
+                "limit",
+                format!("must be between 1 and {MAX_PAGE_SIZE}"),
+            ));
+        }
+        if let (Some(from), Some(to)) = (filter.date_from, filter.date_to) {
+            if from > to {
+                errors.push(FieldError::new("dateFrom", "must not be after dateTo"));
+            }
+        }
+        finish(errors)?;
+        let after = cursor.map(decode_cursor).transpose()?;
+        let mut filter = filter;
+        filter.q = filter
+            .q
+            .map(|q| q.trim().to_string())
+            .filter(|q| !q.is_empty());
+        filter.deployed_by = filter
+            .deployed_by
+            .map(|d| d.trim().to_string())
+            .filter(|d| !d.is_empty());
+        let mut records = self
+            .store
+            .list_deployments(&filter, after, limit + 1)
+            .await
+            .map_err(store_error("deployment"))?;
+        let more = records.len() as i64 > limit;
+        records.truncate(limit as usize);
+        let next_cursor = more.then(|| records.last()).flatten().map(|last| {
+            encode_cursor(&HistoryKey {
+                deployment_date: last.deployment_date,
+                created_at: last.created_at,
+                id: last.id,
+            })
+        });
+        Ok(DeploymentPage {
+            items: records.into_iter().map(to_deployment).collect(),
+            next_cursor,
+        })
+    }
+
+    /// What runs where: now, or as it was at `at`.
+    pub async fn current_state(
+        &self,
+        actor: &User,
+        pairs: PairFilter,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Vec<CurrentDeploymentState>, AppError> {
+        require(actor, Role::Viewer)?;
+        if let Some(id) = pairs.application_id {
+            self.store
+                .get_application(id)
+                .await
+                .map_err(store_error("application"))?;
+        }
+        if let Some(id) = pairs.environment_id {
+            self.store
+                .get_environment(id)
+                .await
+                .map_err(store_error("environment"))?;
+        }
+        let records = match at {
+            None => self.store.current_deployments(pairs).await,
+            Some(at) => self.store.deployments_at(pairs, at).await,
+        }
+        .map_err(store_error("deployment"))?;
+        Ok(records
+            .into_iter()
+            .map(|r| to_deployment(r).into())
+            .collect())
+    }
+
+    /// The admin's one-time soft-delete: hidden from history and current state, kept on record.
+    pub async fn retract_deployment(
+        &self,
+        actor: &User,
+        id: Uuid,
+        reason: &str,
+    ) -> Result<Deployment, AppError> {
+        require(actor, Role::Admin)?;
+        let mut errors = vec![];
+        let reason = required_text("reason", reason, REASON_MAX, &mut errors);
+        finish(errors)?;
+        self.store
+            .retract_deployment(id, now(), &actor.username, &reason)
+            .await
+            .map_err(|err| match err {
+                StoreError::Conflict(_) => AppError::Conflict {
+                    field: "id".into(),
+                    message: "this deployment was already retracted".into(),
+                },
+                other => store_error("deployment")(other),
+            })?;
+        tracing::info!(by = %actor.username, deployment = %id, "deployment retracted");
+        self.get_deployment(actor, id).await
+    }
+
+    /// Dashboard figures: counts, this week's deployments, per environment, per week (12 weeks).
+    pub async fn stats(&self, actor: &User) -> Result<Stats, AppError> {
+        require(actor, Role::Viewer)?;
+        let failed = store_error("statistics");
+        let applications = self
+            .store
+            .list_applications(false)
+            .await
+            .map_err(&failed)?
+            .len() as i64;
+        let environments = self.store.list_environments(false).await.map_err(&failed)?;
+        let counts = self
+            .store
+            .count_deployments_per_environment()
+            .await
+            .map_err(&failed)?;
+        let per_environment = environments
+            .iter()
+            .map(|env| EnvironmentCount {
+                environment: EnvironmentRef {
+                    id: env.id,
+                    name: env.name.clone(),
+                },
+                deployments: counts
+                    .iter()
+                    .find(|(id, _)| *id == env.id)
+                    .map_or(0, |(_, n)| *n),
+            })
+            .collect();
+        let this_week = week_start(now());
+        let mut per_week = Vec::with_capacity(12);
+        for weeks_ago in (0..12).rev() {
+            let start = this_week - Duration::weeks(weeks_ago);
+            let deployments = self
+                .store
+                .count_deployments_between(start, start + Duration::weeks(1))
+                .await
+                .map_err(&failed)?;
+            per_week.push(WeekCount {
+                week_start: start,
+                deployments,
+            });
+        }
+        Ok(Stats {
+            applications,
+            environments: environments.len() as i64,
+            deployments_this_week: per_week.last().map_or(0, |w| w.deployments),
+            per_environment,
+            per_week,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_garbage() {
+        let key = HistoryKey {
+            deployment_date: now(),
+            created_at: now(),
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(decode_cursor(&encode_cursor(&key)).unwrap(), key);
+        assert!(matches!(
+            decode_cursor("not a cursor"),
+            Err(AppError::BadRequest(_))
+        ));
+    }
+
+    #[test]
+    fn weeks_start_on_monday_midnight_utc() {
+        let thursday = DateTime::parse_from_rfc3339("2026-11-26T15:30:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            week_start(thursday).to_rfc3339(),
+            "2026-11-23T00:00:00+00:00"
+        );
+    }
+
+    fn record(version: &str, previous: Option<&str>) -> DeploymentRecord {
+        let at = now();
+        DeploymentRecord {
+            id: Uuid::now_v7(),
+            application_id: Uuid::nil(),
+            application_name: "a".into(),
+            version_id: Uuid::nil(),
+            version_identifier: version.into(),
+            version_created_at: at,
+            environment_id: Uuid::nil(),
+            environment_name: "e".into(),
+            deployment_date: at,
+            deployed_by: None,
+            notes: None,
+            created_at: at,
+            deleted_at: None,
+            deleted_by: None,
+            delete_reason: None,
+            previous_version: previous.map(|p| (p.to_string(), at)),
+        }
+    }
+
+    #[test]
+    fn rollback_means_older_than_what_ran_before() {
+        assert!(to_deployment(record("1.9.0", Some("1.10.0"))).is_rollback);
+        assert!(!to_deployment(record("1.10.0", Some("1.9.0"))).is_rollback);
+        assert!(!to_deployment(record("1.0.0", None)).is_rollback);
+        assert!(!to_deployment(record("1.0.0", Some("1.0.0"))).is_rollback);
+    }
+}

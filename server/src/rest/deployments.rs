@@ -1,0 +1,337 @@
+//! Deployments: record, history (JSON and CSV), current state now or at an instant, retraction,
+//! statistics. Deployments are immutable: PUT and PATCH answer 405.
+
+use app::error::AppError;
+use app::model::*;
+use app::ssr::PairFilter;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde::Deserialize;
+use uuid::Uuid;
+
+use super::created;
+use crate::auth::CurrentUser;
+use crate::problem::{ApiJson, ApiPath, ApiQuery, Problem};
+use crate::AppState;
+
+type ApiResult<T> = Result<T, Problem>;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/deployments", get(list).post(record))
+        .route("/deployments.csv", get(export_csv))
+        .route("/deployments/current", get(current))
+        .route(
+            "/deployments/{id}",
+            get(get_one).delete(retract).put(immutable).patch(immutable),
+        )
+        .route("/applications/{id}/deployments", get(list_for_application))
+        .route(
+            "/applications/{id}/deployments/current",
+            get(current_for_application),
+        )
+        .route(
+            "/environments/{id}/deployments/current",
+            get(current_for_environment),
+        )
+        .route("/stats", get(stats))
+}
+
+/// History filters, paging, and (admins) retracted records.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct HistoryQuery {
+    application_id: Option<Uuid>,
+    environment_id: Option<Uuid>,
+    version_id: Option<Uuid>,
+    date_from: Option<DateTime<Utc>>,
+    date_to: Option<DateTime<Utc>>,
+    deployed_by: Option<String>,
+    q: Option<String>,
+    #[serde(default)]
+    include_deleted: bool,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+impl HistoryQuery {
+    fn split(self) -> (DeploymentFilter, Option<String>, Option<i64>) {
+        let filter = DeploymentFilter {
+            application_id: self.application_id,
+            environment_id: self.environment_id,
+            version_id: self.version_id,
+            date_from: self.date_from,
+            date_to: self.date_to,
+            deployed_by: self.deployed_by,
+            q: self.q,
+            include_deleted: self.include_deleted,
+        };
+        (filter, self.cursor, self.limit)
+    }
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CurrentQuery {
+    application_id: Option<Uuid>,
+    environment_id: Option<Uuid>,
+    /// The state as it was at this instant (RFC 3339).
+    at: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AtQuery {
+    at: Option<DateTime<Utc>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ReasonQuery {
+    reason: Option<String>,
+}
+
+async fn record(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(request): ApiJson<RecordDeploymentRequest>,
+) -> ApiResult<Response> {
+    let deployment = state.service.record_deployment(&user, request).await?;
+    Ok(created(
+        format!("/api/deployments/{}", deployment.id),
+        deployment,
+    ))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
+) -> ApiResult<Json<DeploymentPage>> {
+    let (filter, cursor, limit) = query.split();
+    Ok(Json(
+        state
+            .service
+            .list_deployments(&user, filter, cursor.as_deref(), limit)
+            .await?,
+    ))
+}
+
+async fn list_for_application(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiPath(application_id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
+) -> ApiResult<Json<DeploymentPage>> {
+    state.service.get_application(&user, application_id).await?;
+    let (mut filter, cursor, limit) = query.split();
+    filter.application_id = Some(application_id);
+    Ok(Json(
+        state
+            .service
+            .list_deployments(&user, filter, cursor.as_deref(), limit)
+            .await?,
+    ))
+}
+
+async fn get_one(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<Deployment>> {
+    Ok(Json(state.service.get_deployment(&user, id).await?))
+}
+
+/// The reason comes as JSON `{"reason": …}` or as `?reason=`.
+async fn retract(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<ReasonQuery>,
+    body: Bytes,
+) -> ApiResult<Json<Deployment>> {
+    let reason = if body.is_empty() {
+        query.reason.unwrap_or_default()
+    } else {
+        serde_json::from_slice::<RetractRequest>(&body)
+            .map_err(|err| AppError::BadRequest(format!("invalid JSON body: {err}")))?
+            .reason
+    };
+    Ok(Json(
+        state.service.retract_deployment(&user, id, &reason).await?,
+    ))
+}
+
+async fn immutable() -> Problem {
+    Problem(AppError::MethodNotAllowed(
+        "deployments are immutable; an admin may retract one with DELETE and a reason".into(),
+    ))
+}
+
+async fn current(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiQuery(query): ApiQuery<CurrentQuery>,
+) -> ApiResult<Json<Vec<CurrentDeploymentState>>> {
+    let pairs = PairFilter {
+        application_id: query.application_id,
+        environment_id: query.environment_id,
+    };
+    Ok(Json(
+        state.service.current_state(&user, pairs, query.at).await?,
+    ))
+}
+
+async fn current_for_application(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<AtQuery>,
+) -> ApiResult<Json<Vec<CurrentDeploymentState>>> {
+    let pairs = PairFilter {
+        application_id: Some(id),
+        environment_id: None,
+    };
+    Ok(Json(
+        state.service.current_state(&user, pairs, query.at).await?,
+    ))
+}
+
+async fn current_for_environment(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(query): ApiQuery<AtQuery>,
+) -> ApiResult<Json<Vec<CurrentDeploymentState>>> {
+    let pairs = PairFilter {
+        application_id: None,
+        environment_id: Some(id),
+    };
+    Ok(Json(
+        state.service.current_state(&user, pairs, query.at).await?,
+    ))
+}
+
+async fn stats(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> ApiResult<Json<Stats>> {
+    Ok(Json(state.service.stats(&user).await?))
+}
+
+/// Spreadsheets run cells that start with these as formulas; a leading quote keeps them text.
+fn spreadsheet_safe(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
+}
+
+fn csv_rows(deployments: &[Deployment], with_header: bool) -> Result<Bytes, AppError> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let fail = |err: csv::Error| {
+        tracing::error!(error = %err, "CSV encoding failed");
+        AppError::Internal
+    };
+    if with_header {
+        writer
+            .write_record([
+                "id",
+                "application",
+                "version",
+                "environment",
+                "deploymentDate",
+                "deployedBy",
+                "notes",
+                "createdAt",
+                "isRollback",
+                "deletedAt",
+                "deletedBy",
+                "deleteReason",
+            ])
+            .map_err(fail)?;
+    }
+    for d in deployments {
+        let rfc3339 = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+        writer
+            .write_record([
+                d.id.to_string(),
+                spreadsheet_safe(&d.application.name),
+                spreadsheet_safe(&d.version.version_identifier),
+                spreadsheet_safe(&d.environment.name),
+                rfc3339(&d.deployment_date),
+                spreadsheet_safe(d.deployed_by.as_deref().unwrap_or_default()),
+                spreadsheet_safe(d.notes.as_deref().unwrap_or_default()),
+                rfc3339(&d.created_at),
+                d.is_rollback.to_string(),
+                d.deleted_at.as_ref().map(rfc3339).unwrap_or_default(),
+                spreadsheet_safe(d.deleted_by.as_deref().unwrap_or_default()),
+                spreadsheet_safe(d.delete_reason.as_deref().unwrap_or_default()),
+            ])
+            .map_err(fail)?;
+    }
+    writer
+        .into_inner()
+        .map(Bytes::from)
+        .map_err(|_| AppError::Internal)
+}
+
+/// The filtered history as CSV, streamed page by page so memory stays flat however long it is.
+async fn export_csv(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiQuery(query): ApiQuery<HistoryQuery>,
+) -> ApiResult<Response> {
+    let (filter, _, _) = query.split();
+    // The first page is fetched up front so bad filters still get a proper error response.
+    let first = state
+        .service
+        .list_deployments(&user, filter.clone(), None, Some(500))
+        .await?;
+    let head = csv_rows(&first.items, true)?;
+    let service = state.service.clone();
+    let rest = futures::stream::unfold(first.next_cursor, move |cursor| {
+        let (service, user, filter) = (service.clone(), user.clone(), filter.clone());
+        async move {
+            let cursor = cursor?;
+            let page = service
+                .list_deployments(&user, filter, Some(&cursor), Some(500))
+                .await;
+            match page.and_then(|p| Ok((csv_rows(&p.items, false)?, p.next_cursor))) {
+                Ok((bytes, next)) => Some((Ok::<_, std::io::Error>(bytes), next)),
+                Err(err) => Some((Err(std::io::Error::other(err.to_string())), None)),
+            }
+        }
+    });
+    let body = futures::stream::once(async { Ok(head) }).chain(rest);
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"deployments.csv\"",
+            ),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn formula_like_cells_are_quoted() {
+        assert_eq!(spreadsheet_safe("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(spreadsheet_safe("1.2.0"), "1.2.0");
+    }
+}

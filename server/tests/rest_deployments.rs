@@ -1,0 +1,741 @@
+//! The deployment story's backend acceptance criteria, against the real server, once per backend.
+
+mod common;
+
+use std::collections::HashSet;
+use std::future::Future;
+
+use chrono::{Duration, Utc};
+use common::{Backend, TestApp};
+use serde_json::{json, Value};
+
+async fn run<F, Fut>(backend: Backend, case: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    if let Some(app) = TestApp::spawn(backend).await {
+        case(app).await;
+    }
+}
+
+/// Ids of a small catalogue: two applications with versions, three environments.
+struct World {
+    portal: String,
+    billing: String,
+    v: std::collections::HashMap<&'static str, String>,
+    billing_v1: String,
+    dev: String,
+    staging: String,
+    prod: String,
+}
+
+fn id(value: &Value) -> String {
+    value["id"].as_str().unwrap().to_string()
+}
+
+async fn world(app: &TestApp) -> World {
+    let portal = id(&app
+        .create("/api/applications", json!({"name": "Customer Portal"}))
+        .await);
+    let billing = id(&app
+        .create("/api/applications", json!({"name": "Billing"}))
+        .await);
+    let mut v = std::collections::HashMap::new();
+    for identifier in ["1.0.0", "1.1.0", "1.2.0", "2.0.0"] {
+        let created = app
+            .create(
+                &format!("/api/applications/{portal}/versions"),
+                json!({"versionIdentifier": identifier}),
+            )
+            .await;
+        v.insert(identifier, id(&created));
+    }
+    let billing_v1 = id(&app
+        .create(
+            &format!("/api/applications/{billing}/versions"),
+            json!({"versionIdentifier": "1.0.0"}),
+        )
+        .await);
+    let dev = id(&app
+        .create("/api/environments", json!({"name": "DEV"}))
+        .await);
+    let staging = id(&app
+        .create("/api/environments", json!({"name": "STAGING"}))
+        .await);
+    let prod = id(&app
+        .create(
+            "/api/environments",
+            json!({"name": "PROD-EU", "isProduction": true}),
+        )
+        .await);
+    World {
+        portal,
+        billing,
+        v,
+        billing_v1,
+        dev,
+        staging,
+        prod,
+    }
+}
+
+fn ago(days: i64) -> String {
+    (Utc::now() - Duration::days(days)).to_rfc3339()
+}
+
+async fn record(
+    app: &TestApp,
+    application: &str,
+    version: &str,
+    environment: &str,
+    date: &str,
+) -> Value {
+    app.create(
+        "/api/deployments",
+        json!({"applicationId": application, "versionId": version, "environmentId": environment, "deploymentDate": date}),
+    )
+    .await
+}
+
+async fn current(app: &TestApp, path: &str) -> Vec<Value> {
+    let response = app.get(path).await;
+    assert_eq!(response.status(), 200, "{path}");
+    response.json().await.unwrap()
+}
+
+fn version_in(states: &[Value], environment: &str) -> Option<String> {
+    states
+        .iter()
+        .find(|s| s["environment"]["id"] == environment)
+        .map(|s| {
+            s["version"]["versionIdentifier"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+}
+
+async fn history(app: &TestApp, query: &str) -> Vec<Value> {
+    let response = app.get(&format!("/api/deployments?{query}")).await;
+    assert_eq!(response.status(), 200, "{query}");
+    let page: Value = response.json().await.unwrap();
+    page["items"].as_array().unwrap().clone()
+}
+
+for_both_backends!(run;
+    record_valid_deployment,
+    record_rejects_version_of_other_application,
+    record_rejects_future_date,
+    record_rejects_unknown_and_archived_ids,
+    deployments_cannot_be_edited_through_the_api,
+    database_triggers_refuse_changes_from_raw_sql,
+    current_state_shows_latest_per_pair_everywhere,
+    back_dated_record_does_not_displace_newer_one,
+    retraction_recomputes_current_state_and_hides_the_record,
+    history_is_complete_and_ordered,
+    history_filters_each_narrow_the_list,
+    cursor_pages_have_no_gaps_or_duplicates_while_records_arrive,
+    time_travel_shows_the_state_at_an_instant,
+    rollbacks_are_flagged,
+    csv_export_is_filtered_and_formula_safe,
+    concurrent_recorders_keep_every_record_and_the_right_current,
+    stats_count_this_week_per_environment_and_per_week,
+);
+
+async fn record_valid_deployment(app: TestApp) {
+    let w = world(&app).await;
+    let date = ago(1);
+    let response = app
+        .post_json(
+            "/api/deployments",
+            json!({"applicationId": w.portal, "versionId": w.v["1.2.0"], "environmentId": w.prod,
+                   "deploymentDate": date, "notes": "  Hotfix for login issue "}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    let d: Value = response.json().await.unwrap();
+    assert_eq!(location, format!("/api/deployments/{}", id(&d)));
+    assert_eq!(
+        d["application"],
+        json!({"id": w.portal, "name": "Customer Portal"})
+    );
+    assert_eq!(
+        d["version"],
+        json!({"id": w.v["1.2.0"], "versionIdentifier": "1.2.0"})
+    );
+    assert_eq!(d["environment"], json!({"id": w.prod, "name": "PROD-EU"}));
+    assert_eq!(
+        d["deployedBy"], "admin",
+        "defaults to the authenticated user"
+    );
+    assert_eq!(d["notes"], "Hotfix for login issue");
+    assert_eq!(d["isRollback"], false);
+    assert!(d.get("deletedAt").is_none());
+    let fetched: Value = app.get(&location).await.json().await.unwrap();
+    assert_eq!(fetched, d);
+
+    let named = record_with(&app, &w, json!({"deployedBy": "github-actions"})).await;
+    assert_eq!(named["deployedBy"], "github-actions");
+}
+
+async fn record_with(app: &TestApp, w: &World, extra: Value) -> Value {
+    let mut body = json!({"applicationId": w.portal, "versionId": w.v["1.0.0"], "environmentId": w.dev,
+                          "deploymentDate": ago(0)});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    app.create("/api/deployments", body).await
+}
+
+async fn expect_422(app: &TestApp, body: Value, field: &str) -> String {
+    let response = app.post_json("/api/deployments", body).await;
+    assert_eq!(response.status(), 422);
+    let problem: Value = response.json().await.unwrap();
+    let error = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["field"] == field)
+        .unwrap_or_else(|| panic!("no error on {field}: {problem}"));
+    error["message"].as_str().unwrap().to_string()
+}
+
+async fn record_rejects_version_of_other_application(app: TestApp) {
+    let w = world(&app).await;
+    let message = expect_422(
+        &app,
+        json!({"applicationId": w.portal, "versionId": w.billing_v1, "environmentId": w.prod, "deploymentDate": ago(0)}),
+        "versionId",
+    )
+    .await;
+    assert_eq!(message, "Version does not belong to selected application");
+    assert!(history(&app, "").await.is_empty(), "nothing was stored");
+}
+
+async fn record_rejects_future_date(app: TestApp) {
+    let w = world(&app).await;
+    let tomorrow = (Utc::now() + Duration::days(1)).to_rfc3339();
+    let message = expect_422(
+        &app,
+        json!({"applicationId": w.portal, "versionId": w.v["1.0.0"], "environmentId": w.prod, "deploymentDate": tomorrow}),
+        "deploymentDate",
+    )
+    .await;
+    assert_eq!(message, "Deployment date cannot be in future");
+    let response = app
+        .post_json(
+            "/api/deployments",
+            json!({"applicationId": w.portal, "versionId": w.v["1.0.0"], "environmentId": w.prod, "deploymentDate": tomorrow}),
+        )
+        .await;
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["detail"], "Deployment date cannot be in future");
+    // A clock a little ahead of the server's is tolerated.
+    let skewed = (Utc::now() + Duration::seconds(30)).to_rfc3339();
+    record(&app, &w.portal, &w.v["1.0.0"], &w.prod, &skewed).await;
+}
+
+async fn record_rejects_unknown_and_archived_ids(app: TestApp) {
+    let w = world(&app).await;
+    let nobody = "0190b7a0-0000-7000-8000-000000000000";
+    let base = json!({"applicationId": w.portal, "versionId": w.v["1.0.0"], "environmentId": w.prod, "deploymentDate": ago(0)});
+    for field in ["applicationId", "versionId", "environmentId"] {
+        let mut body = base.clone();
+        body[field] = json!(nobody);
+        let message = expect_422(&app, body, field).await;
+        assert!(message.contains("no "), "{message}");
+    }
+    app.post_json(
+        &format!("/api/environments/{}/archive", w.staging),
+        json!({}),
+    )
+    .await;
+    let mut body = base.clone();
+    body["environmentId"] = json!(w.staging);
+    assert!(expect_422(&app, body, "environmentId")
+        .await
+        .contains("archived"));
+
+    let bad_uuid = app
+        .post_raw(
+            "/api/deployments",
+            r#"{"applicationId": "nope", "versionId": "x", "environmentId": "y", "deploymentDate": "2026-01-01T00:00:00Z"}"#,
+        )
+        .await;
+    assert_eq!(bad_uuid.status(), 422);
+    let missing = app
+        .post_json("/api/deployments", json!({"applicationId": w.portal}))
+        .await;
+    assert_eq!(missing.status(), 422);
+    assert!(history(&app, "").await.is_empty());
+}
+
+async fn deployments_cannot_be_edited_through_the_api(app: TestApp) {
+    let w = world(&app).await;
+    let d = record(&app, &w.portal, &w.v["1.0.0"], &w.prod, &ago(1)).await;
+    let path = format!("/api/deployments/{}", id(&d));
+    for method in [reqwest::Method::PUT, reqwest::Method::PATCH] {
+        let response = app
+            .client
+            .request(method, app.url(&path))
+            .json(&json!({"notes": "changed"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 405);
+    }
+    let unchanged: Value = app.get(&path).await.json().await.unwrap();
+    assert_eq!(unchanged, d);
+}
+
+/// Runs one statement directly against the test database, bypassing the application.
+async fn raw_sql(app: &TestApp, sql: &str) -> Result<u64, String> {
+    use sqlx::Connection;
+    if app.db.url.starts_with("sqlite:") {
+        let mut conn = sqlx::SqliteConnection::connect(&app.db.url).await.unwrap();
+        sqlx::query(sql)
+            .execute(&mut conn)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(|e| e.to_string())
+    } else {
+        let mut conn = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
+        sqlx::query(sql)
+            .execute(&mut conn)
+            .await
+            .map(|r| r.rows_affected())
+            .map_err(|e| e.to_string())
+    }
+}
+
+async fn database_triggers_refuse_changes_from_raw_sql(app: TestApp) {
+    let w = world(&app).await;
+    let d = record(&app, &w.portal, &w.v["1.0.0"], &w.prod, &ago(1)).await;
+    let target = format!("WHERE id = '{}'", id(&d));
+    for sql in [
+        format!("UPDATE deployment SET notes = 'tampered' {target}"),
+        format!(
+            "UPDATE deployment SET version_id = '{}' {target}",
+            w.v["2.0.0"]
+        ),
+        format!("UPDATE deployment SET deleted_at = created_at {target}"),
+        format!("DELETE FROM deployment {target}"),
+    ] {
+        let err = raw_sql(&app, &sql).await.expect_err(&sql);
+        assert!(err.contains("immutable"), "{sql}: {err}");
+    }
+    // The one permitted change: a complete soft-delete, once.
+    let retract = format!(
+        "UPDATE deployment SET deleted_at = created_at, deleted_by = 'dba', delete_reason = 'test' {target}"
+    );
+    assert_eq!(raw_sql(&app, &retract).await, Ok(1));
+    assert!(raw_sql(&app, &retract)
+        .await
+        .unwrap_err()
+        .contains("immutable"));
+}
+
+async fn current_state_shows_latest_per_pair_everywhere(app: TestApp) {
+    let w = world(&app).await;
+    record(&app, &w.portal, &w.v["1.0.0"], &w.dev, &ago(10)).await;
+    record(&app, &w.portal, &w.v["1.1.0"], &w.dev, &ago(5)).await;
+    record(&app, &w.portal, &w.v["1.0.0"], &w.prod, &ago(9)).await;
+    record(&app, &w.billing, &w.billing_v1, &w.prod, &ago(3)).await;
+
+    let all = current(&app, "/api/deployments/current").await;
+    assert_eq!(all.len(), 3);
+    let first = &all[0];
+    assert!(first.get("deploymentDate").is_some() && first.get("deployedBy").is_some());
+
+    let portal = current(
+        &app,
+        &format!("/api/applications/{}/deployments/current", w.portal),
+    )
+    .await;
+    assert_eq!(portal.len(), 2);
+    assert_eq!(version_in(&portal, &w.dev).as_deref(), Some("1.1.0"));
+    assert_eq!(version_in(&portal, &w.prod).as_deref(), Some("1.0.0"));
+    assert_eq!(version_in(&portal, &w.staging), None);
+
+    let prod = current(
+        &app,
+        &format!("/api/environments/{}/deployments/current", w.prod),
+    )
+    .await;
+    let names: Vec<&str> = prod
+        .iter()
+        .map(|s| s["application"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Billing", "Customer Portal"]);
+
+    let one = current(
+        &app,
+        &format!(
+            "/api/deployments/current?applicationId={}&environmentId={}",
+            w.portal, w.dev
+        ),
+    )
+    .await;
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0]["version"]["versionIdentifier"], "1.1.0");
+
+    // A new record replaces the current one at once.
+    record(&app, &w.portal, &w.v["1.2.0"], &w.dev, &ago(0)).await;
+    let portal = current(
+        &app,
+        &format!("/api/applications/{}/deployments/current", w.portal),
+    )
+    .await;
+    assert_eq!(version_in(&portal, &w.dev).as_deref(), Some("1.2.0"));
+    let unknown = app
+        .get("/api/applications/0190b7a0-0000-7000-8000-000000000000/deployments/current")
+        .await;
+    assert_eq!(unknown.status(), 404);
+}
+
+async fn back_dated_record_does_not_displace_newer_one(app: TestApp) {
+    let w = world(&app).await;
+    record(&app, &w.portal, &w.v["1.2.0"], &w.prod, &ago(1)).await;
+    let late = record(&app, &w.portal, &w.v["1.1.0"], &w.prod, &ago(20)).await;
+    let states = current(
+        &app,
+        &format!("/api/environments/{}/deployments/current", w.prod),
+    )
+    .await;
+    assert_eq!(version_in(&states, &w.prod).as_deref(), Some("1.2.0"));
+    // It is in history, in its place by date.
+    let items = history(&app, "").await;
+    assert_eq!(items.last().unwrap()["id"], late["id"]);
+}
+
+async fn retraction_recomputes_current_state_and_hides_the_record(app: TestApp) {
+    let w = world(&app).await;
+    record(&app, &w.portal, &w.v["1.1.0"], &w.prod, &ago(5)).await;
+    let wrong = record(&app, &w.portal, &w.v["1.2.0"], &w.prod, &ago(1)).await;
+    let path = format!("/api/deployments/{}", id(&wrong));
+
+    let editor = app.signed_in_as("ed", "editor").await;
+    let refused = editor
+        .delete(app.url(&path))
+        .json(&json!({"reason": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let no_reason = app.client.delete(app.url(&path)).send().await.unwrap();
+    assert_eq!(no_reason.status(), 422);
+
+    let retracted = app
+        .client
+        .delete(app.url(&path))
+        .json(&json!({"reason": "recorded against the wrong environment"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retracted.status(), 200);
+    let body: Value = retracted.json().await.unwrap();
+    assert_eq!(body["deletedBy"], "admin");
+    assert_eq!(
+        body["deleteReason"],
+        "recorded against the wrong environment"
+    );
+
+    let states = current(
+        &app,
+        &format!("/api/environments/{}/deployments/current", w.prod),
+    )
+    .await;
+    assert_eq!(version_in(&states, &w.prod).as_deref(), Some("1.1.0"));
+    assert_eq!(history(&app, "").await.len(), 1, "hidden by default");
+    let with_deleted = history(&app, "includeDeleted=true").await;
+    assert_eq!(with_deleted.len(), 2);
+    assert!(with_deleted[0]["deletedAt"].is_string());
+    assert_eq!(
+        editor
+            .get(app.url("/api/deployments?includeDeleted=true"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        editor.get(app.url(&path)).send().await.unwrap().status(),
+        404
+    );
+
+    let again = app
+        .client
+        .delete(app.url(&path))
+        .json(&json!({"reason": "again"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+}
+
+async fn history_is_complete_and_ordered(app: TestApp) {
+    let w = world(&app).await;
+    let same_day = ago(2);
+    let mut ids = vec![];
+    for (version, env, date) in [
+        ("1.0.0", &w.dev, ago(30)),
+        ("1.1.0", &w.staging, same_day.clone()),
+        ("1.2.0", &w.prod, same_day.clone()),
+        ("2.0.0", &w.dev, ago(1)),
+    ] {
+        ids.push(id(&record(&app, &w.portal, &w.v[version], env, &date).await));
+    }
+    let items = history(&app, "").await;
+    let listed: Vec<String> = items.iter().map(id).collect();
+    // Newest date first; equal dates: later-created first.
+    assert_eq!(
+        listed,
+        [
+            ids[3].clone(),
+            ids[2].clone(),
+            ids[1].clone(),
+            ids[0].clone()
+        ]
+    );
+    let for_app: Value = app
+        .get(&format!("/api/applications/{}/deployments", w.portal))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(for_app["items"].as_array().unwrap().len(), 4);
+    assert_eq!(for_app["nextCursor"], Value::Null);
+}
+
+async fn history_filters_each_narrow_the_list(app: TestApp) {
+    let w = world(&app).await;
+    record(&app, &w.portal, &w.v["1.0.0"], &w.dev, &ago(40)).await;
+    record(&app, &w.portal, &w.v["1.1.0"], &w.prod, &ago(20)).await;
+    record(&app, &w.billing, &w.billing_v1, &w.prod, &ago(10)).await;
+    app.create(
+        "/api/deployments",
+        json!({"applicationId": w.portal, "versionId": w.v["1.2.0"], "environmentId": w.staging,
+               "deploymentDate": ago(5), "deployedBy": "jenkins", "notes": "Hotfix for login issue (50% faster)"}),
+    )
+    .await;
+    let count = |q: String| {
+        let app = &app;
+        async move { history(app, &q).await.len() }
+    };
+    assert_eq!(count(format!("applicationId={}", w.portal)).await, 3);
+    assert_eq!(count(format!("environmentId={}", w.prod)).await, 2);
+    assert_eq!(count(format!("versionId={}", w.v["1.1.0"])).await, 1);
+    let from = (Utc::now() - Duration::days(25)).format("%Y-%m-%dT%H:%M:%SZ");
+    let to = (Utc::now() - Duration::days(8)).format("%Y-%m-%dT%H:%M:%SZ");
+    assert_eq!(count(format!("dateFrom={from}")).await, 3);
+    assert_eq!(count(format!("dateTo={to}")).await, 3);
+    assert_eq!(count(format!("dateFrom={from}&dateTo={to}")).await, 2);
+    assert_eq!(count("deployedBy=JENKINS".into()).await, 1);
+    assert_eq!(count("q=login".into()).await, 1);
+    assert_eq!(count("q=50%25".into()).await, 1);
+    assert_eq!(
+        count("q=1.1".into()).await,
+        1,
+        "matches the version identifier"
+    );
+    assert_eq!(count("q=nothing-matches".into()).await, 0);
+    assert_eq!(
+        app.get(&format!("/api/deployments?dateFrom={to}&dateTo={from}"))
+            .await
+            .status(),
+        422
+    );
+    assert_eq!(
+        app.get("/api/deployments?dateFrom=yesterday")
+            .await
+            .status(),
+        400
+    );
+    assert_eq!(app.get("/api/deployments?limit=501").await.status(), 422);
+    assert_eq!(app.get("/api/deployments?cursor=bogus").await.status(), 400);
+}
+
+async fn cursor_pages_have_no_gaps_or_duplicates_while_records_arrive(app: TestApp) {
+    let w = world(&app).await;
+    let mut recorded = HashSet::new();
+    for i in 0..25 {
+        let d = record(&app, &w.portal, &w.v["1.0.0"], &w.dev, &ago(30 - i)).await;
+        recorded.insert(id(&d));
+    }
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/deployments?limit=7&cursor={c}"),
+            None => "/api/deployments?limit=7".into(),
+        };
+        let page: Value = app.get(&path).await.json().await.unwrap();
+        seen.extend(page["items"].as_array().unwrap().iter().map(id));
+        // New (newer) records arrive between pages; they belong before page one, not in between.
+        record(&app, &w.portal, &w.v["1.1.0"], &w.prod, &ago(0)).await;
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    let unique: HashSet<String> = seen.iter().cloned().collect();
+    assert_eq!(unique.len(), seen.len(), "no duplicates");
+    assert_eq!(unique, recorded, "no gaps");
+}
+
+async fn time_travel_shows_the_state_at_an_instant(app: TestApp) {
+    let w = world(&app).await;
+    record(&app, &w.portal, &w.v["1.0.0"], &w.prod, &ago(30)).await;
+    record(&app, &w.portal, &w.v["1.1.0"], &w.prod, &ago(10)).await;
+    record(&app, &w.portal, &w.v["1.2.0"], &w.dev, &ago(5)).await;
+    let at = |days: i64| {
+        (Utc::now() - Duration::days(days))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let then = current(&app, &format!("/api/deployments/current?at={}", at(20))).await;
+    assert_eq!(then.len(), 1);
+    assert_eq!(version_in(&then, &w.prod).as_deref(), Some("1.0.0"));
+    let later = current(
+        &app,
+        &format!(
+            "/api/applications/{}/deployments/current?at={}",
+            w.portal,
+            at(7)
+        ),
+    )
+    .await;
+    assert_eq!(version_in(&later, &w.prod).as_deref(), Some("1.1.0"));
+    assert_eq!(version_in(&later, &w.dev), None);
+    let env = current(
+        &app,
+        &format!(
+            "/api/environments/{}/deployments/current?at={}",
+            w.dev,
+            at(1)
+        ),
+    )
+    .await;
+    assert_eq!(version_in(&env, &w.dev).as_deref(), Some("1.2.0"));
+    let before_everything =
+        current(&app, &format!("/api/deployments/current?at={}", at(365))).await;
+    assert!(before_everything.is_empty());
+}
+
+async fn rollbacks_are_flagged(app: TestApp) {
+    let w = world(&app).await;
+    let first = record(&app, &w.portal, &w.v["1.2.0"], &w.prod, &ago(3)).await;
+    let rollback = record(&app, &w.portal, &w.v["1.1.0"], &w.prod, &ago(2)).await;
+    let forward = record(&app, &w.portal, &w.v["2.0.0"], &w.prod, &ago(1)).await;
+    assert_eq!(first["isRollback"], false);
+    assert_eq!(rollback["isRollback"], true);
+    assert_eq!(forward["isRollback"], false);
+    let other_env = record(&app, &w.portal, &w.v["1.0.0"], &w.dev, &ago(1)).await;
+    assert_eq!(
+        other_env["isRollback"], false,
+        "other environments do not count"
+    );
+    let items = history(&app, &format!("environmentId={}", w.prod)).await;
+    let flags: Vec<bool> = items
+        .iter()
+        .map(|d| d["isRollback"].as_bool().unwrap())
+        .collect();
+    assert_eq!(flags, [false, true, false]);
+}
+
+async fn csv_export_is_filtered_and_formula_safe(app: TestApp) {
+    let w = world(&app).await;
+    app.create(
+        "/api/deployments",
+        json!({"applicationId": w.portal, "versionId": w.v["1.0.0"], "environmentId": w.prod,
+               "deploymentDate": ago(1), "notes": "=HYPERLINK(\"http://evil\")", "deployedBy": "@bot"}),
+    )
+    .await;
+    record(&app, &w.billing, &w.billing_v1, &w.dev, &ago(1)).await;
+    let response = app
+        .get(&format!("/api/deployments.csv?environmentId={}", w.prod))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = response.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let headers = reader.headers().unwrap().clone();
+    assert_eq!(&headers[0], "id");
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(&rows[0][1], "Customer Portal");
+    assert_eq!(&rows[0][5], "'@bot");
+    assert_eq!(&rows[0][6], "'=HYPERLINK(\"http://evil\")");
+}
+
+async fn concurrent_recorders_keep_every_record_and_the_right_current(app: TestApp) {
+    let w = world(&app).await;
+    let base = Utc::now() - Duration::hours(1);
+    let mut tasks = Vec::new();
+    for i in 0..20 {
+        let client = app.client.clone();
+        let url = app.url("/api/deployments");
+        let version = w.v[["1.0.0", "1.1.0", "1.2.0", "2.0.0"][i % 4]].clone();
+        let body = json!({"applicationId": w.portal, "versionId": version, "environmentId": w.prod,
+                          "deploymentDate": (base + Duration::minutes((i * 7 % 20) as i64)).to_rfc3339()});
+        tasks.push(tokio::spawn(async move {
+            let response = client.post(url).json(&body).send().await.unwrap();
+            assert_eq!(response.status(), 201);
+            response.json::<Value>().await.unwrap()
+        }));
+    }
+    let mut created = Vec::new();
+    for task in tasks {
+        created.push(task.await.unwrap());
+    }
+    let items = history(&app, "limit=500").await;
+    assert_eq!(items.len(), 20, "every 201 is stored");
+    let latest = created
+        .iter()
+        .max_by(|a, b| {
+            (
+                a["deploymentDate"].as_str(),
+                a["createdAt"].as_str(),
+                a["id"].as_str(),
+            )
+                .cmp(&(
+                    b["deploymentDate"].as_str(),
+                    b["createdAt"].as_str(),
+                    b["id"].as_str(),
+                ))
+        })
+        .unwrap();
+    let states = current(
+        &app,
+        &format!("/api/environments/{}/deployments/current", w.prod),
+    )
+    .await;
+    assert_eq!(states[0]["deploymentId"], latest["id"]);
+    assert_eq!(items[0]["id"], latest["id"]);
+}
+
+async fn stats_count_this_week_per_environment_and_per_week(app: TestApp) {
+    let w = world(&app).await;
+    record(&app, &w.portal, &w.v["1.0.0"], &w.prod, &ago(0)).await;
+    record(&app, &w.portal, &w.v["1.1.0"], &w.prod, &ago(100)).await;
+    record(&app, &w.billing, &w.billing_v1, &w.dev, &ago(0)).await;
+    let stats: Value = app.get("/api/stats").await.json().await.unwrap();
+    assert_eq!(stats["applications"], 2);
+    assert_eq!(stats["environments"], 3);
+    assert_eq!(stats["deploymentsThisWeek"], 2);
+    let per_env = stats["perEnvironment"].as_array().unwrap();
+    let prod = per_env
+        .iter()
+        .find(|e| e["environment"]["id"] == w.prod)
+        .unwrap();
+    assert_eq!(prod["deployments"], 2);
+    let weeks = stats["perWeek"].as_array().unwrap();
+    assert_eq!(weeks.len(), 12);
+    assert_eq!(weeks[11]["deployments"], 2);
+}
