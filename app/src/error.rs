@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// A message about one input field, shown next to that field in forms.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct FieldError {
     pub field: String,
     pub message: String,

@@ -71,7 +71,7 @@ fn router(state: AppState) -> Router {
     let provide_service = move || provide_context(service.clone());
     let options = state.leptos_options.clone();
     let routes = Router::new()
-        .nest("/api", rest::routes())
+        .merge(rest::routes())
         .route("/healthz", get(health))
         .route(
             "/rpc/{*fn_name}",

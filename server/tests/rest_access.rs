@@ -19,68 +19,32 @@ where
     }
 }
 
-/// Every REST route (method, path with sample ids). Unknown `/api` paths are checked too, since
-/// the middleware denies by default.
-const PROTECTED_ROUTES: &[(&str, &str)] = &[
-    ("POST", "/api/auth/logout"),
-    ("GET", "/api/me"),
-    ("GET", "/api/tokens"),
-    ("POST", "/api/tokens"),
-    ("DELETE", "/api/tokens/0190b7a0-0000-7000-8000-000000000000"),
-    ("GET", "/api/users"),
-    ("POST", "/api/users"),
-    ("PATCH", "/api/users/0190b7a0-0000-7000-8000-000000000000"),
-    ("GET", "/api/applications"),
-    ("POST", "/api/applications"),
-    (
-        "GET",
-        "/api/applications/0190b7a0-0000-7000-8000-000000000000",
-    ),
-    (
-        "PATCH",
-        "/api/applications/0190b7a0-0000-7000-8000-000000000000",
-    ),
-    (
-        "POST",
-        "/api/applications/0190b7a0-0000-7000-8000-000000000000/archive",
-    ),
-    (
-        "GET",
-        "/api/applications/0190b7a0-0000-7000-8000-000000000000/versions",
-    ),
-    (
-        "POST",
-        "/api/applications/0190b7a0-0000-7000-8000-000000000000/versions",
-    ),
-    ("GET", "/api/environments"),
-    ("POST", "/api/environments"),
-    ("POST", "/api/environments/order"),
-    (
-        "GET",
-        "/api/environments/0190b7a0-0000-7000-8000-000000000000",
-    ),
-    (
-        "PATCH",
-        "/api/environments/0190b7a0-0000-7000-8000-000000000000",
-    ),
-    (
-        "POST",
-        "/api/environments/0190b7a0-0000-7000-8000-000000000000/archive",
-    ),
-    ("GET", "/api/versions/0190b7a0-0000-7000-8000-000000000000"),
-    (
-        "PATCH",
-        "/api/versions/0190b7a0-0000-7000-8000-000000000000",
-    ),
-    (
-        "POST",
-        "/api/versions/0190b7a0-0000-7000-8000-000000000000/archive",
-    ),
-    ("GET", "/api/route-added-later"),
-];
+/// Every REST route as (METHOD, path with sample ids), read from the OpenAPI document — which is
+/// collected from the router's own registrations, so a route added later is checked too.
+async fn documented_routes(app: &TestApp) -> Vec<(String, String)> {
+    let doc: Value = TestApp::browser()
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut routes = vec![];
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                let concrete = path.replace("{id}", "0190b7a0-0000-7000-8000-000000000000");
+                routes.push((method.to_uppercase(), concrete));
+            }
+        }
+    }
+    routes
+}
 
 for_both_backends!(run;
     every_protected_route_answers_401_without_credentials,
+    openapi_document_describes_the_whole_api,
     every_server_function_but_login_answers_401_without_credentials,
     pages_redirect_strangers_to_login,
     viewer_reads_but_cannot_write,
@@ -109,16 +73,76 @@ async fn send(client: &Client, app: &TestApp, method: &str, path: &str) -> reqwe
 
 async fn every_protected_route_answers_401_without_credentials(app: TestApp) {
     let stranger = TestApp::browser();
-    for (method, path) in PROTECTED_ROUTES {
+    let mut routes = documented_routes(&app).await;
+    routes.push(("GET".into(), "/api/route-added-later".into()));
+    let mut checked = 0;
+    for (method, path) in &routes {
         let response = send(&stranger, &app, method, path).await;
+        if path == "/api/auth/login" {
+            assert_ne!(response.status(), 401, "{path} must stay public");
+            continue;
+        }
         assert_eq!(response.status(), 401, "{method} {path}");
         assert_eq!(
             response.headers()["content-type"],
             "application/problem+json"
         );
+        checked += 1;
     }
+    assert!(checked >= 35, "only {checked} routes were checked");
     let public = stranger.get(app.url("/healthz")).send().await.unwrap();
     assert_eq!(public.status(), 200);
+}
+
+async fn openapi_document_describes_the_whole_api(app: TestApp) {
+    let response = TestApp::browser()
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "the document is public");
+    let doc: Value = response.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let routes = documented_routes(&app).await;
+    for (method, path) in [
+        ("POST", "/api/deployments"),
+        ("GET", "/api/deployments"),
+        ("GET", "/api/deployments/{id}"),
+        ("GET", "/api/deployments/current"),
+        ("GET", "/api/applications/{id}/deployments"),
+        ("GET", "/api/applications/{id}/deployments/current"),
+        ("GET", "/api/environments/{id}/deployments/current"),
+        ("GET", "/api/deployments.csv"),
+        ("GET", "/api/stats"),
+        ("DELETE", "/api/deployments/{id}"),
+        ("POST", "/api/applications"),
+        ("POST", "/api/environments"),
+        ("POST", "/api/applications/{id}/versions"),
+        ("POST", "/api/tokens"),
+    ] {
+        let concrete = path.replace("{id}", "0190b7a0-0000-7000-8000-000000000000");
+        assert!(
+            routes.contains(&(method.to_string(), concrete)),
+            "{method} {path} is missing from the OpenAPI document"
+        );
+    }
+    // Every documented route exists in the router (none falls through to "no such endpoint").
+    for (method, path) in &routes {
+        let response = send(&app.client, &app, method, path).await;
+        if response.status() == 404 {
+            let body: Value = response.json().await.unwrap();
+            assert_ne!(body["detail"], "no such API endpoint", "{method} {path}");
+        }
+    }
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for schema in [
+        "Deployment",
+        "RecordDeploymentRequest",
+        "CurrentDeploymentState",
+        "Problem",
+    ] {
+        assert!(schemas.contains_key(schema), "schema {schema}");
+    }
 }
 
 async fn every_server_function_but_login_answers_401_without_credentials(app: TestApp) {

@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod catalog;
+pub mod deployments;
 
 #[cfg(feature = "ssr")]
 pub(crate) use ssr_context::*;

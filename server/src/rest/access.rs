@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, patch, post};
-use axum::{Json, Router};
+use axum::Json;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::created;
@@ -17,15 +17,15 @@ use crate::AppState;
 
 type ApiResult<T> = Result<T, Problem>;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/auth/login", post(login))
-        .route("/auth/logout", post(logout))
-        .route("/me", get(me))
-        .route("/tokens", get(list_tokens).post(create_token))
-        .route("/tokens/{id}", delete(revoke_token))
-        .route("/users", get(list_users).post(create_user))
-        .route("/users/{id}", patch(update_user))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(login))
+        .routes(routes!(logout))
+        .routes(routes!(me))
+        .routes(routes!(list_tokens, create_token))
+        .routes(routes!(revoke_token))
+        .routes(routes!(list_users, create_user))
+        .routes(routes!(update_user))
 }
 
 fn secure(state: &AppState, parts: &Parts) -> bool {
@@ -33,6 +33,14 @@ fn secure(state: &AppState, parts: &Parts) -> bool {
 }
 
 /// 200 + session cookie + the user; 401 with one message for every kind of failure.
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "access",
+    summary = "Sign in; sets the session cookie",
+    request_body = LoginRequest,
+    responses((status = 200, body = User), crate::rest::doc::Errors)
+)]
 async fn login(
     State(state): State<AppState>,
     parts: Parts,
@@ -50,6 +58,13 @@ async fn login(
     Ok(([(header::SET_COOKIE, cookie)], Json(user)).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "access",
+    summary = "Sign out; ends the session",
+    responses((status = 204, description = "Signed out"), crate::rest::doc::Errors)
+)]
 async fn logout(State(state): State<AppState>, parts: Parts) -> ApiResult<Response> {
     if let Some(secret) = web::session_secret(&parts.headers) {
         state.service.logout(&secret).await?;
@@ -58,10 +73,24 @@ async fn logout(State(state): State<AppState>, parts: Parts) -> ApiResult<Respon
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "access",
+    summary = "The signed-in user",
+    responses((status = 200, body = User), crate::rest::doc::Errors)
+)]
 async fn me(CurrentUser(user): CurrentUser) -> Json<User> {
     Json(user)
 }
 
+#[utoipa::path(
+    get,
+    path = "/tokens",
+    tag = "access",
+    summary = "Your API tokens (never their secrets)",
+    responses((status = 200, body = [ApiToken]), crate::rest::doc::Errors)
+)]
 async fn list_tokens(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -69,6 +98,14 @@ async fn list_tokens(
     Ok(Json(state.service.list_tokens(&user).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/tokens",
+    tag = "access",
+    summary = "Create an API token; the secret is in this answer only",
+    request_body = NewToken,
+    responses((status = 201, body = CreatedToken), crate::rest::doc::Errors)
+)]
 async fn create_token(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -81,6 +118,14 @@ async fn create_token(
     ))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/tokens/{id}",
+    tag = "access",
+    summary = "Revoke an API token",
+    params(("id" = Uuid, Path, description = "The resource id")),
+    responses((status = 200, body = ApiToken), crate::rest::doc::Errors)
+)]
 async fn revoke_token(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -89,6 +134,13 @@ async fn revoke_token(
     Ok(Json(state.service.revoke_token(&user, id).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "access",
+    summary = "Users (admin)",
+    responses((status = 200, body = [User]), crate::rest::doc::Errors)
+)]
 async fn list_users(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -96,6 +148,14 @@ async fn list_users(
     Ok(Json(state.service.list_users(&user).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "access",
+    summary = "Create a user (admin)",
+    request_body = NewUser,
+    responses((status = 201, body = User), crate::rest::doc::Errors)
+)]
 async fn create_user(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -105,6 +165,15 @@ async fn create_user(
     Ok(created(format!("/api/users/{}", new_user.id), new_user))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/users/{id}",
+    tag = "access",
+    summary = "Change role, disable, reset password (admin)",
+    params(("id" = Uuid, Path, description = "The resource id")),
+    request_body = UserPatch,
+    responses((status = 200, body = User), crate::rest::doc::Errors)
+)]
 async fn update_user(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

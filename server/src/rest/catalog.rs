@@ -3,9 +3,9 @@
 use app::model::*;
 use axum::extract::State;
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::created;
@@ -15,48 +15,42 @@ use crate::AppState;
 
 type ApiResult<T> = Result<T, Problem>;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ListQuery {
     #[serde(default)]
     include_archived: bool,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ReorderRequest {
     ids: Vec<Uuid>,
 }
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/applications",
-            get(list_applications).post(create_application),
-        )
-        .route(
-            "/applications/{id}",
-            get(get_application).patch(update_application),
-        )
-        .route("/applications/{id}/archive", post(archive_application))
-        .route(
-            "/applications/{id}/versions",
-            get(list_versions).post(create_version),
-        )
-        .route(
-            "/environments",
-            get(list_environments).post(create_environment),
-        )
-        .route("/environments/order", post(reorder_environments))
-        .route(
-            "/environments/{id}",
-            get(get_environment).patch(update_environment),
-        )
-        .route("/environments/{id}/archive", post(archive_environment))
-        .route("/versions/{id}", get(get_version).patch(update_version))
-        .route("/versions/{id}/archive", post(archive_version))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_applications, create_application))
+        .routes(routes!(get_application, update_application))
+        .routes(routes!(archive_application))
+        .routes(routes!(list_versions, create_version))
+        .routes(routes!(list_environments, create_environment))
+        .routes(routes!(reorder_environments))
+        .routes(routes!(get_environment, update_environment))
+        .routes(routes!(archive_environment))
+        .routes(routes!(get_version, update_version))
+        .routes(routes!(archive_version))
 }
 
+#[utoipa::path(
+    get,
+    path = "/applications",
+    tag = "applications",
+    summary = "List applications by name",
+    params(ListQuery),
+    responses((status = 200, body = [Application]), crate::rest::doc::Errors)
+)]
 async fn list_applications(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -70,6 +64,14 @@ async fn list_applications(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/applications",
+    tag = "applications",
+    summary = "Create an application",
+    request_body = NewApplication,
+    responses((status = 201, body = Application, description = "Created; Location names it"), crate::rest::doc::Errors)
+)]
 async fn create_application(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -82,6 +84,14 @@ async fn create_application(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/applications/{id}",
+    tag = "applications",
+    summary = "One application",
+    params(("id" = Uuid, Path, description = "The resource id")),
+    responses((status = 200, body = Application), crate::rest::doc::Errors)
+)]
 async fn get_application(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -90,6 +100,15 @@ async fn get_application(
     Ok(Json(state.service.get_application(&user, id).await?))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/applications/{id}",
+    tag = "applications",
+    summary = "Edit an application",
+    params(("id" = Uuid, Path, description = "The resource id")),
+    request_body = ApplicationPatch,
+    responses((status = 200, body = Application), crate::rest::doc::Errors)
+)]
 async fn update_application(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -101,6 +120,14 @@ async fn update_application(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/applications/{id}/archive",
+    tag = "applications",
+    summary = "Archive an application (its history stays)",
+    params(("id" = Uuid, Path, description = "The resource id")),
+    responses((status = 200, body = Application), crate::rest::doc::Errors)
+)]
 async fn archive_application(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -109,6 +136,14 @@ async fn archive_application(
     Ok(Json(state.service.archive_application(&user, id).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/environments",
+    tag = "environments",
+    summary = "List environments in pipeline order",
+    params(ListQuery),
+    responses((status = 200, body = [Environment]), crate::rest::doc::Errors)
+)]
 async fn list_environments(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -122,6 +157,14 @@ async fn list_environments(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/environments",
+    tag = "environments",
+    summary = "Create an environment",
+    request_body = NewEnvironment,
+    responses((status = 201, body = Environment), crate::rest::doc::Errors)
+)]
 async fn create_environment(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -134,6 +177,14 @@ async fn create_environment(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/environments/{id}",
+    tag = "environments",
+    summary = "One environment",
+    params(("id" = Uuid, Path, description = "The resource id")),
+    responses((status = 200, body = Environment), crate::rest::doc::Errors)
+)]
 async fn get_environment(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -142,6 +193,15 @@ async fn get_environment(
     Ok(Json(state.service.get_environment(&user, id).await?))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/environments/{id}",
+    tag = "environments",
+    summary = "Edit an environment",
+    params(("id" = Uuid, Path, description = "The resource id")),
+    request_body = EnvironmentPatch,
+    responses((status = 200, body = Environment), crate::rest::doc::Errors)
+)]
 async fn update_environment(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -153,6 +213,14 @@ async fn update_environment(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/environments/{id}/archive",
+    tag = "environments",
+    summary = "Archive an environment (its history stays)",
+    params(("id" = Uuid, Path, description = "The resource id")),
+    responses((status = 200, body = Environment), crate::rest::doc::Errors)
+)]
 async fn archive_environment(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -161,6 +229,14 @@ async fn archive_environment(
     Ok(Json(state.service.archive_environment(&user, id).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/environments/order",
+    tag = "environments",
+    summary = "Set the pipeline order of all active environments",
+    request_body = ReorderRequest,
+    responses((status = 200, body = [Environment]), crate::rest::doc::Errors)
+)]
 async fn reorder_environments(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -174,6 +250,14 @@ async fn reorder_environments(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/applications/{id}/versions",
+    tag = "versions",
+    summary = "An application's versions, newest first (semver-aware)",
+    params(("id" = Uuid, Path, description = "The resource id"), ListQuery),
+    responses((status = 200, body = [Version]), crate::rest::doc::Errors)
+)]
 async fn list_versions(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -188,6 +272,15 @@ async fn list_versions(
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/applications/{id}/versions",
+    tag = "versions",
+    summary = "Add a version to an application",
+    params(("id" = Uuid, Path, description = "The resource id")),
+    request_body = NewVersion,
+    responses((status = 201, body = Version), crate::rest::doc::Errors)
+)]
 async fn create_version(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -201,6 +294,14 @@ async fn create_version(
     Ok(created(format!("/api/versions/{}", version.id), version))
 }
 
+#[utoipa::path(
+    get,
+    path = "/versions/{id}",
+    tag = "versions",
+    summary = "One version",
+    params(("id" = Uuid, Path, description = "The resource id")),
+    responses((status = 200, body = Version), crate::rest::doc::Errors)
+)]
 async fn get_version(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -209,6 +310,15 @@ async fn get_version(
     Ok(Json(state.service.get_version(&user, id).await?))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/versions/{id}",
+    tag = "versions",
+    summary = "Edit a version's notes or release date",
+    params(("id" = Uuid, Path, description = "The resource id")),
+    request_body = VersionPatch,
+    responses((status = 200, body = Version), crate::rest::doc::Errors)
+)]
 async fn update_version(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -218,6 +328,14 @@ async fn update_version(
     Ok(Json(state.service.update_version(&user, id, patch).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/versions/{id}/archive",
+    tag = "versions",
+    summary = "Archive a version",
+    params(("id" = Uuid, Path, description = "The resource id")),
+    responses((status = 200, body = Version), crate::rest::doc::Errors)
+)]
 async fn archive_version(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

@@ -8,11 +8,11 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::Deserialize;
+use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::created;
@@ -22,29 +22,21 @@ use crate::AppState;
 
 type ApiResult<T> = Result<T, Problem>;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/deployments", get(list).post(record))
-        .route("/deployments.csv", get(export_csv))
-        .route("/deployments/current", get(current))
-        .route(
-            "/deployments/{id}",
-            get(get_one).delete(retract).put(immutable).patch(immutable),
-        )
-        .route("/applications/{id}/deployments", get(list_for_application))
-        .route(
-            "/applications/{id}/deployments/current",
-            get(current_for_application),
-        )
-        .route(
-            "/environments/{id}/deployments/current",
-            get(current_for_environment),
-        )
-        .route("/stats", get(stats))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, record))
+        .routes(routes!(export_csv))
+        .routes(routes!(current))
+        .routes(routes!(get_one, retract, immutable))
+        .routes(routes!(list_for_application))
+        .routes(routes!(current_for_application))
+        .routes(routes!(current_for_environment))
+        .routes(routes!(stats))
 }
 
 /// History filters, paging, and (admins) retracted records.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct HistoryQuery {
     application_id: Option<Uuid>,
@@ -76,7 +68,8 @@ impl HistoryQuery {
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct CurrentQuery {
     application_id: Option<Uuid>,
@@ -85,18 +78,28 @@ struct CurrentQuery {
     at: Option<DateTime<Utc>>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct AtQuery {
     at: Option<DateTime<Utc>>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ReasonQuery {
     reason: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/deployments",
+    tag = "deployments",
+    summary = "Record a deployment",
+    request_body = RecordDeploymentRequest,
+    responses((status = 201, body = Deployment, description = "Recorded; Location names it"), crate::rest::doc::Errors)
+)]
 async fn record(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -109,6 +112,14 @@ async fn record(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/deployments",
+    tag = "deployments",
+    summary = "Deployment history, newest first, by keyset cursor",
+    params(HistoryQuery),
+    responses((status = 200, body = DeploymentPage), crate::rest::doc::Errors)
+)]
 async fn list(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -123,6 +134,14 @@ async fn list(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/applications/{id}/deployments",
+    tag = "deployments",
+    summary = "An application's deployment history",
+    params(("id" = Uuid, Path, description = "The resource id"), HistoryQuery),
+    responses((status = 200, body = DeploymentPage), crate::rest::doc::Errors)
+)]
 async fn list_for_application(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -140,6 +159,14 @@ async fn list_for_application(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/deployments/{id}",
+    tag = "deployments",
+    summary = "One deployment",
+    params(("id" = Uuid, Path, description = "The resource id")),
+    responses((status = 200, body = Deployment), crate::rest::doc::Errors)
+)]
 async fn get_one(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -149,6 +176,15 @@ async fn get_one(
 }
 
 /// The reason comes as JSON `{"reason": …}` or as `?reason=`.
+#[utoipa::path(
+    delete,
+    path = "/deployments/{id}",
+    tag = "deployments",
+    summary = "Retract a deployment (admin soft-delete, once, with a reason)",
+    params(("id" = Uuid, Path, description = "The resource id"), ReasonQuery),
+    request_body = Option<RetractRequest>,
+    responses((status = 200, body = Deployment), crate::rest::doc::Errors)
+)]
 async fn retract(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -168,12 +204,28 @@ async fn retract(
     ))
 }
 
+#[utoipa::path(
+    method(put, patch),
+    path = "/deployments/{id}",
+    tag = "deployments",
+    summary = "Not allowed: deployments are immutable",
+    params(("id" = Uuid, Path, description = "The resource id")),
+    responses((status = 405, description = "Deployments are immutable", body = crate::rest::doc::ProblemDoc, content_type = "application/problem+json"))
+)]
 async fn immutable() -> Problem {
     Problem(AppError::MethodNotAllowed(
         "deployments are immutable; an admin may retract one with DELETE and a reason".into(),
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/deployments/current",
+    tag = "deployments",
+    summary = "Current state (or at an instant with ?at=)",
+    params(CurrentQuery),
+    responses((status = 200, body = [CurrentDeploymentState]), crate::rest::doc::Errors)
+)]
 async fn current(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -188,6 +240,14 @@ async fn current(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/applications/{id}/deployments/current",
+    tag = "deployments",
+    summary = "Current state per environment for an application",
+    params(("id" = Uuid, Path, description = "The resource id"), AtQuery),
+    responses((status = 200, body = [CurrentDeploymentState]), crate::rest::doc::Errors)
+)]
 async fn current_for_application(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -203,6 +263,14 @@ async fn current_for_application(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/environments/{id}/deployments/current",
+    tag = "deployments",
+    summary = "Every application currently deployed in an environment",
+    params(("id" = Uuid, Path, description = "The resource id"), AtQuery),
+    responses((status = 200, body = [CurrentDeploymentState]), crate::rest::doc::Errors)
+)]
 async fn current_for_environment(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -218,6 +286,13 @@ async fn current_for_environment(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/stats",
+    tag = "deployments",
+    summary = "Dashboard statistics",
+    responses((status = 200, body = Stats), crate::rest::doc::Errors)
+)]
 async fn stats(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
@@ -284,6 +359,14 @@ fn csv_rows(deployments: &[Deployment], with_header: bool) -> Result<Bytes, AppE
 }
 
 /// The filtered history as CSV, streamed page by page so memory stays flat however long it is.
+#[utoipa::path(
+    get,
+    path = "/deployments.csv",
+    tag = "deployments",
+    summary = "The filtered history as CSV",
+    params(HistoryQuery),
+    responses((status = 200, content_type = "text/csv", body = String), crate::rest::doc::Errors)
+)]
 async fn export_csv(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,

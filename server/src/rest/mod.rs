@@ -3,22 +3,49 @@
 mod access;
 mod catalog;
 mod deployments;
+pub mod doc;
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
+use std::sync::Arc;
+
+use axum::routing::{any, get};
 use axum::{Json, Router};
 use serde::Serialize;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 use crate::problem::Problem;
 use crate::AppState;
 use app::error::AppError;
 
+/// The REST API mounted at `/api`, with its OpenAPI 3.1 description at `/api/openapi.json`.
+/// The description is collected from the very routes registered here.
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .merge(access::routes())
-        .merge(catalog::routes())
-        .merge(deployments::routes())
-        .fallback(|| async { Problem(AppError::NotFound("no such API endpoint".into())) })
+    let (router, openapi) = OpenApiRouter::with_openapi(doc::ApiDoc::openapi())
+        .nest(
+            "/api",
+            OpenApiRouter::new()
+                .merge(access::routes())
+                .merge(catalog::routes())
+                .merge(deployments::routes()),
+        )
+        .split_for_parts();
+    let openapi = Arc::new(openapi);
+    router
+        .route(
+            "/api/openapi.json",
+            get(move || {
+                let openapi = openapi.clone();
+                async move { Json(openapi.as_ref().clone()) }
+            }),
+        )
+        .route("/api", any(no_such_endpoint))
+        .route("/api/{*rest}", any(no_such_endpoint))
+}
+
+async fn no_such_endpoint() -> Problem {
+    Problem(AppError::NotFound("no such API endpoint".into()))
 }
 
 /// `201 Created` with a `Location` header and the created object.

@@ -1,0 +1,82 @@
+//! Deployments for the pages: record, history, current state (now or at an instant), retract,
+//! statistics.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::model::*;
+
+#[cfg(feature = "ssr")]
+use super::signed_in;
+
+/// Form fields arrive as text; the browser sends the date as RFC 3339 with its own offset.
+#[server(prefix = "/rpc")]
+pub async fn record_deployment(
+    application_id: Uuid,
+    version_id: Uuid,
+    environment_id: Uuid,
+    deployment_date: DateTime<Utc>,
+    deployed_by: Option<String>,
+    notes: Option<String>,
+) -> Result<Deployment, AppError> {
+    let (service, user) = signed_in()?;
+    service
+        .record_deployment(
+            &user,
+            RecordDeploymentRequest {
+                application_id,
+                version_id,
+                environment_id,
+                deployment_date,
+                deployed_by,
+                notes,
+            },
+        )
+        .await
+}
+
+#[server(prefix = "/rpc")]
+pub async fn list_deployments(
+    filter: DeploymentFilter,
+    cursor: Option<String>,
+    limit: Option<i64>,
+) -> Result<DeploymentPage, AppError> {
+    let (service, user) = signed_in()?;
+    service
+        .list_deployments(&user, filter, cursor.as_deref(), limit)
+        .await
+}
+
+#[server(prefix = "/rpc")]
+pub async fn get_deployment(id: Uuid) -> Result<Deployment, AppError> {
+    let (service, user) = signed_in()?;
+    service.get_deployment(&user, id).await
+}
+
+#[server(prefix = "/rpc")]
+pub async fn current_state(
+    application_id: Option<Uuid>,
+    environment_id: Option<Uuid>,
+    at: Option<DateTime<Utc>>,
+) -> Result<Vec<CurrentDeploymentState>, AppError> {
+    let (service, user) = signed_in()?;
+    let pairs = crate::ssr::PairFilter {
+        application_id,
+        environment_id,
+    };
+    service.current_state(&user, pairs, at).await
+}
+
+#[server(prefix = "/rpc")]
+pub async fn retract_deployment(id: Uuid, reason: String) -> Result<Deployment, AppError> {
+    let (service, user) = signed_in()?;
+    service.retract_deployment(&user, id, &reason).await
+}
+
+#[server(prefix = "/rpc")]
+pub async fn deployment_stats() -> Result<Stats, AppError> {
+    let (service, user) = signed_in()?;
+    service.stats(&user).await
+}
