@@ -17,8 +17,15 @@ use leptos_router::path;
 
 use components::session::{provide_session_user, UserMenu};
 use pages::{
-    application::ApplicationPage, applications::ApplicationsPage, environment::EnvironmentPage,
-    environments::EnvironmentsPage, home::HomePage, login::LoginPage, tokens::TokensPage,
+    application::ApplicationPage,
+    applications::ApplicationsPage,
+    dashboard::DashboardPage,
+    deployments::{DeploymentPage, DeploymentsPage},
+    environment::EnvironmentPage,
+    environments::EnvironmentsPage,
+    login::LoginPage,
+    record::RecordPage,
+    tokens::TokensPage,
     users::UsersPage,
 };
 
@@ -59,6 +66,9 @@ pub fn App() -> impl IntoView {
             <header class="topbar">
                 <a class="brand" href="/">"deploytrack"</a>
                 <nav>
+                    <A href="/" exact=true>"Dashboard"</A>
+                    <A href="/deployments">"Deployments"</A>
+                    <A href="/compare">"Compare"</A>
                     <A href="/applications">"Applications"</A>
                     <A href="/environments">"Environments"</A>
                 </nav>
@@ -67,12 +77,15 @@ pub fn App() -> impl IntoView {
             </header>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
-                    <Route path=path!("/") view=HomePage/>
+                    <Route path=path!("/") view=DashboardPage/>
                     <Route path=path!("/applications") view=ApplicationsPage/>
                     <Route path=path!("/applications/:id") view=ApplicationPage/>
                     <Route path=path!("/environments") view=EnvironmentsPage/>
                     <Route path=path!("/environments/:id") view=EnvironmentPage/>
                     <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/deployments") view=DeploymentsPage/>
+                    <Route path=path!("/deployments/new") view=RecordPage/>
+                    <Route path=path!("/deployments/:id") view=DeploymentPage/>
                     <Route path=path!("/settings/tokens") view=TokensPage/>
                     <Route path=path!("/admin/users") view=UsersPage/>
                 </Routes>

@@ -32,10 +32,23 @@ pub use config::{Config, LogFormat};
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub service: Arc<Service>,
+    /// Turns true when the server begins shutting down, so long-lived streams can end.
+    pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
 /// Connects the database (migrating it) and assembles the router.
 pub async fn build_app(config: &Config) -> anyhow::Result<Router> {
+    // Tests never signal shutdown; the sender lives as long as the process.
+    let (sender, shutdown) = tokio::sync::watch::channel(false);
+    std::mem::forget(sender);
+    build_app_with_shutdown(config, shutdown).await
+}
+
+/// As [`build_app`], with a signal that tells long-lived responses to finish.
+pub async fn build_app_with_shutdown(
+    config: &Config,
+    shutdown: tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<Router> {
     let store = store::connect(&config.database_url).await?;
     tracing::info!(
         backend = store.backend(),
@@ -62,6 +75,7 @@ pub async fn build_app(config: &Config) -> anyhow::Result<Router> {
     let state = AppState {
         leptos_options,
         service,
+        shutdown,
     };
     Ok(router(state))
 }
@@ -147,14 +161,18 @@ pub fn init_tracing(format: LogFormat) {
 
 /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests and exits.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let app = build_app(&config).await?;
+    let (stopping, shutdown) = tokio::sync::watch::channel(false);
+    let app = build_app_with_shutdown(&config, shutdown).await?;
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
     )
-    .with_graceful_shutdown(shutdown_signal())
+    .with_graceful_shutdown(async move {
+        shutdown_signal().await;
+        let _ = stopping.send(true);
+    })
     .await?;
     tracing::info!("stopped");
     Ok(())

@@ -1,5 +1,9 @@
 //! Reusable widgets.
 
+pub mod age;
+pub mod chart;
+pub mod deployment_list;
 pub mod form_feedback;
+pub mod live;
 pub mod session;
 pub mod timestamp;

@@ -1,12 +1,84 @@
-//! Dates as people read them.
+//! Dates as people read them: relative ("3 days ago") with the exact instant on hover, shown in
+//! the browser's time zone once the page is interactive (UTC in the server-rendered HTML).
 
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
-/// The exact instant, machine-readable in `datetime` and readable on screen.
+/// "just now", "5 minutes ago", "3 days ago", "in 2 hours" — relative to `now`.
+pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let seconds = (now - at).num_seconds();
+    let (amount, future) = if seconds < 0 {
+        (-seconds, true)
+    } else {
+        (seconds, false)
+    };
+    if amount < 45 {
+        return "just now".into();
+    }
+    let (value, unit) = match amount {
+        s if s < 3_600 => ((s + 30) / 60, "minute"),
+        s if s < 86_400 => ((s + 1_800) / 3_600, "hour"),
+        s if s < 86_400 * 45 => ((s + 43_200) / 86_400, "day"),
+        s if s < 86_400 * 365 => ((s + 86_400 * 15) / (86_400 * 30), "month"),
+        s => ((s + 86_400 * 182) / (86_400 * 365), "year"),
+    };
+    let plural = if value == 1 { "" } else { "s" };
+    if future {
+        format!("in {value} {unit}{plural}")
+    } else {
+        format!("{value} {unit}{plural} ago")
+    }
+}
+
+/// The instant in the browser's time zone (client) or UTC (server), e.g. "2026-11-27 10:15".
+pub fn exact(at: DateTime<Utc>) -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let local: DateTime<chrono::Local> = at.into();
+        local.format("%Y-%m-%d %H:%M").to_string()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        at.format("%Y-%m-%d %H:%M UTC").to_string()
+    }
+}
+
+/// The exact instant, in local time once hydrated.
 #[component]
 pub fn Timestamp(at: DateTime<Utc>) -> impl IntoView {
     let iso = at.to_rfc3339();
-    let shown = at.format("%Y-%m-%d %H:%M UTC").to_string();
+    let shown = RwSignal::new(at.format("%Y-%m-%d %H:%M UTC").to_string());
+    Effect::new(move |_| shown.set(exact(at)));
     view! { <time datetime=iso.clone() title=iso>{shown}</time> }
+}
+
+/// "3 days ago", with the exact local time on hover.
+#[component]
+pub fn Ago(at: DateTime<Utc>) -> impl IntoView {
+    let iso = at.to_rfc3339();
+    let text = RwSignal::new(relative(at, Utc::now()));
+    let title = RwSignal::new(exact(at));
+    Effect::new(move |_| {
+        text.set(relative(at, Utc::now()));
+        title.set(exact(at));
+    });
+    view! { <time datetime=iso title=title>{text}</time> }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Duration;
+
+    #[test]
+    fn relative_times_read_naturally() {
+        let now = Utc::now();
+        assert_eq!(relative(now - Duration::seconds(10), now), "just now");
+        assert_eq!(relative(now - Duration::minutes(5), now), "5 minutes ago");
+        assert_eq!(relative(now - Duration::hours(1), now), "1 hour ago");
+        assert_eq!(relative(now - Duration::days(3), now), "3 days ago");
+        assert_eq!(relative(now - Duration::days(120), now), "4 months ago");
+        assert_eq!(relative(now - Duration::days(800), now), "2 years ago");
+        assert_eq!(relative(now + Duration::hours(2), now), "in 2 hours");
+    }
 }

@@ -13,7 +13,7 @@ use crate::model::{Application, Version};
 
 use super::id_param;
 
-/// Application detail with tabs: Overview and Versions (Deployments arrives with deployments).
+/// Application detail with tabs: Overview, Versions and Deployments.
 #[component]
 pub fn ApplicationPage() -> impl IntoView {
     let id = id_param();
@@ -47,9 +47,12 @@ pub fn ApplicationPage() -> impl IntoView {
                                 <nav class="tabs">
                                     <a href=format!("/applications/{app_id}") class:active=move || tab() == "overview">"Overview"</a>
                                     <a href=format!("/applications/{app_id}?tab=versions") class:active=move || tab() == "versions">"Versions"</a>
+                                    <a href=format!("/applications/{app_id}?tab=deployments") class:active=move || tab() == "deployments">"Deployments"</a>
                                 </nav>
                                 {move || if tab() == "versions" {
                                     view! { <VersionsTab application_id=app_id/> }.into_any()
+                                } else if tab() == "deployments" {
+                                    view! { <DeploymentsTab application_id=app_id/> }.into_any()
                                 } else {
                                     view! { <Overview application=app.clone() archive/> }.into_any()
                                 }}
@@ -152,4 +155,93 @@ fn VersionTable(list: Vec<Version>) -> impl IntoView {
         </table>
     }
     .into_any()
+}
+
+/// Current state per environment, then the history timeline grouped by environment, filtered by
+/// environment and date range through the URL (`?tab=deployments&environmentId=…&dateFrom=…`).
+#[component]
+fn DeploymentsTab(application_id: Uuid) -> impl IntoView {
+    use crate::api::catalog::list_environments;
+    use crate::api::deployments::current_state;
+    use crate::components::deployment_list::{filter_from_query, HistoryList};
+    use crate::components::live::use_deployment_events;
+    use crate::components::timestamp::Ago;
+    use leptos_router::components::Form;
+
+    let query = use_query_map();
+    let tick = use_deployment_events();
+    let filter = Signal::derive(move || {
+        let q = query.get();
+        let mut filter = filter_from_query(|k| q.get(k));
+        filter.application_id = Some(application_id);
+        filter
+    });
+    let raw = move |key: &'static str| query.get().get(key).unwrap_or_default();
+    let environments = Resource::new(|| (), |_| list_environments(false));
+    let current = Resource::new(
+        move || tick.get(),
+        move |_| current_state(Some(application_id), None, None),
+    );
+
+    view! {
+        <div class="tab-actions">
+            <IfRole role=Role::Editor>
+                <a class="button" id="record-new" href=format!("/deployments/new?applicationId={application_id}")>"Record new deployment"</a>
+            </IfRole>
+        </div>
+        <h2>"Current state"</h2>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let states = current.await.unwrap_or_default();
+                if states.is_empty() {
+                    return view! { <p class="empty">"Not deployed anywhere yet."</p> }.into_any();
+                }
+                view! {
+                    <table class="data" id="current-state">
+                        <thead><tr><th>"Environment"</th><th>"Version"</th><th>"Since"</th><th>"Deployed by"</th></tr></thead>
+                        <tbody>
+                            {states.into_iter().map(|s| view! {
+                                <tr>
+                                    <td>{s.environment.name}</td>
+                                    <td><a class="mono" href=format!("/deployments/{}", s.deployment_id)>{s.version.version_identifier}</a>
+                                        {s.is_rollback.then(|| view! { " "<span class="badge rollback">"↩ rollback"</span> })}</td>
+                                    <td><Ago at=s.deployment_date/></td>
+                                    <td>{s.deployed_by.unwrap_or_default()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            })}
+        </Transition>
+        <h2>"History"</h2>
+        <Form method="GET" action="" attr:class="filters" attr:id="history-filters">
+            <input type="hidden" name="tab" value="deployments"/>
+            <label>"Environment"
+                <select name="environmentId">
+                    <option value="">"All environments"</option>
+                    <Suspense fallback=|| ()>
+                        {move || Suspend::new(async move {
+                            let selected = raw("environmentId");
+                            environments.await.unwrap_or_default().into_iter().map(|e| {
+                                let id = e.id.to_string();
+                                let is_selected = id == selected;
+                                view! { <option value=id selected=is_selected>{e.name}</option> }
+                            }).collect_view()
+                        })}
+                    </Suspense>
+                </select>
+            </label>
+            <label>"From" <input type="date" name="dateFrom" value=move || raw("dateFrom")/></label>
+            <label>"To" <input type="date" name="dateTo" value=move || raw("dateTo")/></label>
+            <button type="submit" class="secondary">"Filter"</button>
+            <a href=format!("/applications/{application_id}?tab=deployments")>"Clear"</a>
+        </Form>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let envs = environments.await.unwrap_or_default();
+                view! { <HistoryList filter environments=envs tick=Signal::derive(move || tick.get()) show_application=false/> }
+            })}
+        </Transition>
+    }
 }

@@ -2,10 +2,12 @@
 
 pub mod application;
 pub mod applications;
+pub mod dashboard;
+pub mod deployments;
 pub mod environment;
 pub mod environments;
-pub mod home;
 pub mod login;
+pub mod record;
 pub mod tokens;
 pub mod users;
 

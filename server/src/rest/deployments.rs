@@ -32,6 +32,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(current_for_application))
         .routes(routes!(current_for_environment))
         .routes(routes!(stats))
+        .routes(routes!(events))
 }
 
 /// History filters, paging, and (admins) retracted records.
@@ -417,4 +418,42 @@ mod tests {
         assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(spreadsheet_safe("1.2.0"), "1.2.0");
     }
+}
+
+/// Server-sent events: `event: deployment`, `data: <id>` whenever a deployment is recorded or
+/// retracted. Streams end when the server shuts down.
+#[utoipa::path(
+    get,
+    path = "/events",
+    tag = "deployments",
+    summary = "Live feed of recorded and retracted deployments (text/event-stream)",
+    responses((status = 200, content_type = "text/event-stream", body = String), crate::rest::doc::Errors)
+)]
+async fn events(
+    State(state): State<AppState>,
+    CurrentUser(_user): CurrentUser,
+) -> axum::response::Sse<
+    impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    use tokio::sync::broadcast::error::RecvError;
+    let receiver = state.service.subscribe();
+    let feed = futures::stream::unfold(receiver, |mut receiver| async move {
+        loop {
+            match receiver.recv().await {
+                Ok(id) => {
+                    let event = Event::default().event("deployment").data(id.to_string());
+                    return Some((Ok(event), receiver));
+                }
+                // A slow client missed some ids; the next one still tells it to refresh.
+                Err(RecvError::Lagged(_)) => continue,
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    let mut shutdown = state.shutdown.clone();
+    let stopping = async move {
+        let _ = shutdown.wait_for(|stopping| *stopping).await;
+    };
+    Sse::new(feed.take_until(Box::pin(stopping))).keep_alive(KeepAlive::default())
 }

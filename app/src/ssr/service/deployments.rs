@@ -186,6 +186,8 @@ impl Service {
             environment = %deployment.environment_id,
             "deployment recorded"
         );
+        // Nobody listening is fine.
+        let _ = self.events.send(deployment.id);
         self.get_deployment(actor, deployment.id).await
     }
 
@@ -312,6 +314,7 @@ impl Service {
                 other => store_error("deployment")(other),
             })?;
         tracing::info!(by = %actor.username, deployment = %id, "deployment retracted");
+        let _ = self.events.send(id);
         self.get_deployment(actor, id).await
     }
 

@@ -17,6 +17,8 @@ pub use access::{AccessPolicy, Credential};
 
 pub struct Service {
     store: Arc<dyn Store>,
+    /// Announces each recorded or retracted deployment (its id) to live dashboards.
+    events: tokio::sync::broadcast::Sender<uuid::Uuid>,
     policy: AccessPolicy,
     login_failures: Mutex<access::FailureLog>,
 }
@@ -58,9 +60,15 @@ impl Service {
     pub fn new(store: Arc<dyn Store>, policy: AccessPolicy) -> Self {
         Self {
             store,
+            events: tokio::sync::broadcast::channel(256).0,
             policy,
             login_failures: Mutex::new(access::FailureLog::default()),
         }
+    }
+
+    /// Live feed of deployment changes (ids), for server-sent events.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<uuid::Uuid> {
+        self.events.subscribe()
     }
 
     pub fn backend(&self) -> &'static str {

@@ -1,0 +1,274 @@
+//! Shared pieces for listing deployments: the history timeline grouped by environment, and a
+//! paged history that loads more by cursor.
+
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use crate::components::timestamp::{Ago, Timestamp};
+use crate::model::{Deployment, Environment};
+
+/// Deployments grouped by environment: environments in pipeline order (unknown ones last), each
+/// group newest first as the history already is.
+pub fn group_by_environment(
+    deployments: &[Deployment],
+    environments: &[Environment],
+) -> Vec<(Uuid, String, Vec<Deployment>)> {
+    let mut groups: Vec<(Uuid, String, Vec<Deployment>)> = vec![];
+    for d in deployments {
+        match groups.iter_mut().find(|(id, _, _)| *id == d.environment.id) {
+            Some((_, _, items)) => items.push(d.clone()),
+            None => groups.push((
+                d.environment.id,
+                d.environment.name.clone(),
+                vec![d.clone()],
+            )),
+        }
+    }
+    let rank = |id: &Uuid| {
+        environments
+            .iter()
+            .position(|e| e.id == *id)
+            .unwrap_or(usize::MAX)
+    };
+    groups.sort_by_key(|(id, _, _)| rank(id));
+    groups
+}
+
+/// One line of history.
+#[component]
+pub fn DeploymentRow(deployment: Deployment, show_application: bool) -> impl IntoView {
+    let d = deployment;
+    view! {
+        <li class="timeline-item" class:retracted=d.deleted_at.is_some() data-id=d.id.to_string()>
+            <a href=format!("/deployments/{}", d.id) class="mono version">{d.version.version_identifier.clone()}</a>
+            {show_application.then(|| view! { <span class="app">{d.application.name.clone()}</span> })}
+            <span class="env">" → "{d.environment.name.clone()}</span>
+            {d.is_rollback.then(|| view! { <span class="badge rollback">"↩ rollback"</span> })}
+            {d.deleted_at.map(|_| view! { <span class="badge">"retracted"</span> })}
+            <span class="when"><Ago at=d.deployment_date/>" · "<Timestamp at=d.deployment_date/></span>
+            <span class="who">{d.deployed_by.clone().map(|b| format!("by {b}"))}</span>
+            {d.notes.clone().map(|n| view! { <p class="notes">{n}</p> })}
+        </li>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ApplicationRef, EnvironmentRef, VersionRef};
+    use chrono::Utc;
+
+    fn deployment(env: Uuid, env_name: &str) -> Deployment {
+        Deployment {
+            id: Uuid::now_v7(),
+            application: ApplicationRef {
+                id: Uuid::nil(),
+                name: "a".into(),
+            },
+            version: VersionRef {
+                id: Uuid::nil(),
+                version_identifier: "1.0.0".into(),
+            },
+            environment: EnvironmentRef {
+                id: env,
+                name: env_name.into(),
+            },
+            deployment_date: Utc::now(),
+            deployed_by: None,
+            notes: None,
+            created_at: Utc::now(),
+            is_rollback: false,
+            deleted_at: None,
+            deleted_by: None,
+            delete_reason: None,
+        }
+    }
+
+    fn environment(id: Uuid, name: &str) -> Environment {
+        Environment {
+            id,
+            name: name.into(),
+            description: None,
+            position: 0,
+            is_production: false,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+            archived_at: None,
+        }
+    }
+
+    #[test]
+    fn groups_follow_the_pipeline_and_keep_history_order() {
+        let (dev, prod) = (Uuid::now_v7(), Uuid::now_v7());
+        let history = vec![
+            deployment(prod, "PROD"),
+            deployment(dev, "DEV"),
+            deployment(prod, "PROD"),
+        ];
+        let groups = group_by_environment(
+            &history,
+            &[environment(dev, "DEV"), environment(prod, "PROD")],
+        );
+        assert_eq!(groups.len(), 2);
+        assert_eq!(groups[0].1, "DEV");
+        assert_eq!(groups[1].2.len(), 2);
+        assert_eq!(groups[1].2[0].id, history[0].id);
+    }
+}
+
+/// History for `filter`, newest first, with "Load more" by cursor; grouped by environment when
+/// `environments` is given. `tick` (e.g. live events) refetches the first page.
+#[component]
+pub fn HistoryList(
+    #[prop(into)] filter: Signal<crate::model::DeploymentFilter>,
+    #[prop(optional)] environments: Option<Vec<Environment>>,
+    #[prop(optional, into)] tick: Option<Signal<u64>>,
+    show_application: bool,
+) -> impl IntoView {
+    use crate::api::deployments::list_deployments;
+    let first = Resource::new(
+        move || (filter.get(), tick.map(|t| t.get())),
+        |(filter, _)| list_deployments(filter, None, None),
+    );
+    let more = RwSignal::new(Vec::<Deployment>::new());
+    let next = RwSignal::new(None::<Option<String>>);
+    let loading = RwSignal::new(false);
+    // New filters start from the first page again.
+    Effect::new(move |_| {
+        filter.track();
+        more.set(vec![]);
+        next.set(None);
+    });
+    let load_more = move |_| {
+        let cursor = next.get_untracked().flatten().or_else(|| {
+            first
+                .get_untracked()
+                .and_then(|r| r.ok())
+                .and_then(|p| p.next_cursor)
+        });
+        let Some(cursor) = cursor else { return };
+        loading.set(true);
+        leptos::task::spawn_local(async move {
+            if let Ok(page) = list_deployments(filter.get_untracked(), Some(cursor), None).await {
+                more.update(|items| items.extend(page.items));
+                next.set(Some(page.next_cursor));
+            }
+            loading.set(false);
+        });
+    };
+    let environments = StoredValue::new(environments);
+    view! {
+        <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let page = match first.await {
+                    Ok(page) => page,
+                    Err(e) => return view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
+                };
+                let has_more = move || match next.get() {
+                    Some(cursor) => cursor.is_some(),
+                    None => page.next_cursor.is_some(),
+                };
+                let first_items = page.items.clone();
+                let items = move || {
+                    let mut all = first_items.clone();
+                    all.extend(more.get());
+                    all
+                };
+                let body = move || {
+                    let all = items();
+                    if all.is_empty() {
+                        return view! { <p class="empty">"No deployments match."</p> }.into_any();
+                    }
+                    match environments.get_value() {
+                        Some(envs) => view! {
+                            <div class="timeline" id="history">
+                                {group_by_environment(&all, &envs).into_iter().map(|(id, name, group)| view! {
+                                    <section class="timeline-group" data-environment=id.to_string()>
+                                        <h3>{name}</h3>
+                                        <ol>
+                                            {group.into_iter().map(|d| view! { <DeploymentRow deployment=d show_application/> }).collect_view()}
+                                        </ol>
+                                    </section>
+                                }).collect_view()}
+                            </div>
+                        }.into_any(),
+                        None => view! {
+                            <ol class="timeline flat" id="history">
+                                {all.into_iter().map(|d| view! { <DeploymentRow deployment=d show_application/> }).collect_view()}
+                            </ol>
+                        }.into_any(),
+                    }
+                };
+                view! {
+                    {body}
+                    <Show when=has_more>
+                        <button type="button" class="secondary" id="load-more" on:click=load_more disabled=move || loading.get()>
+                            "Load more"
+                        </button>
+                    </Show>
+                }.into_any()
+            })}
+        </Transition>
+    }
+}
+
+/// Reads history filters from URL query values (`key` → value), so filtered views can be shared.
+/// Dates may be `YYYY-MM-DD` (whole days, UTC) or RFC 3339.
+pub fn filter_from_query(get: impl Fn(&str) -> Option<String>) -> crate::model::DeploymentFilter {
+    use chrono::{DateTime, NaiveDate, Utc};
+    let id = |key: &str| get(key).and_then(|v| Uuid::parse_str(&v).ok());
+    let text = |key: &str| get(key).filter(|v| !v.trim().is_empty());
+    let date = |key: &str, end_of_day: bool| {
+        let raw = get(key)?;
+        if let Ok(t) = DateTime::parse_from_rfc3339(&raw) {
+            return Some(t.with_timezone(&Utc));
+        }
+        let day = NaiveDate::parse_from_str(&raw, "%Y-%m-%d").ok()?;
+        let time = if end_of_day {
+            day.and_hms_micro_opt(23, 59, 59, 999_999)
+        } else {
+            day.and_hms_opt(0, 0, 0)
+        };
+        time.map(|t| t.and_utc())
+    };
+    crate::model::DeploymentFilter {
+        application_id: id("applicationId"),
+        environment_id: id("environmentId"),
+        version_id: id("versionId"),
+        date_from: date("dateFrom", false),
+        date_to: date("dateTo", true),
+        deployed_by: text("deployedBy"),
+        q: text("q"),
+        include_deleted: get("includeDeleted").is_some_and(|v| v == "true"),
+    }
+}
+
+#[cfg(test)]
+mod filter_tests {
+    use super::filter_from_query;
+
+    #[test]
+    fn query_values_become_a_filter() {
+        let query = |key: &str| match key {
+            "environmentId" => Some("0190b7a0-0000-7000-8000-000000000000".to_string()),
+            "dateFrom" => Some("2026-11-01".to_string()),
+            "dateTo" => Some("2026-11-02".to_string()),
+            "q" => Some("  ".to_string()),
+            "applicationId" => Some("not-a-uuid".to_string()),
+            _ => None,
+        };
+        let filter = filter_from_query(query);
+        assert!(filter.environment_id.is_some());
+        assert!(filter.application_id.is_none());
+        assert_eq!(
+            filter.date_from.unwrap().to_rfc3339(),
+            "2026-11-01T00:00:00+00:00"
+        );
+        assert!(filter
+            .date_to
+            .unwrap()
+            .to_rfc3339()
+            .starts_with("2026-11-02T23:59:59"));
+        assert_eq!(filter.q, None);
+    }
+}

@@ -1,0 +1,311 @@
+//! RecordDeployment: the story's form, at `/deployments/new` (prefilled by `?applicationId=` and
+//! `?environmentId=`). Values are read from the form itself at submit, so what is sent is exactly
+//! what the page holds; the server checks everything again.
+
+use chrono::{DateTime, Local, NaiveDateTime, TimeZone, Utc};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+use uuid::Uuid;
+
+use crate::api::catalog::{list_applications, list_environments, list_versions};
+use crate::api::deployments::{list_deployments, RecordDeployment};
+use crate::components::form_feedback::{FieldMessage, FormMessage};
+use crate::components::session::SessionUser;
+use crate::components::timestamp::Ago;
+use crate::error::{AppError, FieldError};
+use crate::model::{DeploymentFilter, FUTURE_DATE_MESSAGE};
+
+/// The value format of `<input type="datetime-local">`.
+const LOCAL_INPUT_FORMAT: &str = "%Y-%m-%dT%H:%M";
+
+/// Reads a datetime-local value in the browser's time zone.
+pub fn parse_local_input(value: &str) -> Option<DateTime<Utc>> {
+    let naive = NaiveDateTime::parse_from_str(value.trim(), LOCAL_INPUT_FORMAT).ok()?;
+    Local
+        .from_local_datetime(&naive)
+        .earliest()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The checks the browser makes before sending: required fields and no future date.
+pub fn validate_record_form(
+    application_id: &str,
+    version_id: &str,
+    environment_id: &str,
+    deployment_date: &str,
+    now: DateTime<Utc>,
+) -> Vec<FieldError> {
+    let mut errors = vec![];
+    for (field, value, what) in [
+        ("applicationId", application_id, "Choose an application"),
+        ("versionId", version_id, "Choose a version"),
+        ("environmentId", environment_id, "Choose an environment"),
+    ] {
+        if Uuid::parse_str(value.trim()).is_err() {
+            errors.push(FieldError::new(field, what));
+        }
+    }
+    match parse_local_input(deployment_date) {
+        None => errors.push(FieldError::new(
+            "deploymentDate",
+            "Enter the date and time of the deployment",
+        )),
+        Some(at) if at > now + chrono::Duration::seconds(60) => {
+            errors.push(FieldError::new("deploymentDate", FUTURE_DATE_MESSAGE))
+        }
+        Some(_) => {}
+    }
+    errors
+}
+
+fn option_text(value: String) -> Option<String> {
+    Some(value).filter(|v| !v.trim().is_empty())
+}
+
+#[component]
+pub fn RecordPage() -> impl IntoView {
+    let query = use_query_map();
+    let initial = |key: &str| query.get_untracked().get(key).unwrap_or_default();
+    let application = RwSignal::new(initial("applicationId"));
+    let preselected_environment = initial("environmentId");
+
+    let applications = Resource::new(|| (), |_| list_applications(false));
+    let environments = Resource::new(|| (), |_| list_environments(false));
+    let versions = Resource::new(
+        move || application.get(),
+        |app| async move {
+            match Uuid::parse_str(&app) {
+                Ok(id) => list_versions(id).await,
+                Err(_) => Ok(vec![]),
+            }
+        },
+    );
+    let record = ServerAction::<RecordDeployment>::new();
+    let recent = Resource::new(
+        move || (application.get(), record.version().get()),
+        |(app, _)| async move {
+            let filter = DeploymentFilter {
+                application_id: Uuid::parse_str(&app).ok(),
+                ..Default::default()
+            };
+            list_deployments(filter, None, Some(5)).await
+        },
+    );
+
+    let client_error = RwSignal::new(None::<AppError>);
+    let error = Signal::derive(move || {
+        client_error
+            .get()
+            .or_else(|| record.value().get().and_then(Result::err))
+    });
+    let date = RwSignal::new(String::new());
+    // Only the browser knows its time zone: fill "now" in once hydrated.
+    Effect::new(move |_| date.set(Local::now().format(LOCAL_INPUT_FORMAT).to_string()));
+
+    let version_select = NodeRef::<leptos::html::Select>::new();
+    let environment_select = NodeRef::<leptos::html::Select>::new();
+    let date_input = NodeRef::<leptos::html::Input>::new();
+    let deployed_by_input = NodeRef::<leptos::html::Input>::new();
+    let notes_input = NodeRef::<leptos::html::Textarea>::new();
+
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let value_of_select = |node: NodeRef<leptos::html::Select>| {
+            node.get_untracked().map(|n| n.value()).unwrap_or_default()
+        };
+        let version = value_of_select(version_select);
+        let environment = value_of_select(environment_select);
+        let when = date_input
+            .get_untracked()
+            .map(|n| n.value())
+            .unwrap_or_default();
+        let errors = validate_record_form(
+            &application.get_untracked(),
+            &version,
+            &environment,
+            &when,
+            Utc::now(),
+        );
+        if !errors.is_empty() {
+            client_error.set(Some(AppError::Validation(errors)));
+            return;
+        }
+        client_error.set(None);
+        let (Ok(application_id), Ok(version_id), Ok(environment_id), Some(deployment_date)) = (
+            Uuid::parse_str(&application.get_untracked()),
+            Uuid::parse_str(&version),
+            Uuid::parse_str(&environment),
+            parse_local_input(&when),
+        ) else {
+            return;
+        };
+        record.dispatch(RecordDeployment {
+            application_id,
+            version_id,
+            environment_id,
+            deployment_date,
+            deployed_by: deployed_by_input
+                .get_untracked()
+                .and_then(|n| option_text(n.value())),
+            notes: notes_input
+                .get_untracked()
+                .and_then(|n| option_text(n.value())),
+        });
+    };
+    Effect::new(move |_| {
+        if matches!(record.value().get(), Some(Ok(_))) {
+            if let Some(notes) = notes_input.get_untracked() {
+                notes.set_value("");
+            }
+        }
+    });
+
+    view! {
+        <Title text="Record deployment"/>
+        <section class="page">
+            <h1>"Record deployment"</h1>
+            {move || record.value().get().and_then(Result::ok).map(|d| view! {
+                <div class="toast success" role="status" id="record-success">
+                    "Deployment recorded: "<strong>{d.application.name.clone()}" "{d.version.version_identifier.clone()}</strong>
+                    " → "<strong>{d.environment.name.clone()}</strong>". "
+                    <a href=format!("/deployments/{}", d.id)>"View details"</a>
+                </div>
+            })}
+            <form class="card form" id="record-deployment" on:submit=submit novalidate>
+                <FormMessage error/>
+                <label>
+                    "Application"
+                    <select name="applicationId" required
+                        on:change=move |ev| application.set(event_target_value(&ev))>
+                        <option value="">"Choose an application…"</option>
+                        <Suspense fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                applications.await.unwrap_or_default().into_iter().map(|a| {
+                                    let id = a.id.to_string();
+                                    let selected = id == application.get_untracked();
+                                    view! { <option value=id selected=selected>{a.name}</option> }
+                                }).collect_view()
+                            })}
+                        </Suspense>
+                    </select>
+                </label>
+                <FieldMessage error field="applicationId"/>
+                <label>
+                    "Version"
+                    <select name="versionId" required node_ref=version_select>
+                        <option value="">"Choose a version…"</option>
+                        <Transition fallback=|| ()>
+                            {move || Suspend::new(async move {
+                                versions.await.unwrap_or_default().into_iter().map(|v| {
+                                    view! { <option value=v.id.to_string()>{v.version_identifier}</option> }
+                                }).collect_view()
+                            })}
+                        </Transition>
+                    </select>
+                </label>
+                <FieldMessage error field="versionId"/>
+                <label>
+                    "Environment"
+                    <select name="environmentId" required node_ref=environment_select>
+                        <option value="">"Choose an environment…"</option>
+                        <Suspense fallback=|| ()>
+                            {
+                                let preselected = preselected_environment.clone();
+                                move || {
+                                    let preselected = preselected.clone();
+                                    Suspend::new(async move {
+                                        environments.await.unwrap_or_default().into_iter().map(|e| {
+                                            let id = e.id.to_string();
+                                            let selected = id == preselected;
+                                            view! { <option value=id selected=selected>{e.name}</option> }
+                                        }).collect_view()
+                                    })
+                                }
+                            }
+                        </Suspense>
+                    </select>
+                </label>
+                <FieldMessage error field="environmentId"/>
+                <label>
+                    "Deployment date (your local time)"
+                    <input type="datetime-local" name="deploymentDate" required node_ref=date_input prop:value=date/>
+                </label>
+                <FieldMessage error field="deploymentDate"/>
+                <label>
+                    "Deployed by"
+                    <DeployedByInput node_ref=deployed_by_input/>
+                </label>
+                <FieldMessage error field="deployedBy"/>
+                <label>
+                    "Notes"
+                    <textarea name="notes" rows="3" maxlength="10000" node_ref=notes_input placeholder="optional"></textarea>
+                </label>
+                <FieldMessage error field="notes"/>
+                <button type="submit" disabled=move || record.pending().get()>"Record deployment"</button>
+            </form>
+            <h2>"Recent deployments"</h2>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let items = recent.await.map(|p| p.items).unwrap_or_default();
+                    if items.is_empty() {
+                        return view! { <p class="empty">"None yet."</p> }.into_any();
+                    }
+                    view! {
+                        <ul class="recent" id="recent-deployments">
+                            {items.into_iter().map(|d| view! {
+                                <li>
+                                    <a href=format!("/deployments/{}", d.id)>
+                                        {d.application.name}" "<span class="mono">{d.version.version_identifier}</span>
+                                        " → "{d.environment.name}
+                                    </a>
+                                    " · "<Ago at=d.deployment_date/>
+                                    {d.notes.map(|n| view! { <span class="muted">" · "{n}</span> })}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any()
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+/// Defaults to the signed-in user's name.
+#[component]
+fn DeployedByInput(node_ref: NodeRef<leptos::html::Input>) -> impl IntoView {
+    let session = expect_context::<SessionUser>();
+    view! {
+        <Suspense fallback=move || view! { <input name="deployedBy" maxlength="255" node_ref=node_ref/> }>
+            {move || Suspend::new(async move {
+                let username = session.0.await.ok().flatten().map(|u| u.username).unwrap_or_default();
+                view! { <input name="deployedBy" maxlength="255" node_ref=node_ref value=username/> }
+            })}
+        </Suspense>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_form_requires_every_choice_and_a_past_date() {
+        let now = Utc::now();
+        let id = Uuid::now_v7().to_string();
+        let past = (Local::now() - chrono::Duration::hours(1))
+            .format(LOCAL_INPUT_FORMAT)
+            .to_string();
+        assert!(validate_record_form(&id, &id, &id, &past, now).is_empty());
+
+        let missing = validate_record_form("", "", &id, "", now);
+        let fields: Vec<&str> = missing.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["applicationId", "versionId", "deploymentDate"]);
+
+        let tomorrow = (Local::now() + chrono::Duration::days(1))
+            .format(LOCAL_INPUT_FORMAT)
+            .to_string();
+        let future = validate_record_form(&id, &id, &id, &tomorrow, now);
+        assert_eq!(future[0].message, FUTURE_DATE_MESSAGE);
+    }
+}
