@@ -1,8 +1,11 @@
 # The two commands a newcomer needs; both install what is missing first.
-.PHONY: run test lint
+.PHONY: run demo test lint
 
 run:   ## build and serve on http://127.0.0.1:3000 (embedded SQLite in ./data)
 	scripts/run.sh
+
+demo:  ## as run, on ./data/demo.db filled with a realistic sample (12 apps, 5 environments, 6 months)
+	DATABASE_URL=sqlite://data/demo.db DEPLOYTRACK_DEMO=true scripts/run.sh
 
 test:  ## every test: unit, SQLite + PostgreSQL contract and REST, Playwright in Chromium
 	scripts/test.sh

@@ -26,6 +26,17 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
+if [ "${1:-}" = "--browser" ]; then # the test command also measures coverage
+  if ! rustup component list --installed | grep -q '^llvm-tools'; then
+    say "adding the llvm-tools-preview component (coverage)"
+    rustup component add llvm-tools-preview
+  fi
+  if ! cargo llvm-cov --version >/dev/null 2>&1; then
+    say "installing cargo-llvm-cov (about 1 minute, once)"
+    cargo install cargo-llvm-cov --locked
+  fi
+fi
+
 # npm gives wasm-opt (binaryen; never Debian's older one, which breaks hydration) and Playwright.
 if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/@playwright/test ] \
   || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then

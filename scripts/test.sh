@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The whole test suite: unit, store contract and REST on SQLite and PostgreSQL, and the browser
-# tests against the release build. Starts (and stops) everything it needs. Prints one line per suite.
+# The whole test suite: unit, store contract and REST on SQLite and PostgreSQL (instrumented for
+# line coverage), the coverage gate, and the browser tests against the release build. Starts (and
+# stops) everything it needs. Prints one line per suite.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --browser || exit 1
@@ -38,15 +39,22 @@ if ! pg_start; then
   echo "WARNING: PostgreSQL could not be started; its half of the suite will be skipped" >&2
 fi
 
+# Tests run once, instrumented; the report at the end covers them all.
+test_run() { cargo llvm-cov --no-report "$@"; }
+
 suite "format (cargo fmt --check)" cargo fmt --all -- --check
-suite "app unit tests" cargo test -p app --features ssr --lib
-suite "server unit tests" cargo test -p server --lib
+cargo llvm-cov clean --workspace >/dev/null 2>&1 || true
+suite "app unit tests" test_run -p app --features ssr --lib
+suite "server unit tests" test_run -p server --lib
 for backend in sqlite postgres; do
-  suite "store contract [$backend]" cargo test -p server --test store_contract -- "$backend::"
-  suite "REST catalog [$backend]" cargo test -p server --test rest_catalog -- "$backend::"
-  suite "REST access [$backend]" cargo test -p server --test rest_access -- "$backend::"
-  suite "REST deployments [$backend]" cargo test -p server --test rest_deployments -- "$backend::"
+  suite "store contract [$backend]" test_run -p server --test store_contract -- "$backend::"
+  suite "REST catalog [$backend]" test_run -p server --test rest_catalog -- "$backend::"
+  suite "REST access [$backend]" test_run -p server --test rest_access -- "$backend::"
+  suite "REST deployments [$backend]" test_run -p server --test rest_deployments -- "$backend::"
 done
-suite "log hygiene [sqlite + postgres]" cargo test -p server --test log_hygiene
+suite "log hygiene + demo data [sqlite + postgres]" test_run -p server --test log_hygiene --test demo
+# UI code (pages, components) is covered by the browser tests below, not counted here.
+suite "line coverage of server + app ssr code >= 80%" cargo llvm-cov report --summary-only \
+  --fail-under-lines 80 --ignore-filename-regex 'app/src/(pages|components)/|app/src/lib.rs|/tests/'
 suite "release build (cargo leptos build --release)" cargo leptos build --release
 suite "end-to-end in Chromium (Playwright)" scripts/e2e.sh

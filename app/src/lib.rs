@@ -19,6 +19,7 @@ use components::session::{provide_session_user, UserMenu};
 use pages::{
     application::ApplicationPage,
     applications::ApplicationsPage,
+    compare::ComparePage,
     dashboard::DashboardPage,
     deployments::{DeploymentPage, DeploymentsPage},
     environment::EnvironmentPage,
@@ -84,6 +85,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/environments/:id") view=EnvironmentPage/>
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/deployments") view=DeploymentsPage/>
+                    <Route path=path!("/compare") view=ComparePage/>
                     <Route path=path!("/deployments/new") view=RecordPage/>
                     <Route path=path!("/deployments/:id") view=DeploymentPage/>
                     <Route path=path!("/settings/tokens") view=TokensPage/>

@@ -482,3 +482,47 @@ pub struct Stats {
 
 pub const FUTURE_DATE_MESSAGE: &str = "Deployment date cannot be in future";
 pub const WRONG_APPLICATION_MESSAGE: &str = "Version does not belong to selected application";
+
+/// How one application stands in two environments of the pipeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum CompareStatus {
+    /// The same version runs in both.
+    Same,
+    /// The earlier environment runs a newer version: a promotion candidate.
+    Ahead,
+    /// The later environment runs a newer version than the earlier one.
+    Behind,
+    /// Deployed only in the earlier environment: also waiting for promotion.
+    OnlyInFrom,
+    /// Deployed only in the later environment.
+    OnlyInTo,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ComparisonRow {
+    pub application: ApplicationRef,
+    pub from: Option<CurrentDeploymentState>,
+    pub to: Option<CurrentDeploymentState>,
+    pub status: CompareStatus,
+    /// How many versions the later environment lags (versions newer than its own, up to the
+    /// earlier environment's); 0 unless `Ahead`.
+    pub versions_behind: u32,
+    /// Days since the earlier environment got the version still waiting for promotion.
+    pub waiting_days: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentComparison {
+    /// The earlier environment of the pipeline (e.g. STAGING).
+    pub from: EnvironmentRef,
+    /// The later one (e.g. PROD).
+    pub to: EnvironmentRef,
+    /// Promotion candidates first, then by application name.
+    pub rows: Vec<ComparisonRow>,
+}

@@ -50,6 +50,11 @@ pub struct Config {
     #[arg(long, env = "DEPLOYTRACK_SESSION_MAX_HOURS", default_value_t = 12)]
     pub session_max_hours: i64,
 
+    /// On an empty database, load a realistic sample (12 applications, 5 environments, a few
+    /// hundred deployments over six months) to explore the dashboard.
+    #[arg(long, env = "DEPLOYTRACK_DEMO", default_value_t = false)]
+    pub demo: bool,
+
     /// Folder with the built site (WASM, JS, CSS, public assets), as produced by cargo-leptos.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,

@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod demo;
 pub mod problem;
 pub mod rest;
 pub mod store;
@@ -71,6 +72,9 @@ pub async fn build_app_with_shutdown(
         tracing::warn!(
             "created user 'admin' with one-time password {generated} (sign in and change it, or set DEPLOYTRACK_ADMIN_PASSWORD before the first start)"
         );
+    }
+    if config.demo {
+        demo::load(&service).await?;
     }
     let state = AppState {
         leptos_options,

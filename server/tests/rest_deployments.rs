@@ -141,6 +141,7 @@ for_both_backends!(run;
     csv_export_is_filtered_and_formula_safe,
     concurrent_recorders_keep_every_record_and_the_right_current,
     stats_count_this_week_per_environment_and_per_week,
+    comparison_lists_promotion_candidates_first,
 );
 
 async fn record_valid_deployment(app: TestApp) {
@@ -738,4 +739,50 @@ async fn stats_count_this_week_per_environment_and_per_week(app: TestApp) {
     let weeks = stats["perWeek"].as_array().unwrap();
     assert_eq!(weeks.len(), 12);
     assert_eq!(weeks[11]["deployments"], 2);
+}
+
+async fn comparison_lists_promotion_candidates_first(app: TestApp) {
+    let w = world(&app).await;
+    app.patch_json(
+        &format!("/api/environments/{}", w.prod),
+        json!({"isProduction": true}),
+    )
+    .await;
+    record(&app, &w.portal, &w.v["1.2.0"], &w.staging, &ago(4)).await;
+    record(&app, &w.portal, &w.v["1.0.0"], &w.prod, &ago(10)).await;
+    record(&app, &w.billing, &w.billing_v1, &w.staging, &ago(2)).await;
+    record(&app, &w.billing, &w.billing_v1, &w.prod, &ago(1)).await;
+
+    let comparison: Value = app.get("/api/compare").await.json().await.unwrap();
+    assert_eq!(
+        comparison["from"]["name"], "STAGING",
+        "default: last non-production"
+    );
+    assert_eq!(
+        comparison["to"]["name"], "PROD-EU",
+        "default: first production"
+    );
+    let rows = comparison["rows"].as_array().unwrap();
+    assert_eq!(rows[0]["application"]["name"], "Customer Portal");
+    assert_eq!(rows[0]["status"], "ahead");
+    assert_eq!(
+        rows[0]["versionsBehind"], 2,
+        "1.1.0 and 1.2.0 are not in PROD yet"
+    );
+    assert_eq!(rows[0]["waitingDays"], 4);
+    assert_eq!(rows[1]["status"], "same");
+
+    let reversed: Value = app
+        .get(&format!("/api/compare?from={}&to={}", w.prod, w.staging))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let portal = reversed["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["application"]["name"] == "Customer Portal")
+        .unwrap();
+    assert_eq!(portal["status"], "behind");
 }

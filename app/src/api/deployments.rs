@@ -80,3 +80,12 @@ pub async fn deployment_stats() -> Result<Stats, AppError> {
     let (service, user) = signed_in()?;
     service.stats(&user).await
 }
+
+#[server(prefix = "/rpc")]
+pub async fn compare_environments(
+    from: Option<Uuid>,
+    to: Option<Uuid>,
+) -> Result<EnvironmentComparison, AppError> {
+    let (service, user) = signed_in()?;
+    service.compare_environments(&user, from, to).await
+}

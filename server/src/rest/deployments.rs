@@ -33,6 +33,38 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(current_for_environment))
         .routes(routes!(stats))
         .routes(routes!(events))
+        .routes(routes!(compare))
+}
+
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CompareQuery {
+    /// The earlier environment (default: the last non-production one).
+    from: Option<Uuid>,
+    /// The later environment (default: the first production one).
+    to: Option<Uuid>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/compare",
+    tag = "deployments",
+    summary = "Two environments side by side: promotion candidates first",
+    params(CompareQuery),
+    responses((status = 200, body = EnvironmentComparison), crate::rest::doc::Errors)
+)]
+async fn compare(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiQuery(query): ApiQuery<CompareQuery>,
+) -> ApiResult<Json<EnvironmentComparison>> {
+    Ok(Json(
+        state
+            .service
+            .compare_environments(&user, query.from, query.to)
+            .await?,
+    ))
 }
 
 /// History filters, paging, and (admins) retracted records.

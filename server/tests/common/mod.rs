@@ -117,6 +117,9 @@ impl Drop for TestDb {
 
 pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
 
+/// A request that takes this long has hung: fail the test rather than the whole CI run.
+const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The real application, served on an ephemeral port for one test.
 /// `client` sends the admin's API token with every request.
 pub struct TestApp {
@@ -128,9 +131,18 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// As `spawn`, after `adjust` has changed the settings.
+    pub async fn spawn_with(
+        backend: Backend,
+        adjust: impl FnOnce(&mut server::Config),
+    ) -> Option<TestApp> {
         let db = TestDb::new(backend).await?;
         let mut config = server::Config::for_database(db.url.clone());
         config.admin_password = Some(ADMIN_PASSWORD.into());
+        adjust(&mut config);
         let app = server::build_app(&config).await.expect("build app");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -166,6 +178,7 @@ impl TestApp {
         reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(REQUEST_TIMEOUT)
             .build()
             .unwrap()
     }
@@ -180,6 +193,7 @@ impl TestApp {
         reqwest::Client::builder()
             .default_headers(headers)
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(REQUEST_TIMEOUT)
             .build()
             .unwrap()
     }

@@ -326,6 +326,15 @@ impl Service {
         Ok(user)
     }
 
+    /// A user by name, for server-side tasks that act as a known user (the demo loader).
+    pub async fn user_by_username(&self, username: &str) -> Result<User, AppError> {
+        self.store
+            .find_credentials(username)
+            .await
+            .map(|(user, _)| user)
+            .map_err(store_error("user"))
+    }
+
     // ---- users (admin) ----
 
     pub async fn list_users(&self, actor: &User) -> Result<Vec<User>, AppError> {

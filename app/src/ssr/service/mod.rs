@@ -3,6 +3,7 @@
 
 mod access;
 mod catalog;
+mod compare;
 pub mod deployments;
 
 use std::sync::{Arc, Mutex};
