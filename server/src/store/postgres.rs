@@ -769,8 +769,8 @@ impl Store for PgStore {
         sqlx::query(
             "DELETE FROM current_deployment WHERE application_id = $1 AND environment_id = $2",
         )
-        .bind(&application_id)
-        .bind(&environment_id)
+        .bind(application_id)
+        .bind(environment_id)
         .execute(&mut *tx)
         .await
         .map_err(map_sqlx_error)?;
@@ -783,8 +783,8 @@ impl Store for PgStore {
               ORDER BY deployment_date DESC, created_at DESC, id DESC
               LIMIT 1",
         )
-        .bind(&application_id)
-        .bind(&environment_id)
+        .bind(application_id)
+        .bind(environment_id)
         .execute(&mut *tx)
         .await
         .map_err(map_sqlx_error)?;

@@ -15,8 +15,7 @@ pub fn default_pair(environments: &[Environment]) -> Option<(Uuid, Uuid)> {
     let to = environments.iter().find(|e| e.is_production)?;
     let from = environments
         .iter()
-        .filter(|e| !e.is_production && e.position <= to.position)
-        .last()
+        .rfind(|e| !e.is_production && e.position <= to.position)
         .or_else(|| environments.iter().find(|e| !e.is_production))?;
     Some((from.id, to.id))
 }
@@ -53,7 +52,7 @@ impl Service {
             .chain(&to_states)
             .map(|s| s.application.clone())
             .collect();
-        applications.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()));
+        applications.sort_by_key(|a| a.name.to_lowercase());
         applications.dedup_by_key(|a| a.id);
 
         let mut rows = Vec::with_capacity(applications.len());
