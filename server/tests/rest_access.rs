@@ -3,21 +3,9 @@
 
 mod common;
 
-use std::future::Future;
-
-use common::{Backend, TestApp, ADMIN_PASSWORD};
+use common::{run_app as run, TestApp, ADMIN_PASSWORD};
 use reqwest::{Client, Method};
 use serde_json::{json, Value};
-
-async fn run<F, Fut>(backend: Backend, case: F)
-where
-    F: FnOnce(TestApp) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    if let Some(app) = TestApp::spawn(backend).await {
-        case(app).await;
-    }
-}
 
 /// Every REST route as (METHOD, path with sample ids), read from the OpenAPI document — which is
 /// collected from the router's own registrations, so a route added later is checked too.

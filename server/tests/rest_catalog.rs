@@ -3,20 +3,8 @@
 
 mod common;
 
-use std::future::Future;
-
-use common::{Backend, TestApp};
+use common::{run_app as run, TestApp};
 use serde_json::{json, Value};
-
-async fn run<F, Fut>(backend: Backend, case: F)
-where
-    F: FnOnce(TestApp) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    if let Some(app) = TestApp::spawn(backend).await {
-        case(app).await;
-    }
-}
 
 async fn problem(response: reqwest::Response) -> (u16, Value) {
     let status = response.status().as_u16();

@@ -3,21 +3,10 @@
 mod common;
 
 use std::collections::HashSet;
-use std::future::Future;
 
 use chrono::{Duration, Utc};
-use common::{Backend, TestApp};
+use common::{run_app as run, TestApp};
 use serde_json::{json, Value};
-
-async fn run<F, Fut>(backend: Backend, case: F)
-where
-    F: FnOnce(TestApp) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    if let Some(app) = TestApp::spawn(backend).await {
-        case(app).await;
-    }
-}
 
 /// Ids of a small catalogue: two applications with versions, three environments.
 struct World {

@@ -35,3 +35,17 @@ where
 {
     Signal::derive(move || value.get().and_then(|result| result.err()))
 }
+
+/// Clears `form` after each successful submission of `action`, ready for the next entry.
+pub fn reset_on_success<T, S>(value: S, form: NodeRef<leptos::html::Form>)
+where
+    S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
+{
+    Effect::new(move |_| {
+        if matches!(value.get(), Some(Ok(_))) {
+            if let Some(form) = form.get() {
+                form.reset();
+            }
+        }
+    });
+}

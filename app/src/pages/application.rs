@@ -4,7 +4,7 @@ use leptos_router::hooks::use_query_map;
 use uuid::Uuid;
 
 use crate::api::catalog::{get_application, list_versions, ArchiveApplication, CreateVersion};
-use crate::components::form_feedback::{last_error, FieldMessage, FormMessage};
+use crate::components::form_feedback::{last_error, reset_on_success, FieldMessage, FormMessage};
 use crate::components::session::IfRole;
 use crate::components::timestamp::Timestamp;
 use crate::error::AppError;
@@ -97,13 +97,7 @@ fn VersionsTab(application_id: Uuid) -> impl IntoView {
     );
     let error = last_error(create.value());
     let form = NodeRef::<leptos::html::Form>::new();
-    Effect::new(move |_| {
-        if matches!(create.value().get(), Some(Ok(_))) {
-            if let Some(form) = form.get() {
-                form.reset();
-            }
-        }
-    });
+    reset_on_success(create.value(), form);
 
     view! {
         <IfRole role=Role::Editor>

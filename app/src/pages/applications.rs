@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::catalog::{list_applications, CreateApplication};
-use crate::components::form_feedback::{last_error, FieldMessage, FormMessage};
+use crate::components::form_feedback::{last_error, reset_on_success, FieldMessage, FormMessage};
 use crate::components::session::IfRole;
 use crate::components::timestamp::Timestamp;
 use crate::model::Application;
@@ -15,13 +15,7 @@ pub fn ApplicationsPage() -> impl IntoView {
     let applications = Resource::new(move || create.version().get(), |_| list_applications(false));
     let error = last_error(create.value());
     let form = NodeRef::<leptos::html::Form>::new();
-    Effect::new(move |_| {
-        if matches!(create.value().get(), Some(Ok(_))) {
-            if let Some(form) = form.get() {
-                form.reset();
-            }
-        }
-    });
+    reset_on_success(create.value(), form);
 
     view! {
         <Title text="Applications"/>

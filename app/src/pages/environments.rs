@@ -2,7 +2,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::catalog::{list_environments, CreateEnvironment, MoveEnvironment};
-use crate::components::form_feedback::{last_error, FieldMessage, FormMessage};
+use crate::components::form_feedback::{last_error, reset_on_success, FieldMessage, FormMessage};
 use crate::components::session::IfRole;
 use crate::model::Environment;
 use crate::model::Role;
@@ -17,13 +17,7 @@ pub fn EnvironmentsPage() -> impl IntoView {
     );
     let error = last_error(create.value());
     let form = NodeRef::<leptos::html::Form>::new();
-    Effect::new(move |_| {
-        if matches!(create.value().get(), Some(Ok(_))) {
-            if let Some(form) = form.get() {
-                form.reset();
-            }
-        }
-    });
+    reset_on_success(create.value(), form);
 
     view! {
         <Title text="Environments"/>

@@ -280,6 +280,17 @@ impl TestApp {
     }
 }
 
+/// Runs one REST case against a freshly spawned app (skipped when the backend is unavailable).
+pub async fn run_app<F, Fut>(backend: Backend, case: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    if let Some(app) = TestApp::spawn(backend).await {
+        case(app).await;
+    }
+}
+
 /// Runs each listed case once per backend, as separately named tests:
 /// `sqlite::case` and `postgres::case`.
 #[macro_export]
