@@ -1,5 +1,5 @@
 # The two commands a newcomer needs; both install what is missing first.
-.PHONY: run demo test lint
+.PHONY: run demo test lint bench
 
 run:   ## build and serve on http://127.0.0.1:3000 (embedded SQLite in ./data)
 	scripts/run.sh
@@ -12,3 +12,6 @@ test:  ## every test: unit, SQLite + PostgreSQL contract and REST, Playwright in
 
 lint:  ## clippy -D warnings for the ssr and hydrate builds
 	scripts/lint.sh
+
+bench: ## load benchmark on both backends (see benches/README.md)
+	scripts/bench.sh

@@ -52,7 +52,7 @@ for backend in sqlite postgres; do
   suite "REST access [$backend]" test_run -p server --test rest_access -- "$backend::"
   suite "REST deployments [$backend]" test_run -p server --test rest_deployments -- "$backend::"
 done
-suite "log hygiene + demo data [sqlite + postgres]" test_run -p server --test log_hygiene --test demo
+suite "log hygiene, demo data, bulk seed [sqlite + postgres]" test_run -p server --test log_hygiene --test demo
 # UI code (pages, components) is covered by the browser tests below, not counted here.
 suite "line coverage of server + app ssr code >= 80%" cargo llvm-cov report --summary-only \
   --fail-under-lines 80 --ignore-filename-regex 'app/src/(pages|components)/|app/src/lib.rs|/tests/'

@@ -4,6 +4,12 @@ use std::net::SocketAddr;
 
 use clap::{Parser, ValueEnum};
 
+#[derive(Clone, Debug, clap::Subcommand)]
+pub enum Command {
+    /// Fill the database with a large generated history (benchmarks), then exit.
+    Seed(crate::seed::SeedArgs),
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     /// Human-readable lines.
@@ -54,6 +60,10 @@ pub struct Config {
     /// hundred deployments over six months) to explore the dashboard.
     #[arg(long, env = "DEPLOYTRACK_DEMO", default_value_t = false)]
     pub demo: bool,
+
+    /// Instead of serving: `seed` fills the database for benchmarks.
+    #[command(subcommand)]
+    pub command: Option<Command>,
 
     /// Folder with the built site (WASM, JS, CSS, public assets), as produced by cargo-leptos.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]

@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod problem;
 pub mod rest;
+pub mod seed;
 pub mod store;
 
 use std::sync::Arc;
@@ -37,6 +38,34 @@ pub struct AppState {
     pub shutdown: tokio::sync::watch::Receiver<bool>,
 }
 
+/// Connects and migrates the database and returns the service (with the first admin ensured).
+async fn connect_service(config: &Config) -> anyhow::Result<Arc<Service>> {
+    let store = store::connect(&config.database_url).await?;
+    tracing::info!(
+        backend = store.backend(),
+        database = %store::redact(&config.database_url),
+        "database ready"
+    );
+    let service = Arc::new(Service::new(store, config.access_policy()));
+    if let Some(generated) = service
+        .bootstrap_admin(config.admin_password.as_deref())
+        .await
+        .map_err(|err| anyhow::anyhow!("creating the first admin user failed: {err}"))?
+    {
+        // Printed once, on the first start of an empty database; only its hash is stored.
+        tracing::warn!(
+            "created user 'admin' with one-time password {generated} (sign in and change it, or set DEPLOYTRACK_ADMIN_PASSWORD before the first start)"
+        );
+    }
+    Ok(service)
+}
+
+/// `server seed …`: fills the database and exits.
+pub async fn seed(config: &Config, args: &seed::SeedArgs) -> anyhow::Result<()> {
+    let service = connect_service(config).await?;
+    seed::run(&service, args).await
+}
+
 /// Connects the database (migrating it) and assembles the router.
 pub async fn build_app(config: &Config) -> anyhow::Result<Router> {
     // Tests never signal shutdown; the sender lives as long as the process.
@@ -50,29 +79,13 @@ pub async fn build_app_with_shutdown(
     config: &Config,
     shutdown: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<Router> {
-    let store = store::connect(&config.database_url).await?;
-    tracing::info!(
-        backend = store.backend(),
-        database = %store::redact(&config.database_url),
-        "database ready"
-    );
     let leptos_options = LeptosOptions::builder()
         .output_name("deploytrack")
         .site_root(config.site_root.as_str())
         .site_pkg_dir("pkg")
         .site_addr(config.addr)
         .build();
-    let service = Arc::new(Service::new(store, config.access_policy()));
-    if let Some(generated) = service
-        .bootstrap_admin(config.admin_password.as_deref())
-        .await
-        .map_err(|err| anyhow::anyhow!("creating the first admin user failed: {err}"))?
-    {
-        // Printed once, on the first start of an empty database; only its hash is stored.
-        tracing::warn!(
-            "created user 'admin' with one-time password {generated} (sign in and change it, or set DEPLOYTRACK_ADMIN_PASSWORD before the first start)"
-        );
-    }
+    let service = connect_service(config).await?;
     if config.demo {
         demo::load(&service).await?;
     }

@@ -7,5 +7,8 @@ use server::Config;
 async fn main() -> anyhow::Result<()> {
     let config = Config::parse();
     server::init_tracing(config.log_format);
-    server::serve(config).await
+    match config.command.clone() {
+        Some(server::config::Command::Seed(args)) => server::seed(&config, &args).await,
+        None => server::serve(config).await,
+    }
 }

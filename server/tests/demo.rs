@@ -45,3 +45,57 @@ async fn sqlite_demo_loads_a_realistic_sample() {
 async fn postgres_demo_loads_a_realistic_sample() {
     demo_loads_a_realistic_sample(Backend::Postgres).await;
 }
+
+/// `server seed` (the bulk path) leaves history and the rebuilt current state consistent.
+async fn seed_builds_history_and_current_state(backend: Backend) {
+    use app::model::DeploymentFilter;
+    use app::ssr::PairFilter;
+    let Some(db) = common::TestDb::new(backend).await else {
+        return;
+    };
+    let mut config = server::Config::for_database(db.url.clone());
+    config.admin_password = Some(common::ADMIN_PASSWORD.into());
+    let args = server::seed::SeedArgs {
+        applications: 4,
+        environments: 3,
+        deployments: 300,
+        versions: 6,
+        years: 1,
+    };
+    server::seed(&config, &args).await.expect("seed");
+    let store = db.store().await;
+    let history = store
+        .list_deployments(&DeploymentFilter::default(), None, 1_000)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 300);
+    let current = store
+        .current_deployments(PairFilter::default())
+        .await
+        .unwrap();
+    assert!(
+        current.len() <= 12 && current.len() >= 10,
+        "{}",
+        current.len()
+    );
+    for cell in &current {
+        // History is newest first, so the first entry of a pair is its current deployment.
+        let latest = history
+            .iter()
+            .find(|d| {
+                d.application_id == cell.application_id && d.environment_id == cell.environment_id
+            })
+            .unwrap();
+        assert_eq!(latest.id, cell.id);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_seed_builds_history_and_current_state() {
+    seed_builds_history_and_current_state(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_seed_builds_history_and_current_state() {
+    seed_builds_history_and_current_state(Backend::Postgres).await;
+}

@@ -211,4 +211,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<i64, StoreError>;
     /// Live deployments per environment id.
     async fn count_deployments_per_environment(&self) -> Result<Vec<(Uuid, i64)>, StoreError>;
+
+    /// Bulk import: inserts many deployments in one transaction *without* touching the current
+    /// state; call `rebuild_current_deployments` afterwards.
+    async fn insert_deployments_bulk(
+        &self,
+        deployments: &[NewDeployment],
+    ) -> Result<(), StoreError>;
+    /// Recomputes the whole current-state table from history.
+    async fn rebuild_current_deployments(&self) -> Result<(), StoreError>;
 }

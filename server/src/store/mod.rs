@@ -38,26 +38,42 @@ pub fn redact(url: &str) -> String {
 
 /// A deployment with the names it refers to and the version that ran in the same pair just
 /// before it. Plain SQL that both SQLite and PostgreSQL accept; callers append WHERE/ORDER BY.
+/// The previous version is looked up per output row in the select list (an index seek each);
+/// as a join condition SQLite re-ran the lookup for every version row, which cost seconds.
 const DEPLOYMENT_SELECT: &str = "
     SELECT d.id, d.application_id, a.name AS application_name,
            d.version_id, v.version_identifier, v.created_at AS version_created_at,
            d.environment_id, e.name AS environment_name,
            d.deployment_date, d.deployed_by, d.notes, d.created_at,
            d.deleted_at, d.deleted_by, d.delete_reason,
-           pv.version_identifier AS previous_version_identifier,
-           pv.created_at AS previous_version_created_at
+           (SELECT pv.version_identifier FROM deployment p JOIN version pv ON pv.id = p.version_id
+             WHERE p.application_id = d.application_id AND p.environment_id = d.environment_id
+               AND p.deleted_at IS NULL
+               AND (p.deployment_date, p.created_at, p.id) < (d.deployment_date, d.created_at, d.id)
+             ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC
+             LIMIT 1) AS previous_version_identifier,
+           (SELECT pv.created_at FROM deployment p JOIN version pv ON pv.id = p.version_id
+             WHERE p.application_id = d.application_id AND p.environment_id = d.environment_id
+               AND p.deleted_at IS NULL
+               AND (p.deployment_date, p.created_at, p.id) < (d.deployment_date, d.created_at, d.id)
+             ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC
+             LIMIT 1) AS previous_version_created_at
       FROM deployment d
       JOIN application a ON a.id = d.application_id
       JOIN version v ON v.id = d.version_id
-      JOIN environment e ON e.id = d.environment_id
-      LEFT JOIN version pv ON pv.id = (
-           SELECT p.version_id FROM deployment p
-            WHERE p.application_id = d.application_id
-              AND p.environment_id = d.environment_id
-              AND p.deleted_at IS NULL
-              AND (p.deployment_date, p.created_at, p.id) < (d.deployment_date, d.created_at, d.id)
-            ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC
-            LIMIT 1)";
+      JOIN environment e ON e.id = d.environment_id";
+
+/// Recomputes current_deployment from history (after a bulk import): the latest live deployment
+/// of every pair. Both backends accept it.
+const REBUILD_CURRENT: &str = "INSERT INTO current_deployment
+               (application_id, environment_id, deployment_id, deployment_date, created_at)
+             SELECT application_id, environment_id, id, deployment_date, created_at
+               FROM (SELECT d.*, ROW_NUMBER() OVER (
+                            PARTITION BY application_id, environment_id
+                            ORDER BY deployment_date DESC, created_at DESC, id DESC) AS latest
+                       FROM deployment d
+                      WHERE deleted_at IS NULL) ranked
+              WHERE latest = 1";
 
 /// Matrix order: applications by name, environments in pipeline order.
 const PAIR_ORDER: &str = " ORDER BY lower(a.name), a.id, e.position, lower(e.name)";

@@ -10,7 +10,10 @@ use sqlx::postgres::{PgPoolOptions, PgRow};
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::{like_pattern, map_sqlx_error, DEPLOYMENT_SELECT, HISTORY_ORDER, PAIR_ORDER};
+use super::{
+    like_pattern, map_sqlx_error, DEPLOYMENT_SELECT, HISTORY_ORDER, PAIR_ORDER,
+    REBUILD_CURRENT as REBUILD,
+};
 
 pub struct PgStore {
     pool: PgPool,
@@ -815,5 +818,58 @@ impl Store for PgStore {
         .fetch_all(&self.pool)
         .await
         .map_err(map_sqlx_error)
+    }
+
+    async fn insert_deployments_bulk(
+        &self,
+        deployments: &[NewDeployment],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(map_sqlx_error)?;
+        // Column arrays through UNNEST: one statement per 10,000 rows.
+        for chunk in deployments.chunks(10_000) {
+            let column = |f: fn(&NewDeployment) -> Uuid| chunk.iter().map(f).collect::<Vec<_>>();
+            let dates: Vec<DateTime<Utc>> = chunk.iter().map(|d| d.deployment_date).collect();
+            let created: Vec<DateTime<Utc>> = chunk.iter().map(|d| d.created_at).collect();
+            let deployed_by: Vec<Option<String>> =
+                chunk.iter().map(|d| d.deployed_by.clone()).collect();
+            let notes: Vec<Option<String>> = chunk.iter().map(|d| d.notes.clone()).collect();
+            sqlx::query(
+                "INSERT INTO deployment (id, application_id, version_id, environment_id,
+                                         deployment_date, deployed_by, notes, created_at)
+                 SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[],
+                                      $5::timestamptz[], $6::text[], $7::text[], $8::timestamptz[])",
+            )
+            .bind(column(|d| d.id))
+            .bind(column(|d| d.application_id))
+            .bind(column(|d| d.version_id))
+            .bind(column(|d| d.environment_id))
+            .bind(dates)
+            .bind(deployed_by)
+            .bind(notes)
+            .bind(created)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        }
+        tx.commit().await.map_err(map_sqlx_error)
+    }
+
+    async fn rebuild_current_deployments(&self) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(map_sqlx_error)?;
+        sqlx::query("DELETE FROM current_deployment")
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        sqlx::query(REBUILD)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        tx.commit().await.map_err(map_sqlx_error)?;
+        // Fresh statistics after a bulk load, so the planner picks the right indexes.
+        sqlx::query("ANALYZE deployment")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_sqlx_error)
     }
 }

@@ -17,7 +17,10 @@ use sqlx::sqlite::{
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use uuid::Uuid;
 
-use super::{like_pattern, map_sqlx_error, DEPLOYMENT_SELECT, HISTORY_ORDER, PAIR_ORDER};
+use super::{
+    like_pattern, map_sqlx_error, DEPLOYMENT_SELECT, HISTORY_ORDER, PAIR_ORDER,
+    REBUILD_CURRENT as REBUILD,
+};
 
 pub struct SqliteStore {
     pool: SqlitePool,
@@ -874,5 +877,50 @@ impl Store for SqliteStore {
                     .map_err(StoreError::other)
             })
             .collect()
+    }
+
+    async fn insert_deployments_bulk(
+        &self,
+        deployments: &[NewDeployment],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(map_sqlx_error)?;
+        // 8 values a row; 1,000 rows stay well under SQLite's limit on bound parameters.
+        for chunk in deployments.chunks(1_000) {
+            let mut qb = QueryBuilder::<Sqlite>::new(
+                "INSERT INTO deployment (id, application_id, version_id, environment_id,
+                                         deployment_date, deployed_by, notes, created_at) ",
+            );
+            qb.push_values(chunk, |mut row, d| {
+                row.push_bind(d.id.to_string())
+                    .push_bind(d.application_id.to_string())
+                    .push_bind(d.version_id.to_string())
+                    .push_bind(d.environment_id.to_string())
+                    .push_bind(ts(&d.deployment_date))
+                    .push_bind(d.deployed_by.clone())
+                    .push_bind(d.notes.clone())
+                    .push_bind(ts(&d.created_at));
+            });
+            qb.build().execute(&mut *tx).await.map_err(map_sqlx_error)?;
+        }
+        tx.commit().await.map_err(map_sqlx_error)
+    }
+
+    async fn rebuild_current_deployments(&self) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(map_sqlx_error)?;
+        sqlx::query("DELETE FROM current_deployment")
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        sqlx::query(REBUILD)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        tx.commit().await.map_err(map_sqlx_error)?;
+        // Fresh statistics after a bulk load, so the planner picks the right indexes.
+        sqlx::query("ANALYZE")
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_sqlx_error)
     }
 }
