@@ -371,6 +371,45 @@ impl Service {
     }
 }
 
+impl Service {
+    /// Bulk import of historical deployments (admin): the same rules as recording — version of
+    /// the application, no future date — checked in memory, then one store transaction per batch
+    /// and one rebuild of the current state at the end via [`Service::finish_import`].
+    pub async fn import_deployments(
+        &self,
+        actor: &User,
+        rows: Vec<NewDeployment>,
+        version_owner: &std::collections::HashMap<Uuid, Uuid>,
+    ) -> Result<usize, AppError> {
+        require(actor, Role::Admin)?;
+        let limit = now() + CLOCK_SKEW;
+        if let Some(bad) = rows.iter().find(|d| {
+            version_owner.get(&d.version_id) != Some(&d.application_id) || d.deployment_date > limit
+        }) {
+            return Err(AppError::field(
+                "deployments",
+                format!("deployment {} breaks a recording rule", bad.id),
+            ));
+        }
+        self.store
+            .insert_deployments_bulk(&rows)
+            .await
+            .map_err(store_error("deployment"))?;
+        Ok(rows.len())
+    }
+
+    /// Recomputes the current state after imports.
+    pub async fn finish_import(&self, actor: &User) -> Result<(), AppError> {
+        require(actor, Role::Admin)?;
+        self.store
+            .rebuild_current_deployments()
+            .await
+            .map_err(store_error("deployment"))?;
+        let _ = self.events.send(Uuid::nil());
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -428,44 +467,5 @@ mod tests {
         assert!(!to_deployment(record("1.10.0", Some("1.9.0"))).is_rollback);
         assert!(!to_deployment(record("1.0.0", None)).is_rollback);
         assert!(!to_deployment(record("1.0.0", Some("1.0.0"))).is_rollback);
-    }
-}
-
-impl Service {
-    /// Bulk import of historical deployments (admin): the same rules as recording — version of
-    /// the application, no future date — checked in memory, then one store transaction per batch
-    /// and one rebuild of the current state at the end via [`Service::finish_import`].
-    pub async fn import_deployments(
-        &self,
-        actor: &User,
-        rows: Vec<NewDeployment>,
-        version_owner: &std::collections::HashMap<Uuid, Uuid>,
-    ) -> Result<usize, AppError> {
-        require(actor, Role::Admin)?;
-        let limit = now() + CLOCK_SKEW;
-        if let Some(bad) = rows.iter().find(|d| {
-            version_owner.get(&d.version_id) != Some(&d.application_id) || d.deployment_date > limit
-        }) {
-            return Err(AppError::field(
-                "deployments",
-                format!("deployment {} breaks a recording rule", bad.id),
-            ));
-        }
-        self.store
-            .insert_deployments_bulk(&rows)
-            .await
-            .map_err(store_error("deployment"))?;
-        Ok(rows.len())
-    }
-
-    /// Recomputes the current state after imports.
-    pub async fn finish_import(&self, actor: &User) -> Result<(), AppError> {
-        require(actor, Role::Admin)?;
-        self.store
-            .rebuild_current_deployments()
-            .await
-            .map_err(store_error("deployment"))?;
-        let _ = self.events.send(Uuid::nil());
-        Ok(())
     }
 }
