@@ -735,13 +735,26 @@ impl Store for SqliteStore {
             qb.push(" ESCAPE '\\')");
         }
         if let Some(key) = after {
-            qb.push(" AND (d.deployment_date, d.created_at, d.id) < (")
-                .push_bind(ts(&key.deployment_date))
-                .push(", ")
-                .push_bind(ts(&key.created_at))
-                .push(", ")
-                .push_bind(key.id.to_string())
-                .push(")");
+            // Spelled out, with a plain range on the leading column: SQLite then walks the
+            // history index from the cursor; with a row-value comparison it sorted whole tables.
+            let (date, created, id) = (
+                ts(&key.deployment_date),
+                ts(&key.created_at),
+                key.id.to_string(),
+            );
+            qb.push(" AND d.deployment_date <= ")
+                .push_bind(date.clone())
+                .push(" AND (d.deployment_date < ")
+                .push_bind(date.clone())
+                .push(" OR (d.deployment_date = ")
+                .push_bind(date)
+                .push(" AND (d.created_at < ")
+                .push_bind(created.clone())
+                .push(" OR (d.created_at = ")
+                .push_bind(created)
+                .push(" AND d.id < ")
+                .push_bind(id)
+                .push("))))");
         }
         qb.push(HISTORY_ORDER).push(" LIMIT ").push_bind(limit);
         qb.build()
