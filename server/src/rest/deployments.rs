@@ -251,6 +251,16 @@ async fn immutable() -> Problem {
     ))
 }
 
+/// The three current-state endpoints differ only in which pairs they select.
+async fn current_json(
+    state: &AppState,
+    user: &User,
+    pairs: PairFilter,
+    at: Option<DateTime<Utc>>,
+) -> ApiResult<Json<Vec<CurrentDeploymentState>>> {
+    Ok(Json(state.service.current_state(user, pairs, at).await?))
+}
+
 #[utoipa::path(
     get,
     path = "/deployments/current",
@@ -268,9 +278,7 @@ async fn current(
         application_id: query.application_id,
         environment_id: query.environment_id,
     };
-    Ok(Json(
-        state.service.current_state(&user, pairs, query.at).await?,
-    ))
+    current_json(&state, &user, pairs, query.at).await
 }
 
 #[utoipa::path(
@@ -291,9 +299,7 @@ async fn current_for_application(
         application_id: Some(id),
         environment_id: None,
     };
-    Ok(Json(
-        state.service.current_state(&user, pairs, query.at).await?,
-    ))
+    current_json(&state, &user, pairs, query.at).await
 }
 
 #[utoipa::path(
@@ -314,9 +320,7 @@ async fn current_for_environment(
         application_id: None,
         environment_id: Some(id),
     };
-    Ok(Json(
-        state.service.current_state(&user, pairs, query.at).await?,
-    ))
+    current_json(&state, &user, pairs, query.at).await
 }
 
 #[utoipa::path(
