@@ -69,24 +69,25 @@ async fn seed_builds_history_and_current_state(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(history.len(), 300);
-    let current = store
-        .current_deployments(PairFilter::default())
-        .await
-        .unwrap();
+    let current = store.current_states(PairFilter::default()).await.unwrap();
     assert!(
         current.len() <= 12 && current.len() >= 10,
         "{}",
         current.len()
     );
     for cell in &current {
-        // History is newest first, so the first entry of a pair is its current deployment.
-        let latest = history
-            .iter()
-            .find(|d| {
-                d.application_id == cell.application_id && d.environment_id == cell.environment_id
-            })
-            .unwrap();
-        assert_eq!(latest.id, cell.id);
+        // History is newest first: a pair's first entry is its current deployment, and the
+        // second one's version is the previous version the rollback mark compares with.
+        let mut pair_history = history.iter().filter(|d| {
+            d.application_id == cell.application_id && d.environment_id == cell.environment_id
+        });
+        let latest = pair_history.next().unwrap();
+        assert_eq!(latest.id, cell.deployment_id);
+        assert_eq!(latest.version_identifier, cell.version_identifier);
+        assert_eq!(
+            pair_history.next().map(|d| d.version_identifier.clone()),
+            cell.previous_version.as_ref().map(|(v, _)| v.clone())
+        );
     }
 }
 

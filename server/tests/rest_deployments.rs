@@ -127,6 +127,7 @@ for_both_backends!(run;
     cursor_pages_have_no_gaps_or_duplicates_while_records_arrive,
     time_travel_shows_the_state_at_an_instant,
     rollbacks_are_flagged,
+    current_rollback_mark_follows_back_dated_records_and_retractions,
     csv_export_is_filtered_and_formula_safe,
     concurrent_recorders_keep_every_record_and_the_right_current,
     stats_count_this_week_per_environment_and_per_week,
@@ -634,6 +635,74 @@ async fn rollbacks_are_flagged(app: TestApp) {
         .map(|d| d["isRollback"].as_bool().unwrap())
         .collect();
     assert_eq!(flags, [false, true, false]);
+}
+
+/// The matrix's rollback mark compares the current version with the one that ran just before
+/// it, which a back-dated record or a retraction can change without changing what is current.
+async fn current_rollback_mark_follows_back_dated_records_and_retractions(app: TestApp) {
+    let w = world(&app).await;
+    let prod_cell = |states: Vec<Value>| {
+        let cell = states
+            .into_iter()
+            .find(|s| s["environment"]["id"] == w.prod.as_str())
+            .expect("a current deployment in prod");
+        (
+            cell["version"]["versionIdentifier"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            cell["isRollback"].as_bool().unwrap(),
+        )
+    };
+    let now_path = format!("/api/applications/{}/deployments/current", w.portal);
+    record(&app, &w.portal, &w.v["1.0.0"], &w.prod, &ago(10)).await;
+    record(&app, &w.portal, &w.v["1.1.0"], &w.prod, &ago(2)).await;
+    assert_eq!(
+        prod_cell(current(&app, &now_path).await),
+        ("1.1.0".into(), false)
+    );
+    // 2.0.0 ran between them: 1.1.0 is now a step back from what ran before it.
+    let between = record(&app, &w.portal, &w.v["2.0.0"], &w.prod, &ago(5)).await;
+    assert_eq!(
+        prod_cell(current(&app, &now_path).await),
+        ("1.1.0".into(), true)
+    );
+    let matrix = current(&app, "/api/deployments/current").await;
+    let portal_cells: Vec<Value> = matrix
+        .into_iter()
+        .filter(|s| s["application"]["id"] == w.portal.as_str())
+        .collect();
+    assert_eq!(prod_cell(portal_cells), ("1.1.0".into(), true));
+    // As it was three days ago: 2.0.0, a step forward from 1.0.0.
+    let three_days_ago = (Utc::now() - Duration::days(3))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    assert_eq!(
+        prod_cell(current(&app, &format!("{now_path}?at={three_days_ago}")).await),
+        ("2.0.0".into(), false)
+    );
+    assert_eq!(
+        prod_cell(
+            current(
+                &app,
+                &format!("{now_path}?at={}", ago(1).replace('+', "%2B"))
+            )
+            .await
+        ),
+        ("1.1.0".into(), true)
+    );
+    let retracted = app
+        .client
+        .delete(app.url(&format!("/api/deployments/{}", id(&between))))
+        .json(&json!({"reason": "never reached prod"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retracted.status(), 200);
+    assert_eq!(
+        prod_cell(current(&app, &now_path).await),
+        ("1.1.0".into(), false)
+    );
 }
 
 async fn csv_export_is_filtered_and_formula_safe(app: TestApp) {

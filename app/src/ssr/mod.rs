@@ -7,6 +7,7 @@ pub mod web;
 
 pub use service::{AccessPolicy, Credential, Service};
 pub use store::{
-    DeploymentRecord, HistoryKey, NewDeployment, PairFilter, SessionRecord, Store, StoreError,
+    CurrentStateRecord, DeploymentRecord, HistoryKey, NewDeployment, PairFilter, SessionRecord,
+    Store, StoreError,
 };
 pub use web::{Authenticated, Via};

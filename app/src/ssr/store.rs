@@ -88,6 +88,25 @@ pub struct DeploymentRecord {
     pub previous_version: Option<(String, DateTime<Utc>)>,
 }
 
+/// One cell of the current-state matrix: what runs in a pair, and the version that ran there
+/// just before it (for the rollback mark). Leaner than [`DeploymentRecord`]: the matrix reads
+/// thousands of these at once.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CurrentStateRecord {
+    pub application_id: Uuid,
+    pub application_name: String,
+    pub environment_id: Uuid,
+    pub environment_name: String,
+    pub deployment_id: Uuid,
+    pub version_id: Uuid,
+    pub version_identifier: String,
+    pub version_created_at: DateTime<Utc>,
+    pub deployment_date: DateTime<Utc>,
+    pub deployed_by: Option<String>,
+    /// (identifier, created_at) of the previous live deployment's version in this pair.
+    pub previous_version: Option<(String, DateTime<Utc>)>,
+}
+
 /// A position in the history order (deploymentDate, createdAt, id — descending).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HistoryKey {
@@ -183,17 +202,18 @@ pub trait Store: Send + Sync + 'static {
         after: Option<HistoryKey>,
         limit: i64,
     ) -> Result<Vec<DeploymentRecord>, StoreError>;
-    /// The current deployment of every active (application, environment) pair that has one.
-    async fn current_deployments(
+    /// The current deployment of every active (application, environment) pair that has one, in
+    /// matrix order (applications by name, environments in pipeline order).
+    async fn current_states(
         &self,
         pairs: PairFilter,
-    ) -> Result<Vec<DeploymentRecord>, StoreError>;
+    ) -> Result<Vec<CurrentStateRecord>, StoreError>;
     /// The same as it was at `at`: per pair, the latest live deployment dated at or before it.
-    async fn deployments_at(
+    async fn states_at(
         &self,
         pairs: PairFilter,
         at: DateTime<Utc>,
-    ) -> Result<Vec<DeploymentRecord>, StoreError>;
+    ) -> Result<Vec<CurrentStateRecord>, StoreError>;
     /// Sets the deleted_* columns once and recomputes the pair's current deployment.
     /// `Conflict("id")` when it was already retracted.
     async fn retract_deployment(

@@ -1,5 +1,19 @@
 //! The two storage backends. The `DATABASE_URL` scheme picks one at start-up.
 
+// Defined before the backend modules so that they can use it too.
+/// The version of the live deployment that ran in `d`'s pair just before `d` (a subquery; one
+/// index seek). The leading range on deployment_date lets SQLite seek rather than scan the pair.
+macro_rules! previous_version_of_d {
+    () => {
+        "(SELECT p.version_id FROM deployment p
+           WHERE p.application_id = d.application_id AND p.environment_id = d.environment_id
+             AND p.deleted_at IS NULL AND p.deployment_date <= d.deployment_date
+             AND (p.deployment_date, p.created_at, p.id) < (d.deployment_date, d.created_at, d.id)
+           ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC
+           LIMIT 1)"
+    };
+}
+
 mod postgres;
 mod sqlite;
 
@@ -38,43 +52,101 @@ pub fn redact(url: &str) -> String {
 
 /// A deployment with the names it refers to and the version that ran in the same pair just
 /// before it. Plain SQL that both SQLite and PostgreSQL accept; callers append WHERE/ORDER BY.
-/// The previous version is looked up per output row in the select list (an index seek each);
-/// as a join condition SQLite re-ran the lookup for every version row, which cost seconds.
-const DEPLOYMENT_SELECT: &str = "
-    SELECT d.id, d.application_id, a.name AS application_name,
-           d.version_id, v.version_identifier, v.created_at AS version_created_at,
-           d.environment_id, e.name AS environment_name,
-           d.deployment_date, d.deployed_by, d.notes, d.created_at,
-           d.deleted_at, d.deleted_by, d.delete_reason,
-           (SELECT pv.version_identifier FROM deployment p JOIN version pv ON pv.id = p.version_id
-             WHERE p.application_id = d.application_id AND p.environment_id = d.environment_id
-               AND p.deleted_at IS NULL
-               AND (p.deployment_date, p.created_at, p.id) < (d.deployment_date, d.created_at, d.id)
-             ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC
-             LIMIT 1) AS previous_version_identifier,
-           (SELECT pv.created_at FROM deployment p JOIN version pv ON pv.id = p.version_id
-             WHERE p.application_id = d.application_id AND p.environment_id = d.environment_id
-               AND p.deleted_at IS NULL
-               AND (p.deployment_date, p.created_at, p.id) < (d.deployment_date, d.created_at, d.id)
-             ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC
-             LIMIT 1) AS previous_version_created_at
-      FROM deployment d
-      JOIN application a ON a.id = d.application_id
-      JOIN version v ON v.id = d.version_id
-      JOIN environment e ON e.id = d.environment_id";
+/// The previous version is looked up per output row in the select list; as a join condition
+/// SQLite re-ran the lookup for every version row, which cost seconds.
+const DEPLOYMENT_SELECT: &str = concat!(
+    "SELECT d.id, d.application_id, a.name AS application_name,
+            d.version_id, v.version_identifier, v.created_at AS version_created_at,
+            d.environment_id, e.name AS environment_name,
+            d.deployment_date, d.deployed_by, d.notes, d.created_at,
+            d.deleted_at, d.deleted_by, d.delete_reason,
+            pv.version_identifier AS previous_version_identifier,
+            pv.created_at AS previous_version_created_at
+       FROM (SELECT d.*, ",
+    previous_version_of_d!(),
+    " AS previous_version_id FROM deployment d) d
+       JOIN application a ON a.id = d.application_id
+       JOIN version v ON v.id = d.version_id
+       JOIN environment e ON e.id = d.environment_id
+       LEFT JOIN version pv ON pv.id = d.previous_version_id"
+);
 
-/// Recomputes current_deployment from history (after a bulk import): the latest live deployment
-/// of every pair. Both backends accept it.
+/// Recomputes current_deployment from history (after a bulk import): per pair, the latest live
+/// deployment and the version of the one before it. Both backends accept it.
 const REBUILD_CURRENT: &str = "INSERT INTO current_deployment
-               (application_id, environment_id, deployment_id, deployment_date, created_at)
-             SELECT application_id, environment_id, id, deployment_date, created_at
-               FROM (SELECT d.*, ROW_NUMBER() OVER (
-                            PARTITION BY application_id, environment_id
-                            ORDER BY deployment_date DESC, created_at DESC, id DESC) AS latest
-                       FROM deployment d
-                      WHERE deleted_at IS NULL) ranked
-              WHERE latest = 1";
+       (application_id, environment_id, deployment_id, deployment_date, created_at,
+        version_id, deployed_by, previous_version_id)
+     SELECT application_id, environment_id, id, deployment_date, created_at,
+            version_id, deployed_by, previous_version_id
+       FROM (SELECT d.*,
+                    ROW_NUMBER() OVER pair_history AS latest,
+                    LEAD(version_id) OVER pair_history AS previous_version_id
+               FROM deployment d
+              WHERE deleted_at IS NULL
+             WINDOW pair_history AS (PARTITION BY application_id, environment_id
+                                     ORDER BY deployment_date DESC, created_at DESC, id DESC)) ranked
+      WHERE latest = 1";
 
+/// Makes sure the pair of a just-inserted deployment has a current_deployment row, and takes
+/// that row's lock until commit: PostgreSQL locks a conflicting row even when the DO UPDATE's
+/// WHERE is false. Concurrent recorders of one pair then refresh it one after the other.
+/// Binds: application_id, environment_id, deployment_id, deployment_date, created_at,
+/// version_id, deployed_by of the new deployment.
+const CLAIM_PAIR: &str = "INSERT INTO current_deployment
+       (application_id, environment_id, deployment_id, deployment_date, created_at,
+        version_id, deployed_by)
+     VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (application_id, environment_id)
+     DO UPDATE SET deployment_id = excluded.deployment_id WHERE 1 = 0";
+
+/// Recomputes a locked pair's current_deployment row from history, in a statement of its own so
+/// that it sees every deployment committed before the lock was taken.
+/// Binds: application_id, environment_id.
+const REFRESH_PAIR: &str = concat!(
+    "UPDATE current_deployment
+        SET (deployment_id, deployment_date, created_at, version_id, deployed_by,
+             previous_version_id) =
+            (SELECT d.id, d.deployment_date, d.created_at, d.version_id, d.deployed_by, ",
+    previous_version_of_d!(),
+    "       FROM deployment d
+             WHERE d.application_id = current_deployment.application_id
+               AND d.environment_id = current_deployment.environment_id
+               AND d.deleted_at IS NULL
+             ORDER BY d.deployment_date DESC, d.created_at DESC, d.id DESC
+             LIMIT 1)
+      WHERE application_id = ? AND environment_id = ?"
+);
+
+/// Removes a pair's current row once no live deployment is left in it (after a retraction).
+/// Binds: application_id, environment_id.
+const DROP_EMPTY_PAIR: &str = "DELETE FROM current_deployment
+      WHERE application_id = ? AND environment_id = ?
+        AND NOT EXISTS (SELECT 1 FROM deployment d
+                         WHERE d.application_id = current_deployment.application_id
+                           AND d.environment_id = current_deployment.environment_id
+                           AND d.deleted_at IS NULL)";
+
+/// Matrix cells: `CURRENT_STATE_COLUMNS`, a relation shaped like current_deployment (the table
+/// itself, or the time-travel cells of each backend), then `CURRENT_STATE_JOINS` and the pair filter on `a`/`e`.
+const CURRENT_STATE_COLUMNS: &str = "
+    SELECT c.application_id, a.name AS application_name,
+           c.environment_id, e.name AS environment_name,
+           c.deployment_id, c.version_id, v.version_identifier,
+           v.created_at AS version_created_at, c.deployment_date, c.deployed_by,
+           pv.version_identifier AS previous_version_identifier,
+           pv.created_at AS previous_version_created_at
+      FROM ";
+const CURRENT_STATE_JOINS: &str = " c
+      JOIN application a ON a.id = c.application_id
+      JOIN environment e ON e.id = c.environment_id
+      JOIN version v ON v.id = c.version_id
+      LEFT JOIN version pv ON pv.id = c.previous_version_id
+     WHERE 1 = 1";
+
+/// current_deployment as it was at an instant, per backend (`CELLS_AT`, then the bound instant,
+/// `CELLS_AT_PAIRS`, a pair filter on `pa`/`pe`, and `CELLS_AT_END`): per pair, the latest live
+/// deployment dated at or before the instant and the version before it — index seeks per pair,
+/// whatever the length of history.
 /// Matrix order: applications by name, environments in pipeline order.
 const PAIR_ORDER: &str = " ORDER BY lower(a.name), a.id, e.position, lower(e.name)";
 

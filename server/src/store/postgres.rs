@@ -2,7 +2,8 @@
 
 use app::model::{ApiToken, Application, DeploymentFilter, Environment, Role, User, Version};
 use app::ssr::{
-    DeploymentRecord, HistoryKey, NewDeployment, PairFilter, SessionRecord, Store, StoreError,
+    CurrentStateRecord, DeploymentRecord, HistoryKey, NewDeployment, PairFilter, SessionRecord,
+    Store, StoreError,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -11,9 +12,35 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::{
-    like_pattern, map_sqlx_error, DEPLOYMENT_SELECT, HISTORY_ORDER, PAIR_ORDER,
-    REBUILD_CURRENT as REBUILD,
+    like_pattern, map_sqlx_error, CLAIM_PAIR, CURRENT_STATE_COLUMNS, CURRENT_STATE_JOINS,
+    DEPLOYMENT_SELECT, DROP_EMPTY_PAIR, HISTORY_ORDER, PAIR_ORDER, REBUILD_CURRENT as REBUILD,
+    REFRESH_PAIR,
 };
+
+/// Time-travel cells (see `CURRENT_STATE_COLUMNS`): a LATERAL seek per pair for the latest
+/// deployment at the instant and one for the deployment before it, both index-only scans.
+/// (A scalar subquery joined to deployment made the planner hash the whole table.)
+const CELLS_AT: &str = "(SELECT pa.id AS application_id, pe.id AS environment_id,
+             l.id AS deployment_id, l.deployment_date, l.created_at, l.version_id, l.deployed_by,
+             prev.version_id AS previous_version_id
+        FROM application pa CROSS JOIN environment pe
+        CROSS JOIN LATERAL (
+             SELECT p.id, p.deployment_date, p.created_at, p.version_id, p.deployed_by
+               FROM deployment p
+              WHERE p.application_id = pa.id AND p.environment_id = pe.id
+                AND p.deleted_at IS NULL AND p.deployment_date <= ";
+const CELLS_AT_PAIRS: &str = "
+              ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC
+              LIMIT 1) l
+        LEFT JOIN LATERAL (
+             SELECT p.version_id FROM deployment p
+              WHERE p.application_id = pa.id AND p.environment_id = pe.id
+                AND p.deleted_at IS NULL AND p.deployment_date <= l.deployment_date
+                AND (p.deployment_date, p.created_at, p.id) < (l.deployment_date, l.created_at, l.id)
+              ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC
+              LIMIT 1) prev ON true
+       WHERE 1 = 1";
+const CELLS_AT_END: &str = ")";
 
 pub struct PgStore {
     pool: PgPool,
@@ -93,6 +120,57 @@ fn session_from(row: PgRow) -> Result<SessionRecord, sqlx::Error> {
         created_at: row.try_get("created_at")?,
         last_seen_at: row.try_get("last_seen_at")?,
         expires_at: row.try_get("expires_at")?,
+    })
+}
+
+/// The shared SQL's `?` placeholders in PostgreSQL's numbered spelling.
+fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut n = 0;
+    for ch in sql.chars() {
+        if ch == '?' {
+            n += 1;
+            out.push_str(&format!("${n}"));
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// Recomputes the (locked) pair's current row; see [`REFRESH_PAIR`].
+async fn refresh_pair(
+    tx: &mut sqlx::PgConnection,
+    application_id: Uuid,
+    environment_id: Uuid,
+) -> Result<(), StoreError> {
+    sqlx::query(&numbered(REFRESH_PAIR))
+        .bind(application_id)
+        .bind(environment_id)
+        .execute(tx)
+        .await
+        .map(|_| ())
+        .map_err(map_sqlx_error)
+}
+
+fn current_state_from(row: PgRow) -> Result<CurrentStateRecord, sqlx::Error> {
+    let previous: Option<String> = row.try_get("previous_version_identifier")?;
+    let previous_version = match previous {
+        Some(identifier) => Some((identifier, row.try_get("previous_version_created_at")?)),
+        None => None,
+    };
+    Ok(CurrentStateRecord {
+        application_id: row.try_get("application_id")?,
+        application_name: row.try_get("application_name")?,
+        environment_id: row.try_get("environment_id")?,
+        environment_name: row.try_get("environment_name")?,
+        deployment_id: row.try_get("deployment_id")?,
+        version_id: row.try_get("version_id")?,
+        version_identifier: row.try_get("version_identifier")?,
+        version_created_at: row.try_get("version_created_at")?,
+        deployment_date: row.try_get("deployment_date")?,
+        deployed_by: row.try_get("deployed_by")?,
+        previous_version,
     })
 }
 
@@ -600,27 +678,18 @@ impl Store for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(map_sqlx_error)?;
-        // Becomes current only if it is the latest; a back-dated record leaves a newer one alone.
-        sqlx::query(
-            "INSERT INTO current_deployment
-               (application_id, environment_id, deployment_id, deployment_date, created_at)
-             VALUES ($1, $2, $3, $4, $5)
-             ON CONFLICT (application_id, environment_id) DO UPDATE
-                SET deployment_id = excluded.deployment_id,
-                    deployment_date = excluded.deployment_date,
-                    created_at = excluded.created_at
-              WHERE (excluded.deployment_date, excluded.created_at, excluded.deployment_id)
-                  > (current_deployment.deployment_date, current_deployment.created_at,
-                     current_deployment.deployment_id)",
-        )
-        .bind(d.application_id)
-        .bind(d.environment_id)
-        .bind(d.id)
-        .bind(d.deployment_date)
-        .bind(d.created_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_sqlx_error)?;
+        sqlx::query(&numbered(CLAIM_PAIR))
+            .bind(d.application_id)
+            .bind(d.environment_id)
+            .bind(d.id)
+            .bind(d.deployment_date)
+            .bind(d.created_at)
+            .bind(d.version_id)
+            .bind(&d.deployed_by)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        refresh_pair(&mut tx, d.application_id, d.environment_id).await?;
         tx.commit().await.map_err(map_sqlx_error)
     }
 
@@ -690,42 +759,33 @@ impl Store for PgStore {
             .map_err(map_sqlx_error)
     }
 
-    async fn current_deployments(
+    async fn current_states(
         &self,
         pairs: PairFilter,
-    ) -> Result<Vec<DeploymentRecord>, StoreError> {
-        let mut qb = QueryBuilder::<Postgres>::new(DEPLOYMENT_SELECT);
-        qb.push(" JOIN current_deployment c ON c.deployment_id = d.id WHERE 1 = 1");
+    ) -> Result<Vec<CurrentStateRecord>, StoreError> {
+        let mut qb = QueryBuilder::<Postgres>::new(CURRENT_STATE_COLUMNS);
+        qb.push("current_deployment").push(CURRENT_STATE_JOINS);
         push_pair_filter(&mut qb, pairs, "a", "e");
         qb.push(PAIR_ORDER);
         qb.build()
-            .try_map(deployment_from)
+            .try_map(current_state_from)
             .fetch_all(&self.pool)
             .await
             .map_err(map_sqlx_error)
     }
 
-    async fn deployments_at(
+    async fn states_at(
         &self,
         pairs: PairFilter,
         at: DateTime<Utc>,
-    ) -> Result<Vec<DeploymentRecord>, StoreError> {
-        let mut qb = QueryBuilder::<Postgres>::new(DEPLOYMENT_SELECT);
-        qb.push(
-            " WHERE d.id IN (
-                SELECT (SELECT p.id FROM deployment p
-                         WHERE p.application_id = pa.id AND p.environment_id = pe.id
-                           AND p.deleted_at IS NULL AND p.deployment_date <= ",
-        )
-        .push_bind(at)
-        .push(
-            "          ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC LIMIT 1)
-                  FROM application pa CROSS JOIN environment pe WHERE 1 = 1",
-        );
+    ) -> Result<Vec<CurrentStateRecord>, StoreError> {
+        let mut qb = QueryBuilder::<Postgres>::new(CURRENT_STATE_COLUMNS);
+        qb.push(CELLS_AT).push_bind(at).push(CELLS_AT_PAIRS);
         push_pair_filter(&mut qb, pairs, "pa", "pe");
-        qb.push(")").push(PAIR_ORDER);
+        qb.push(CELLS_AT_END).push(CURRENT_STATE_JOINS);
+        qb.push(PAIR_ORDER);
         qb.build()
-            .try_map(deployment_from)
+            .try_map(current_state_from)
             .fetch_all(&self.pool)
             .await
             .map_err(map_sqlx_error)
@@ -769,28 +829,13 @@ impl Store for PgStore {
         .execute(&mut *tx)
         .await
         .map_err(map_sqlx_error)?;
-        sqlx::query(
-            "DELETE FROM current_deployment WHERE application_id = $1 AND environment_id = $2",
-        )
-        .bind(application_id)
-        .bind(environment_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_sqlx_error)?;
-        sqlx::query(
-            "INSERT INTO current_deployment
-               (application_id, environment_id, deployment_id, deployment_date, created_at)
-             SELECT application_id, environment_id, id, deployment_date, created_at
-               FROM deployment
-              WHERE application_id = $1 AND environment_id = $2 AND deleted_at IS NULL
-              ORDER BY deployment_date DESC, created_at DESC, id DESC
-              LIMIT 1",
-        )
-        .bind(application_id)
-        .bind(environment_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_sqlx_error)?;
+        sqlx::query(&numbered(DROP_EMPTY_PAIR))
+            .bind(application_id)
+            .bind(environment_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        refresh_pair(&mut tx, application_id, environment_id).await?;
         tx.commit().await.map_err(map_sqlx_error)
     }
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use app::model::{ApiToken, Application, DeploymentFilter, Environment, Role, User, Version};
 use app::ssr::{
-    DeploymentRecord, HistoryKey, NewDeployment, PairFilter, SessionRecord, Store, StoreError,
+    CurrentStateRecord, DeploymentRecord, HistoryKey, NewDeployment, PairFilter, SessionRecord,
+    Store, StoreError,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -18,12 +19,38 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use uuid::Uuid;
 
 use super::{
-    like_pattern, map_sqlx_error, DEPLOYMENT_SELECT, HISTORY_ORDER, PAIR_ORDER,
-    REBUILD_CURRENT as REBUILD,
+    like_pattern, map_sqlx_error, CLAIM_PAIR, CURRENT_STATE_COLUMNS, CURRENT_STATE_JOINS,
+    DEPLOYMENT_SELECT, DROP_EMPTY_PAIR, HISTORY_ORDER, PAIR_ORDER, REBUILD_CURRENT as REBUILD,
+    REFRESH_PAIR,
 };
 
+/// Time-travel cells (see `CURRENT_STATE_COLUMNS`): a subquery seeks each pair's latest
+/// deployment id at the instant, then the deployment and its previous version are looked up.
+const CELLS_AT: &str = concat!(
+    "(SELECT d.application_id, d.environment_id, d.id AS deployment_id, d.deployment_date,
+             d.created_at, d.version_id, d.deployed_by, ",
+    previous_version_of_d!(),
+    " AS previous_version_id
+        FROM (SELECT (SELECT p.id FROM deployment p
+                       WHERE p.application_id = pa.id AND p.environment_id = pe.id
+                         AND p.deleted_at IS NULL AND p.deployment_date <= "
+);
+const CELLS_AT_PAIRS: &str = "
+                       ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC
+                       LIMIT 1) AS id
+                FROM application pa CROSS JOIN environment pe
+               WHERE 1 = 1";
+const CELLS_AT_END: &str = ") latest
+        JOIN deployment d ON d.id = latest.id)";
+
+/// Reading connections: WAL lets them run beside the writer; more than the cores buys nothing.
+const READERS: u32 = 4;
+
 pub struct SqliteStore {
+    /// Read-only connections for every query that changes nothing.
     pool: SqlitePool,
+    /// The one connection that writes.
+    writer: SqlitePool,
 }
 
 fn ts(at: &DateTime<Utc>) -> String {
@@ -167,6 +194,42 @@ fn deployment_from(row: SqliteRow) -> Result<DeploymentRecord, sqlx::Error> {
     })
 }
 
+/// Recomputes the pair's current row; see [`REFRESH_PAIR`].
+async fn refresh_pair(
+    tx: &mut sqlx::SqliteConnection,
+    application_id: &str,
+    environment_id: &str,
+) -> Result<(), StoreError> {
+    sqlx::query(REFRESH_PAIR)
+        .bind(application_id)
+        .bind(environment_id)
+        .execute(tx)
+        .await
+        .map(|_| ())
+        .map_err(map_sqlx_error)
+}
+
+fn current_state_from(row: SqliteRow) -> Result<CurrentStateRecord, sqlx::Error> {
+    let previous: Option<String> = row.try_get("previous_version_identifier")?;
+    let previous_version = match previous {
+        Some(identifier) => Some((identifier, get_ts(&row, "previous_version_created_at")?)),
+        None => None,
+    };
+    Ok(CurrentStateRecord {
+        application_id: get_id(&row, "application_id")?,
+        application_name: row.try_get("application_name")?,
+        environment_id: get_id(&row, "environment_id")?,
+        environment_name: row.try_get("environment_name")?,
+        deployment_id: get_id(&row, "deployment_id")?,
+        version_id: get_id(&row, "version_id")?,
+        version_identifier: row.try_get("version_identifier")?,
+        version_created_at: get_ts(&row, "version_created_at")?,
+        deployment_date: get_ts(&row, "deployment_date")?,
+        deployed_by: row.try_get("deployed_by")?,
+        previous_version,
+    })
+}
+
 /// Appends " AND …" conditions selecting active pairs, optionally one application / environment.
 fn push_pair_filter(qb: &mut QueryBuilder<'_, Sqlite>, pairs: PairFilter, app: &str, env: &str) {
     qb.push(format!(
@@ -199,19 +262,29 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // 16 MB of page cache per connection (the default is 2 MB): the matrix and the
+            // time-travel seeks otherwise spend most of their time re-reading pages.
+            .pragma("cache_size", "-16000");
         let file = options.get_filename();
         if let Some(folder) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
             if !Path::new(folder).exists() {
                 std::fs::create_dir_all(folder)?;
             }
         }
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
+        // SQLite has one writer at a time. Writers queue for the single writer connection in
+        // order; several connections contending for the lock would instead sleep in SQLite's
+        // busy handler (in steps up to 100 ms), which is what made recording's p99 slow.
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
             .await?;
-        sqlx::migrate!("../migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        sqlx::migrate!("../migrations/sqlite").run(&writer).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(options.read_only(true))
+            .await?;
+        Ok(Self { pool, writer })
     }
 }
 
@@ -263,7 +336,7 @@ impl Store for SqliteStore {
         .bind(ts(&a.created_at))
         .bind(ts(&a.updated_at))
         .bind(opt_ts(&a.archived_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map(|_| ())
         .map_err(map_sqlx_error)
@@ -279,7 +352,7 @@ impl Store for SqliteStore {
         .bind(ts(&a.updated_at))
         .bind(opt_ts(&a.archived_at))
         .bind(a.id.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_sqlx_error)?;
         expect_one(result)
@@ -322,7 +395,7 @@ impl Store for SqliteStore {
         .bind(ts(&e.created_at))
         .bind(ts(&e.updated_at))
         .bind(opt_ts(&e.archived_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map(|_| ())
         .map_err(map_sqlx_error)
@@ -341,7 +414,7 @@ impl Store for SqliteStore {
         .bind(ts(&e.updated_at))
         .bind(opt_ts(&e.archived_at))
         .bind(e.id.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_sqlx_error)?;
         expect_one(result)
@@ -359,7 +432,7 @@ impl Store for SqliteStore {
         ordered_ids: &[Uuid],
         updated_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_sqlx_error)?;
+        let mut tx = self.writer.begin().await.map_err(map_sqlx_error)?;
         for (position, id) in ordered_ids.iter().enumerate() {
             sqlx::query("UPDATE environment SET position = ?, updated_at = ? WHERE id = ?")
                 .bind(position as i32)
@@ -411,7 +484,7 @@ impl Store for SqliteStore {
         .bind(&v.notes)
         .bind(ts(&v.created_at))
         .bind(opt_ts(&v.archived_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map(|_| ())
         .map_err(map_sqlx_error)
@@ -425,7 +498,7 @@ impl Store for SqliteStore {
         .bind(&v.notes)
         .bind(opt_ts(&v.archived_at))
         .bind(v.id.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_sqlx_error)?;
         expect_one(result)
@@ -452,7 +525,7 @@ impl Store for SqliteStore {
         .bind(ts(&u.created_at))
         .bind(ts(&u.created_at))
         .bind(opt_ts(&u.disabled_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map(|_| ())
         .map_err(map_sqlx_error)
@@ -497,7 +570,7 @@ impl Store for SqliteStore {
         .bind(opt_ts(&u.disabled_at))
         .bind(ts(&updated_at))
         .bind(u.id.to_string())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(map_sqlx_error)?;
         expect_one(result)
@@ -514,7 +587,7 @@ impl Store for SqliteStore {
                 .bind(password_hash)
                 .bind(ts(&updated_at))
                 .bind(user_id.to_string())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(map_sqlx_error)?;
         expect_one(result)
@@ -530,7 +603,7 @@ impl Store for SqliteStore {
         .bind(ts(&s.created_at))
         .bind(ts(&s.last_seen_at))
         .bind(ts(&s.expires_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map(|_| ())
         .map_err(map_sqlx_error)
@@ -549,7 +622,7 @@ impl Store for SqliteStore {
         sqlx::query("UPDATE user_session SET last_seen_at = ? WHERE secret_hash = ?")
             .bind(ts(&at))
             .bind(secret_hash)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map(|_| ())
             .map_err(map_sqlx_error)
@@ -558,7 +631,7 @@ impl Store for SqliteStore {
     async fn delete_session(&self, secret_hash: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM user_session WHERE secret_hash = ?")
             .bind(secret_hash)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map(|_| ())
             .map_err(map_sqlx_error)
@@ -567,7 +640,7 @@ impl Store for SqliteStore {
     async fn delete_sessions_of(&self, user_id: Uuid) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM user_session WHERE user_id = ?")
             .bind(user_id.to_string())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map(|_| ())
             .map_err(map_sqlx_error)
@@ -587,7 +660,7 @@ impl Store for SqliteStore {
         .bind(opt_ts(&t.last_used_at))
         .bind(opt_ts(&t.expires_at))
         .bind(opt_ts(&t.revoked_at))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map(|_| ())
         .map_err(map_sqlx_error)
@@ -624,7 +697,7 @@ impl Store for SqliteStore {
         sqlx::query("UPDATE api_token SET last_used_at = ? WHERE id = ?")
             .bind(ts(&at))
             .bind(id.to_string())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map(|_| ())
             .map_err(map_sqlx_error)
@@ -635,14 +708,14 @@ impl Store for SqliteStore {
             sqlx::query("UPDATE api_token SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
                 .bind(ts(&at))
                 .bind(id.to_string())
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await
                 .map_err(map_sqlx_error)?;
         expect_one(result)
     }
 
     async fn insert_deployment(&self, d: &NewDeployment) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_sqlx_error)?;
+        let mut tx = self.writer.begin().await.map_err(map_sqlx_error)?;
         sqlx::query(
             "INSERT INTO deployment (id, application_id, version_id, environment_id,
                                      deployment_date, deployed_by, notes, created_at)
@@ -659,27 +732,23 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(map_sqlx_error)?;
-        // Becomes current only if it is the latest; a back-dated record leaves a newer one alone.
-        sqlx::query(
-            "INSERT INTO current_deployment
-               (application_id, environment_id, deployment_id, deployment_date, created_at)
-             VALUES (?, ?, ?, ?, ?)
-             ON CONFLICT (application_id, environment_id) DO UPDATE
-                SET deployment_id = excluded.deployment_id,
-                    deployment_date = excluded.deployment_date,
-                    created_at = excluded.created_at
-              WHERE (excluded.deployment_date, excluded.created_at, excluded.deployment_id)
-                  > (current_deployment.deployment_date, current_deployment.created_at,
-                     current_deployment.deployment_id)",
+        sqlx::query(CLAIM_PAIR)
+            .bind(d.application_id.to_string())
+            .bind(d.environment_id.to_string())
+            .bind(d.id.to_string())
+            .bind(ts(&d.deployment_date))
+            .bind(ts(&d.created_at))
+            .bind(d.version_id.to_string())
+            .bind(&d.deployed_by)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        refresh_pair(
+            &mut tx,
+            &d.application_id.to_string(),
+            &d.environment_id.to_string(),
         )
-        .bind(d.application_id.to_string())
-        .bind(d.environment_id.to_string())
-        .bind(d.id.to_string())
-        .bind(ts(&d.deployment_date))
-        .bind(ts(&d.created_at))
-        .execute(&mut *tx)
-        .await
-        .map_err(map_sqlx_error)?;
+        .await?;
         tx.commit().await.map_err(map_sqlx_error)
     }
 
@@ -764,42 +833,33 @@ impl Store for SqliteStore {
             .map_err(map_sqlx_error)
     }
 
-    async fn current_deployments(
+    async fn current_states(
         &self,
         pairs: PairFilter,
-    ) -> Result<Vec<DeploymentRecord>, StoreError> {
-        let mut qb = QueryBuilder::<Sqlite>::new(DEPLOYMENT_SELECT);
-        qb.push(" JOIN current_deployment c ON c.deployment_id = d.id WHERE 1 = 1");
+    ) -> Result<Vec<CurrentStateRecord>, StoreError> {
+        let mut qb = QueryBuilder::<Sqlite>::new(CURRENT_STATE_COLUMNS);
+        qb.push("current_deployment").push(CURRENT_STATE_JOINS);
         push_pair_filter(&mut qb, pairs, "a", "e");
         qb.push(PAIR_ORDER);
         qb.build()
-            .try_map(deployment_from)
+            .try_map(current_state_from)
             .fetch_all(&self.pool)
             .await
             .map_err(map_sqlx_error)
     }
 
-    async fn deployments_at(
+    async fn states_at(
         &self,
         pairs: PairFilter,
         at: DateTime<Utc>,
-    ) -> Result<Vec<DeploymentRecord>, StoreError> {
-        let mut qb = QueryBuilder::<Sqlite>::new(DEPLOYMENT_SELECT);
-        qb.push(
-            " WHERE d.id IN (
-                SELECT (SELECT p.id FROM deployment p
-                         WHERE p.application_id = pa.id AND p.environment_id = pe.id
-                           AND p.deleted_at IS NULL AND p.deployment_date <= ",
-        )
-        .push_bind(ts(&at))
-        .push(
-            "          ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC LIMIT 1)
-                  FROM application pa CROSS JOIN environment pe WHERE 1 = 1",
-        );
+    ) -> Result<Vec<CurrentStateRecord>, StoreError> {
+        let mut qb = QueryBuilder::<Sqlite>::new(CURRENT_STATE_COLUMNS);
+        qb.push(CELLS_AT).push_bind(ts(&at)).push(CELLS_AT_PAIRS);
         push_pair_filter(&mut qb, pairs, "pa", "pe");
-        qb.push(")").push(PAIR_ORDER);
+        qb.push(CELLS_AT_END).push(CURRENT_STATE_JOINS);
+        qb.push(PAIR_ORDER);
         qb.build()
-            .try_map(deployment_from)
+            .try_map(current_state_from)
             .fetch_all(&self.pool)
             .await
             .map_err(map_sqlx_error)
@@ -813,7 +873,7 @@ impl Store for SqliteStore {
         reason: &str,
     ) -> Result<(), StoreError> {
         // Write first, so the transaction holds SQLite's write lock from its first statement.
-        let mut tx = self.pool.begin().await.map_err(map_sqlx_error)?;
+        let mut tx = self.writer.begin().await.map_err(map_sqlx_error)?;
         let updated = sqlx::query(
             "UPDATE deployment SET deleted_at = ?, deleted_by = ?, delete_reason = ?
               WHERE id = ? AND deleted_at IS NULL",
@@ -834,28 +894,13 @@ impl Store for SqliteStore {
         if updated.rows_affected() == 0 {
             return Err(StoreError::Conflict("id"));
         }
-        sqlx::query(
-            "DELETE FROM current_deployment WHERE application_id = ? AND environment_id = ?",
-        )
-        .bind(&application_id)
-        .bind(&environment_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_sqlx_error)?;
-        sqlx::query(
-            "INSERT INTO current_deployment
-               (application_id, environment_id, deployment_id, deployment_date, created_at)
-             SELECT application_id, environment_id, id, deployment_date, created_at
-               FROM deployment
-              WHERE application_id = ? AND environment_id = ? AND deleted_at IS NULL
-              ORDER BY deployment_date DESC, created_at DESC, id DESC
-              LIMIT 1",
-        )
-        .bind(&application_id)
-        .bind(&environment_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_sqlx_error)?;
+        sqlx::query(DROP_EMPTY_PAIR)
+            .bind(&application_id)
+            .bind(&environment_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        refresh_pair(&mut tx, &application_id, &environment_id).await?;
         tx.commit().await.map_err(map_sqlx_error)
     }
 
@@ -896,7 +941,7 @@ impl Store for SqliteStore {
         &self,
         deployments: &[NewDeployment],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_sqlx_error)?;
+        let mut tx = self.writer.begin().await.map_err(map_sqlx_error)?;
         // 8 values a row; 1,000 rows stay well under SQLite's limit on bound parameters.
         for chunk in deployments.chunks(1_000) {
             let mut qb = QueryBuilder::<Sqlite>::new(
@@ -919,7 +964,7 @@ impl Store for SqliteStore {
     }
 
     async fn rebuild_current_deployments(&self) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await.map_err(map_sqlx_error)?;
+        let mut tx = self.writer.begin().await.map_err(map_sqlx_error)?;
         sqlx::query("DELETE FROM current_deployment")
             .execute(&mut *tx)
             .await
@@ -931,7 +976,7 @@ impl Store for SqliteStore {
         tx.commit().await.map_err(map_sqlx_error)?;
         // Fresh statistics after a bulk load, so the planner picks the right indexes.
         sqlx::query("ANALYZE")
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map(|_| ())
             .map_err(map_sqlx_error)

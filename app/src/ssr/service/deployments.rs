@@ -9,7 +9,9 @@ use super::{now, require, store_error, Service};
 use crate::error::{AppError, FieldError};
 use crate::model::*;
 use crate::ssr::ordering::compare_identifiers;
-use crate::ssr::store::{DeploymentRecord, HistoryKey, NewDeployment, PairFilter, StoreError};
+use crate::ssr::store::{
+    CurrentStateRecord, DeploymentRecord, HistoryKey, NewDeployment, PairFilter, StoreError,
+};
 
 /// How far ahead of the server's clock a deployment date may be (clock skew between machines).
 const CLOCK_SKEW: Duration = Duration::seconds(60);
@@ -18,17 +20,42 @@ pub const MAX_PAGE_SIZE: i64 = 500;
 const DEPLOYED_BY_MAX: usize = 255;
 const REASON_MAX: usize = 1_000;
 
+/// A rollback is a deployment of a version older than the one that ran in the pair before it.
+fn is_rollback(version: (&str, DateTime<Utc>), previous: Option<&(String, DateTime<Utc>)>) -> bool {
+    previous.is_some_and(|(identifier, created)| {
+        compare_identifiers(version, (identifier, *created)).is_lt()
+    })
+}
+
+fn to_current_state(record: CurrentStateRecord) -> CurrentDeploymentState {
+    CurrentDeploymentState {
+        is_rollback: is_rollback(
+            (&record.version_identifier, record.version_created_at),
+            record.previous_version.as_ref(),
+        ),
+        application: ApplicationRef {
+            id: record.application_id,
+            name: record.application_name,
+        },
+        environment: EnvironmentRef {
+            id: record.environment_id,
+            name: record.environment_name,
+        },
+        version: VersionRef {
+            id: record.version_id,
+            version_identifier: record.version_identifier,
+        },
+        deployment_date: record.deployment_date,
+        deployed_by: record.deployed_by,
+        deployment_id: record.deployment_id,
+    }
+}
+
 fn to_deployment(record: DeploymentRecord) -> Deployment {
-    let is_rollback = record
-        .previous_version
-        .as_ref()
-        .is_some_and(|(previous, created)| {
-            compare_identifiers(
-                (&record.version_identifier, record.version_created_at),
-                (previous, *created),
-            )
-            .is_lt()
-        });
+    let is_rollback = is_rollback(
+        (&record.version_identifier, record.version_created_at),
+        record.previous_version.as_ref(),
+    );
     Deployment {
         id: record.id,
         application: ApplicationRef {
@@ -282,14 +309,11 @@ impl Service {
                 .map_err(store_error("environment"))?;
         }
         let records = match at {
-            None => self.store.current_deployments(pairs).await,
-            Some(at) => self.store.deployments_at(pairs, at).await,
+            None => self.store.current_states(pairs).await,
+            Some(at) => self.store.states_at(pairs, at).await,
         }
         .map_err(store_error("deployment"))?;
-        Ok(records
-            .into_iter()
-            .map(|r| to_deployment(r).into())
-            .collect())
+        Ok(records.into_iter().map(to_current_state).collect())
     }
 
     /// The admin's one-time soft-delete: hidden from history and current state, kept on record.

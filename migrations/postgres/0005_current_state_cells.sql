@@ -1,0 +1,39 @@
+-- The current-state table carries everything a matrix cell needs, so the matrix is one pass over
+-- it with name joins: the deployment's version and deployer, and the version that ran in the pair
+-- just before (for the rollback mark), kept up to date when deployments are recorded or retracted.
+-- It is derived data: rebuilt from history here.
+DROP TABLE current_deployment;
+CREATE TABLE current_deployment (
+    application_id      UUID NOT NULL REFERENCES application (id),
+    environment_id      UUID NOT NULL REFERENCES environment (id),
+    deployment_id       UUID NOT NULL REFERENCES deployment (id),
+    deployment_date     TIMESTAMPTZ NOT NULL,
+    created_at          TIMESTAMPTZ NOT NULL,
+    version_id          UUID NOT NULL REFERENCES version (id),
+    deployed_by         TEXT,
+    previous_version_id UUID REFERENCES version (id),
+    PRIMARY KEY (application_id, environment_id)
+);
+CREATE INDEX ix_current_deployment_env ON current_deployment (environment_id);
+CREATE UNIQUE INDEX ux_current_deployment_deployment ON current_deployment (deployment_id);
+
+-- Time travel seeks the latest live deployment per pair at an instant; with the version and the
+-- deployer in the index those seeks never visit the table.
+DROP INDEX ix_deployment_pair_latest;
+CREATE INDEX ix_deployment_pair_state ON deployment
+    (application_id, environment_id, deployment_date DESC, created_at DESC, id DESC)
+    INCLUDE (version_id, deployed_by) WHERE deleted_at IS NULL;
+
+INSERT INTO current_deployment
+       (application_id, environment_id, deployment_id, deployment_date, created_at,
+        version_id, deployed_by, previous_version_id)
+SELECT application_id, environment_id, id, deployment_date, created_at,
+       version_id, deployed_by, previous_version_id
+  FROM (SELECT d.*,
+               ROW_NUMBER() OVER pair_history AS latest,
+               LEAD(version_id) OVER pair_history AS previous_version_id
+          FROM deployment d
+         WHERE deleted_at IS NULL
+        WINDOW pair_history AS (PARTITION BY application_id, environment_id
+                                ORDER BY deployment_date DESC, created_at DESC, id DESC)) ranked
+ WHERE latest = 1;
