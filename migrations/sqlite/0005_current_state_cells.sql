@@ -1,6 +1,7 @@
 -- The current-state table carries everything a matrix cell needs, so the matrix is one pass over
 -- it with name joins: the deployment's version and deployer, and the version that ran in the pair
--- just before (for the rollback mark), kept up to date when deployments are recorded or retracted.
+-- just before (for the rollback mark), and how many live deployments the pair has (the
+-- dashboard's per-environment totals), kept up to date when deployments are recorded or retracted.
 -- It is derived data: rebuilt from history here.
 DROP TABLE current_deployment;
 CREATE TABLE current_deployment (
@@ -12,6 +13,7 @@ CREATE TABLE current_deployment (
     version_id          TEXT NOT NULL REFERENCES version (id),
     deployed_by         TEXT,
     previous_version_id TEXT REFERENCES version (id),
+    live_deployments    INTEGER NOT NULL,
     PRIMARY KEY (application_id, environment_id)
 );
 CREATE INDEX ix_current_deployment_env ON current_deployment (environment_id);
@@ -24,14 +26,18 @@ CREATE INDEX ix_deployment_pair_state ON deployment
     (application_id, environment_id, deployment_date DESC, created_at DESC, id DESC, version_id, deployed_by)
     WHERE deleted_at IS NULL;
 
+-- Weekly counts of live deployments read this index alone.
+CREATE INDEX ix_deployment_live_date ON deployment (deployment_date) WHERE deleted_at IS NULL;
+
 INSERT INTO current_deployment
        (application_id, environment_id, deployment_id, deployment_date, created_at,
-        version_id, deployed_by, previous_version_id)
+        version_id, deployed_by, previous_version_id, live_deployments)
 SELECT application_id, environment_id, id, deployment_date, created_at,
-       version_id, deployed_by, previous_version_id
+       version_id, deployed_by, previous_version_id, live_deployments
   FROM (SELECT d.*,
                ROW_NUMBER() OVER pair_history AS latest,
-               LEAD(version_id) OVER pair_history AS previous_version_id
+               LEAD(version_id) OVER pair_history AS previous_version_id,
+               COUNT(*) OVER (PARTITION BY application_id, environment_id) AS live_deployments
           FROM deployment d
          WHERE deleted_at IS NULL
         WINDOW pair_history AS (PARTITION BY application_id, environment_id

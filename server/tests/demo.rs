@@ -69,6 +69,14 @@ async fn seed_builds_history_and_current_state(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(history.len(), 300);
+    let counted: i64 = store
+        .count_deployments_per_environment()
+        .await
+        .unwrap()
+        .iter()
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(counted, 300, "the rebuilt per-pair counts cover every deployment");
     let current = store.current_states(PairFilter::default()).await.unwrap();
     assert!(
         current.len() <= 12 && current.len() >= 10,

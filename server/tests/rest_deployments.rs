@@ -797,6 +797,33 @@ async fn stats_count_this_week_per_environment_and_per_week(app: TestApp) {
     let weeks = stats["perWeek"].as_array().unwrap();
     assert_eq!(weeks.len(), 12);
     assert_eq!(weeks[11]["deployments"], 2);
+
+    // Retracted deployments no longer count, down to an environment with none left.
+    for deployment in history(&app, "").await {
+        let retracted = app
+            .client
+            .delete(app.url(&format!("/api/deployments/{}", id(&deployment))))
+            .json(&json!({"reason": "test data"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(retracted.status(), 200);
+        if deployment["environment"]["id"] == w.prod.as_str() {
+            break;
+        }
+    }
+    let stats: Value = app.get("/api/stats").await.json().await.unwrap();
+    let count_in = |env: &str| {
+        stats["perEnvironment"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["environment"]["id"] == env)
+            .unwrap()["deployments"]
+            .as_i64()
+            .unwrap()
+    };
+    assert_eq!((count_in(&w.prod), count_in(&w.dev)), (1, 0));
 }
 
 async fn comparison_lists_promotion_candidates_first(app: TestApp) {

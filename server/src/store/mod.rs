@@ -72,32 +72,40 @@ const DEPLOYMENT_SELECT: &str = concat!(
 );
 
 /// Recomputes current_deployment from history (after a bulk import): per pair, the latest live
-/// deployment and the version of the one before it. Both backends accept it.
+/// deployment, the version of the one before it and the number of live deployments. Both
+/// backends accept it.
 const REBUILD_CURRENT: &str = "INSERT INTO current_deployment
        (application_id, environment_id, deployment_id, deployment_date, created_at,
-        version_id, deployed_by, previous_version_id)
+        version_id, deployed_by, previous_version_id, live_deployments)
      SELECT application_id, environment_id, id, deployment_date, created_at,
-            version_id, deployed_by, previous_version_id
+            version_id, deployed_by, previous_version_id, live_deployments
        FROM (SELECT d.*,
                     ROW_NUMBER() OVER pair_history AS latest,
-                    LEAD(version_id) OVER pair_history AS previous_version_id
+                    LEAD(version_id) OVER pair_history AS previous_version_id,
+                    COUNT(*) OVER (PARTITION BY application_id, environment_id)
+                        AS live_deployments
                FROM deployment d
               WHERE deleted_at IS NULL
              WINDOW pair_history AS (PARTITION BY application_id, environment_id
                                      ORDER BY deployment_date DESC, created_at DESC, id DESC)) ranked
       WHERE latest = 1";
 
-/// Makes sure the pair of a just-inserted deployment has a current_deployment row, and takes
-/// that row's lock until commit: PostgreSQL locks a conflicting row even when the DO UPDATE's
-/// WHERE is false. Concurrent recorders of one pair then refresh it one after the other.
-/// Binds: application_id, environment_id, deployment_id, deployment_date, created_at,
-/// version_id, deployed_by of the new deployment.
+/// Counts a just-inserted deployment in its pair's current_deployment row (creating the row for
+/// a pair's first deployment), which also locks that row until commit: concurrent recorders of
+/// one pair then refresh it one after the other. Binds: application_id, environment_id,
+/// deployment_id, deployment_date, created_at, version_id, deployed_by of the new deployment.
 const CLAIM_PAIR: &str = "INSERT INTO current_deployment
        (application_id, environment_id, deployment_id, deployment_date, created_at,
-        version_id, deployed_by)
-     VALUES (?, ?, ?, ?, ?, ?, ?)
+        version_id, deployed_by, live_deployments)
+     VALUES (?, ?, ?, ?, ?, ?, ?, 1)
      ON CONFLICT (application_id, environment_id)
-     DO UPDATE SET deployment_id = excluded.deployment_id WHERE 1 = 0";
+     DO UPDATE SET live_deployments = current_deployment.live_deployments + 1";
+
+/// Uncounts a retracted deployment (and locks the pair's row). Binds: application_id,
+/// environment_id.
+const UNCOUNT_RETRACTED: &str = "UPDATE current_deployment
+        SET live_deployments = live_deployments - 1
+      WHERE application_id = ? AND environment_id = ?";
 
 /// Recomputes a locked pair's current_deployment row from history, in a statement of its own so
 /// that it sees every deployment committed before the lock was taken.
@@ -116,6 +124,10 @@ const REFRESH_PAIR: &str = concat!(
              LIMIT 1)
       WHERE application_id = ? AND environment_id = ?"
 );
+
+/// Live deployments per environment, from the per-pair counts.
+const COUNT_PER_ENVIRONMENT: &str = "SELECT environment_id, CAST(SUM(live_deployments) AS BIGINT)
+       FROM current_deployment GROUP BY environment_id";
 
 /// Removes a pair's current row once no live deployment is left in it (after a retraction).
 /// Binds: application_id, environment_id.

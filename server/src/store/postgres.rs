@@ -12,9 +12,9 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::{
-    like_pattern, map_sqlx_error, CLAIM_PAIR, CURRENT_STATE_COLUMNS, CURRENT_STATE_JOINS,
-    DEPLOYMENT_SELECT, DROP_EMPTY_PAIR, HISTORY_ORDER, PAIR_ORDER, REBUILD_CURRENT as REBUILD,
-    REFRESH_PAIR,
+    like_pattern, map_sqlx_error, CLAIM_PAIR, COUNT_PER_ENVIRONMENT, CURRENT_STATE_COLUMNS,
+    CURRENT_STATE_JOINS, DEPLOYMENT_SELECT, DROP_EMPTY_PAIR, HISTORY_ORDER, PAIR_ORDER,
+    REBUILD_CURRENT as REBUILD, REFRESH_PAIR, UNCOUNT_RETRACTED,
 };
 
 /// Time-travel cells (see `CURRENT_STATE_COLUMNS`): a LATERAL seek per pair for the latest
@@ -819,16 +819,13 @@ impl Store for PgStore {
         if updated.rows_affected() == 0 {
             return Err(StoreError::Conflict("id"));
         }
-        // Concurrent recorders for this pair wait until the recomputed current row is in place.
-        sqlx::query(
-            "SELECT 1 FROM current_deployment
-              WHERE application_id = $1 AND environment_id = $2 FOR UPDATE",
-        )
-        .bind(application_id)
-        .bind(environment_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_sqlx_error)?;
+        // Also locks the pair: concurrent recorders wait until its current row is recomputed.
+        sqlx::query(&numbered(UNCOUNT_RETRACTED))
+            .bind(application_id)
+            .bind(environment_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
         sqlx::query(&numbered(DROP_EMPTY_PAIR))
             .bind(application_id)
             .bind(environment_id)
@@ -856,13 +853,10 @@ impl Store for PgStore {
     }
 
     async fn count_deployments_per_environment(&self) -> Result<Vec<(Uuid, i64)>, StoreError> {
-        sqlx::query_as(
-            "SELECT environment_id, COUNT(*) FROM deployment
-              WHERE deleted_at IS NULL GROUP BY environment_id",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_sqlx_error)
+        sqlx::query_as(COUNT_PER_ENVIRONMENT)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
     }
 
     async fn insert_deployments_bulk(

@@ -19,9 +19,9 @@ use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 use uuid::Uuid;
 
 use super::{
-    like_pattern, map_sqlx_error, CLAIM_PAIR, CURRENT_STATE_COLUMNS, CURRENT_STATE_JOINS,
-    DEPLOYMENT_SELECT, DROP_EMPTY_PAIR, HISTORY_ORDER, PAIR_ORDER, REBUILD_CURRENT as REBUILD,
-    REFRESH_PAIR,
+    like_pattern, map_sqlx_error, CLAIM_PAIR, COUNT_PER_ENVIRONMENT, CURRENT_STATE_COLUMNS,
+    CURRENT_STATE_JOINS, DEPLOYMENT_SELECT, DROP_EMPTY_PAIR, HISTORY_ORDER, PAIR_ORDER,
+    REBUILD_CURRENT as REBUILD, REFRESH_PAIR, UNCOUNT_RETRACTED,
 };
 
 /// Time-travel cells (see `CURRENT_STATE_COLUMNS`): a subquery seeks each pair's latest
@@ -894,6 +894,12 @@ impl Store for SqliteStore {
         if updated.rows_affected() == 0 {
             return Err(StoreError::Conflict("id"));
         }
+        sqlx::query(UNCOUNT_RETRACTED)
+            .bind(&application_id)
+            .bind(&environment_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
         sqlx::query(DROP_EMPTY_PAIR)
             .bind(&application_id)
             .bind(&environment_id)
@@ -921,13 +927,10 @@ impl Store for SqliteStore {
     }
 
     async fn count_deployments_per_environment(&self) -> Result<Vec<(Uuid, i64)>, StoreError> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT environment_id, COUNT(*) FROM deployment
-              WHERE deleted_at IS NULL GROUP BY environment_id",
-        )
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_sqlx_error)?;
+        let rows: Vec<(String, i64)> = sqlx::query_as(COUNT_PER_ENVIRONMENT)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
         rows.into_iter()
             .map(|(id, n)| {
                 Uuid::parse_str(&id)
