@@ -1,5 +1,5 @@
 # The two commands a newcomer needs; both install what is missing first.
-.PHONY: run demo test lint bench
+.PHONY: run demo test lint bench bench-smoke
 
 run:   ## build and serve on http://127.0.0.1:3000 (embedded SQLite in ./data)
 	scripts/run.sh
@@ -15,3 +15,6 @@ lint:  ## clippy -D warnings for the ssr and hydrate builds
 
 bench: ## load benchmark on both backends (see benches/README.md)
 	scripts/bench.sh
+
+bench-smoke: ## the benchmark in seconds (2,000 deployments, 20 applications, 1 s per run), as CI runs it
+	BENCH_SIZES=2000 BENCH_APPLICATIONS=20 BENCH_SECONDS=1 BENCH_OUT=target/bench-smoke scripts/bench.sh

@@ -43,3 +43,8 @@ SELECT application_id, environment_id, id, deployment_date, created_at,
         WINDOW pair_history AS (PARTITION BY application_id, environment_id
                                 ORDER BY deployment_date DESC, created_at DESC, id DESC)) ranked
  WHERE latest = 1;
+
+-- Fresh planner statistics for the new indexes (otherwise SQLite mistakes the new pair index for
+-- the most selective one and sorts the whole history for a page of it).
+ANALYZE deployment;
+ANALYZE current_deployment;

@@ -76,7 +76,10 @@ async fn seed_builds_history_and_current_state(backend: Backend) {
         .iter()
         .map(|(_, n)| n)
         .sum();
-    assert_eq!(counted, 300, "the rebuilt per-pair counts cover every deployment");
+    assert_eq!(
+        counted, 300,
+        "the rebuilt per-pair counts cover every deployment"
+    );
     let current = store.current_states(PairFilter::default()).await.unwrap();
     assert!(
         current.len() <= 12 && current.len() >= 10,

@@ -336,7 +336,24 @@ async fn current_state_shows_latest_per_pair_everywhere(app: TestApp) {
     record(&app, &w.billing, &w.billing_v1, &w.prod, &ago(3)).await;
 
     let all = current(&app, "/api/deployments/current").await;
-    assert_eq!(all.len(), 3);
+    let cells: Vec<(&str, &str)> = all
+        .iter()
+        .map(|s| {
+            (
+                s["application"]["name"].as_str().unwrap(),
+                s["environment"]["name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            ("Billing", "PROD-EU"),
+            ("Customer Portal", "DEV"),
+            ("Customer Portal", "PROD-EU")
+        ],
+        "matrix order: applications by name, environments in pipeline order"
+    );
     let first = &all[0];
     assert!(first.get("deploymentDate").is_some() && first.get("deployedBy").is_some());
 

@@ -16,7 +16,7 @@ use crate::components::age::Age;
 use crate::components::chart::WeeklyChart;
 use crate::components::live::use_deployment_events;
 use crate::components::session::SessionUser;
-use crate::components::timestamp::{exact, Ago};
+use crate::components::timestamp::{exact, relative, Ago};
 use crate::model::{Application, CurrentDeploymentState, DeploymentFilter, Environment, Role};
 use crate::pages::record::parse_local_input;
 
@@ -244,7 +244,9 @@ fn Cell(
                         <span class="symbol" aria-hidden="true">{age.symbol()}</span>
                         <span class="version mono">{s.version.version_identifier.clone()}</span>
                         {s.is_rollback.then(|| view! { <span class="badge rollback" title="rollback">"↩"</span> })}
-                        <span class="when"><Ago at=s.deployment_date/></span>
+                        // Plain text, not the live <Ago> component: thousands of cells would
+                        // each carry two signals and an effect for no visible gain.
+                        <span class="when">{relative(s.deployment_date, now)}</span>
                         <span class="sr-only">{age.label()}</span>
                     </a>
                     {record_link}

@@ -50,25 +50,40 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// One field of the version that ran in `d`'s pair just before `d` (select-list subquery).
+macro_rules! previous_version_field {
+    ($field:literal) => {
+        concat!(
+            "(SELECT pv.",
+            $field,
+            " FROM deployment p JOIN version pv ON pv.id = p.version_id
+               WHERE p.application_id = d.application_id AND p.environment_id = d.environment_id
+                 AND p.deleted_at IS NULL AND p.deployment_date <= d.deployment_date
+                 AND (p.deployment_date, p.created_at, p.id) < (d.deployment_date, d.created_at, d.id)
+               ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC
+               LIMIT 1)"
+        )
+    };
+}
+
 /// A deployment with the names it refers to and the version that ran in the same pair just
 /// before it. Plain SQL that both SQLite and PostgreSQL accept; callers append WHERE/ORDER BY.
-/// The previous version is looked up per output row in the select list; as a join condition
-/// SQLite re-ran the lookup for every version row, which cost seconds.
+/// The previous version is looked up per output row in the select list (an index seek each,
+/// only for the rows a page returns); as a join, SQLite computed it for every row of history.
 const DEPLOYMENT_SELECT: &str = concat!(
     "SELECT d.id, d.application_id, a.name AS application_name,
             d.version_id, v.version_identifier, v.created_at AS version_created_at,
             d.environment_id, e.name AS environment_name,
             d.deployment_date, d.deployed_by, d.notes, d.created_at,
-            d.deleted_at, d.deleted_by, d.delete_reason,
-            pv.version_identifier AS previous_version_identifier,
-            pv.created_at AS previous_version_created_at
-       FROM (SELECT d.*, ",
-    previous_version_of_d!(),
-    " AS previous_version_id FROM deployment d) d
+            d.deleted_at, d.deleted_by, d.delete_reason, ",
+    previous_version_field!("version_identifier"),
+    " AS previous_version_identifier, ",
+    previous_version_field!("created_at"),
+    " AS previous_version_created_at
+       FROM deployment d
        JOIN application a ON a.id = d.application_id
        JOIN version v ON v.id = d.version_id
-       JOIN environment e ON e.id = d.environment_id
-       LEFT JOIN version pv ON pv.id = d.previous_version_id"
+       JOIN environment e ON e.id = d.environment_id"
 );
 
 /// Recomputes current_deployment from history (after a bulk import): per pair, the latest live
@@ -139,14 +154,17 @@ const DROP_EMPTY_PAIR: &str = "DELETE FROM current_deployment
                            AND d.deleted_at IS NULL)";
 
 /// Matrix cells: `CURRENT_STATE_COLUMNS`, a relation shaped like current_deployment (the table
-/// itself, or the time-travel cells of each backend), then `CURRENT_STATE_JOINS` and the pair filter on `a`/`e`.
+/// itself, or the time-travel cells of each backend), then `CURRENT_STATE_JOINS` and the pair
+/// filter on `a`/`e`. The sort_* columns carry the matrix order ([`PAIR_ORDER`]).
 const CURRENT_STATE_COLUMNS: &str = "
     SELECT c.application_id, a.name AS application_name,
            c.environment_id, e.name AS environment_name,
            c.deployment_id, c.version_id, v.version_identifier,
            v.created_at AS version_created_at, c.deployment_date, c.deployed_by,
            pv.version_identifier AS previous_version_identifier,
-           pv.created_at AS previous_version_created_at
+           pv.created_at AS previous_version_created_at,
+           lower(a.name) AS sort_application, e.position AS sort_position,
+           lower(e.name) AS sort_environment
       FROM ";
 const CURRENT_STATE_JOINS: &str = " c
       JOIN application a ON a.id = c.application_id

@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::{
     like_pattern, map_sqlx_error, CLAIM_PAIR, COUNT_PER_ENVIRONMENT, CURRENT_STATE_COLUMNS,
-    CURRENT_STATE_JOINS, DEPLOYMENT_SELECT, DROP_EMPTY_PAIR, HISTORY_ORDER, PAIR_ORDER,
+    CURRENT_STATE_JOINS, DEPLOYMENT_SELECT, DROP_EMPTY_PAIR, HISTORY_ORDER,
     REBUILD_CURRENT as REBUILD, REFRESH_PAIR, UNCOUNT_RETRACTED,
 };
 
@@ -194,6 +194,62 @@ fn deployment_from(row: SqliteRow) -> Result<DeploymentRecord, sqlx::Error> {
     })
 }
 
+/// Matrix cells come back as one JSON text rather than thousands of rows: sqlx hands SQLite
+/// rows over one at a time from its worker thread, a thread wake-up per row, which made the
+/// 7,500-cell matrix spend most of its time switching threads. Wraps a current-state query
+/// (pushed after it, closed by `)`) and keeps the matrix order.
+const CELLS_AS_ONE_ROW: &str = "SELECT json_group_array(json_array(
+        application_id, application_name, environment_id, environment_name, deployment_id,
+        version_id, version_identifier, version_created_at, deployment_date, deployed_by,
+        previous_version_identifier, previous_version_created_at)
+        ORDER BY sort_application, application_id, sort_position, sort_environment)
+      FROM (";
+
+/// One cell as [`CELLS_AS_ONE_ROW`] encodes it.
+type CellJson = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+fn cell_from_json(cell: CellJson) -> Result<CurrentStateRecord, StoreError> {
+    let (app, app_name, env, env_name, deployment, version, identifier, version_created) = (
+        cell.0, cell.1, cell.2, cell.3, cell.4, cell.5, cell.6, cell.7,
+    );
+    let id = |raw: &str| Uuid::parse_str(raw).map_err(StoreError::other);
+    let instant = |raw: &str| {
+        DateTime::parse_from_rfc3339(raw)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(StoreError::other)
+    };
+    let previous_version = match (cell.10, cell.11) {
+        (Some(identifier), Some(created)) => Some((identifier, instant(&created)?)),
+        _ => None,
+    };
+    Ok(CurrentStateRecord {
+        application_id: id(&app)?,
+        application_name: app_name,
+        environment_id: id(&env)?,
+        environment_name: env_name,
+        deployment_id: id(&deployment)?,
+        version_id: id(&version)?,
+        version_identifier: identifier,
+        version_created_at: instant(&version_created)?,
+        deployment_date: instant(&cell.8)?,
+        deployed_by: cell.9,
+        previous_version,
+    })
+}
+
 /// Recomputes the pair's current row; see [`REFRESH_PAIR`].
 async fn refresh_pair(
     tx: &mut sqlx::SqliteConnection,
@@ -207,27 +263,6 @@ async fn refresh_pair(
         .await
         .map(|_| ())
         .map_err(map_sqlx_error)
-}
-
-fn current_state_from(row: SqliteRow) -> Result<CurrentStateRecord, sqlx::Error> {
-    let previous: Option<String> = row.try_get("previous_version_identifier")?;
-    let previous_version = match previous {
-        Some(identifier) => Some((identifier, get_ts(&row, "previous_version_created_at")?)),
-        None => None,
-    };
-    Ok(CurrentStateRecord {
-        application_id: get_id(&row, "application_id")?,
-        application_name: row.try_get("application_name")?,
-        environment_id: get_id(&row, "environment_id")?,
-        environment_name: row.try_get("environment_name")?,
-        deployment_id: get_id(&row, "deployment_id")?,
-        version_id: get_id(&row, "version_id")?,
-        version_identifier: row.try_get("version_identifier")?,
-        version_created_at: get_ts(&row, "version_created_at")?,
-        deployment_date: get_ts(&row, "deployment_date")?,
-        deployed_by: row.try_get("deployed_by")?,
-        previous_version,
-    })
 }
 
 /// Appends " AND …" conditions selecting active pairs, optionally one application / environment.
@@ -255,6 +290,21 @@ fn expect_one(result: sqlx::sqlite::SqliteQueryResult) -> Result<(), StoreError>
 }
 
 impl SqliteStore {
+    /// Runs a [`CELLS_AS_ONE_ROW`] query and decodes its cells.
+    async fn fetch_cells(
+        &self,
+        mut query: QueryBuilder<'_, Sqlite>,
+    ) -> Result<Vec<CurrentStateRecord>, StoreError> {
+        query.push(")");
+        let json: String = query
+            .build_query_scalar()
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        let cells: Vec<CellJson> = serde_json::from_str(&json).map_err(StoreError::other)?;
+        cells.into_iter().map(cell_from_json).collect()
+    }
+
     /// Opens (creating file and folder if needed) and migrates the database at `url`.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)?
@@ -280,6 +330,11 @@ impl SqliteStore {
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("../migrations/sqlite").run(&writer).await?;
+        // SQLite never gathers planner statistics by itself; without them a grown history can
+        // be read through the wrong index. This refreshes them when they are missing or stale.
+        sqlx::query("PRAGMA optimize=0x10002")
+            .execute(&writer)
+            .await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(READERS)
             .connect_with(options.read_only(true))
@@ -837,15 +892,12 @@ impl Store for SqliteStore {
         &self,
         pairs: PairFilter,
     ) -> Result<Vec<CurrentStateRecord>, StoreError> {
-        let mut qb = QueryBuilder::<Sqlite>::new(CURRENT_STATE_COLUMNS);
-        qb.push("current_deployment").push(CURRENT_STATE_JOINS);
+        let mut qb = QueryBuilder::<Sqlite>::new(CELLS_AS_ONE_ROW);
+        qb.push(CURRENT_STATE_COLUMNS)
+            .push("current_deployment")
+            .push(CURRENT_STATE_JOINS);
         push_pair_filter(&mut qb, pairs, "a", "e");
-        qb.push(PAIR_ORDER);
-        qb.build()
-            .try_map(current_state_from)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_sqlx_error)
+        self.fetch_cells(qb).await
     }
 
     async fn states_at(
@@ -853,16 +905,12 @@ impl Store for SqliteStore {
         pairs: PairFilter,
         at: DateTime<Utc>,
     ) -> Result<Vec<CurrentStateRecord>, StoreError> {
-        let mut qb = QueryBuilder::<Sqlite>::new(CURRENT_STATE_COLUMNS);
+        let mut qb = QueryBuilder::<Sqlite>::new(CELLS_AS_ONE_ROW);
+        qb.push(CURRENT_STATE_COLUMNS);
         qb.push(CELLS_AT).push_bind(ts(&at)).push(CELLS_AT_PAIRS);
         push_pair_filter(&mut qb, pairs, "pa", "pe");
         qb.push(CELLS_AT_END).push(CURRENT_STATE_JOINS);
-        qb.push(PAIR_ORDER);
-        qb.build()
-            .try_map(current_state_from)
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_sqlx_error)
+        self.fetch_cells(qb).await
     }
 
     async fn retract_deployment(
