@@ -382,6 +382,49 @@ pub struct CurrentDeploymentState {
     pub is_rollback: bool,
 }
 
+/// The dashboard's matrix in one compact payload: rows and columns once, then only the filled
+/// cells by position. The current-state DTO repeats names and ids in every cell, which made the
+/// page carry its 7,500-cell matrix twice over (HTML and hydration data) at three times the size.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MatrixView {
+    /// Rows: active applications by name.
+    pub applications: Vec<Application>,
+    /// Columns: active environments in pipeline order.
+    pub environments: Vec<Environment>,
+    pub cells: Vec<MatrixCell>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MatrixCell {
+    /// Index into `applications`.
+    pub row: u32,
+    /// Index into `environments`.
+    pub column: u32,
+    pub version: String,
+    pub deployment_id: Uuid,
+    pub deployment_date: DateTime<Utc>,
+    pub deployed_by: Option<String>,
+    pub is_rollback: bool,
+}
+
+impl MatrixView {
+    /// The cell at (row, column), if that pair has a current deployment.
+    pub fn cell_grid(&self) -> Vec<Vec<Option<&MatrixCell>>> {
+        let mut grid = vec![vec![None; self.environments.len()]; self.applications.len()];
+        for cell in &self.cells {
+            if let Some(slot) = grid
+                .get_mut(cell.row as usize)
+                .and_then(|row| row.get_mut(cell.column as usize))
+            {
+                *slot = Some(cell);
+            }
+        }
+        grid
+    }
+}
+
 impl From<Deployment> for CurrentDeploymentState {
     fn from(d: Deployment) -> Self {
         Self {

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod config;
 pub mod demo;
+mod heavy;
 pub mod problem;
 pub mod rest;
 pub mod seed;
@@ -115,6 +116,10 @@ fn router(state: AppState) -> Router {
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            heavy::limit(),
+            heavy::limit_heavy,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

@@ -128,6 +128,7 @@ for_both_backends!(run;
     time_travel_shows_the_state_at_an_instant,
     rollbacks_are_flagged,
     current_rollback_mark_follows_back_dated_records_and_retractions,
+    dashboard_matrix_places_cells_by_row_and_column,
     csv_export_is_filtered_and_formula_safe,
     concurrent_recorders_keep_every_record_and_the_right_current,
     stats_count_this_week_per_environment_and_per_week,
@@ -720,6 +721,79 @@ async fn current_rollback_mark_follows_back_dated_records_and_retractions(app: T
         prod_cell(current(&app, &now_path).await),
         ("1.1.0".into(), false)
     );
+}
+
+/// The dashboard's compact matrix (a server function) names each row and column once and
+/// points every cell at them.
+async fn dashboard_matrix_places_cells_by_row_and_column(app: TestApp) {
+    let w = world(&app).await;
+    record(&app, &w.portal, &w.v["1.0.0"], &w.prod, &ago(9)).await;
+    record(&app, &w.portal, &w.v["1.1.0"], &w.prod, &ago(3)).await;
+    let billing = record(&app, &w.billing, &w.billing_v1, &w.dev, &ago(1)).await;
+    let path = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path)
+        .find(|path| path.contains("dashboard_matrix"))
+        .expect("the dashboard_matrix server function is registered");
+    let call = |body: String| {
+        app.client
+            .post(app.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body)
+            .send()
+    };
+    let response = call(String::new()).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let matrix: Value = response.json().await.unwrap();
+    let names = |list: &str| -> Vec<String> {
+        matrix[list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| item["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (rows, columns) = (names("applications"), names("environments"));
+    assert_eq!(rows, ["Billing", "Customer Portal"]);
+    assert_eq!(columns, ["DEV", "STAGING", "PROD-EU"]);
+    let mut cells: Vec<(String, String, String, bool)> = matrix["cells"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|cell| {
+            (
+                rows[cell["row"].as_u64().unwrap() as usize].clone(),
+                columns[cell["column"].as_u64().unwrap() as usize].clone(),
+                cell["version"].as_str().unwrap().to_string(),
+                cell["isRollback"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    cells.sort();
+    let billing_version = billing["version"]["versionIdentifier"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        cells,
+        [
+            ("Billing".into(), "DEV".into(), billing_version, false),
+            (
+                "Customer Portal".into(),
+                "PROD-EU".into(),
+                "1.1.0".into(),
+                false
+            ),
+        ]
+    );
+    // As it was five days ago: only the portal's 1.0.0.
+    let past = call(format!("at={}", ago(5).replace('+', "%2B")))
+        .await
+        .unwrap();
+    assert_eq!(past.status(), 200);
+    let past: Value = past.json().await.unwrap();
+    let past_cells = past["cells"].as_array().unwrap();
+    assert_eq!(past_cells.len(), 1);
+    assert_eq!(past_cells[0]["version"], "1.0.0");
 }
 
 async fn csv_export_is_filtered_and_formula_safe(app: TestApp) {

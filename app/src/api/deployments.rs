@@ -69,6 +69,13 @@ pub async fn current_state(
     service.current_state(&user, pairs, at).await
 }
 
+/// The dashboard's matrix, compactly (now, or as it was at `at`).
+#[server(prefix = "/rpc")]
+pub async fn dashboard_matrix(at: Option<DateTime<Utc>>) -> Result<MatrixView, AppError> {
+    let (service, user) = signed_in()?;
+    service.matrix(&user, at).await
+}
+
 #[server(prefix = "/rpc")]
 pub async fn retract_deployment(id: Uuid, reason: String) -> Result<Deployment, AppError> {
     let (service, user) = signed_in()?;

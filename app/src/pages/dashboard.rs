@@ -2,32 +2,24 @@
 //! age, live as deployments are recorded; beside it the last 10 deployments and quick stats.
 //! `?at=<RFC 3339>` shows the matrix as it was at that instant.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
-use uuid::Uuid;
 
-use crate::api::catalog::{list_applications, list_environments};
-use crate::api::deployments::{current_state, deployment_stats, list_deployments};
+use crate::api::deployments::{dashboard_matrix, deployment_stats, list_deployments};
 use crate::components::age::Age;
 use crate::components::chart::WeeklyChart;
 use crate::components::live::use_deployment_events;
 use crate::components::session::SessionUser;
 use crate::components::timestamp::{exact, relative, Ago};
-use crate::model::{Application, CurrentDeploymentState, DeploymentFilter, Environment, Role};
+use crate::model::{DeploymentFilter, MatrixView, Role};
 use crate::pages::record::parse_local_input;
 
-/// Matrix rows: applications whose name contains `filter` (case-insensitive).
-pub fn filter_applications(applications: &[Application], filter: &str) -> Vec<Application> {
+/// Matrix rows shown: applications whose name contains `filter` (case-insensitive).
+pub fn name_matches(name: &str, filter: &str) -> bool {
     let needle = filter.trim().to_lowercase();
-    applications
-        .iter()
-        .filter(|a| needle.is_empty() || a.name.to_lowercase().contains(&needle))
-        .cloned()
-        .collect()
+    needle.is_empty() || name.to_lowercase().contains(&needle)
 }
 
 #[component]
@@ -43,12 +35,7 @@ pub fn DashboardPage() -> impl IntoView {
     let tick = use_deployment_events();
     let session = expect_context::<SessionUser>();
 
-    let environments = Resource::new(|| (), |_| list_environments(false));
-    let applications = Resource::new(|| (), |_| list_applications(false));
-    let states = Resource::new(
-        move || (at(), tick.get()),
-        |(at, _)| current_state(None, None, at),
-    );
+    let matrix = Resource::new(move || (at(), tick.get()), |(at, _)| dashboard_matrix(at));
     let recent = Resource::new(
         move || tick.get(),
         |_| list_deployments(DeploymentFilter::default(), None, Some(10)),
@@ -78,14 +65,11 @@ pub fn DashboardPage() -> impl IntoView {
                     </div>
                     <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
                         {move || Suspend::new(async move {
-                            let (envs, apps, current, user) =
-                                (environments.await, applications.await, states.await, session.0.await);
+                            let (matrix, user) = (matrix.await, session.0.await);
                             let can_record = matches!(user, Ok(Some(u)) if u.can(Role::Editor)) && at().is_none();
-                            match (envs, apps, current) {
-                                (Ok(envs), Ok(apps), Ok(current)) => view! {
-                                    <Matrix environments=envs applications=apps states=current filter can_record/>
-                                }.into_any(),
-                                _ => view! { <p class="form-error">"The matrix could not be loaded."</p> }.into_any(),
+                            match matrix {
+                                Ok(matrix) => view! { <Matrix matrix filter can_record/> }.into_any(),
+                                Err(_) => view! { <p class="form-error">"The matrix could not be loaded."</p> }.into_any(),
                             }
                         })}
                     </Transition>
@@ -148,14 +132,8 @@ fn Legend() -> impl IntoView {
 }
 
 #[component]
-fn Matrix(
-    environments: Vec<Environment>,
-    applications: Vec<Application>,
-    states: Vec<CurrentDeploymentState>,
-    filter: RwSignal<String>,
-    can_record: bool,
-) -> impl IntoView {
-    if applications.is_empty() || environments.is_empty() {
+fn Matrix(matrix: MatrixView, filter: RwSignal<String>, can_record: bool) -> impl IntoView {
+    if matrix.applications.is_empty() || matrix.environments.is_empty() {
         return view! {
             <p class="empty">
                 "Nothing to show yet: create "<a href="/applications">"applications"</a>" and "
@@ -164,97 +142,111 @@ fn Matrix(
         }
         .into_any();
     }
-    let by_pair: HashMap<(Uuid, Uuid), CurrentDeploymentState> = states
-        .into_iter()
-        .map(|s| ((s.application.id, s.environment.id), s))
-        .collect();
-    let by_pair = StoredValue::new(by_pair);
-    let environments = StoredValue::new(environments);
+    let header = matrix
+        .environments
+        .iter()
+        .map(|e| {
+            view! {
+                <th scope="col">
+                    <a href=format!("/environments/{}?tab=deployments", e.id)>{e.name.clone()}</a>
+                    {e.is_production.then(|| view! { <span class="badge prod">"prod"</span> })}
+                </th>
+            }
+        })
+        .collect_view();
+    let matrix = StoredValue::new(matrix);
     let now = Utc::now();
+    let rows = move || matrix.with_value(|m| matrix_rows_html(m, &filter.get(), now, can_record));
     view! {
         <div class="matrix-scroll">
             <table class="matrix" id="matrix">
                 <thead>
                     <tr>
                         <th class="corner" scope="col">"Application"</th>
-                        {environments.get_value().into_iter().map(|e| view! {
-                            <th scope="col">
-                                <a href=format!("/environments/{}?tab=deployments", e.id)>{e.name}</a>
-                                {e.is_production.then(|| view! { <span class="badge prod">"prod"</span> })}
-                            </th>
-                        }).collect_view()}
+                        {header}
                     </tr>
                 </thead>
-                <tbody>
-                    {move || filter_applications(&applications, &filter.get()).into_iter().map(|app| {
-                        let cells = environments.get_value().into_iter().map(|env| {
-                            let state = by_pair.with_value(|m| m.get(&(app.id, env.id)).cloned());
-                            view! { <Cell application=app.id environment=env.id state now can_record/> }
-                        }).collect_view();
-                        view! {
-                            <tr data-application=app.name.clone()>
-                                <th scope="row"><a href=format!("/applications/{}?tab=deployments", app.id)>{app.name.clone()}</a></th>
-                                {cells}
-                            </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
+                <tbody inner_html=rows></tbody>
             </table>
         </div>
     }
     .into_any()
 }
 
-#[component]
-fn Cell(
-    application: Uuid,
-    environment: Uuid,
-    state: Option<CurrentDeploymentState>,
+/// The matrix rows as HTML text. Thousands of cells through the view macro cost about 100 ms
+/// per dashboard render on the server; written straight into a string they cost a few. The
+/// cells hold only links, so nothing inside needs hydrating. Every stored value is escaped.
+pub fn matrix_rows_html(
+    matrix: &MatrixView,
+    filter: &str,
     now: DateTime<Utc>,
     can_record: bool,
-) -> impl IntoView {
-    let record_link = can_record.then(|| {
-        view! {
-            <a class="record" title="Record deployment" aria-label="Record deployment"
-                href=format!("/deployments/new?applicationId={application}&environmentId={environment}")>"+"</a>
+) -> String {
+    use html_escape::encode_safe as esc;
+    use std::fmt::Write;
+
+    let grid = matrix.cell_grid();
+    let mut html =
+        String::with_capacity(matrix.cells.len() * 420 + matrix.applications.len() * 200);
+    for (row, app) in matrix.applications.iter().enumerate() {
+        if !name_matches(&app.name, filter) {
+            continue;
         }
-    });
-    match state {
-        None => {
-            view! { <td class="cell empty-cell"><span class="muted">"—"</span>{record_link}</td> }
-                .into_any()
-        }
-        Some(s) => {
-            let age = Age::of(s.deployment_date, now);
+        let name = esc(&app.name);
+        let _ = write!(
+            html,
+            r#"<tr data-application="{name}"><th scope="row"><a href="/applications/{}?tab=deployments">{name}</a></th>"#,
+            app.id
+        );
+        for (column, env) in matrix.environments.iter().enumerate() {
+            let record_link = if can_record {
+                format!(
+                    r#"<a class="record" title="Record deployment" aria-label="Record deployment" href="/deployments/new?applicationId={}&amp;environmentId={}">+</a>"#,
+                    app.id, env.id
+                )
+            } else {
+                String::new()
+            };
+            let Some(cell) = grid[row][column] else {
+                let _ = write!(
+                    html,
+                    r#"<td class="cell empty-cell"><span class="muted">—</span>{record_link}</td>"#
+                );
+                continue;
+            };
+            let age = Age::of(cell.deployment_date, now);
             let title = format!(
                 "{} {} in {} since {}{} — {}",
-                s.application.name,
-                s.version.version_identifier,
-                s.environment.name,
-                exact(s.deployment_date),
-                s.deployed_by
+                app.name,
+                cell.version,
+                env.name,
+                exact(cell.deployment_date),
+                cell.deployed_by
                     .as_ref()
                     .map(|b| format!(" by {b}"))
                     .unwrap_or_default(),
                 age.label()
             );
-            view! {
-                <td class=format!("cell {}", age.class()) data-age=age.class()>
-                    <a class="cell-link" href=format!("/deployments/{}", s.deployment_id) title=title>
-                        <span class="symbol" aria-hidden="true">{age.symbol()}</span>
-                        <span class="version mono">{s.version.version_identifier.clone()}</span>
-                        {s.is_rollback.then(|| view! { <span class="badge rollback" title="rollback">"↩"</span> })}
-                        // Plain text, not the live <Ago> component: thousands of cells would
-                        // each carry two signals and an effect for no visible gain.
-                        <span class="when">{relative(s.deployment_date, now)}</span>
-                        <span class="sr-only">{age.label()}</span>
-                    </a>
-                    {record_link}
-                </td>
-            }
-            .into_any()
+            let rollback = if cell.is_rollback {
+                r#"<span class="badge rollback" title="rollback">↩</span>"#
+            } else {
+                ""
+            };
+            let _ = write!(
+                html,
+                r#"<td class="cell {class}" data-age="{class}"><a class="cell-link" href="/deployments/{id}" title="{title}"><span class="symbol" aria-hidden="true">{symbol}</span><span class="version mono">{version}</span>{rollback}<span class="when">{when}</span><span class="sr-only">{label}</span></a>{record_link}</td>"#,
+                class = age.class(),
+                id = cell.deployment_id,
+                title = esc(&title),
+                symbol = age.symbol(),
+                version = esc(&cell.version),
+                when = relative(cell.deployment_date, now),
+                label = age.label(),
+            );
         }
+        html.push_str("</tr>");
     }
+    html
 }
 
 /// Pick a past instant; the URL carries it (`?at=`), so the view can be shared.
@@ -287,6 +279,50 @@ fn TimeTravel(at: Signal<Option<DateTime<Utc>>>) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Application, Environment, MatrixCell};
+    use uuid::Uuid;
+
+    #[test]
+    fn matrix_html_escapes_every_stored_value() {
+        let at = Utc::now();
+        let matrix = MatrixView {
+            applications: vec![Application {
+                id: Uuid::now_v7(),
+                name: "<script>alert(1)</script>\"".into(),
+                description: None,
+                created_at: at,
+                updated_at: at,
+                archived_at: None,
+            }],
+            environments: vec![Environment {
+                id: Uuid::now_v7(),
+                name: "P<R>OD".into(),
+                description: None,
+                position: 0,
+                is_production: true,
+                created_at: at,
+                updated_at: at,
+                archived_at: None,
+            }],
+            cells: vec![MatrixCell {
+                row: 0,
+                column: 0,
+                version: "1.0.0<b>".into(),
+                deployment_id: Uuid::now_v7(),
+                deployment_date: at,
+                deployed_by: Some("\"><img src=x>".into()),
+                is_rollback: true,
+            }],
+        };
+        let html = matrix_rows_html(&matrix, "", at, true);
+        for raw in ["<script>", "<b>", "<img", "<R>"] {
+            assert!(!html.contains(raw), "{raw} left unescaped in {html}");
+        }
+        assert!(html.contains("1.0.0&lt;b&gt;"));
+        assert!(html.contains(r#"class="badge rollback""#));
+        assert_eq!(html.matches("<td ").count(), 1);
+        assert!(matrix_rows_html(&matrix, "no such app", at, true).is_empty());
+    }
 
     #[test]
     fn filter_matches_names_case_insensitively() {
@@ -299,11 +335,12 @@ mod tests {
             archived_at: None,
         };
         let apps = vec![app("Customer Portal"), app("Billing"), app("Portal Admin")];
-        let names: Vec<String> = filter_applications(&apps, " portal ")
+        let names: Vec<String> = apps
             .into_iter()
+            .filter(|a| name_matches(&a.name, " portal "))
             .map(|a| a.name)
             .collect();
         assert_eq!(names, ["Customer Portal", "Portal Admin"]);
-        assert_eq!(filter_applications(&apps, "").len(), 3);
+        assert!(name_matches("Billing", ""));
     }
 }

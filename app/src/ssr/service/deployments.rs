@@ -1,6 +1,8 @@
 //! Recording deployments, their history, the current state (now or at any past instant),
 //! retraction and statistics.
 
+use std::collections::HashMap;
+
 use base64::Engine;
 use chrono::{DateTime, Datelike, Duration, SubsecRound, Utc};
 use uuid::Uuid;
@@ -314,6 +316,48 @@ impl Service {
         }
         .map_err(store_error("deployment"))?;
         Ok(records.into_iter().map(to_current_state).collect())
+    }
+
+    /// The dashboard's matrix (now or at `at`), compactly: see [`MatrixView`].
+    pub async fn matrix(
+        &self,
+        actor: &User,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<MatrixView, AppError> {
+        require(actor, Role::Viewer)?;
+        let failed = store_error("matrix");
+        let applications = self.store.list_applications(false).await.map_err(&failed)?;
+        let environments = self.store.list_environments(false).await.map_err(&failed)?;
+        let records = match at {
+            None => self.store.current_states(PairFilter::default()).await,
+            Some(at) => self.store.states_at(PairFilter::default(), at).await,
+        }
+        .map_err(&failed)?;
+        let index = |ids: Vec<Uuid>| -> HashMap<Uuid, u32> { ids.into_iter().zip(0..).collect() };
+        let rows = index(applications.iter().map(|a| a.id).collect());
+        let columns = index(environments.iter().map(|e| e.id).collect());
+        let cells = records
+            .into_iter()
+            .filter_map(|record| {
+                let row = *rows.get(&record.application_id)?;
+                let column = *columns.get(&record.environment_id)?;
+                let state = to_current_state(record);
+                Some(MatrixCell {
+                    row,
+                    column,
+                    version: state.version.version_identifier,
+                    deployment_id: state.deployment_id,
+                    deployment_date: state.deployment_date,
+                    deployed_by: state.deployed_by,
+                    is_rollback: state.is_rollback,
+                })
+            })
+            .collect();
+        Ok(MatrixView {
+            applications,
+            environments,
+            cells,
+        })
     }
 
     /// The admin's one-time soft-delete: hidden from history and current state, kept on record.

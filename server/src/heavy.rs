@@ -1,0 +1,79 @@
+//! Bounds how many memory-heavy requests are worked on at once: pages (the dashboard renders
+//! the whole matrix), the current-state matrices and server functions. Beyond the number of
+//! cores, more of them at a time add no throughput, only memory: eight concurrent dashboard
+//! renders of a 7,500-cell matrix took the server past 350 MB. The others wait their turn;
+//! everything else (history pages, recording, the live feed, assets) is never held back.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use futures::StreamExt;
+use tokio::sync::Semaphore;
+
+/// One permit per core.
+pub fn limit() -> Arc<Semaphore> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    Arc::new(Semaphore::new(cores))
+}
+
+fn is_heavy(path: &str) -> bool {
+    if path.starts_with("/api/") {
+        return path.ends_with("/deployments/current");
+    }
+    path.starts_with("/rpc/")
+        || !(path.starts_with("/pkg/") || path == "/healthz" || path.contains('.'))
+}
+
+/// Middleware: heavy requests hold a permit until their body has been sent, since pages are
+/// rendered while they stream.
+pub async fn limit_heavy(
+    State(permits): State<Arc<Semaphore>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if !is_heavy(request.uri().path()) {
+        return next.run(request).await;
+    }
+    let Ok(permit) = permits.acquire_owned().await else {
+        // The semaphore is never closed; should it be, serve unbounded rather than fail.
+        return next.run(request).await;
+    };
+    let (parts, body) = next.run(request).await.into_parts();
+    let body = body.into_data_stream().map(move |chunk| {
+        let _held_until_the_body_ends = &permit;
+        chunk
+    });
+    Response::from_parts(parts, Body::from_stream(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_heavy;
+
+    #[test]
+    fn pages_matrices_and_server_functions_are_heavy() {
+        for path in [
+            "/",
+            "/deployments",
+            "/rpc/current_state123",
+            "/api/deployments/current",
+            "/api/applications/x/deployments/current",
+            "/api/environments/x/deployments/current",
+        ] {
+            assert!(is_heavy(path), "{path}");
+        }
+        for path in [
+            "/api/deployments",
+            "/api/events",
+            "/api/deployments.csv",
+            "/pkg/deploytrack.wasm",
+            "/favicon.ico",
+            "/healthz",
+        ] {
+            assert!(!is_heavy(path), "{path}");
+        }
+    }
+}
