@@ -313,9 +313,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            // 16 MB of page cache per connection (the default is 2 MB): the matrix and the
-            // time-travel seeks otherwise spend most of their time re-reading pages.
-            .pragma("cache_size", "-16000");
+            // 8 MB of page cache per connection (the default is 2 MB): the matrix's working
+            // set (current state, versions, names) is about 4 MB at 500 × 15; with less, each
+            // read re-reads pages from the OS (measured: 88 ms -> 15 ms at 1M deployments).
+            .pragma("cache_size", "-8000");
         let file = options.get_filename();
         if let Some(folder) = file.parent().filter(|p| !p.as_os_str().is_empty()) {
             if !Path::new(folder).exists() {
