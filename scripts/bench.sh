@@ -136,7 +136,7 @@ LUA
         awk '/Time:/ {t=$2+0; if (best == "" || t < best) best=t} END {printf "%.1f", best}')
       matrix_p50=$(awk -F'|' 'NR>1 && /current-state matrix/ {gsub(/ /, "", $3); print $3; exit}' "$REPORT")
       echo "Naive DISTINCT ON over the whole table (the story's query, in psql, best of 3): ${naive} ms;" \
-        "the matrix endpoint's 1-client p50 (HTTP and JSON included) is $(awk -v n="$naive" -v m="$matrix_p50" 'BEGIN {printf "%.1f", n / m}')× faster" |
+        "the matrix endpoint's 1-client p50 (HTTP and JSON included) is $(awk -v n="$naive" -v m="$matrix_p50" 'BEGIN {if (n >= m) printf "%.1f× faster", n / m; else printf "%.1f× slower", m / n}')" |
         tee -a "$REPORT"
     fi
     kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
