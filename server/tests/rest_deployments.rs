@@ -87,6 +87,18 @@ async fn record(
     .await
 }
 
+/// Retracts a deployment as the admin; the retraction must succeed.
+async fn retract(app: &TestApp, deployment: &Value, reason: &str) {
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/deployments/{}", id(deployment))))
+        .json(&json!({ "reason": reason }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "retracting {}", id(deployment));
+}
+
 async fn current(app: &TestApp, path: &str) -> Vec<Value> {
     let response = app.get(path).await;
     assert_eq!(response.status(), 200, "{path}");
@@ -709,14 +721,7 @@ async fn current_rollback_mark_follows_back_dated_records_and_retractions(app: T
         ),
         ("1.1.0".into(), true)
     );
-    let retracted = app
-        .client
-        .delete(app.url(&format!("/api/deployments/{}", id(&between))))
-        .json(&json!({"reason": "never reached prod"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(retracted.status(), 200);
+    retract(&app, &between, "never reached prod").await;
     assert_eq!(
         prod_cell(current(&app, &now_path).await),
         ("1.1.0".into(), false)
@@ -891,14 +896,7 @@ async fn stats_count_this_week_per_environment_and_per_week(app: TestApp) {
 
     // Retracted deployments no longer count, down to an environment with none left.
     for deployment in history(&app, "").await {
-        let retracted = app
-            .client
-            .delete(app.url(&format!("/api/deployments/{}", id(&deployment))))
-            .json(&json!({"reason": "test data"}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(retracted.status(), 200);
+        retract(&app, &deployment, "test data").await;
         if deployment["environment"]["id"] == w.prod.as_str() {
             break;
         }
