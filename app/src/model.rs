@@ -425,20 +425,6 @@ impl MatrixView {
     }
 }
 
-impl From<Deployment> for CurrentDeploymentState {
-    fn from(d: Deployment) -> Self {
-        Self {
-            application: d.application,
-            environment: d.environment,
-            version: d.version,
-            deployment_date: d.deployment_date,
-            deployed_by: d.deployed_by,
-            deployment_id: d.id,
-            is_rollback: d.is_rollback,
-        }
-    }
-}
-
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -32,11 +32,12 @@ const ENVIRONMENTS: &[(&str, bool, i64)] = &[
 
 const DEPLOYERS: &[&str] = &["github-actions", "alice", "bob", "jenkins", "carol"];
 
-/// A small deterministic generator: the same sample every time.
-struct Dice(u64);
+/// A small deterministic generator (xorshift): the same sample every time, comparable runs of
+/// the bulk seed.
+pub(crate) struct Dice(pub(crate) u64);
 
 impl Dice {
-    fn roll(&mut self, below: u64) -> u64 {
+    pub(crate) fn roll(&mut self, below: u64) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;

@@ -7,6 +7,8 @@ use std::time::Instant;
 
 use app::model::{NewApplication, NewEnvironment, NewVersion};
 use app::ssr::{NewDeployment, Service};
+
+use crate::demo::Dice;
 use chrono::{Duration, Utc};
 use clap::Args;
 use uuid::Uuid;
@@ -31,18 +33,6 @@ pub struct SeedArgs {
 }
 
 const DEPLOYERS: &[&str] = &["github-actions", "jenkins", "alice", "bob", "carol", "dave"];
-
-/// Deterministic pseudo-random numbers (xorshift), so runs are comparable.
-struct Dice(u64);
-
-impl Dice {
-    fn roll(&mut self, below: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % below.max(1)
-    }
-}
 
 pub async fn run(service: &Service, args: &SeedArgs) -> anyhow::Result<()> {
     let started = Instant::now();

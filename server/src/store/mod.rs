@@ -1,16 +1,28 @@
 //! The two storage backends. The `DATABASE_URL` scheme picks one at start-up.
 
-// Defined before the backend modules so that they can use it too.
-/// The version of the live deployment that ran in `d`'s pair just before `d` (a subquery; one
-/// index seek). The leading range on deployment_date lets SQLite seek rather than scan the pair.
+// Defined before the backend modules so that they can use them too.
+/// One column of the live deployment that ran in `d`'s pair just before `d` (`p`, joined to
+/// its version as `pv`): a subquery, one index seek. The leading range on deployment_date lets
+/// SQLite seek rather than scan the pair.
+macro_rules! previous_in_pair_of_d {
+    ($column:literal) => {
+        concat!(
+            "(SELECT ",
+            $column,
+            " FROM deployment p JOIN version pv ON pv.id = p.version_id
+               WHERE p.application_id = d.application_id AND p.environment_id = d.environment_id
+                 AND p.deleted_at IS NULL AND p.deployment_date <= d.deployment_date
+                 AND (p.deployment_date, p.created_at, p.id) < (d.deployment_date, d.created_at, d.id)
+               ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC
+               LIMIT 1)"
+        )
+    };
+}
+
+/// The version of the live deployment that ran in `d`'s pair just before `d`.
 macro_rules! previous_version_of_d {
     () => {
-        "(SELECT p.version_id FROM deployment p
-           WHERE p.application_id = d.application_id AND p.environment_id = d.environment_id
-             AND p.deleted_at IS NULL AND p.deployment_date <= d.deployment_date
-             AND (p.deployment_date, p.created_at, p.id) < (d.deployment_date, d.created_at, d.id)
-           ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC
-           LIMIT 1)"
+        previous_in_pair_of_d!("p.version_id")
     };
 }
 
@@ -50,22 +62,6 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// One field of the version that ran in `d`'s pair just before `d` (select-list subquery).
-macro_rules! previous_version_field {
-    ($field:literal) => {
-        concat!(
-            "(SELECT pv.",
-            $field,
-            " FROM deployment p JOIN version pv ON pv.id = p.version_id
-               WHERE p.application_id = d.application_id AND p.environment_id = d.environment_id
-                 AND p.deleted_at IS NULL AND p.deployment_date <= d.deployment_date
-                 AND (p.deployment_date, p.created_at, p.id) < (d.deployment_date, d.created_at, d.id)
-               ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC
-               LIMIT 1)"
-        )
-    };
-}
-
 /// A deployment with the names it refers to and the version that ran in the same pair just
 /// before it. Plain SQL that both SQLite and PostgreSQL accept; callers append WHERE/ORDER BY.
 /// The previous version is looked up per output row in the select list (an index seek each,
@@ -76,9 +72,9 @@ const DEPLOYMENT_SELECT: &str = concat!(
             d.environment_id, e.name AS environment_name,
             d.deployment_date, d.deployed_by, d.notes, d.created_at,
             d.deleted_at, d.deleted_by, d.delete_reason, ",
-    previous_version_field!("version_identifier"),
+    previous_in_pair_of_d!("pv.version_identifier"),
     " AS previous_version_identifier, ",
-    previous_version_field!("created_at"),
+    previous_in_pair_of_d!("pv.created_at"),
     " AS previous_version_created_at
        FROM deployment d
        JOIN application a ON a.id = d.application_id

@@ -224,16 +224,27 @@ type CellJson = (
 );
 
 fn cell_from_json(cell: CellJson) -> Result<CurrentStateRecord, StoreError> {
-    let (app, app_name, env, env_name, deployment, version, identifier, version_created) = (
-        cell.0, cell.1, cell.2, cell.3, cell.4, cell.5, cell.6, cell.7,
-    );
+    let (
+        app,
+        app_name,
+        env,
+        env_name,
+        deployment,
+        version,
+        identifier,
+        version_created,
+        deployment_date,
+        deployed_by,
+        previous_identifier,
+        previous_created,
+    ) = cell;
     let id = |raw: &str| Uuid::parse_str(raw).map_err(StoreError::other);
     let instant = |raw: &str| {
         DateTime::parse_from_rfc3339(raw)
             .map(|t| t.with_timezone(&Utc))
             .map_err(StoreError::other)
     };
-    let previous_version = match (cell.10, cell.11) {
+    let previous_version = match (previous_identifier, previous_created) {
         (Some(identifier), Some(created)) => Some((identifier, instant(&created)?)),
         _ => None,
     };
@@ -246,8 +257,8 @@ fn cell_from_json(cell: CellJson) -> Result<CurrentStateRecord, StoreError> {
         version_id: id(&version)?,
         version_identifier: identifier,
         version_created_at: instant(&version_created)?,
-        deployment_date: instant(&cell.8)?,
-        deployed_by: cell.9,
+        deployment_date: instant(&deployment_date)?,
+        deployed_by,
         previous_version,
     })
 }
@@ -335,6 +346,10 @@ impl SqliteStore {
         sqlx::migrate!("../migrations/sqlite").run(&writer).await?;
         // SQLite never gathers planner statistics by itself; without them a grown history can
         // be read through the wrong index. This refreshes them when they are missing or stale.
+        // analysis_limit bounds the work, so a start-up never reads a large history in full.
+        sqlx::query("PRAGMA analysis_limit=1000")
+            .execute(&writer)
+            .await?;
         sqlx::query("PRAGMA optimize=0x10002")
             .execute(&writer)
             .await?;

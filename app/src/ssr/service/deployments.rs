@@ -310,12 +310,23 @@ impl Service {
                 .await
                 .map_err(store_error("environment"))?;
         }
-        let records = match at {
+        let records = self
+            .states(pairs, at)
+            .await
+            .map_err(store_error("deployment"))?;
+        Ok(records.into_iter().map(to_current_state).collect())
+    }
+
+    /// The current state (`at` = None) or the state as it was at an instant.
+    async fn states(
+        &self,
+        pairs: PairFilter,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Vec<CurrentStateRecord>, StoreError> {
+        match at {
             None => self.store.current_states(pairs).await,
             Some(at) => self.store.states_at(pairs, at).await,
         }
-        .map_err(store_error("deployment"))?;
-        Ok(records.into_iter().map(to_current_state).collect())
     }
 
     /// The dashboard's matrix (now or at `at`), compactly: see [`MatrixView`].
@@ -328,11 +339,10 @@ impl Service {
         let failed = store_error("matrix");
         let applications = self.store.list_applications(false).await.map_err(&failed)?;
         let environments = self.store.list_environments(false).await.map_err(&failed)?;
-        let records = match at {
-            None => self.store.current_states(PairFilter::default()).await,
-            Some(at) => self.store.states_at(PairFilter::default(), at).await,
-        }
-        .map_err(&failed)?;
+        let records = self
+            .states(PairFilter::default(), at)
+            .await
+            .map_err(&failed)?;
         let index = |ids: Vec<Uuid>| -> HashMap<Uuid, u32> { ids.into_iter().zip(0..).collect() };
         let rows = index(applications.iter().map(|a| a.id).collect());
         let columns = index(environments.iter().map(|e| e.id).collect());
