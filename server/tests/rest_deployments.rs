@@ -141,6 +141,7 @@ for_both_backends!(run;
     rollbacks_are_flagged,
     current_rollback_mark_follows_back_dated_records_and_retractions,
     dashboard_matrix_places_cells_by_row_and_column,
+    full_matrix_shows_changes_made_through_another_server,
     csv_export_is_filtered_and_formula_safe,
     concurrent_recorders_keep_every_record_and_the_right_current,
     stats_count_this_week_per_environment_and_per_week,
@@ -799,6 +800,103 @@ async fn dashboard_matrix_places_cells_by_row_and_column(app: TestApp) {
     let past_cells = past["cells"].as_array().unwrap();
     assert_eq!(past_cells.len(), 1);
     assert_eq!(past_cells[0]["version"], "1.0.0");
+}
+
+/// Each server reuses its last full matrix while the database's matrix stamp is unchanged; a
+/// change made through another server on the same database must show at once, on the REST
+/// matrix and on the dashboard's.
+async fn full_matrix_shows_changes_made_through_another_server(app: TestApp) {
+    let w = world(&app).await;
+    let other = app.second_server().await;
+    let matrix_path = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path)
+        .find(|path| path.contains("dashboard_matrix"))
+        .expect("the dashboard_matrix server function is registered");
+    // What the other server shows: (application, environment, version) per REST cell, and the
+    // versions its dashboard matrix holds.
+    let seen_by_other = || async {
+        let rest: Vec<Value> = app
+            .client
+            .get(format!("{other}/api/deployments/current"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let dashboard: Value = app
+            .client
+            .post(format!("{other}{matrix_path}"))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let rest: Vec<(String, String, String)> = rest
+            .iter()
+            .map(|cell| {
+                let text = |pointer: &str| cell.pointer(pointer).unwrap().as_str().unwrap().into();
+                (
+                    text("/application/name"),
+                    text("/environment/name"),
+                    text("/version/versionIdentifier"),
+                )
+            })
+            .collect();
+        let rows: Vec<String> = dashboard["applications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["name"].as_str().unwrap().into())
+            .collect();
+        let mut versions: Vec<String> = dashboard["cells"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|cell| cell["version"].as_str().unwrap().into())
+            .collect();
+        versions.sort();
+        (rest, rows, versions)
+    };
+    let cell = |app: &str, env: &str, version: &str| (app.into(), env.into(), version.into());
+
+    let first = record(&app, &w.portal, &w.v["1.0.0"], &w.prod, &ago(3)).await;
+    let (rest, _, versions) = seen_by_other().await;
+    assert_eq!(rest, [cell("Customer Portal", "PROD-EU", "1.0.0")]);
+    assert_eq!(versions, ["1.0.0"]);
+    // Asked twice, unchanged: the kept matrix answers and must be the same.
+    assert_eq!(seen_by_other().await.0, rest);
+
+    let newer = record(&app, &w.portal, &w.v["1.1.0"], &w.prod, &ago(1)).await;
+    let (rest, _, versions) = seen_by_other().await;
+    assert_eq!(rest, [cell("Customer Portal", "PROD-EU", "1.1.0")]);
+    assert_eq!(versions, ["1.1.0"]);
+
+    retract(&app, &newer, "wrong build").await;
+    assert_eq!(
+        seen_by_other().await.0,
+        [cell("Customer Portal", "PROD-EU", "1.0.0")]
+    );
+    retract(&app, &first, "wrong environment").await;
+    let (rest, _, versions) = seen_by_other().await;
+    assert!(
+        rest.is_empty() && versions.is_empty(),
+        "{rest:?} {versions:?}"
+    );
+
+    record(&app, &w.portal, &w.v["1.2.0"], &w.dev, &ago(1)).await;
+    let renamed = app
+        .patch_json(
+            &format!("/api/applications/{}", w.portal),
+            json!({"name": "Portal"}),
+        )
+        .await;
+    assert_eq!(renamed.status(), 200);
+    let (rest, rows, _) = seen_by_other().await;
+    assert_eq!(rest, [cell("Portal", "DEV", "1.2.0")]);
+    assert_eq!(rows, ["Billing", "Portal"]);
 }
 
 async fn csv_export_is_filtered_and_formula_safe(app: TestApp) {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use app::model::{Application, Environment, Version};
 use app::ssr::service::now;
-use app::ssr::{Store, StoreError};
+use app::ssr::{MatrixStamp, NewDeployment, Store, StoreError};
 use chrono::Duration;
 use common::{Backend, TestDb};
 use uuid::Uuid;
@@ -74,6 +74,7 @@ for_both_backends!(run;
     version_round_trips_and_updates,
     unknown_ids_are_not_found,
     ping_answers,
+    matrix_stamp_changes_with_everything_the_matrix_shows,
 );
 
 async fn application_round_trips_exactly(store: Arc<dyn Store>) {
@@ -226,4 +227,89 @@ async fn unknown_ids_are_not_found(store: Arc<dyn Store>) {
 async fn ping_answers(store: Arc<dyn Store>) {
     store.ping().await.unwrap();
     assert!(["sqlite", "postgres"].contains(&store.backend()));
+}
+
+fn deployment_of(version: &Version, environment: &Environment, days_ago: i64) -> NewDeployment {
+    NewDeployment {
+        id: Uuid::now_v7(),
+        application_id: version.application_id,
+        version_id: version.id,
+        environment_id: environment.id,
+        deployment_date: now() - Duration::days(days_ago),
+        deployed_by: Some("ci".into()),
+        notes: None,
+        created_at: now(),
+    }
+}
+
+/// The stamp that lets a server reuse its last matrix: every change the matrix would show must
+/// move it, and reading must not.
+async fn matrix_stamp_changes_with_everything_the_matrix_shows(store: Arc<dyn Store>) {
+    let mut seen: Vec<MatrixStamp> = vec![store.matrix_stamp().await.unwrap()];
+    async fn moved(store: &Arc<dyn Store>, seen: &mut Vec<MatrixStamp>, what: &str) {
+        let stamp = store.matrix_stamp().await.unwrap();
+        assert!(
+            !seen.contains(&stamp),
+            "the stamp did not move after {what}: {stamp:?}, seen {seen:?}"
+        );
+        seen.push(stamp);
+    }
+
+    let mut app = application("Billing");
+    store.insert_application(&app).await.unwrap();
+    moved(&store, &mut seen, "adding an application").await;
+    let dev = environment("DEV", 0);
+    let prod = environment("PROD", 1);
+    store.insert_environment(&dev).await.unwrap();
+    store.insert_environment(&prod).await.unwrap();
+    moved(&store, &mut seen, "adding environments").await;
+    let v1 = version(app.id, "1.0.0");
+    let v2 = version(app.id, "2.0.0");
+    store.insert_version(&v1).await.unwrap();
+    store.insert_version(&v2).await.unwrap();
+
+    let first = deployment_of(&v1, &dev, 3);
+    store.insert_deployment(&first).await.unwrap();
+    moved(&store, &mut seen, "a pair's first deployment").await;
+    let second = deployment_of(&v2, &dev, 1);
+    store.insert_deployment(&second).await.unwrap();
+    moved(&store, &mut seen, "a newer deployment").await;
+    store
+        .insert_deployment(&deployment_of(&v1, &dev, 2))
+        .await
+        .unwrap();
+    moved(&store, &mut seen, "a back-dated deployment").await;
+    let only_in_prod = deployment_of(&v1, &prod, 1);
+    store.insert_deployment(&only_in_prod).await.unwrap();
+    moved(&store, &mut seen, "a deployment to another pair").await;
+
+    let unchanged = store.matrix_stamp().await.unwrap();
+    store.current_states(Default::default()).await.unwrap();
+    assert_eq!(
+        store.matrix_stamp().await.unwrap(),
+        unchanged,
+        "reading moved the stamp"
+    );
+
+    store
+        .retract_deployment(second.id, now(), "admin", "wrong build")
+        .await
+        .unwrap();
+    moved(&store, &mut seen, "a retraction").await;
+    store
+        .retract_deployment(only_in_prod.id, now(), "admin", "wrong environment")
+        .await
+        .unwrap();
+    moved(&store, &mut seen, "retracting a pair's only deployment").await;
+
+    app.name = "Billing Service".into();
+    store.update_application(&app).await.unwrap();
+    moved(&store, &mut seen, "renaming an application").await;
+    store
+        .set_environment_positions(&[prod.id, dev.id], now())
+        .await
+        .unwrap();
+    moved(&store, &mut seen, "reordering environments").await;
+    store.rebuild_current_deployments().await.unwrap();
+    moved(&store, &mut seen, "rebuilding the current state").await;
 }

@@ -7,7 +7,7 @@ pub mod web;
 
 pub use service::{AccessPolicy, Credential, Service};
 pub use store::{
-    CurrentStateRecord, DeploymentRecord, HistoryKey, NewDeployment, PairFilter, SessionRecord,
-    Store, StoreError,
+    CurrentStateRecord, DeploymentRecord, HistoryKey, MatrixStamp, NewDeployment, PairFilter,
+    SessionRecord, Store, StoreError,
 };
 pub use web::{Authenticated, Via};

@@ -122,6 +122,15 @@ pub struct PairFilter {
     pub environment_id: Option<Uuid>,
 }
 
+/// Changes whenever anything the current-state matrix shows changes (a recorded or retracted
+/// deployment, an application or environment edit), whichever server made the change: equal
+/// stamps mean an equal matrix. (epoch, sum of pair revisions); see migration 0006.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MatrixStamp {
+    pub epoch: i64,
+    pub revisions: i64,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// Which backend this is, for logs and health output.
@@ -208,6 +217,8 @@ pub trait Store: Send + Sync + 'static {
         &self,
         pairs: PairFilter,
     ) -> Result<Vec<CurrentStateRecord>, StoreError>;
+    /// The stamp of the current state as of now (read before the state it is to vouch for).
+    async fn matrix_stamp(&self) -> Result<MatrixStamp, StoreError>;
     /// The same as it was at `at`: per pair, the latest live deployment dated at or before it.
     async fn states_at(
         &self,

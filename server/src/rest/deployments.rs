@@ -257,8 +257,9 @@ async fn current_json(
     user: &User,
     pairs: PairFilter,
     at: Option<DateTime<Utc>>,
-) -> ApiResult<Json<Vec<CurrentDeploymentState>>> {
-    Ok(Json(state.service.current_state(user, pairs, at).await?))
+) -> ApiResult<Response> {
+    let body = state.service.current_state_json(user, pairs, at).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 #[utoipa::path(
@@ -273,7 +274,7 @@ async fn current(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ApiQuery(query): ApiQuery<CurrentQuery>,
-) -> ApiResult<Json<Vec<CurrentDeploymentState>>> {
+) -> ApiResult<Response> {
     let pairs = PairFilter {
         application_id: query.application_id,
         environment_id: query.environment_id,
@@ -294,7 +295,7 @@ async fn current_for_application(
     CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<AtQuery>,
-) -> ApiResult<Json<Vec<CurrentDeploymentState>>> {
+) -> ApiResult<Response> {
     let pairs = PairFilter {
         application_id: Some(id),
         environment_id: None,
@@ -315,7 +316,7 @@ async fn current_for_environment(
     CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(query): ApiQuery<AtQuery>,
-) -> ApiResult<Json<Vec<CurrentDeploymentState>>> {
+) -> ApiResult<Response> {
     let pairs = PairFilter {
         application_id: None,
         environment_id: Some(id),

@@ -102,20 +102,22 @@ const REBUILD_CURRENT: &str = "INSERT INTO current_deployment
       WHERE latest = 1";
 
 /// Counts a just-inserted deployment in its pair's current_deployment row (creating the row for
-/// a pair's first deployment), which also locks that row until commit: concurrent recorders of
-/// one pair then refresh it one after the other. Binds: application_id, environment_id,
+/// a pair's first deployment) and bumps the row's revision (the matrix stamp, migration 0006).
+/// This also locks the row until commit: concurrent recorders of one pair then refresh it one
+/// after the other. Binds: application_id, environment_id,
 /// deployment_id, deployment_date, created_at, version_id, deployed_by of the new deployment.
 const CLAIM_PAIR: &str = "INSERT INTO current_deployment
        (application_id, environment_id, deployment_id, deployment_date, created_at,
         version_id, deployed_by, live_deployments)
      VALUES (?, ?, ?, ?, ?, ?, ?, 1)
      ON CONFLICT (application_id, environment_id)
-     DO UPDATE SET live_deployments = current_deployment.live_deployments + 1";
+     DO UPDATE SET live_deployments = current_deployment.live_deployments + 1,
+                   revision = current_deployment.revision + 1";
 
-/// Uncounts a retracted deployment (and locks the pair's row). Binds: application_id,
-/// environment_id.
+/// Uncounts a retracted deployment and bumps the pair's revision (and locks the pair's row).
+/// Binds: application_id, environment_id.
 const UNCOUNT_RETRACTED: &str = "UPDATE current_deployment
-        SET live_deployments = live_deployments - 1
+        SET live_deployments = live_deployments - 1, revision = revision + 1
       WHERE application_id = ? AND environment_id = ?";
 
 /// Recomputes a locked pair's current_deployment row from history, in a statement of its own so
@@ -135,6 +137,10 @@ const REFRESH_PAIR: &str = concat!(
              LIMIT 1)
       WHERE application_id = ? AND environment_id = ?"
 );
+
+/// The matrix stamp (migration 0006): it changes whenever anything the matrix shows changes.
+const MATRIX_STAMP: &str = "SELECT (SELECT epoch FROM matrix_epoch WHERE id = 1),
+            (SELECT CAST(COALESCE(SUM(revision), 0) AS BIGINT) FROM current_deployment)";
 
 /// Live deployments per environment, from the per-pair counts.
 const COUNT_PER_ENVIRONMENT: &str = "SELECT environment_id, CAST(SUM(live_deployments) AS BIGINT)

@@ -2,8 +2,8 @@
 
 use app::model::{ApiToken, Application, DeploymentFilter, Environment, Role, User, Version};
 use app::ssr::{
-    CurrentStateRecord, DeploymentRecord, HistoryKey, NewDeployment, PairFilter, SessionRecord,
-    Store, StoreError,
+    CurrentStateRecord, DeploymentRecord, HistoryKey, MatrixStamp, NewDeployment, PairFilter,
+    SessionRecord, Store, StoreError,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -13,8 +13,8 @@ use uuid::Uuid;
 
 use super::{
     like_pattern, map_sqlx_error, CLAIM_PAIR, COUNT_PER_ENVIRONMENT, CURRENT_STATE_COLUMNS,
-    CURRENT_STATE_JOINS, DEPLOYMENT_SELECT, DROP_EMPTY_PAIR, HISTORY_ORDER, PAIR_ORDER,
-    REBUILD_CURRENT as REBUILD, REFRESH_PAIR, UNCOUNT_RETRACTED,
+    CURRENT_STATE_JOINS, DEPLOYMENT_SELECT, DROP_EMPTY_PAIR, HISTORY_ORDER, MATRIX_STAMP,
+    PAIR_ORDER, REBUILD_CURRENT as REBUILD, REFRESH_PAIR, UNCOUNT_RETRACTED,
 };
 
 /// Time-travel cells (see `CURRENT_STATE_COLUMNS`): a LATERAL seek per pair for the latest
@@ -772,6 +772,14 @@ impl Store for PgStore {
             .fetch_all(&self.pool)
             .await
             .map_err(map_sqlx_error)
+    }
+
+    async fn matrix_stamp(&self) -> Result<MatrixStamp, StoreError> {
+        let (epoch, revisions) = sqlx::query_as(MATRIX_STAMP)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        Ok(MatrixStamp { epoch, revisions })
     }
 
     async fn states_at(

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use app::model::{ApiToken, Application, DeploymentFilter, Environment, Role, User, Version};
 use app::ssr::{
-    CurrentStateRecord, DeploymentRecord, HistoryKey, NewDeployment, PairFilter, SessionRecord,
-    Store, StoreError,
+    CurrentStateRecord, DeploymentRecord, HistoryKey, MatrixStamp, NewDeployment, PairFilter,
+    SessionRecord, Store, StoreError,
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::{
     like_pattern, map_sqlx_error, CLAIM_PAIR, COUNT_PER_ENVIRONMENT, CURRENT_STATE_COLUMNS,
-    CURRENT_STATE_JOINS, DEPLOYMENT_SELECT, DROP_EMPTY_PAIR, HISTORY_ORDER,
+    CURRENT_STATE_JOINS, DEPLOYMENT_SELECT, DROP_EMPTY_PAIR, HISTORY_ORDER, MATRIX_STAMP,
     REBUILD_CURRENT as REBUILD, REFRESH_PAIR, UNCOUNT_RETRACTED,
 };
 
@@ -916,6 +916,14 @@ impl Store for SqliteStore {
             .push(CURRENT_STATE_JOINS);
         push_pair_filter(&mut qb, pairs, "a", "e");
         self.fetch_cells(qb).await
+    }
+
+    async fn matrix_stamp(&self) -> Result<MatrixStamp, StoreError> {
+        let (epoch, revisions) = sqlx::query_as(MATRIX_STAMP)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        Ok(MatrixStamp { epoch, revisions })
     }
 
     async fn states_at(

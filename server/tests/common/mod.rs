@@ -143,19 +143,7 @@ impl TestApp {
         let mut config = server::Config::for_database(db.url.clone());
         config.admin_password = Some(ADMIN_PASSWORD.into());
         adjust(&mut config);
-        let app = server::build_app(&config).await.expect("build app");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind port 0");
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .await
-        });
-        let base = format!("http://{addr}");
+        let base = Self::serve(&config).await;
         let browser = Self::browser();
         let login = browser
             .post(format!("{base}/api/auth/login"))
@@ -171,6 +159,29 @@ impl TestApp {
             base,
             db,
         })
+    }
+
+    /// Builds the app for `config` and serves it on 127.0.0.1:0; returns its base URL.
+    async fn serve(config: &server::Config) -> String {
+        let app = server::build_app(config).await.expect("build app");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind port 0");
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+        });
+        format!("http://{addr}")
+    }
+
+    /// A second server on this app's database (as when several instances share one
+    /// PostgreSQL); returns its base URL. The admin's token works on it too.
+    pub async fn second_server(&self) -> String {
+        Self::serve(&server::Config::for_database(self.db.url.clone())).await
     }
 
     /// A client that keeps cookies, like a browser.

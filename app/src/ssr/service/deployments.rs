@@ -2,8 +2,10 @@
 //! retraction and statistics.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use base64::Engine;
+use bytes::Bytes;
 use chrono::{DateTime, Datelike, Duration, SubsecRound, Utc};
 use uuid::Uuid;
 
@@ -329,13 +331,53 @@ impl Service {
         }
     }
 
-    /// The dashboard's matrix (now or at `at`), compactly: see [`MatrixView`].
+    /// The current state as the REST API's JSON body. The whole matrix as it is now — what
+    /// dashboards and pipelines poll — is serialized once per change and then reused for as long
+    /// as the database's matrix stamp is unchanged.
+    pub async fn current_state_json(
+        &self,
+        actor: &User,
+        pairs: PairFilter,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Bytes, AppError> {
+        let whole_matrix_now =
+            pairs.application_id.is_none() && pairs.environment_id.is_none() && at.is_none();
+        let serialize = async {
+            let states = self.current_state(actor, pairs, at).await?;
+            serde_json::to_vec(&states)
+                .map(Bytes::from)
+                .map_err(|_| AppError::Internal)
+        };
+        if !whole_matrix_now {
+            return serialize.await;
+        }
+        require(actor, Role::Viewer)?;
+        self.current_json
+            .get_or_build(self.store.as_ref(), serialize)
+            .await
+    }
+
+    /// The dashboard's matrix (now or at `at`), compactly: see [`MatrixView`]. The one for now
+    /// is reused while the matrix stamp is unchanged, like [`Self::current_state_json`].
     pub async fn matrix(
         &self,
         actor: &User,
         at: Option<DateTime<Utc>>,
     ) -> Result<MatrixView, AppError> {
         require(actor, Role::Viewer)?;
+        if at.is_some() {
+            return self.build_matrix(at).await;
+        }
+        let view = self
+            .matrix_view
+            .get_or_build(self.store.as_ref(), async {
+                self.build_matrix(None).await.map(Arc::new)
+            })
+            .await?;
+        Ok(MatrixView::clone(&view))
+    }
+
+    async fn build_matrix(&self, at: Option<DateTime<Utc>>) -> Result<MatrixView, AppError> {
         let failed = store_error("matrix");
         let applications = self.store.list_applications(false).await.map_err(&failed)?;
         let environments = self.store.list_environments(false).await.map_err(&failed)?;

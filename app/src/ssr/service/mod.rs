@@ -5,6 +5,7 @@ mod access;
 mod catalog;
 mod compare;
 pub mod deployments;
+mod matrix_cache;
 
 use std::sync::{Arc, Mutex};
 
@@ -22,6 +23,9 @@ pub struct Service {
     events: tokio::sync::broadcast::Sender<uuid::Uuid>,
     policy: AccessPolicy,
     login_failures: Mutex<access::FailureLog>,
+    /// The full current-state matrix as the REST API's JSON body, and as the dashboard's view.
+    current_json: matrix_cache::Stamped<bytes::Bytes>,
+    matrix_view: matrix_cache::Stamped<Arc<crate::model::MatrixView>>,
 }
 
 /// Timestamps are kept to the microsecond so both backends store them exactly.
@@ -64,6 +68,8 @@ impl Service {
             events: tokio::sync::broadcast::channel(256).0,
             policy,
             login_failures: Mutex::new(access::FailureLog::default()),
+            current_json: matrix_cache::Stamped::new(),
+            matrix_view: matrix_cache::Stamped::new(),
         }
     }
 
