@@ -1,5 +1,7 @@
 //! PostgreSQL for production and scale-out: native UUID and TIMESTAMPTZ columns.
 
+use std::str::FromStr;
+
 use app::model::{ApiToken, Application, DeploymentFilter, Environment, Role, User, Version};
 use app::ssr::{
     CurrentStateRecord, DeploymentRecord, HistoryKey, MatrixStamp, NewDeployment, PairFilter,
@@ -7,7 +9,7 @@ use app::ssr::{
 };
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
@@ -17,28 +19,27 @@ use super::{
     PAIR_ORDER, REBUILD_CURRENT as REBUILD, REFRESH_PAIR, UNCOUNT_RETRACTED,
 };
 
-/// Time-travel cells (see `CURRENT_STATE_COLUMNS`): a LATERAL seek per pair for the latest
-/// deployment at the instant and one for the deployment before it, both index-only scans.
-/// (A scalar subquery joined to deployment made the planner hash the whole table.)
+/// Time-travel cells (see `CURRENT_STATE_COLUMNS`): per pair, one LATERAL index-only seek that
+/// reads the latest deployment at the instant and the one before it (LIMIT 2; `LEAD` takes the
+/// earlier one's version). One descent per pair instead of two saved ~15 % at 1M rows. (A
+/// scalar subquery joined to deployment made the planner hash the whole table.)
 const CELLS_AT: &str = "(SELECT pa.id AS application_id, pe.id AS environment_id,
              l.id AS deployment_id, l.deployment_date, l.created_at, l.version_id, l.deployed_by,
-             prev.version_id AS previous_version_id
+             l.previous_version_id
         FROM application pa CROSS JOIN environment pe
         CROSS JOIN LATERAL (
-             SELECT p.id, p.deployment_date, p.created_at, p.version_id, p.deployed_by
-               FROM deployment p
-              WHERE p.application_id = pa.id AND p.environment_id = pe.id
-                AND p.deleted_at IS NULL AND p.deployment_date <= ";
+             SELECT two.*, LEAD(two.version_id) OVER latest_first AS previous_version_id
+               FROM (SELECT p.id, p.deployment_date, p.created_at, p.version_id, p.deployed_by
+                       FROM deployment p
+                      WHERE p.application_id = pa.id AND p.environment_id = pe.id
+                        AND p.deleted_at IS NULL AND p.deployment_date <= ";
 const CELLS_AT_PAIRS: &str = "
-              ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC
-              LIMIT 1) l
-        LEFT JOIN LATERAL (
-             SELECT p.version_id FROM deployment p
-              WHERE p.application_id = pa.id AND p.environment_id = pe.id
-                AND p.deleted_at IS NULL AND p.deployment_date <= l.deployment_date
-                AND (p.deployment_date, p.created_at, p.id) < (l.deployment_date, l.created_at, l.id)
-              ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC
-              LIMIT 1) prev ON true
+                      ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC
+                      LIMIT 2) two
+             WINDOW latest_first AS
+                    (ORDER BY two.deployment_date DESC, two.created_at DESC, two.id DESC)
+             ORDER BY two.deployment_date DESC, two.created_at DESC, two.id DESC
+             LIMIT 1) l
        WHERE 1 = 1";
 const CELLS_AT_END: &str = ")";
 
@@ -225,9 +226,12 @@ fn expect_one(result: sqlx::postgres::PgQueryResult) -> Result<(), StoreError> {
 impl PgStore {
     /// Connects and applies pending migrations.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        // No JIT: every query here is short, and compiling one (~40 ms) cost more than running
+        // it — the time-travel matrix's estimate crossed jit_above_cost on a fresh database.
+        let options = PgConnectOptions::from_str(url)?.options([("jit", "off")]);
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .connect(url)
+            .connect_with(options)
             .await?;
         sqlx::migrate!("../migrations/postgres").run(&pool).await?;
         Ok(Self { pool })
@@ -912,8 +916,9 @@ impl Store for PgStore {
             .await
             .map_err(map_sqlx_error)?;
         tx.commit().await.map_err(map_sqlx_error)?;
-        // Fresh statistics after a bulk load, so the planner picks the right indexes.
-        sqlx::query("ANALYZE deployment")
+        // Fresh statistics after a bulk load (the catalog tables too: without them the planner
+        // takes environment for 590 rows), so it picks the right indexes and plans.
+        sqlx::query("ANALYZE")
             .execute(&self.pool)
             .await
             .map(|_| ())
