@@ -111,3 +111,35 @@ async fn sqlite_seed_builds_history_and_current_state() {
 async fn postgres_seed_builds_history_and_current_state() {
     seed_builds_history_and_current_state(Backend::Postgres).await;
 }
+
+/// After a bulk load, SQLite's planner statistics are exact: approximate ones (analysis_limit)
+/// made a history page at 1M rows sort the whole table.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_statistics_after_a_seed_are_exact() {
+    let Some(db) = common::TestDb::new(Backend::Sqlite).await else {
+        return;
+    };
+    let mut config = server::Config::for_database(db.url.clone());
+    config.admin_password = Some(common::ADMIN_PASSWORD.into());
+    let args = server::seed::SeedArgs {
+        applications: 5,
+        environments: 3,
+        deployments: 6_000,
+        versions: 4,
+        years: 1,
+    };
+    server::seed(&config, &args).await.expect("seed");
+    // A restart (start-up refreshes stale statistics) must not replace them with estimates.
+    drop(db.store().await);
+    let url = db.url.replace("sqlite://", "sqlite:");
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    let stat: String = sqlx::query_scalar(
+        "SELECT stat FROM sqlite_stat1 WHERE idx = 'idx_deployment_environment'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(stat, "6000 2000", "rows, and rows per environment");
+}
