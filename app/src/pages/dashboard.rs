@@ -186,8 +186,11 @@ pub fn matrix_rows_html(
     use std::fmt::Write;
 
     let grid = matrix.cell_grid();
-    let mut html =
-        String::with_capacity(matrix.cells.len() * 420 + matrix.applications.len() * 200);
+    // An upper bound (a cell is ~850 bytes, an empty one ~250): growing a 6 MB string by
+    // doubling would copy it twice and reserve 12 MB; untouched reserve costs no memory.
+    let mut html = String::with_capacity(
+        matrix.applications.len() * (250 + matrix.environments.len() * 1_000),
+    );
     for (row, app) in matrix.applications.iter().enumerate() {
         if !name_matches(&app.name, filter) {
             continue;
