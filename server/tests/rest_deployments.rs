@@ -117,6 +117,19 @@ fn version_in(states: &[Value], environment: &str) -> Option<String> {
         })
 }
 
+/// The registered path of a server function, by name.
+fn server_fn_path(name: &str) -> &'static str {
+    leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path)
+        .find(|path| path.contains(name))
+        .unwrap_or_else(|| panic!("the {name} server function is registered"))
+}
+
+/// Sends the request and returns its JSON body.
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 async fn history(app: &TestApp, query: &str) -> Vec<Value> {
     let response = app.get(&format!("/api/deployments?{query}")).await;
     assert_eq!(response.status(), 200, "{query}");
@@ -736,10 +749,7 @@ async fn dashboard_matrix_places_cells_by_row_and_column(app: TestApp) {
     record(&app, &w.portal, &w.v["1.0.0"], &w.prod, &ago(9)).await;
     record(&app, &w.portal, &w.v["1.1.0"], &w.prod, &ago(3)).await;
     let billing = record(&app, &w.billing, &w.billing_v1, &w.dev, &ago(1)).await;
-    let path = leptos::server_fn::axum::server_fn_paths()
-        .map(|(path, _)| path)
-        .find(|path| path.contains("dashboard_matrix"))
-        .expect("the dashboard_matrix server function is registered");
+    let path = server_fn_path("dashboard_matrix");
     let call = |body: String| {
         app.client
             .post(app.url(path))
@@ -808,33 +818,20 @@ async fn dashboard_matrix_places_cells_by_row_and_column(app: TestApp) {
 async fn full_matrix_shows_changes_made_through_another_server(app: TestApp) {
     let w = world(&app).await;
     let other = app.second_server().await;
-    let matrix_path = leptos::server_fn::axum::server_fn_paths()
-        .map(|(path, _)| path)
-        .find(|path| path.contains("dashboard_matrix"))
-        .expect("the dashboard_matrix server function is registered");
+    let matrix_path = server_fn_path("dashboard_matrix");
     // What the other server shows: (application, environment, version) per REST cell, and the
     // versions its dashboard matrix holds.
     let seen_by_other = || async {
-        let rest: Vec<Value> = app
-            .client
-            .get(format!("{other}/api/deployments/current"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let dashboard: Value = app
-            .client
-            .post(format!("{other}{matrix_path}"))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let rest = json_of(app.client.get(format!("{other}/api/deployments/current"))).await;
+        let dashboard = json_of(
+            app.client
+                .post(format!("{other}{matrix_path}"))
+                .header("content-type", "application/x-www-form-urlencoded"),
+        )
+        .await;
         let rest: Vec<(String, String, String)> = rest
+            .as_array()
+            .unwrap()
             .iter()
             .map(|cell| {
                 let text = |pointer: &str| cell.pointer(pointer).unwrap().as_str().unwrap().into();
