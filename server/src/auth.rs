@@ -34,8 +34,9 @@ pub fn is_public(path: &str) -> bool {
     PUBLIC_PATHS.contains(&path) || PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p))
 }
 
+/// Paths for programs, not people: unauthenticated, they get 401 instead of the login page.
 fn is_machine_path(path: &str) -> bool {
-    path == "/api" || path.starts_with("/api/") || path.starts_with("/rpc/")
+    path == "/api" || path.starts_with("/api/") || path.starts_with("/rpc/") || path == "/metrics"
 }
 
 fn bearer_token(headers: &HeaderMap) -> Option<&str> {

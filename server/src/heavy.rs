@@ -24,7 +24,10 @@ fn is_heavy(path: &str) -> bool {
         return path.ends_with("/deployments/current");
     }
     path.starts_with("/rpc/")
-        || !(path.starts_with("/pkg/") || path == "/healthz" || path.contains('.'))
+        || !(path.starts_with("/pkg/")
+            || path == "/healthz"
+            || path == "/metrics"
+            || path.contains('.'))
 }
 
 /// Middleware: heavy requests hold a permit until their body has been sent, since pages are
@@ -72,6 +75,7 @@ mod tests {
             "/pkg/deploytrack.wasm",
             "/favicon.ico",
             "/healthz",
+            "/metrics",
         ] {
             assert!(!is_heavy(path), "{path}");
         }

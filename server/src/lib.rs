@@ -6,6 +6,7 @@ pub mod auth;
 pub mod config;
 pub mod demo;
 mod heavy;
+pub mod metrics;
 pub mod problem;
 pub mod rest;
 pub mod seed;
@@ -38,6 +39,7 @@ pub struct AppState {
     pub service: Arc<Service>,
     /// Turns true when the server begins shutting down, so long-lived streams can end.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// Connects and migrates the database and returns the service (with the first admin ensured).
@@ -95,6 +97,7 @@ pub async fn build_app_with_shutdown(
         leptos_options,
         service,
         shutdown,
+        metrics: metrics::Metrics::new(),
     };
     Ok(router(state))
 }
@@ -106,6 +109,7 @@ fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(rest::routes())
         .route("/healthz", get(health))
+        .route("/metrics", get(metrics::render))
         .route(
             "/rpc/{*fn_name}",
             get(server_function).post(server_function),
@@ -124,6 +128,10 @@ fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::record,
         ));
     with_security_headers(routes)
         .layer(TraceLayer::new_for_http())

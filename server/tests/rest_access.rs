@@ -45,6 +45,7 @@ for_both_backends!(run;
     secrets_never_appear_in_responses,
     logout_ends_the_session,
     responses_carry_security_headers,
+    metrics_need_credentials_and_count_requests_by_route_pattern,
 );
 
 async fn send(client: &Client, app: &TestApp, method: &str, path: &str) -> reqwest::Response {
@@ -448,4 +449,67 @@ async fn responses_carry_security_headers(app: TestApp) {
         assert_eq!(headers["x-frame-options"], "DENY");
         assert!(headers.contains_key("referrer-policy"));
     }
+}
+
+/// `GET /metrics` is for a scraper with a token: strangers get 401 (not the login page), and the
+/// counts name route patterns, never the ids in a concrete path.
+async fn metrics_need_credentials_and_count_requests_by_route_pattern(app: TestApp) {
+    let stranger = TestApp::browser()
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stranger.status(), 401);
+
+    let created = app
+        .create("/api/applications", json!({"name": "Metered"}))
+        .await;
+    let id = created["id"].as_str().unwrap();
+    for _ in 0..3 {
+        assert_eq!(
+            app.get(&format!("/api/applications/{id}")).await.status(),
+            200
+        );
+    }
+    let missing = "0190b7a0-0000-7000-8000-000000000000";
+    assert_eq!(
+        app.get(&format!("/api/applications/{missing}"))
+            .await
+            .status(),
+        404
+    );
+
+    let viewer = app.signed_in_as("scraper", "viewer").await;
+    let token = app.token_for(&viewer, "prometheus").await;
+    let response = TestApp::bearer_client(&token)
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/openmetrics-text"));
+    let body = response.text().await.unwrap();
+    let route = "/api/applications/{id}";
+    for line in [
+        format!(
+            r#"deploytrack_http_requests_total{{method="GET",route="{route}",status="200"}} 3"#
+        ),
+        format!(
+            r#"deploytrack_http_requests_total{{method="GET",route="{route}",status="404"}} 1"#
+        ),
+        r#"deploytrack_http_requests_total{method="GET",route="/metrics",status="401"} 1"#
+            .to_string(),
+        format!(
+            r#"deploytrack_http_request_duration_seconds_count{{method="GET",route="{route}"}} 4"#
+        ),
+    ] {
+        assert!(
+            body.lines().any(|l| l == line),
+            "missing {line:?} in:\n{body}"
+        );
+    }
+    assert!(!body.contains(id), "a concrete id leaked into a label");
 }
