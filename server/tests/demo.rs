@@ -46,23 +46,36 @@ async fn postgres_demo_loads_a_realistic_sample() {
     demo_loads_a_realistic_sample(Backend::Postgres).await;
 }
 
+/// A fresh database filled by `server seed` (one year of history); `None` when the backend is
+/// not available outside CI.
+async fn seeded(
+    backend: Backend,
+    applications: usize,
+    environments: usize,
+    deployments: usize,
+    versions: usize,
+) -> Option<common::TestDb> {
+    let db = common::TestDb::new(backend).await?;
+    let mut config = server::Config::for_database(db.url.clone());
+    config.admin_password = Some(common::ADMIN_PASSWORD.into());
+    let args = server::seed::SeedArgs {
+        applications,
+        environments,
+        deployments,
+        versions,
+        years: 1,
+    };
+    server::seed(&config, &args).await.expect("seed");
+    Some(db)
+}
+
 /// `server seed` (the bulk path) leaves history and the rebuilt current state consistent.
 async fn seed_builds_history_and_current_state(backend: Backend) {
     use app::model::DeploymentFilter;
     use app::ssr::PairFilter;
-    let Some(db) = common::TestDb::new(backend).await else {
+    let Some(db) = seeded(backend, 4, 3, 300, 6).await else {
         return;
     };
-    let mut config = server::Config::for_database(db.url.clone());
-    config.admin_password = Some(common::ADMIN_PASSWORD.into());
-    let args = server::seed::SeedArgs {
-        applications: 4,
-        environments: 3,
-        deployments: 300,
-        versions: 6,
-        years: 1,
-    };
-    server::seed(&config, &args).await.expect("seed");
     let store = db.store().await;
     let history = store
         .list_deployments(&DeploymentFilter::default(), None, 1_000)
@@ -116,19 +129,9 @@ async fn postgres_seed_builds_history_and_current_state() {
 /// made a history page at 1M rows sort the whole table.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_statistics_after_a_seed_are_exact() {
-    let Some(db) = common::TestDb::new(Backend::Sqlite).await else {
+    let Some(db) = seeded(Backend::Sqlite, 5, 3, 6_000, 4).await else {
         return;
     };
-    let mut config = server::Config::for_database(db.url.clone());
-    config.admin_password = Some(common::ADMIN_PASSWORD.into());
-    let args = server::seed::SeedArgs {
-        applications: 5,
-        environments: 3,
-        deployments: 6_000,
-        versions: 4,
-        years: 1,
-    };
-    server::seed(&config, &args).await.expect("seed");
     // A restart (start-up refreshes stale statistics) must not replace them with estimates.
     drop(db.store().await);
     let url = db.url.replace("sqlite://", "sqlite:");
