@@ -51,10 +51,19 @@ for backend in sqlite postgres; do
   suite "REST catalog [$backend]" test_run -p server --test rest_catalog -- "$backend::"
   suite "REST access [$backend]" test_run -p server --test rest_access -- "$backend::"
   suite "REST deployments [$backend]" test_run -p server --test rest_deployments -- "$backend::"
+  suite "hardening: hostile input and clients [$backend]" test_run -p server --test hardening -- "$backend::"
 done
 suite "log hygiene, demo data, bulk seed [sqlite + postgres]" test_run -p server --test log_hygiene --test demo
+suite "kill -9 durability of acknowledged writes [sqlite + postgres]" test_run -p server --test durability
 # UI code (pages, components) is covered by the browser tests below, not counted here.
 suite "line coverage of server + app ssr code >= 80%" cargo llvm-cov report --summary-only \
   --fail-under-lines 80 --ignore-filename-regex 'app/src/(pages|components)/|app/src/lib.rs|/tests/'
 suite "release build (cargo leptos build --release)" cargo leptos build --release
+for backend in sqlite postgres; do
+  if [ "$backend" = postgres ] && [ -z "${TEST_DATABASE_URL:-}" ]; then
+    echo "WARNING: no PostgreSQL; skipping its fuzz run" >&2
+    continue
+  fi
+  suite "fuzz: Schemathesis against the release server [$backend]" scripts/fuzz.sh "$backend"
+done
 suite "end-to-end in Chromium (Playwright)" scripts/e2e.sh

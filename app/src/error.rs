@@ -40,8 +40,12 @@ pub enum AppError {
     /// A failed sign-in; deliberately silent about which part was wrong.
     #[error("invalid username or password")]
     InvalidCredentials,
-    #[error("{0}")]
-    TooManyRequests(String),
+    /// Slow down; `retry_after_seconds` becomes the `Retry-After` header.
+    #[error("{message}")]
+    TooManyRequests {
+        message: String,
+        retry_after_seconds: u64,
+    },
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -82,7 +86,7 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => 400,
             AppError::Unauthorized | AppError::InvalidCredentials => 401,
-            AppError::TooManyRequests(_) => 429,
+            AppError::TooManyRequests { .. } => 429,
             AppError::Forbidden(_) => 403,
             AppError::NotFound(_) => 404,
             AppError::MethodNotAllowed(_) => 405,
@@ -102,7 +106,7 @@ impl AppError {
             AppError::MethodNotAllowed(_) => "Method not allowed",
             AppError::Conflict { .. } => "Conflict",
             AppError::Unauthorized | AppError::InvalidCredentials => "Unauthorized",
-            AppError::TooManyRequests(_) => "Too many requests",
+            AppError::TooManyRequests { .. } => "Too many requests",
             AppError::PayloadTooLarge(_) => "Payload too large",
             AppError::Forbidden(_) => "Forbidden",
             AppError::Internal | AppError::Transport(_) => "Internal server error",

@@ -54,7 +54,22 @@ pub struct Version {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewApplication {
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            min_length = 1,
+            max_length = 100,
+            pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
     pub name: String,
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            max_length = 2000,
+            pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
     #[serde(default)]
     pub description: Option<String>,
 }
@@ -64,8 +79,23 @@ pub struct NewApplication {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApplicationPatch {
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            min_length = 1,
+            max_length = 100,
+            pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
     #[serde(default)]
     pub name: Option<String>,
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            max_length = 2000,
+            pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
     #[serde(default)]
     pub description: Option<String>,
 }
@@ -74,7 +104,22 @@ pub struct ApplicationPatch {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewEnvironment {
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            min_length = 1,
+            max_length = 100,
+            pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
     pub name: String,
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            max_length = 2000,
+            pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
     #[serde(default)]
     pub description: Option<String>,
     /// Defaults to the end of the pipeline.
@@ -88,8 +133,23 @@ pub struct NewEnvironment {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EnvironmentPatch {
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            min_length = 1,
+            max_length = 100,
+            pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
     #[serde(default)]
     pub name: Option<String>,
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            max_length = 2000,
+            pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]
@@ -102,9 +162,24 @@ pub struct EnvironmentPatch {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewVersion {
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            min_length = 1,
+            max_length = 100,
+            pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
     pub version_identifier: String,
     #[serde(default)]
     pub released_at: Option<DateTime<Utc>>,
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            max_length = 10000,
+            pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
     #[serde(default)]
     pub notes: Option<String>,
 }
@@ -115,13 +190,59 @@ pub struct NewVersion {
 pub struct VersionPatch {
     #[serde(default)]
     pub released_at: Option<DateTime<Utc>>,
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            max_length = 10000,
+            pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
     #[serde(default)]
     pub notes: Option<String>,
+}
+
+/// Instants are accepted from the Unix epoch to the end of year 9999: every one of them has a
+/// four-digit year, so both backends store it exactly and it reads back as RFC 3339.
+pub const EARLIEST_YEAR: i32 = 1970;
+pub const LATEST_YEAR: i32 = 9999;
+pub const INSTANT_RANGE_MESSAGE: &str =
+    "must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z";
+
+pub fn instant_in_range(at: &DateTime<Utc>) -> bool {
+    use chrono::Datelike;
+    (EARLIEST_YEAR..=LATEST_YEAR).contains(&at.year())
+}
+
+/// Adds an error for `field` when `at` lies outside the accepted range.
+pub fn check_instant(field: &str, at: Option<&DateTime<Utc>>, errors: &mut Vec<FieldError>) {
+    if at.is_some_and(|at| !instant_in_range(at)) {
+        errors.push(FieldError::new(field, INSTANT_RANGE_MESSAGE));
+    }
+}
+
+/// Control characters (NUL, escape, C1 codes) have no place in names, notes or searches; they
+/// cannot be stored by PostgreSQL and can corrupt terminals and logs. Line breaks and tabs are
+/// allowed (notes may span lines).
+pub fn has_control_characters(value: &str) -> bool {
+    value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+}
+
+pub const CONTROL_CHARACTER_MESSAGE: &str =
+    "must not contain control characters (such as NUL); only line breaks and tabs are allowed";
+
+/// Adds an error for `field` when `value` holds a control character.
+pub fn check_characters(field: &str, value: Option<&str>, errors: &mut Vec<FieldError>) {
+    if value.is_some_and(has_control_characters) {
+        errors.push(FieldError::new(field, CONTROL_CHARACTER_MESSAGE));
+    }
 }
 
 /// Trims `value` and checks it is present and at most `max` characters.
 pub fn required_text(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
     let trimmed = value.trim();
+    check_characters(field, Some(trimmed), errors);
     if trimmed.is_empty() {
         errors.push(FieldError::new(field, "is required"));
     } else if trimmed.chars().count() > max {
@@ -141,6 +262,7 @@ pub fn optional_text(
     errors: &mut Vec<FieldError>,
 ) -> Option<String> {
     let trimmed = value.map(str::trim).filter(|v| !v.is_empty())?;
+    check_characters(field, Some(trimmed), errors);
     if trimmed.chars().count() > max {
         errors.push(FieldError::new(
             field,
@@ -183,6 +305,40 @@ mod tests {
             Some("ab")
         );
         assert!(finish(errors).is_ok());
+    }
+
+    #[test]
+    fn control_characters_are_refused_but_line_breaks_kept() {
+        let mut errors = vec![];
+        required_text("name", "a\u{0}b", 10, &mut errors);
+        optional_text("notes", Some("x\u{1b}[31m"), 10, &mut errors);
+        optional_text("notes", Some("x\u{85}y"), 10, &mut errors);
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors
+            .iter()
+            .all(|e| e.message == CONTROL_CHARACTER_MESSAGE));
+        let mut errors = vec![];
+        optional_text("notes", Some("line 1\r\n\tline 2"), 20, &mut errors);
+        assert!(errors.is_empty());
+    }
+
+    #[test]
+    fn instants_must_have_four_digit_years_from_1970() {
+        let parse = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let mut errors = vec![];
+        for ok in ["1970-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z"] {
+            check_instant("at", Some(&parse(ok)), &mut errors);
+        }
+        check_instant("at", None, &mut errors);
+        assert!(errors.is_empty(), "{errors:?}");
+        for bad in [
+            "1969-12-31T23:59:59Z",
+            "+10000-01-01T00:00:00Z",
+            "-5000-01-01T00:00:00Z",
+        ] {
+            check_instant("at", Some(&parse(bad)), &mut errors);
+        }
+        assert_eq!(errors.len(), 3);
     }
 }
 
@@ -261,6 +417,14 @@ pub struct CreatedToken {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewToken {
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            min_length = 1,
+            max_length = 100,
+            pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
     pub name: String,
     #[serde(default)]
     pub expires_at: Option<DateTime<Utc>>,
@@ -270,9 +434,21 @@ pub struct NewToken {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewUser {
+    #[cfg_attr(
+        feature = "ssr",
+        schema(min_length = 1, max_length = 64, pattern = "^[A-Za-z0-9._@-]+$")
+    )]
     pub username: String,
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            max_length = 100,
+            pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
     #[serde(default)]
     pub display_name: Option<String>,
+    #[cfg_attr(feature = "ssr", schema(min_length = 10, max_length = 200))]
     pub password: String,
     pub role: Role,
 }
@@ -285,8 +461,17 @@ pub struct UserPatch {
     pub role: Option<Role>,
     #[serde(default)]
     pub disabled: Option<bool>,
+    #[cfg_attr(feature = "ssr", schema(min_length = 10, max_length = 200))]
     #[serde(default)]
     pub password: Option<String>,
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            min_length = 1,
+            max_length = 100,
+            pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
     #[serde(default)]
     pub display_name: Option<String>,
 }
@@ -295,6 +480,10 @@ pub struct UserPatch {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct LoginRequest {
+    #[cfg_attr(
+        feature = "ssr",
+        schema(pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$")
+    )]
     pub username: String,
     pub password: String,
 }
@@ -433,8 +622,22 @@ pub struct RecordDeploymentRequest {
     pub version_id: Uuid,
     pub environment_id: Uuid,
     pub deployment_date: DateTime<Utc>,
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            max_length = 255,
+            pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
     #[serde(default)]
     pub deployed_by: Option<String>,
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            max_length = 10000,
+            pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
     #[serde(default)]
     pub notes: Option<String>,
 }
@@ -477,6 +680,14 @@ pub struct DeploymentPage {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RetractRequest {
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            min_length = 1,
+            max_length = 1000,
+            pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
     pub reason: String,
 }
 

@@ -2,11 +2,11 @@
 //! refuses cross-site cookie writes, and lets nothing unauthenticated past except the few public
 //! paths. Roles are checked later, in the service.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use app::error::AppError;
 use app::model::User;
-use app::ssr::web::{self, ClientAddr};
+use app::ssr::web::{self, ClientAddr, ForwardedHttps};
 use app::ssr::{Authenticated, Credential, Via};
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -69,6 +69,41 @@ fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
+/// The client's address: the TCP peer, unless the peer is a trusted proxy; then X-Forwarded-For is
+/// walked from its right end (the hop nearest to us) past every trusted proxy, and the first
+/// address that is not one is the client. Whatever an untrusted client writes there is ignored.
+fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[ipnet::IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    let mut client = peer;
+    let hops = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .collect::<Vec<_>>();
+    for hop in hops.iter().rev() {
+        if !is_trusted(&client) {
+            break;
+        }
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) => client = ip,
+            Err(_) => break,
+        }
+    }
+    client
+}
+
+/// A trusted proxy's X-Forwarded-Proto (its last value: the nearest proxy's word) says https.
+fn forwarded_https(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("x-forwarded-proto")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .next_back()
+        .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+}
+
 fn login_redirect(request: &Request) -> Response {
     let target = request
         .uri()
@@ -84,9 +119,15 @@ pub async fn authenticate(
     mut request: Request,
     next: Next,
 ) -> Response {
-    if let Some(ConnectInfo(addr)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
-        let ip = addr.ip();
-        request.extensions_mut().insert(ClientAddr(ip));
+    if let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
+        let peer = peer.ip();
+        let trusted = &state.trusted_proxies;
+        let client = client_address(peer, request.headers(), trusted);
+        let peer_is_proxy = trusted.iter().any(|net| net.contains(&peer));
+        if peer_is_proxy && forwarded_https(request.headers()) {
+            request.extensions_mut().insert(ForwardedHttps);
+        }
+        request.extensions_mut().insert(ClientAddr(client));
     }
     let path = request.uri().path().to_string();
     let headers = request.headers();
@@ -183,6 +224,39 @@ mod tests {
         assert!(!same_origin(&headers));
         headers.insert("sec-fetch-site", "cross-site".parse().unwrap());
         assert!(!same_origin(&headers));
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().unwrap()];
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            "1.1.1.1, 203.0.113.9, 10.0.0.2".parse().unwrap(),
+        );
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        // Via two trusted hops: the first untrusted address from the right is the client
+        // (1.1.1.1 was written by the client itself and is not believed).
+        assert_eq!(
+            client_address(ip("10.0.0.1"), &headers, &trusted),
+            ip("203.0.113.9")
+        );
+        // Straight from an untrusted peer: the header is ignored.
+        assert_eq!(
+            client_address(ip("198.51.100.4"), &headers, &trusted),
+            ip("198.51.100.4")
+        );
+        assert_eq!(
+            client_address(ip("10.0.0.1"), &headers, &[]),
+            ip("10.0.0.1")
+        );
+        headers.insert("x-forwarded-for", "garbage".parse().unwrap());
+        assert_eq!(
+            client_address(ip("10.0.0.1"), &headers, &trusted),
+            ip("10.0.0.1")
+        );
+        headers.insert("x-forwarded-proto", "http, https".parse().unwrap());
+        assert!(forwarded_https(&headers));
     }
 
     #[test]

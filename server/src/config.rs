@@ -61,6 +61,27 @@ pub struct Config {
     #[arg(long, env = "DEPLOYTRACK_DEMO", default_value_t = false)]
     pub demo: bool,
 
+    /// Reverse proxies / load balancers (IP addresses or CIDR ranges, comma-separated) whose
+    /// X-Forwarded-For and X-Forwarded-Proto are believed. From any other peer those headers are
+    /// ignored: the TCP peer is the client (for the sign-in throttle and logs) and only a direct
+    /// https request counts as https.
+    #[arg(
+        long,
+        env = "DEPLOYTRACK_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        value_parser = parse_network
+    )]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// Seconds a client may take to send a request's headers (and an idle keep-alive connection
+    /// may wait for its next request) before the connection is closed.
+    #[arg(long, env = "DEPLOYTRACK_HEADER_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub header_timeout_seconds: u64,
+
+    /// Live-update streams (/api/events) one user may hold open at once; more answer 429.
+    #[arg(long, env = "DEPLOYTRACK_LIVE_FEEDS_PER_USER", default_value_t = 8)]
+    pub live_feeds_per_user: usize,
+
     /// Instead of serving: `seed` fills the database for benchmarks.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -68,6 +89,15 @@ pub struct Config {
     /// Folder with the built site (WASM, JS, CSS, public assets), as produced by cargo-leptos.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: String,
+}
+
+/// "10.0.0.7" or "10.0.0.0/8" (and the IPv6 spellings).
+fn parse_network(value: &str) -> Result<ipnet::IpNet, String> {
+    let value = value.trim();
+    value
+        .parse::<ipnet::IpNet>()
+        .or_else(|_| value.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{value:?} is neither an IP address nor a CIDR range"))
 }
 
 impl Config {

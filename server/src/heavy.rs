@@ -3,14 +3,18 @@
 //! cores, more of them at a time add no throughput, only memory: eight concurrent dashboard
 //! renders of a 7,500-cell matrix took the server past 350 MB. The others wait their turn;
 //! everything else (history pages, recording, the live feed, assets) is never held back.
+//!
+//! A permit is held while the response is *produced*, not while it is *sent*: the body is
+//! collected first and the permit released before the first byte goes out, so a client that
+//! reads slowly (or never) holds only its own socket, not a share of the server.
 
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::Response;
-use futures::StreamExt;
+use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
 /// One permit per core.
@@ -30,8 +34,8 @@ fn is_heavy(path: &str) -> bool {
             || path.contains('.'))
 }
 
-/// Middleware: heavy requests hold a permit until their body has been sent, since pages are
-/// rendered while they stream.
+/// Middleware: heavy requests hold a permit until their body has been produced (pages render
+/// while they stream, so the body is collected), then send it without the permit.
 pub async fn limit_heavy(
     State(permits): State<Arc<Semaphore>>,
     request: Request,
@@ -45,11 +49,15 @@ pub async fn limit_heavy(
         return next.run(request).await;
     };
     let (parts, body) = next.run(request).await.into_parts();
-    let body = body.into_data_stream().map(move |chunk| {
-        let _held_until_the_body_ends = &permit;
-        chunk
-    });
-    Response::from_parts(parts, Body::from_stream(body))
+    let collected = axum::body::to_bytes(body, usize::MAX).await;
+    drop(permit);
+    match collected {
+        Ok(bytes) => Response::from_parts(parts, Body::from(bytes)),
+        Err(err) => {
+            tracing::error!(error = %err, "producing a response body failed");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 #[cfg(test)]

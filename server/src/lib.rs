@@ -6,10 +6,12 @@ pub mod auth;
 pub mod config;
 pub mod demo;
 mod heavy;
+mod live_feeds;
 pub mod metrics;
 pub mod problem;
 pub mod rest;
 pub mod seed;
+mod serve;
 pub mod store;
 
 use std::sync::Arc;
@@ -19,12 +21,12 @@ use app::{shell, App};
 use axum::body::Body;
 use axum::extract::{FromRef, State};
 use axum::http::{header, HeaderName, HeaderValue, Request, StatusCode};
-use axum::middleware;
-use axum::response::IntoResponse;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::{Json, Router};
-use leptos::prelude::{provide_context, LeptosOptions};
+use leptos::nonce::Nonce;
+use leptos::prelude::{provide_context, use_context, LeptosOptions};
 use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
 use serde_json::json;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -40,6 +42,9 @@ pub struct AppState {
     /// Turns true when the server begins shutting down, so long-lived streams can end.
     pub shutdown: tokio::sync::watch::Receiver<bool>,
     pub metrics: Arc<metrics::Metrics>,
+    /// Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed.
+    pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
+    pub live_feeds: Arc<live_feeds::LiveFeeds>,
 }
 
 /// Connects and migrates the database and returns the service (with the first admin ensured).
@@ -50,6 +55,7 @@ async fn connect_service(config: &Config) -> anyhow::Result<Arc<Service>> {
         database = %store::redact(&config.database_url),
         "database ready"
     );
+    report_out_of_range_instants(store.as_ref()).await;
     let service = Arc::new(Service::new(store, config.access_policy()));
     if let Some(generated) = service
         .bootstrap_admin(config.admin_password.as_deref())
@@ -62,6 +68,23 @@ async fn connect_service(config: &Config) -> anyhow::Result<Arc<Service>> {
         );
     }
     Ok(service)
+}
+
+/// Instants outside 1970–9999 could be stored before migration 0007; they are immutable, so they
+/// are reported (they still read back, in the form they were written) rather than fixed.
+async fn report_out_of_range_instants(store: &dyn app::ssr::Store) {
+    match store.out_of_range_instants().await {
+        Ok(found) if found.is_empty() => {}
+        Ok(found) => {
+            for line in &found {
+                tracing::error!(
+                    "stored instant outside 1970-01-01..9999-12-31 (written before validation; \
+                     an admin may retract the record): {line}"
+                );
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "could not check stored instants"),
+    }
 }
 
 /// `server seed …`: fills the database and exits.
@@ -98,13 +121,28 @@ pub async fn build_app_with_shutdown(
         service,
         shutdown,
         metrics: metrics::Metrics::new(),
+        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+        live_feeds: live_feeds::LiveFeeds::new(config.live_feeds_per_user),
     };
     Ok(router(state))
 }
 
+/// What every rendered page gets in its Leptos context: the service, and this response's CSP
+/// nonce (leptos_axum provides a random one of its own first; ours replaces it so the inline
+/// hydration script carries the nonce the header names).
+fn page_context(service: Arc<Service>) -> impl Fn() + Clone + Send + 'static {
+    move || {
+        provide_context(service.clone());
+        if let Some(nonce) = use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Nonce>().cloned())
+        {
+            provide_context(nonce);
+        }
+    }
+}
+
 fn router(state: AppState) -> Router {
-    let service = state.service.clone();
-    let provide_service = move || provide_context(service.clone());
+    let provide_service = page_context(state.service.clone());
     let options = state.leptos_options.clone();
     let routes = Router::new()
         .merge(rest::routes())
@@ -120,7 +158,11 @@ fn router(state: AppState) -> Router {
             provide_service,
             move || shell(options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Unknown paths render the app's own "not found" page, which needs the service too.
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(page_context(state.service.clone()), shell))
         .layer(middleware::from_fn_with_state(
             heavy::limit(),
             heavy::limit_heavy,
@@ -141,18 +183,34 @@ fn router(state: AppState) -> Router {
 /// Headers on every response: a CSP that allows only the app's own scripts and WASM, no framing,
 /// no MIME sniffing, no referrer leaks.
 fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
-    // Leptos' hydration bootstrap is an inline module script, hence 'unsafe-inline' for scripts.
-    const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
-        style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
-        frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'";
     let set = |name: HeaderName, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
     };
     router
-        .layer(set(header::CONTENT_SECURITY_POLICY, CSP))
+        .layer(middleware::from_fn(content_security_policy))
         .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         .layer(set(header::REFERRER_POLICY, "same-origin"))
         .layer(set(header::X_FRAME_OPTIONS, "DENY"))
+}
+
+/// A fresh nonce per request, given to the page (see [`page_context`]) and named in the CSP:
+/// scripts run only from this site or inline with this response's nonce, never injected inline
+/// code. (Styles keep 'unsafe-inline': Leptos writes style attributes.)
+async fn content_security_policy(mut request: Request<Body>, next: Next) -> Response {
+    let nonce = Nonce::new();
+    request.extensions_mut().insert(nonce.clone());
+    let mut response = next.run(request).await;
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+         frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+    );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
 }
 
 /// Server functions get the same service as REST, through Leptos context.
@@ -196,24 +254,24 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let app = build_app_with_shutdown(&config, shutdown).await?;
     let listener = tokio::net::TcpListener::bind(config.addr).await?;
     tracing::info!("listening on http://{}", listener.local_addr()?);
-    // Without TCP_NODELAY the last small segment of a large response waits for the client's
-    // delayed ACK (40 ms on Linux): a third of the full-matrix responses took ~40 ms, not ~3.
-    let listener = listener.tap_io(|stream| {
-        if let Err(err) = stream.set_nodelay(true) {
-            tracing::debug!(error = %err, "could not set TCP_NODELAY");
-        }
-    });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
+    serve_on(listener, app, &config, async move {
         shutdown_signal().await;
         let _ = stopping.send(true);
     })
-    .await?;
+    .await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Serves `app` on an already bound listener until `shutdown` completes (tests bind port 0).
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    config: &Config,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let header_timeout = std::time::Duration::from_secs(config.header_timeout_seconds.max(1));
+    serve::serve_connections(listener, app, header_timeout, shutdown).await
 }
 
 async fn shutdown_signal() {

@@ -41,6 +41,15 @@ impl IntoResponse for Problem {
             body.to_string(),
         )
             .into_response();
+        if let AppError::TooManyRequests {
+            retry_after_seconds,
+            ..
+        } = err
+        {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, retry_after_seconds.into());
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -103,10 +112,50 @@ impl From<QueryRejection> for Problem {
     }
 }
 
-/// JSON body; bad JSON → 400, wrong shape → 422 naming the field, too large → 413.
-#[derive(FromRequest)]
-#[from_request(via(axum::Json), rejection(Problem))]
+/// JSON object body; bad JSON → 400, wrong shape → 422 naming the field, too large → 413.
+/// Every body of this API is an object: serde would also read a struct from an array
+/// (`[null, null]` as a patch of two absent fields), so anything else is refused first.
 pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = Problem;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Problem> {
+        let is_json = request
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.parse::<mime::Mime>().ok())
+            .is_some_and(|mime| {
+                mime.type_() == "application"
+                    && (mime.subtype() == "json" || mime.suffix().is_some_and(|s| s == "json"))
+            });
+        if !is_json {
+            return Err(Problem(AppError::BadRequest(
+                "send the body as JSON with Content-Type: application/json".into(),
+            )));
+        }
+        let bytes = axum::body::Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                Problem(if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    AppError::PayloadTooLarge("the request body is too large".into())
+                } else {
+                    AppError::BadRequest(rejection.body_text())
+                })
+            })?;
+        let first = bytes.iter().find(|byte| !byte.is_ascii_whitespace());
+        if first.is_some_and(|byte| *byte != b'{') {
+            return Err(Problem(AppError::field("body", "must be a JSON object")));
+        }
+        let axum::Json(value) = axum::Json::<T>::from_bytes(&bytes)?;
+        Ok(ApiJson(value))
+    }
+}
 
 /// Path parameters; a malformed id → 400.
 #[derive(FromRequestParts)]

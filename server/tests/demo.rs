@@ -46,34 +46,11 @@ async fn postgres_demo_loads_a_realistic_sample() {
     demo_loads_a_realistic_sample(Backend::Postgres).await;
 }
 
-/// A fresh database filled by `server seed` (one year of history); `None` when the backend is
-/// not available outside CI.
-async fn seeded(
-    backend: Backend,
-    applications: usize,
-    environments: usize,
-    deployments: usize,
-    versions: usize,
-) -> Option<common::TestDb> {
-    let db = common::TestDb::new(backend).await?;
-    let mut config = server::Config::for_database(db.url.clone());
-    config.admin_password = Some(common::ADMIN_PASSWORD.into());
-    let args = server::seed::SeedArgs {
-        applications,
-        environments,
-        deployments,
-        versions,
-        years: 1,
-    };
-    server::seed(&config, &args).await.expect("seed");
-    Some(db)
-}
-
 /// `server seed` (the bulk path) leaves history and the rebuilt current state consistent.
 async fn seed_builds_history_and_current_state(backend: Backend) {
     use app::model::DeploymentFilter;
     use app::ssr::PairFilter;
-    let Some(db) = seeded(backend, 4, 3, 300, 6).await else {
+    let Some(db) = common::seeded_db(backend, 4, 3, 300, 6).await else {
         return;
     };
     let store = db.store().await;
@@ -129,7 +106,7 @@ async fn postgres_seed_builds_history_and_current_state() {
 /// made a history page at 1M rows sort the whole table.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_statistics_after_a_seed_are_exact() {
-    let Some(db) = seeded(Backend::Sqlite, 5, 3, 6_000, 4).await else {
+    let Some(db) = common::seeded_db(Backend::Sqlite, 5, 3, 6_000, 4).await else {
         return;
     };
     // A restart (start-up refreshes stale statistics) must not replace them with estimates.

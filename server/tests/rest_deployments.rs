@@ -308,23 +308,25 @@ async fn deployments_cannot_be_edited_through_the_api(app: TestApp) {
     assert_eq!(unchanged, d);
 }
 
-/// Runs one statement directly against the test database, bypassing the application.
-async fn raw_sql(app: &TestApp, sql: &str) -> Result<u64, String> {
-    use sqlx::Connection;
+/// Statements that would rewrite a recorded row by inserting over it: SQLite's REPLACE (which
+/// deletes without firing DELETE triggers) and PostgreSQL's upsert.
+fn replacements(app: &TestApp, deployment_id: &str) -> Vec<String> {
+    const COLUMNS: &str =
+        "id, application_id, version_id, environment_id, deployment_date, deployed_by, notes, created_at";
+    let copy = format!(
+        "SELECT id, application_id, version_id, environment_id, deployment_date, 'mallory', \
+         'tampered', created_at FROM deployment WHERE id = '{deployment_id}'"
+    );
     if app.db.url.starts_with("sqlite:") {
-        let mut conn = sqlx::SqliteConnection::connect(&app.db.url).await.unwrap();
-        sqlx::query(sql)
-            .execute(&mut conn)
-            .await
-            .map(|r| r.rows_affected())
-            .map_err(|e| e.to_string())
+        vec![
+            format!("REPLACE INTO deployment ({COLUMNS}) {copy}"),
+            format!("INSERT OR REPLACE INTO deployment ({COLUMNS}) {copy}"),
+        ]
     } else {
-        let mut conn = sqlx::PgConnection::connect(&app.db.url).await.unwrap();
-        sqlx::query(sql)
-            .execute(&mut conn)
-            .await
-            .map(|r| r.rows_affected())
-            .map_err(|e| e.to_string())
+        vec![format!(
+            "INSERT INTO deployment ({COLUMNS}) {copy} \
+             ON CONFLICT (id) DO UPDATE SET notes = excluded.notes"
+        )]
     }
 }
 
@@ -340,16 +342,27 @@ async fn database_triggers_refuse_changes_from_raw_sql(app: TestApp) {
         ),
         format!("UPDATE deployment SET deleted_at = created_at {target}"),
         format!("DELETE FROM deployment {target}"),
-    ] {
-        let err = raw_sql(&app, &sql).await.expect_err(&sql);
+    ]
+    .into_iter()
+    .chain(replacements(&app, &id(&d)))
+    {
+        let err = app.raw_sql(&sql).await.expect_err(&sql);
         assert!(err.contains("immutable"), "{sql}: {err}");
     }
+    let unchanged: Value = app
+        .get(&format!("/api/deployments/{}", id(&d)))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(unchanged, d, "no statement above changed the record");
     // The one permitted change: a complete soft-delete, once.
     let retract = format!(
         "UPDATE deployment SET deleted_at = created_at, deleted_by = 'dba', delete_reason = 'test' {target}"
     );
-    assert_eq!(raw_sql(&app, &retract).await, Ok(1));
-    assert!(raw_sql(&app, &retract)
+    assert_eq!(app.raw_sql(&retract).await, Ok(1));
+    assert!(app
+        .raw_sql(&retract)
         .await
         .unwrap_err()
         .contains("immutable"));

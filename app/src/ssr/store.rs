@@ -14,6 +14,11 @@ pub enum StoreError {
     /// A uniqueness rule was broken; the value is the API field name that collided.
     #[error("conflict on {0}")]
     Conflict(&'static str),
+    /// The database refused a value it cannot represent (a control character PostgreSQL cannot
+    /// store, an instant outside its range). The service validates first; this is the backstop
+    /// that keeps such input a client error.
+    #[error("value refused by the database: {0}")]
+    Invalid(String),
     #[error("storage failure: {0}")]
     Other(Box<dyn std::error::Error + Send + Sync>),
 }
@@ -199,6 +204,27 @@ pub trait Store: Send + Sync + 'static {
     async fn find_token(&self, secret_hash: &str) -> Result<ApiToken, StoreError>;
     async fn touch_token(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError>;
     async fn revoke_token(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError>;
+
+    /// Failed sign-ins under `key` since `since`, and when the last one was (the login
+    /// throttle; kept in the database so it holds across instances and restarts).
+    async fn login_failures(
+        &self,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<(i64, DateTime<Utc>)>, StoreError>;
+    /// Counts one more failure under `key` at `at` (restarting the count when the last one was
+    /// before `since`) and prunes keys with no failure since `since`.
+    async fn record_login_failure(
+        &self,
+        key: &str,
+        at: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError>;
+
+    /// Stored instants outside 1970–9999 (written before migration 0007 refused them), as
+    /// "table id column value" lines for the start-up report.
+    async fn out_of_range_instants(&self) -> Result<Vec<String>, StoreError>;
 
     /// Inserts the deployment and, in the same transaction, makes it the pair's current one if
     /// it is the latest by (deploymentDate, createdAt, id).

@@ -31,14 +31,14 @@ pub fn client_address(parts: &Parts) -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-/// The request arrived over https (directly or via a proxy that says so).
+/// The request arrived over https (directly, or via a trusted proxy that says so).
 pub fn is_https(parts: &Parts) -> bool {
-    parts.uri.scheme_str() == Some("https")
-        || parts
-            .headers
-            .get("x-forwarded-proto")
-            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"https"))
+    parts.uri.scheme_str() == Some("https") || parts.extensions.get::<ForwardedHttps>().is_some()
 }
+
+/// Put into request extensions when a trusted proxy says the client used https.
+#[derive(Clone, Copy, Debug)]
+pub struct ForwardedHttps;
 
 /// `Set-Cookie` value carrying a new session: HttpOnly, SameSite=Lax, Secure over https.
 pub fn session_cookie(secret: String, secure: bool) -> String {

@@ -77,11 +77,23 @@ struct HistoryQuery {
     version_id: Option<Uuid>,
     date_from: Option<DateTime<Utc>>,
     date_to: Option<DateTime<Utc>>,
+    #[param(
+        max_length = 255,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     deployed_by: Option<String>,
+    /// Substring of notes, version identifier or deployer.
+    #[param(
+        max_length = 200,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     q: Option<String>,
     #[serde(default)]
     include_deleted: bool,
+    /// The `nextCursor` of the previous page, unchanged.
+    #[param(pattern = "^[A-Za-z0-9_-]*$")]
     cursor: Option<String>,
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
 }
 
@@ -122,6 +134,10 @@ struct AtQuery {
 #[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ReasonQuery {
+    #[param(
+        max_length = 1000,
+        pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+    )]
     reason: Option<String>,
 }
 
@@ -468,19 +484,31 @@ mod tests {
 )]
 async fn events(
     State(state): State<AppState>,
-    CurrentUser(_user): CurrentUser,
-) -> axum::response::Sse<
-    impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    CurrentUser(user): CurrentUser,
+) -> ApiResult<
+    axum::response::Sse<
+        impl futures::Stream<Item = Result<axum::response::sse::Event, std::convert::Infallible>>,
+    >,
 > {
     use axum::response::sse::{Event, KeepAlive, Sse};
     use tokio::sync::broadcast::error::RecvError;
+    let slot = state.live_feeds.open(user.id).ok_or_else(|| {
+        Problem(AppError::TooManyRequests {
+            message: format!(
+                "at most {} live-update streams per user may be open; close another tab first",
+                state.live_feeds.per_user()
+            ),
+            retry_after_seconds: 30,
+        })
+    })?;
     let receiver = state.service.subscribe();
-    let feed = futures::stream::unfold(receiver, |mut receiver| async move {
+    // The slot travels with the stream and is freed when the client goes away.
+    let feed = futures::stream::unfold((receiver, slot), |(mut receiver, slot)| async move {
         loop {
             match receiver.recv().await {
                 Ok(id) => {
                     let event = Event::default().event("deployment").data(id.to_string());
-                    return Some((Ok(event), receiver));
+                    return Some((Ok(event), (receiver, slot)));
                 }
                 // A slow client missed some ids; the next one still tells it to refresh.
                 Err(RecvError::Lagged(_)) => continue,
@@ -492,5 +520,5 @@ async fn events(
     let stopping = async move {
         let _ = shutdown.wait_for(|stopping| *stopping).await;
     };
-    Sse::new(feed.take_until(Box::pin(stopping))).keep_alive(KeepAlive::default())
+    Ok(Sse::new(feed.take_until(Box::pin(stopping))).keep_alive(KeepAlive::default()))
 }

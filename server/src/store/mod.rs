@@ -50,6 +50,34 @@ pub async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     }
 }
 
+/// The login throttle's statements (migration 0007), the same text on both backends: sqlx binds
+/// `$n` on SQLite too. Instants compare correctly as SQLite's fixed-width text.
+const LOGIN_FAILURES: &str = "SELECT failures, last_failure_at FROM login_throttle
+      WHERE throttle_key = $1 AND last_failure_at >= $2";
+/// Binds: key, at, since. A count whose last failure is older than `since` starts again at 1.
+const RECORD_LOGIN_FAILURE: &str =
+    "INSERT INTO login_throttle (throttle_key, failures, last_failure_at)
+     VALUES ($1, 1, $2)
+     ON CONFLICT (throttle_key) DO UPDATE
+        SET failures = CASE WHEN login_throttle.last_failure_at < $3 THEN 1
+                            ELSE login_throttle.failures + 1 END,
+            last_failure_at = excluded.last_failure_at";
+const PRUNE_LOGIN_FAILURES: &str = "DELETE FROM login_throttle WHERE last_failure_at < $1";
+const CLEAR_LOGIN_FAILURES: &str = "DELETE FROM login_throttle WHERE throttle_key = $1";
+
+/// Instants stored before migration 0007 refused those outside 1970–9999, one line each.
+/// `$1`/`$2` are the range's ends in the backend's own spelling.
+const OUT_OF_RANGE_INSTANTS: &str = "
+    SELECT 'deployment ' || id || ' deployment_date ' || CAST(deployment_date AS TEXT) FROM deployment
+     WHERE deployment_date < $1 OR deployment_date > $2
+    UNION ALL
+    SELECT 'version ' || id || ' released_at ' || CAST(released_at AS TEXT) FROM version
+     WHERE released_at < $1 OR released_at > $2
+    UNION ALL
+    SELECT 'api_token ' || id || ' expires_at ' || CAST(expires_at AS TEXT) FROM api_token
+     WHERE expires_at < $1 OR expires_at > $2
+    LIMIT 100";
+
 /// The URL without any password, for messages and logs.
 pub fn redact(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
@@ -203,6 +231,17 @@ fn map_sqlx_error(err: sqlx::Error) -> app::ssr::StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             let name = db.constraint().unwrap_or_else(|| db.message());
             field_of_unique_index(name)
+        }
+        // PostgreSQL's data exceptions for values it cannot hold: NUL in text (22021,
+        // 22P05), instants outside its range (22008), and the range checks of migration 0007
+        // (23514). SQLite's range triggers say "out of range".
+        sqlx::Error::Database(db)
+            if matches!(
+                db.code().as_deref(),
+                Some("22021" | "22P05" | "22008" | "23514")
+            ) || db.message().contains("out of range") =>
+        {
+            return StoreError::Invalid(db.message().to_string());
         }
         _ => None,
     };

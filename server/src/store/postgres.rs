@@ -18,6 +18,10 @@ use super::{
     CURRENT_STATE_JOINS, DEPLOYMENT_SELECT, DROP_EMPTY_PAIR, HISTORY_ORDER, MATRIX_STAMP,
     PAIR_ORDER, REBUILD_CURRENT as REBUILD, REFRESH_PAIR, UNCOUNT_RETRACTED,
 };
+use super::{
+    CLEAR_LOGIN_FAILURES, LOGIN_FAILURES, OUT_OF_RANGE_INSTANTS, PRUNE_LOGIN_FAILURES,
+    RECORD_LOGIN_FAILURE,
+};
 
 /// Time-travel cells (see `CURRENT_STATE_COLUMNS`): per pair, one LATERAL index-only seek that
 /// reads the latest deployment at the instant and the one before it (LIMIT 2; `LEAD` takes the
@@ -664,6 +668,64 @@ impl Store for PgStore {
                 .map_err(map_sqlx_error)?;
         expect_one(result)
     }
+    async fn login_failures(
+        &self,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<(i64, DateTime<Utc>)>, StoreError> {
+        sqlx::query_as::<_, (i32, DateTime<Utc>)>(LOGIN_FAILURES)
+            .bind(key)
+            .bind(since)
+            .fetch_optional(&self.pool)
+            .await
+            .map(|row| row.map(|(failures, last)| (i64::from(failures), last)))
+            .map_err(map_sqlx_error)
+    }
+
+    async fn record_login_failure(
+        &self,
+        key: &str,
+        at: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await.map_err(map_sqlx_error)?;
+        sqlx::query(PRUNE_LOGIN_FAILURES)
+            .bind(since)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        sqlx::query(RECORD_LOGIN_FAILURE)
+            .bind(key)
+            .bind(at)
+            .bind(since)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        tx.commit().await.map_err(map_sqlx_error)
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
+        sqlx::query(CLEAR_LOGIN_FAILURES)
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map(|_| ())
+            .map_err(map_sqlx_error)
+    }
+
+    async fn out_of_range_instants(&self) -> Result<Vec<String>, StoreError> {
+        let earliest: DateTime<Utc> = DateTime::UNIX_EPOCH;
+        let latest = "9999-12-31T23:59:59.999999Z"
+            .parse::<DateTime<Utc>>()
+            .expect("a valid instant");
+        sqlx::query_scalar(OUT_OF_RANGE_INSTANTS)
+            .bind(earliest)
+            .bind(latest)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
+    }
+
     async fn insert_deployment(&self, d: &NewDeployment) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await.map_err(map_sqlx_error)?;
         sqlx::query(

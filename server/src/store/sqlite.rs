@@ -23,6 +23,10 @@ use super::{
     CURRENT_STATE_JOINS, DEPLOYMENT_SELECT, DROP_EMPTY_PAIR, HISTORY_ORDER, MATRIX_STAMP,
     REBUILD_CURRENT as REBUILD, REFRESH_PAIR, UNCOUNT_RETRACTED,
 };
+use super::{
+    CLEAR_LOGIN_FAILURES, LOGIN_FAILURES, OUT_OF_RANGE_INSTANTS, PRUNE_LOGIN_FAILURES,
+    RECORD_LOGIN_FAILURE,
+};
 
 /// Time-travel cells (see `CURRENT_STATE_COLUMNS`): a subquery seeks each pair's latest
 /// deployment id at the instant, then the deployment and its previous version are looked up.
@@ -75,21 +79,28 @@ fn get_id(row: &SqliteRow, column: &str) -> Result<Uuid, sqlx::Error> {
     Uuid::parse_str(&raw).map_err(|e| decode_err(column, e))
 }
 
+/// Reads an instant. Before migration 0007, instants with signed or five-digit years could be
+/// written (`-5000-…`, `+10000-…`, which RFC 3339 cannot express); they are read as they were
+/// written rather than making every page that shows them fail.
+fn parse_ts(raw: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|err| {
+            chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.fZ")
+                .map(|t| t.and_utc())
+                .map_err(|_| err)
+        })
+}
+
 fn get_ts(row: &SqliteRow, column: &str) -> Result<DateTime<Utc>, sqlx::Error> {
     let raw: String = row.try_get(column)?;
-    DateTime::parse_from_rfc3339(&raw)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| decode_err(column, e))
+    parse_ts(&raw).map_err(|e| decode_err(column, e))
 }
 
 fn get_opt_ts(row: &SqliteRow, column: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     let raw: Option<String> = row.try_get(column)?;
-    raw.map(|raw| {
-        DateTime::parse_from_rfc3339(&raw)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(|e| decode_err(column, e))
-    })
-    .transpose()
+    raw.map(|raw| parse_ts(&raw).map_err(|e| decode_err(column, e)))
+        .transpose()
 }
 
 fn application_from(row: SqliteRow) -> Result<Application, sqlx::Error> {
@@ -785,6 +796,62 @@ impl Store for SqliteStore {
                 .await
                 .map_err(map_sqlx_error)?;
         expect_one(result)
+    }
+
+    async fn login_failures(
+        &self,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<(i64, DateTime<Utc>)>, StoreError> {
+        let row = sqlx::query(LOGIN_FAILURES)
+            .bind(key)
+            .bind(ts(&since))
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        row.map(|row| Ok((row.try_get(0)?, get_ts(&row, "last_failure_at")?)))
+            .transpose()
+            .map_err(map_sqlx_error)
+    }
+
+    async fn record_login_failure(
+        &self,
+        key: &str,
+        at: DateTime<Utc>,
+        since: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin().await.map_err(map_sqlx_error)?;
+        sqlx::query(PRUNE_LOGIN_FAILURES)
+            .bind(ts(&since))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        sqlx::query(RECORD_LOGIN_FAILURE)
+            .bind(key)
+            .bind(ts(&at))
+            .bind(ts(&since))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_sqlx_error)?;
+        tx.commit().await.map_err(map_sqlx_error)
+    }
+
+    async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
+        sqlx::query(CLEAR_LOGIN_FAILURES)
+            .bind(key)
+            .execute(&self.writer)
+            .await
+            .map(|_| ())
+            .map_err(map_sqlx_error)
+    }
+
+    async fn out_of_range_instants(&self) -> Result<Vec<String>, StoreError> {
+        sqlx::query_scalar(OUT_OF_RANGE_INSTANTS)
+            .bind("1970-01-01T00:00:00.000000Z")
+            .bind("9999-12-31T23:59:59.999999Z")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_sqlx_error)
     }
 
     async fn insert_deployment(&self, d: &NewDeployment) -> Result<(), StoreError> {

@@ -140,6 +140,11 @@ impl TestApp {
         adjust: impl FnOnce(&mut server::Config),
     ) -> Option<TestApp> {
         let db = TestDb::new(backend).await?;
+        Some(Self::spawn_on(db, adjust).await)
+    }
+
+    /// As `spawn_with`, on a database prepared beforehand (e.g. seeded).
+    pub async fn spawn_on(db: TestDb, adjust: impl FnOnce(&mut server::Config)) -> TestApp {
         let mut config = server::Config::for_database(db.url.clone());
         config.admin_password = Some(ADMIN_PASSWORD.into());
         adjust(&mut config);
@@ -153,12 +158,32 @@ impl TestApp {
             .unwrap();
         assert_eq!(login.status(), 200, "admin login");
         let admin_token = Self::token_via(&browser, &base, "tests").await;
-        Some(TestApp {
+        TestApp {
             client: Self::bearer_client(&admin_token),
             admin_token,
             base,
             db,
-        })
+        }
+    }
+
+    /// Runs one statement directly against the test database, bypassing the application.
+    pub async fn raw_sql(&self, sql: &str) -> Result<u64, String> {
+        use sqlx::Connection;
+        if self.db.url.starts_with("sqlite:") {
+            let mut conn = sqlx::SqliteConnection::connect(&self.db.url).await.unwrap();
+            sqlx::query(sql)
+                .execute(&mut conn)
+                .await
+                .map(|r| r.rows_affected())
+                .map_err(|e| e.to_string())
+        } else {
+            let mut conn = sqlx::PgConnection::connect(&self.db.url).await.unwrap();
+            sqlx::query(sql)
+                .execute(&mut conn)
+                .await
+                .map(|r| r.rows_affected())
+                .map_err(|e| e.to_string())
+        }
     }
 
     /// Builds the app for `config` and serves it on 127.0.0.1:0; returns its base URL.
@@ -168,12 +193,9 @@ impl TestApp {
             .await
             .expect("bind port 0");
         let addr = listener.local_addr().unwrap();
+        let config = config.clone();
         tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .await
+            server::serve_on(listener, app, &config, std::future::pending()).await
         });
         format!("http://{addr}")
     }
@@ -289,6 +311,29 @@ impl TestApp {
         assert_eq!(status, 201, "creating via {path} failed: {text}");
         serde_json::from_str(&text).unwrap()
     }
+}
+
+/// A fresh database filled by `server seed` (the bulk path, one year of history), with the test
+/// admin; `None` when the backend is not available outside CI.
+pub async fn seeded_db(
+    backend: Backend,
+    applications: usize,
+    environments: usize,
+    deployments: usize,
+    versions: usize,
+) -> Option<TestDb> {
+    let db = TestDb::new(backend).await?;
+    let mut config = server::Config::for_database(db.url.clone());
+    config.admin_password = Some(ADMIN_PASSWORD.into());
+    let args = server::seed::SeedArgs {
+        applications,
+        environments,
+        deployments,
+        versions,
+        years: 1,
+    };
+    server::seed(&config, &args).await.expect("seed");
+    Some(db)
 }
 
 /// Runs one REST case against a freshly spawned app (skipped when the backend is unavailable).

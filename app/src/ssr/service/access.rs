@@ -4,9 +4,7 @@
 //! 256-bit random values of which only the SHA-256 is stored (they are unguessable, so a fast hash
 //! is enough, and lookups by hash stay indexed).
 
-use std::collections::{HashMap, VecDeque};
 use std::sync::OnceLock;
-use std::time::{Duration as StdDuration, Instant};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
@@ -22,16 +20,24 @@ use crate::model::*;
 use crate::ssr::store::{SessionRecord, StoreError};
 
 /// How long sessions live and how hard login guessing is throttled.
+///
+/// The throttle counts failed sign-ins per (username, client address) and per client address,
+/// never per username alone: a stranger failing as `admin` slows down only themselves, and the
+/// real admin signing in from another address is never locked out. Past the free attempts each
+/// further failure doubles the wait (1 s, 2 s, 4 s … at most `max_wait`); a count is forgotten
+/// `failure_window` after its last failure. Counts live in the database, so they hold across
+/// instances and restarts.
 #[derive(Clone, Debug)]
 pub struct AccessPolicy {
     /// A session ends after this long without a request.
     pub session_idle: Duration,
     /// A session ends this long after sign-in, however active.
     pub session_lifetime: Duration,
-    /// Failed logins allowed per username, and per client address, within `failure_window`.
-    pub failures_per_username: usize,
-    pub failures_per_client: usize,
-    pub failure_window: StdDuration,
+    /// Failures allowed without waiting, per (username, client) and per client.
+    pub free_failures_per_pair: i64,
+    pub free_failures_per_client: i64,
+    pub failure_window: Duration,
+    pub max_wait: Duration,
     /// Mark session cookies `Secure` even when the request does not say it came over https.
     pub secure_cookies: bool,
 }
@@ -41,12 +47,23 @@ impl Default for AccessPolicy {
         Self {
             session_idle: Duration::hours(2),
             session_lifetime: Duration::hours(12),
-            failures_per_username: 5,
-            failures_per_client: 20,
-            failure_window: StdDuration::from_secs(15 * 60),
+            free_failures_per_pair: 5,
+            free_failures_per_client: 20,
+            failure_window: Duration::minutes(15),
+            max_wait: Duration::minutes(15),
             secure_cookies: false,
         }
     }
+}
+
+/// How long to wait after `failures` failures of which `free` cost nothing: 1 s after the first
+/// one past them, doubling with each further one, at most `max`.
+fn throttle_wait(failures: i64, free: i64, max: Duration) -> Duration {
+    if failures < free {
+        return Duration::zero();
+    }
+    let doublings = (failures - free).min(20) as u32;
+    Duration::seconds(1i64 << doublings).min(max)
 }
 
 /// What a request presented to prove who it is.
@@ -55,40 +72,6 @@ pub enum Credential<'a> {
     Session(&'a str),
     /// An `Authorization: Bearer` API token.
     Bearer(&'a str),
-}
-
-/// Recent failed logins per key ("user:…" / "client:…"), kept in memory.
-#[derive(Default)]
-pub(crate) struct FailureLog {
-    by_key: HashMap<String, VecDeque<Instant>>,
-}
-
-impl FailureLog {
-    fn recent(&mut self, key: &str, window: StdDuration) -> usize {
-        let Some(times) = self.by_key.get_mut(key) else {
-            return 0;
-        };
-        while times.front().is_some_and(|t| t.elapsed() > window) {
-            times.pop_front();
-        }
-        times.len()
-    }
-
-    fn record(&mut self, key: String, window: StdDuration) {
-        // Keep memory bounded: forget keys whose failures have all aged out.
-        if self.by_key.len() > 10_000 {
-            self.by_key
-                .retain(|_, times| times.back().is_some_and(|t| t.elapsed() <= window));
-        }
-        self.by_key
-            .entry(key)
-            .or_default()
-            .push_back(Instant::now());
-    }
-
-    fn clear(&mut self, key: &str) {
-        self.by_key.remove(key);
-    }
 }
 
 /// A fresh 256-bit secret, URL-safe.
@@ -209,23 +192,37 @@ impl Service {
         password: &str,
         client: &str,
     ) -> Result<(User, String), AppError> {
-        let user_key = format!("user:{}", username.trim().to_lowercase());
+        let username = username.trim();
+        let mut errors = vec![];
+        check_characters("username", Some(username), &mut errors);
+        finish(errors)?;
+        let pair_key = format!("pair:{}|{client}", username.to_lowercase());
         let client_key = format!("client:{client}");
-        {
-            let mut log = self
-                .login_failures
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            let window = self.policy.failure_window;
-            if log.recent(&user_key, window) >= self.policy.failures_per_username
-                || log.recent(&client_key, window) >= self.policy.failures_per_client
-            {
-                return Err(AppError::TooManyRequests(
-                    "too many failed sign-in attempts; wait a few minutes and try again".into(),
-                ));
+        let at = now();
+        let since = at - self.policy.failure_window;
+        for (key, free) in [
+            (&pair_key, self.policy.free_failures_per_pair),
+            (&client_key, self.policy.free_failures_per_client),
+        ] {
+            let failures = self
+                .store
+                .login_failures(key, since)
+                .await
+                .map_err(store_error("sign-in throttle"))?;
+            if let Some((count, last)) = failures {
+                let until = last + throttle_wait(count, free, self.policy.max_wait);
+                if until > at {
+                    let seconds = ((until - at).num_milliseconds() + 999) / 1000;
+                    return Err(AppError::TooManyRequests {
+                        message: format!(
+                            "too many failed sign-in attempts from here; try again in {seconds} s"
+                        ),
+                        retry_after_seconds: seconds as u64,
+                    });
+                }
             }
         }
-        let found = match self.store.find_credentials(username.trim()).await {
+        let found = match self.store.find_credentials(username).await {
             Ok(found) => Some(found),
             Err(StoreError::NotFound) => None,
             Err(err) => return Err(store_error("user")(err)),
@@ -237,20 +234,21 @@ impl Service {
         let user = match found {
             Some((user, _)) if password_ok && user.disabled_at.is_none() => user,
             _ => {
-                let mut log = self
-                    .login_failures
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
-                log.record(user_key, self.policy.failure_window);
-                log.record(client_key, self.policy.failure_window);
+                for key in [&pair_key, &client_key] {
+                    self.store
+                        .record_login_failure(key, at, since)
+                        .await
+                        .map_err(store_error("sign-in throttle"))?;
+                }
                 tracing::info!(client, "failed sign-in");
                 return Err(AppError::InvalidCredentials);
             }
         };
-        self.login_failures
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear(&user_key);
+        // The client's own count stays: one valid account must not reset a guesser's budget.
+        self.store
+            .clear_login_failures(&pair_key)
+            .await
+            .map_err(store_error("sign-in throttle"))?;
         let secret = random_secret();
         let at = now();
         let session = SessionRecord {
@@ -448,6 +446,7 @@ impl Service {
         if input.expires_at.is_some_and(|end| end <= at) {
             errors.push(FieldError::new("expiresAt", "must be in the future"));
         }
+        check_instant("expiresAt", input.expires_at.as_ref(), &mut errors);
         finish(errors)?;
         let secret = format!("dt_{}", random_secret());
         let token = ApiToken {
@@ -508,15 +507,14 @@ mod tests {
     }
 
     #[test]
-    fn failure_log_counts_within_the_window_and_clears() {
-        let mut log = FailureLog::default();
-        let window = StdDuration::from_secs(60);
-        log.record("user:a".into(), window);
-        log.record("user:a".into(), window);
-        assert_eq!(log.recent("user:a", window), 2);
-        assert_eq!(log.recent("user:a", StdDuration::ZERO), 0);
-        log.clear("user:a");
-        assert_eq!(log.recent("user:a", window), 0);
+    fn throttle_wait_doubles_past_the_free_attempts_up_to_the_cap() {
+        let max = Duration::minutes(15);
+        assert_eq!(throttle_wait(4, 5, max), Duration::zero());
+        assert_eq!(throttle_wait(5, 5, max), Duration::seconds(1));
+        assert_eq!(throttle_wait(6, 5, max), Duration::seconds(2));
+        assert_eq!(throttle_wait(9, 5, max), Duration::seconds(16));
+        assert_eq!(throttle_wait(40, 5, max), max);
+        assert_eq!(throttle_wait(i64::MAX, 5, max), max);
     }
 
     #[test]

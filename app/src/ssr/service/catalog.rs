@@ -327,6 +327,7 @@ impl Service {
             &mut errors,
         );
         let notes = optional_text("notes", input.notes.as_deref(), NOTES_MAX, &mut errors);
+        check_instant("releasedAt", input.released_at.as_ref(), &mut errors);
         if application.archived_at.is_some() {
             errors.push(crate::error::FieldError::new(
                 "applicationId",
@@ -362,6 +363,7 @@ impl Service {
         if let Some(notes) = &patch.notes {
             version.notes = optional_text("notes", Some(notes), NOTES_MAX, &mut errors);
         }
+        check_instant("releasedAt", patch.released_at.as_ref(), &mut errors);
         finish(errors)?;
         if let Some(released_at) = patch.released_at {
             version.released_at = Some(released_at.trunc_subsecs(6));

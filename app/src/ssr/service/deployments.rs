@@ -23,6 +23,14 @@ pub const DEFAULT_PAGE_SIZE: i64 = 50;
 pub const MAX_PAGE_SIZE: i64 = 500;
 const DEPLOYED_BY_MAX: usize = 255;
 const REASON_MAX: usize = 1_000;
+const SEARCH_MAX: usize = 200;
+
+/// A time-travel instant must lie in the range every stored instant does.
+fn check_at(at: Option<&DateTime<Utc>>) -> Result<(), AppError> {
+    let mut errors = vec![];
+    check_instant("at", at, &mut errors);
+    finish(errors)
+}
 
 /// A rollback is a deployment of a version older than the one that ran in the pair before it.
 fn is_rollback(version: (&str, DateTime<Utc>), previous: Option<&(String, DateTime<Utc>)>) -> bool {
@@ -114,6 +122,7 @@ pub fn decode_cursor(cursor: &str) -> Result<HistoryKey, AppError> {
             .next()
             .and_then(|p| DateTime::parse_from_rfc3339(p).ok())
             .map(|t| t.with_timezone(&Utc))
+            .filter(instant_in_range)
     };
     let deployment_date = instant().ok_or_else(invalid)?;
     let created_at = instant().ok_or_else(invalid)?;
@@ -148,6 +157,11 @@ impl Service {
         if request.deployment_date > at + CLOCK_SKEW {
             errors.push(FieldError::new("deploymentDate", FUTURE_DATE_MESSAGE));
         }
+        check_instant(
+            "deploymentDate",
+            Some(&request.deployment_date),
+            &mut errors,
+        );
         let deployed_by = optional_text(
             "deployedBy",
             request.deployed_by.as_deref(),
@@ -261,6 +275,17 @@ impl Service {
                 errors.push(FieldError::new("dateFrom", "must not be after dateTo"));
             }
         }
+        check_instant("dateFrom", filter.date_from.as_ref(), &mut errors);
+        check_instant("dateTo", filter.date_to.as_ref(), &mut errors);
+        // Searches are bounded like the fields they search (SQLite also refuses LIKE patterns
+        // over 50,000 bytes).
+        optional_text("q", filter.q.as_deref(), SEARCH_MAX, &mut errors);
+        optional_text(
+            "deployedBy",
+            filter.deployed_by.as_deref(),
+            DEPLOYED_BY_MAX,
+            &mut errors,
+        );
         finish(errors)?;
         let after = cursor.map(decode_cursor).transpose()?;
         let mut filter = filter;
@@ -300,6 +325,7 @@ impl Service {
         at: Option<DateTime<Utc>>,
     ) -> Result<Vec<CurrentDeploymentState>, AppError> {
         require(actor, Role::Viewer)?;
+        check_at(at.as_ref())?;
         if let Some(id) = pairs.application_id {
             self.store
                 .get_application(id)
@@ -366,6 +392,7 @@ impl Service {
     ) -> Result<MatrixView, AppError> {
         require(actor, Role::Viewer)?;
         if at.is_some() {
+            check_at(at.as_ref())?;
             return self.build_matrix(at).await;
         }
         let view = self

@@ -7,7 +7,7 @@ mod compare;
 pub mod deployments;
 mod matrix_cache;
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use chrono::{DateTime, SubsecRound, Utc};
 
@@ -22,7 +22,6 @@ pub struct Service {
     /// Announces each recorded or retracted deployment (its id) to live dashboards.
     events: tokio::sync::broadcast::Sender<uuid::Uuid>,
     policy: AccessPolicy,
-    login_failures: Mutex<access::FailureLog>,
     /// The full current-state matrix as the REST API's JSON body, and as the dashboard's view.
     current_json: matrix_cache::Stamped<bytes::Bytes>,
     matrix_view: matrix_cache::Stamped<Arc<crate::model::MatrixView>>,
@@ -54,6 +53,13 @@ fn store_error(what: &str) -> impl Fn(StoreError) -> AppError + '_ {
             field: field.to_string(),
             message: format!("{what} with this {field} already exists"),
         },
+        StoreError::Invalid(cause) => {
+            tracing::warn!(error = %cause, "the database refused a value while handling {what}");
+            AppError::field(
+                "request",
+                "contains a value the database cannot store (control characters, or dates outside 1970-01-01 to 9999-12-31)",
+            )
+        }
         StoreError::Other(cause) => {
             tracing::error!(error = %cause, "storage failure while handling {what}");
             AppError::Internal
@@ -67,7 +73,6 @@ impl Service {
             store,
             events: tokio::sync::broadcast::channel(256).0,
             policy,
-            login_failures: Mutex::new(access::FailureLog::default()),
             current_json: matrix_cache::Stamped::new(),
             matrix_view: matrix_cache::Stamped::new(),
         }
