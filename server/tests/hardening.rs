@@ -410,20 +410,26 @@ async fn the_throttle_holds_across_instances(backend: Backend) {
 /// Clients that request heavy responses and never read them hold only their own sockets: the
 /// limiter's permits are released once a body is produced.
 async fn slow_readers_do_not_hold_up_others(backend: Backend) {
-    // Enough cells that one matrix (~0.5 MB of JSON) overflows the socket buffers.
-    let Some(db) = common::seeded_db(backend, 250, 6, 3_000, 3).await else {
+    // Enough cells (4,800) that a matrix (~2 MB of JSON) or the dashboard (~5 MB) overflows the
+    // socket buffers (loopback's 64 KB segments let the kernel buffer over a megabyte).
+    let Some(db) = common::seeded_db(backend, 600, 8, 6_000, 2).await else {
         return;
     };
     let app = TestApp::spawn_on(db, |_| {}).await;
     let address = app.base.trim_start_matches("http://").to_string();
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut stalled = vec![];
-    for _ in 0..cores * 2 {
+    for n in 0..cores * 2 {
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
         socket.set_recv_buffer_size(4096).unwrap();
         let mut stream = socket.connect(address.parse().unwrap()).await.unwrap();
+        let path = if n % 2 == 0 {
+            "/api/deployments/current"
+        } else {
+            "/"
+        };
         let request = format!(
-            "GET /api/deployments/current HTTP/1.1\r\nHost: {address}\r\n\
+            "GET {path} HTTP/1.1\r\nHost: {address}\r\n\
              Authorization: Bearer {}\r\n\r\n",
             app.admin_token
         );
