@@ -19,7 +19,6 @@ for_both_backends!(run;
     bad_cursors_are_refused_with_400,
     untrusted_forwarded_headers_are_ignored,
     the_csp_names_a_fresh_nonce_instead_of_unsafe_inline,
-    unknown_pages_render_the_not_found_page,
 );
 
 fn id(value: &Value) -> String {
@@ -531,18 +530,6 @@ async fn the_csp_names_a_fresh_nonce_instead_of_unsafe_inline(app: TestApp) {
         nonces.push(nonce);
     }
     assert_ne!(nonces[0], nonces[1], "a fresh nonce per response");
-}
-
-async fn unknown_pages_render_the_not_found_page(app: TestApp) {
-    let browser = app.signed_in_as("lost", "viewer").await;
-    let response = browser
-        .get(app.url("/no/such/page?x=1"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 404);
-    let html = response.text().await.unwrap();
-    assert!(html.contains("<html"), "an HTML page, not a bare error");
 }
 
 macro_rules! per_backend {

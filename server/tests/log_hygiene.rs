@@ -86,3 +86,37 @@ async fn sqlite_secrets_stay_out_of_logs() {
 async fn postgres_secrets_stay_out_of_logs() {
     secrets_stay_out_of_logs(Backend::Postgres).await;
 }
+
+/// An unknown page for a signed-in user is a 404 page, not an ERROR in the log (the fallback
+/// renders the app, whose server calls need the service in context too).
+async fn unknown_pages_log_no_errors(backend: Backend) {
+    let logs = captured();
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let browser = app.signed_in_as("wanderer", "viewer").await;
+    let marker = format!("/no/such/page/{}", uuid::Uuid::now_v7());
+    let response = browser
+        .get(app.url(&marker))
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 404);
+    assert!(response.text().await.unwrap().contains("<html"));
+    // The request's own trace line proves the capture saw it; no ERROR line came with it.
+    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains(&marker), "the capture works");
+    let errors: Vec<&str> = text.lines().filter(|l| l.contains("ERROR")).collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_unknown_pages_log_no_errors() {
+    unknown_pages_log_no_errors(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_unknown_pages_log_no_errors() {
+    unknown_pages_log_no_errors(Backend::Postgres).await;
+}
