@@ -84,6 +84,12 @@ async fn admin_token(base: &str) -> String {
     token["token"].as_str().unwrap().to_string()
 }
 
+async fn get_json(client: &reqwest::Client, url: String) -> Value {
+    let response = client.get(url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
 async fn create(client: &reqwest::Client, url: String, body: Value) -> String {
     let response = client.post(url).json(&body).send().await.unwrap();
     assert_eq!(response.status(), 201);
@@ -181,7 +187,7 @@ async fn acknowledged_writes_survive_kill_9(backend: Backend) {
         if let Some(cursor) = &cursor {
             url.push_str(&format!("&cursor={cursor}"));
         }
-        let page: Value = client.get(url).send().await.unwrap().json().await.unwrap();
+        let page = get_json(&client, url).await;
         for item in page["items"].as_array().unwrap() {
             stored.insert(item["id"].as_str().unwrap().to_string());
         }
@@ -201,30 +207,24 @@ async fn acknowledged_writes_survive_kill_9(backend: Backend) {
         acknowledged.len()
     );
     // The maintained current state still names the newest record of each pair.
-    let current: Value = client
-        .get(format!(
+    let current = get_json(
+        &client,
+        format!(
             "{}/api/applications/{application}/deployments/current",
             server.base
-        ))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        ),
+    )
+    .await;
     for state in current.as_array().unwrap() {
         let environment = state["environment"]["id"].as_str().unwrap();
-        let newest: Value = client
-            .get(format!(
+        let newest = get_json(
+            &client,
+            format!(
                 "{}/api/deployments?applicationId={application}&environmentId={environment}&limit=1",
                 server.base
-            ))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            ),
+        )
+        .await;
         assert_eq!(state["deploymentId"], newest["items"][0]["id"]);
     }
     eprintln!(

@@ -75,6 +75,7 @@ for_both_backends!(run;
     unknown_ids_are_not_found,
     ping_answers,
     matrix_stamp_changes_with_everything_the_matrix_shows,
+    login_failures_count_restart_after_the_window_and_are_pruned,
 );
 
 async fn application_round_trips_exactly(store: Arc<dyn Store>) {
@@ -312,4 +313,61 @@ async fn matrix_stamp_changes_with_everything_the_matrix_shows(store: Arc<dyn St
     moved(&store, &mut seen, "reordering environments").await;
     store.rebuild_current_deployments().await.unwrap();
     moved(&store, &mut seen, "rebuilding the current state").await;
+}
+
+async fn login_failures_count_restart_after_the_window_and_are_pruned(store: Arc<dyn Store>) {
+    let at = now();
+    let window = Duration::minutes(15);
+    let old = at - Duration::hours(1);
+    // Two failures an hour ago under one key, one under another.
+    store
+        .record_login_failure("pair:old|1.2.3.4", old, old - window)
+        .await
+        .unwrap();
+    store
+        .record_login_failure("pair:old|1.2.3.4", old, old - window)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .login_failures("pair:old|1.2.3.4", old - window)
+            .await
+            .unwrap(),
+        Some((2, old))
+    );
+    store
+        .record_login_failure("client:1.2.3.4", old, old - window)
+        .await
+        .unwrap();
+    // A failure now counts from 1 again for a key whose last failure left the window...
+    store
+        .record_login_failure("pair:old|1.2.3.4", at, at - window)
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .login_failures("pair:old|1.2.3.4", at - window)
+            .await
+            .unwrap(),
+        Some((1, at))
+    );
+    // ...and keys with nothing inside the window are gone, not merely ignored.
+    assert_eq!(
+        store
+            .login_failures("client:1.2.3.4", old - window)
+            .await
+            .unwrap(),
+        None
+    );
+    store
+        .clear_login_failures("pair:old|1.2.3.4")
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .login_failures("pair:old|1.2.3.4", at - window)
+            .await
+            .unwrap(),
+        None
+    );
 }

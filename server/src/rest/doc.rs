@@ -56,11 +56,23 @@ pub enum Errors {
     )]
     Conflict(#[to_schema] ProblemDoc),
     #[response(
+        status = 413,
+        description = "The request body is too large",
+        content_type = "application/problem+json"
+    )]
+    TooLarge(#[to_schema] ProblemDoc),
+    #[response(
         status = 422,
         description = "Validation failed (one entry per field)",
         content_type = "application/problem+json"
     )]
     Unprocessable(#[to_schema] ProblemDoc),
+    #[response(
+        status = 429,
+        description = "Slow down (sign-in throttle, live-feed cap); Retry-After says when",
+        content_type = "application/problem+json"
+    )]
+    TooManyRequests(#[to_schema] ProblemDoc),
 }
 
 struct Security;
