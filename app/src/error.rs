@@ -22,7 +22,10 @@ impl FieldError {
     }
 }
 
+/// On the wire (REST responses, server-function errors, hydration data) an error is an RFC 9457
+/// problem document, so every client sees one shape; see [`ProblemBody`].
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[serde(into = "ProblemBody", from = "ProblemBody")]
 pub enum AppError {
     /// The input could not be read at all (bad JSON, bad id, bad date).
     #[error("{0}")]
@@ -109,7 +112,8 @@ impl AppError {
             AppError::TooManyRequests { .. } => "Too many requests",
             AppError::PayloadTooLarge(_) => "Payload too large",
             AppError::Forbidden(_) => "Forbidden",
-            AppError::Internal | AppError::Transport(_) => "Internal server error",
+            AppError::Internal => "Internal server error",
+            AppError::Transport(_) => TRANSPORT_TITLE,
         }
     }
 
@@ -126,14 +130,105 @@ impl AppError {
     }
 }
 
+/// An RFC 9457 problem document: `type`, `title`, `status`, `detail`, plus `errors` (one per
+/// field, for 409 and 422) and `retryAfter` (seconds, for 429).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProblemBody {
+    #[serde(rename = "type", default = "about_blank")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+}
+
+fn about_blank() -> String {
+    "about:blank".into()
+}
+
+impl From<AppError> for ProblemBody {
+    fn from(err: AppError) -> Self {
+        let errors = match &err {
+            AppError::Validation(errors) => Some(errors.clone()),
+            AppError::Conflict { field, message } => Some(vec![FieldError::new(field, message)]),
+            _ => None,
+        };
+        let retry_after = match &err {
+            AppError::TooManyRequests {
+                retry_after_seconds,
+                ..
+            } => Some(*retry_after_seconds),
+            _ => None,
+        };
+        ProblemBody {
+            kind: about_blank(),
+            title: err.title().into(),
+            status: err.status_code(),
+            detail: err.to_string(),
+            errors,
+            retry_after,
+        }
+    }
+}
+
+/// Reads a problem back into the error it describes (the status decides the variant).
+impl From<ProblemBody> for AppError {
+    fn from(problem: ProblemBody) -> Self {
+        let ProblemBody {
+            title,
+            status,
+            detail,
+            errors,
+            retry_after,
+            ..
+        } = problem;
+        let errors = errors.unwrap_or_default();
+        match status {
+            400 => AppError::BadRequest(detail),
+            401 if detail == AppError::InvalidCredentials.to_string() => {
+                AppError::InvalidCredentials
+            }
+            401 => AppError::Unauthorized,
+            403 => AppError::Forbidden(detail),
+            404 => AppError::NotFound(detail),
+            405 => AppError::MethodNotAllowed(detail),
+            409 => match errors.into_iter().next() {
+                Some(FieldError { field, message }) => AppError::Conflict { field, message },
+                None => AppError::Conflict {
+                    field: String::new(),
+                    message: detail,
+                },
+            },
+            413 => AppError::PayloadTooLarge(detail),
+            422 if errors.is_empty() => AppError::field("request", detail),
+            422 => AppError::Validation(errors),
+            429 => AppError::TooManyRequests {
+                message: detail,
+                retry_after_seconds: retry_after.unwrap_or(1),
+            },
+            _ if title == TRANSPORT_TITLE => AppError::Transport(detail),
+            _ => AppError::Internal,
+        }
+    }
+}
+
+const TRANSPORT_TITLE: &str = "Could not reach the server";
+
 impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
+    /// Input the server function could not even read is the caller's mistake (400); anything
+    /// else here is a transport failure seen in the browser.
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
-            ServerFnErrorErr::Args(msg) | ServerFnErrorErr::MissingArg(msg) => {
-                AppError::BadRequest(msg)
-            }
+            ServerFnErrorErr::Args(msg)
+            | ServerFnErrorErr::MissingArg(msg)
+            | ServerFnErrorErr::Deserialization(msg) => AppError::BadRequest(msg),
+            ServerFnErrorErr::UnsupportedRequestMethod(msg) => AppError::MethodNotAllowed(msg),
             other => AppError::Transport(other.to_string()),
         }
     }
@@ -152,6 +247,36 @@ mod tests {
         assert_eq!(err.message_for("description").as_deref(), Some("too long"));
         assert_eq!(err.message_for("position"), None);
         assert_eq!(err.status_code(), 422);
+    }
+
+    #[test]
+    fn every_error_travels_as_a_problem_and_back() {
+        for err in [
+            AppError::BadRequest("bad".into()),
+            AppError::field("name", "is required"),
+            AppError::NotFound("gone".into()),
+            AppError::Conflict {
+                field: "name".into(),
+                message: "taken".into(),
+            },
+            AppError::Unauthorized,
+            AppError::InvalidCredentials,
+            AppError::TooManyRequests {
+                message: "wait".into(),
+                retry_after_seconds: 7,
+            },
+            AppError::PayloadTooLarge("big".into()),
+            AppError::Forbidden("no".into()),
+            AppError::MethodNotAllowed("no".into()),
+            AppError::Internal,
+            AppError::Transport("offline".into()),
+        ] {
+            let json = serde_json::to_value(&err).unwrap();
+            assert_eq!(json["status"], err.status_code(), "{json}");
+            assert_eq!(json["type"], "about:blank");
+            let back: AppError = serde_json::from_value(json).unwrap();
+            assert_eq!(back, err);
+        }
     }
 
     #[test]

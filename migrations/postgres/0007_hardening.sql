@@ -17,7 +17,7 @@ ALTER TABLE api_token ADD CONSTRAINT api_token_expires_at_in_range
     NOT VALID;
 
 -- 3. Failed sign-ins, in the database so the throttle holds across instances and restarts. One row
---    per key ("pair:<username>|<client>" or "client:<client>"); rows whose last failure is older
+--    per key ("pair:<SHA-256 of username>|<client>" or "client:<client>"); rows whose last failure is older
 --    than the window are pruned when failures are recorded.
 CREATE TABLE login_throttle (
     throttle_key    TEXT PRIMARY KEY NOT NULL,

@@ -167,6 +167,7 @@ fn router(state: AppState) -> Router {
             heavy::limit(),
             heavy::limit_heavy,
         ))
+        .layer(middleware::from_fn(problem::server_fn_error_status))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,

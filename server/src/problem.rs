@@ -1,11 +1,12 @@
 //! RFC 9457 problem+json responses, and the request extractors whose rejections become them.
 
-use app::error::{AppError, FieldError};
+use app::error::{AppError, FieldError, ProblemBody};
+use axum::body::Body;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 
 /// An `AppError` on its way out of a REST handler.
 #[derive(Debug)]
@@ -19,45 +20,57 @@ impl From<AppError> for Problem {
 
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
-        let err = self.0;
-        let status =
-            StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut body = json!({
-            "type": "about:blank",
-            "title": err.title(),
-            "status": status.as_u16(),
-            "detail": err.to_string(),
-        });
-        match &err {
-            AppError::Validation(errors) => body["errors"] = json!(errors),
-            AppError::Conflict { field, message } => {
-                body["errors"] = json!([FieldError::new(field, message)])
-            }
-            _ => {}
-        }
-        let mut response = (
-            status,
-            [(header::CONTENT_TYPE, "application/problem+json")],
-            body.to_string(),
-        )
-            .into_response();
-        if let AppError::TooManyRequests {
-            retry_after_seconds,
-            ..
-        } = err
-        {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, retry_after_seconds.into());
-        }
-        if status == StatusCode::UNAUTHORIZED {
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                header::HeaderValue::from_static("Bearer"),
-            );
-        }
+        // AppError serialises as its problem document (app::error::ProblemBody).
+        let body = serde_json::to_vec(&self.0).unwrap_or_default();
+        let mut response = Response::new(Body::from(body));
+        set_problem_status(&mut response, &ProblemBody::from(self.0));
         response
     }
+}
+
+/// Status and headers of a problem response: the problem's status, its content type,
+/// `Retry-After` for 429 and a `WWW-Authenticate` challenge for 401.
+fn set_problem_status(response: &mut Response, problem: &ProblemBody) {
+    *response.status_mut() =
+        StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/problem+json"),
+    );
+    if let Some(seconds) = problem.retry_after {
+        headers.insert(header::RETRY_AFTER, seconds.into());
+    }
+    if problem.status == 401 {
+        headers.insert(
+            header::WWW_AUTHENTICATE,
+            header::HeaderValue::from_static("Bearer"),
+        );
+    }
+}
+
+/// Server functions answer every error with 500 (Leptos' default); their body is the error's
+/// problem document, so this gives the response the status (and headers) the error means: a
+/// wrong password is 401 and a viewer's write 403, as on the REST API, and only real failures
+/// count as server errors.
+pub async fn server_fn_error_status(request: axum::extract::Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if !response
+        .headers()
+        .contains_key(leptos::server_fn::error::SERVER_FN_ERROR_HEADER)
+    {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    // Error bodies are small; anything past this limit is not one of ours.
+    let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+        return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+    };
+    let mut response = Response::from_parts(parts, Body::from(bytes.clone()));
+    if let Ok(problem) = serde_json::from_slice::<ProblemBody>(&bytes) {
+        set_problem_status(&mut response, &problem);
+    }
+    response
 }
 
 /// Pulls "missing field `x`" / "unknown field `x`" out of serde's message so the client learns which field.

@@ -19,6 +19,8 @@ for_both_backends!(run;
     bad_cursors_are_refused_with_400,
     untrusted_forwarded_headers_are_ignored,
     the_csp_names_a_fresh_nonce_instead_of_unsafe_inline,
+    server_functions_answer_the_status_their_error_means,
+    no_bad_input_to_a_server_function_answers_5xx,
 );
 
 fn id(value: &Value) -> String {
@@ -562,4 +564,99 @@ mod own_setup {
         idle_and_half_sent_sockets_are_closed,
         live_feeds_are_capped_per_user,
     );
+}
+
+fn server_fn_path(name: &str) -> &'static str {
+    leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path)
+        .find(|path| path.contains(name))
+        .unwrap_or_else(|| panic!("the {name} server function is registered"))
+}
+
+/// Posts a form to a server function and returns the status and the problem document.
+async fn call_server_fn(client: &reqwest::Client, url: String, form: &str) -> (u16, Value) {
+    let response = client
+        .post(url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form.to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    let body = response.json().await.unwrap_or(Value::Null);
+    (status, body)
+}
+
+/// Ordinary refusals are the caller's business, not server errors: the same statuses and problem
+/// documents as the REST API.
+async fn server_functions_answer_the_status_their_error_means(app: TestApp) {
+    let (application, version, environment) = catalogue(&app).await;
+    let stranger = TestApp::browser();
+    let (status, body) = call_server_fn(
+        &stranger,
+        app.url(server_fn_path("login")),
+        "username=admin&password=wrong-password",
+    )
+    .await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["status"], 401);
+    assert_eq!(body["title"], "Unauthorized");
+
+    let viewer = app.signed_in_as("onlooker", "viewer").await;
+    let record = format!(
+        "application_id={application}&version_id={version}\
+         &environment_id={environment}&deployment_date=2026-01-01T00:00:00Z"
+    );
+    let (status, body) = call_server_fn(
+        &viewer,
+        app.url(server_fn_path("record_deployment")),
+        &record,
+    )
+    .await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(body["status"], 403);
+
+    let editor = app.signed_in_as("typist", "editor").await;
+    let future = record.replace("2026-01-01", "2999-01-01");
+    let (status, body) = call_server_fn(
+        &editor,
+        app.url(server_fn_path("record_deployment")),
+        &future,
+    )
+    .await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "deploymentDate");
+}
+
+/// Every server function, fed nonsense by a signed-in admin and a viewer, answers 4xx (or 2xx
+/// where the nonsense happens to be harmless), never 5xx.
+async fn no_bad_input_to_a_server_function_answers_5xx(app: TestApp) {
+    let viewer = app.signed_in_as("prober", "viewer").await;
+    let admin = app.signed_in_as("chief", "admin").await;
+    let long = format!("name={}", "x".repeat(100_000));
+    let inputs = [
+        "",
+        "garbage",
+        "name=%00&id=%00&username=%00&password=%00",
+        "id=not-a-uuid&application_id=-1&at=-5000-01-01T00:00:00Z",
+        "deployment_date=%2B10000-01-01T00:00:00Z&notes=%00",
+        long.as_str(),
+    ];
+    let mut calls = 0;
+    for (path, _method) in leptos::server_fn::axum::server_fn_paths() {
+        if path.contains("logout") {
+            continue; // would end the sessions this test uses
+        }
+        for client in [&viewer, &admin] {
+            for input in inputs {
+                let (status, body) = call_server_fn(client, app.url(path), input).await;
+                assert!(
+                    status < 500,
+                    "{path} with {input:.60} answered {status}: {body}"
+                );
+                calls += 1;
+            }
+        }
+    }
+    assert!(calls > 100, "only {calls} calls");
 }

@@ -196,7 +196,8 @@ impl Service {
         let mut errors = vec![];
         check_characters("username", Some(username), &mut errors);
         finish(errors)?;
-        let pair_key = format!("pair:{}|{client}", username.to_lowercase());
+        // Hashed: a key's size must not depend on what a stranger types as a username.
+        let pair_key = format!("pair:{}|{client}", secret_hash(&username.to_lowercase()));
         let client_key = format!("client:{client}");
         let at = now();
         let since = at - self.policy.failure_window;
