@@ -11,7 +11,10 @@ test('signs in through the form, shows the user, signs out to the login page', a
   await expect(page.locator('body[data-hydrated="true"]')).toBeAttached();
   await page.locator('#login input[name=username]').fill('admin');
   await page.locator('#login input[name=password]').fill('not-the-password');
+  // A typo is the user's mistake, not a server error: 401, as on the REST API.
+  const refused = page.waitForResponse((r) => r.url().includes('/rpc/login'));
   await page.locator('#login').getByRole('button', { name: 'Sign in' }).click();
+  expect((await refused).status()).toBe(401);
   await expect(page.locator('#login .form-error')).toHaveText('invalid username or password');
 
   await signIn(page, '/environments');
