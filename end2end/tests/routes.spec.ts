@@ -59,6 +59,8 @@ test('every page opens directly by URL, hydrates and stays error-free (admin and
     '/applications',
     `/applications/${c.portal.id}`,
     `/applications/${c.portal.id}?tab=versions`,
+    `/applications/${c.portal.id}?tab=deployments`,
+    `/applications/${c.portal.id}?tab=deployments&environmentId=${c.dev.id}&dateFrom=${day}`,
     '/environments',
     `/environments/${c.prod.id}`,
     `/environments/${c.prod.id}?tab=deployments`,
@@ -84,21 +86,3 @@ test('every page opens directly by URL, hydrates and stays error-free (admin and
   await api.dispose();
 });
 
-// Known defect (issue 12): opening an application's Deployments tab by its URL panics during
-// hydration ("expected a marker node" after the history filter form, application.rs). Marked as
-// an expected failure so the suite stays honest: once it is fixed, this test starts passing,
-// Playwright reports that, and the route moves into the list above.
-test('an application\'s Deployments tab opens directly by URL', async ({ browser, baseURL }) => {
-  test.fail();
-  const api = await adminApi(baseURL!);
-  const c = await seedCatalog(api, unique());
-  await record(api, c.portal.id, c.versions['1.1.0'], c.dev.id, daysAgo(3));
-  const page = await signInAs(browser, baseURL!, 'admin', process.env.ADMIN_PASSWORD ?? '');
-  const problems = watch(page);
-  await page.goto(`/applications/${c.portal.id}?tab=deployments`);
-  await expect(page.locator('body[data-hydrated="true"]')).toBeAttached();
-  await page.waitForLoadState('networkidle');
-  expect(problems.errors).toEqual([]);
-  await page.context().close();
-  await api.dispose();
-});

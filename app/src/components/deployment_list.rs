@@ -116,12 +116,19 @@ mod tests {
     }
 }
 
+/// The environments a grouped history is grouped by, as loaded by the page.
+pub type EnvironmentsResource = Resource<Result<Vec<Environment>, crate::error::AppError>>;
+
 /// History for `filter`, newest first, with "Load more" by cursor; grouped by environment when
 /// `environments` is given. `tick` (e.g. live events) refetches the first page.
+///
+/// Render it unconditionally, never from inside another `Suspend`: its resource must be created
+/// at the same point on the server and while hydrating, or the browser finds another tree than
+/// the server rendered (a direct load of an application's Deployments tab panicked that way).
 #[component]
 pub fn HistoryList(
     #[prop(into)] filter: Signal<crate::model::DeploymentFilter>,
-    #[prop(optional)] environments: Option<Vec<Environment>>,
+    #[prop(optional)] environments: Option<EnvironmentsResource>,
     #[prop(optional, into)] tick: Option<Signal<u64>>,
     show_application: bool,
 ) -> impl IntoView {
@@ -156,7 +163,6 @@ pub fn HistoryList(
             loading.set(false);
         });
     };
-    let environments = StoredValue::new(environments);
     view! {
         <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -164,6 +170,11 @@ pub fn HistoryList(
                     Ok(page) => page,
                     Err(e) => return view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
                 };
+                let environments = match environments {
+                    Some(resource) => Some(resource.await.unwrap_or_default()),
+                    None => None,
+                };
+                let environments = StoredValue::new(environments);
                 let has_more = move || match next.get() {
                     Some(cursor) => cursor.is_some(),
                     None => page.next_cursor.is_some(),

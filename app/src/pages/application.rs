@@ -231,11 +231,6 @@ fn DeploymentsTab(application_id: Uuid) -> impl IntoView {
             <button type="submit" class="secondary">"Filter"</button>
             <a href=format!("/applications/{application_id}?tab=deployments")>"Clear"</a>
         </Form>
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                let envs = environments.await.unwrap_or_default();
-                view! { <HistoryList filter environments=envs tick=Signal::derive(move || tick.get()) show_application=false/> }
-            })}
-        </Transition>
+        <HistoryList filter environments tick=Signal::derive(move || tick.get()) show_application=false/>
     }
 }
