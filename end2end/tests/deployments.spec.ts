@@ -46,6 +46,30 @@ test('Scenario 1: record a deployment through the form', async ({ page, baseURL 
   expect(errors).toEqual([]);
 });
 
+test('after a back-dated record the form starts from now again', async ({ page, baseURL }) => {
+  const errors = watchForErrors(page);
+  const api = await adminApi(baseURL!);
+  const s = await seedCatalog(api, unique());
+  await page.goto(`/deployments/new?applicationId=${s.portal.id}&environmentId=${s.dev.id}`);
+  await hydrated(page);
+  const form = page.locator('#record-deployment');
+  await expect(form.locator('select[name=versionId] option')).toHaveCount(3);
+  await form.locator('select[name=versionId]').selectOption({ label: '1.1.0' });
+  // A deployment from three days ago, typed in by hand.
+  const threeDaysAgo = new Date(Date.now() - 3 * 86_400_000);
+  const local = new Date(threeDaysAgo.getTime() - threeDaysAgo.getTimezoneOffset() * 60_000)
+    .toISOString()
+    .slice(0, 16);
+  await form.locator('input[name=deploymentDate]').fill(local);
+  await form.getByRole('button', { name: 'Record deployment' }).click();
+  await expect(page.locator('#record-success')).toContainText(`${s.portal.name} 1.1.0`);
+  // The next entry from this page is not silently back-dated.
+  const shown = await form.locator('input[name=deploymentDate]').inputValue();
+  expect(Math.abs(new Date(shown).getTime() - Date.now())).toBeLessThan(3 * 60_000);
+  expect(errors).toEqual([]);
+  await api.dispose();
+});
+
 test('Scenario 2: a version of another application is refused', async ({ page, baseURL }) => {
   const api = await adminApi(baseURL!);
   const s = await seedCatalog(api, unique());

@@ -153,11 +153,18 @@ pub fn RecordPage() -> impl IntoView {
                 .and_then(|n| option_text(n.value())),
         });
     };
+    // After a successful record the next one starts from now again: keeping the first entry's
+    // date would silently back-date a second deployment recorded from the same page.
     Effect::new(move |_| {
         if matches!(record.value().get(), Some(Ok(_))) {
             if let Some(notes) = notes_input.get_untracked() {
                 notes.set_value("");
             }
+            let now = Local::now().format(LOCAL_INPUT_FORMAT).to_string();
+            if let Some(input) = date_input.get_untracked() {
+                input.set_value(&now);
+            }
+            date.set(now);
         }
     });
 
