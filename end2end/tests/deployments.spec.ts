@@ -34,6 +34,7 @@ test('Scenario 1: record a deployment through the form', async ({ page, baseURL 
   const shown = await form.locator('input[name=deploymentDate]').inputValue();
   expect(Math.abs(new Date(shown).getTime() - Date.now())).toBeLessThan(3 * 60_000);
   await expect(form.locator('input[name=deployedBy]')).toHaveValue('admin');
+  await expect(page.locator('#needs-role')).toHaveCount(0);
   await form.locator('textarea[name=notes]').fill('Hotfix for login issue');
   await page.screenshot({ path: `${shots}/record-form.png`, fullPage: true });
   await form.getByRole('button', { name: 'Record deployment' }).click();
@@ -238,5 +239,9 @@ test('a viewer sees no record actions', async ({ browser, baseURL }) => {
   await page.goto(`/applications/${s.portal.id}?tab=deployments`);
   await expect(page.locator('#current-state')).toBeVisible();
   await expect(page.locator('#record-new')).toHaveCount(0);
+  // Opened directly, the record form says up front that it needs the editor role.
+  await page.goto('/deployments/new');
+  await hydrated(page);
+  await expect(page.locator('#needs-role')).toContainText('needs the editor role');
   await context.close();
 });

@@ -36,6 +36,31 @@ pub fn IfRole(role: Role, children: ChildrenFn) -> impl IntoView {
     }
 }
 
+/// Tells a user below `role` up front that `what` needs it, before they fill in a form the server
+/// would refuse.
+#[component]
+pub fn RoleNotice(role: Role, what: &'static str) -> impl IntoView {
+    let session = expect_context::<SessionUser>();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match session.0.await {
+                    Ok(Some(user)) if !user.can(role) => Some(view! {
+                        <p class="notice" id="needs-role" role="note">
+                            {format!(
+                                "{what} needs the {} role; you are signed in as a {}. Ask an admin for access.",
+                                role.as_str(),
+                                user.role.as_str()
+                            )}
+                        </p>
+                    }),
+                    _ => None,
+                }
+            })}
+        </Suspense>
+    }
+}
+
 /// The header's right side: the user's name and role, and sign-out.
 #[component]
 pub fn UserMenu() -> impl IntoView {

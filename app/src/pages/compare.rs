@@ -69,12 +69,7 @@ pub fn ComparePage() -> impl IntoView {
                                 <tbody>
                                     {c.rows.into_iter().map(|row| {
                                         let (text, class) = status_text(row.status);
-                                        let lag = match (row.versions_behind, row.waiting_days) {
-                                            (0, None) => "—".to_string(),
-                                            (0, Some(days)) => format!("waiting {days} days"),
-                                            (n, Some(days)) => format!("{n} version{} behind, waiting {days} days", if n == 1 { "" } else { "s" }),
-                                            (n, None) => format!("{n} versions behind"),
-                                        };
+                                        let lag = lag_text(row.versions_behind, row.waiting_days);
                                         view! {
                                             <tr data-application=row.application.name.clone() data-status=class>
                                                 <td><a href=format!("/applications/{}?tab=deployments", row.application.id)>{row.application.name.clone()}</a></td>
@@ -105,5 +100,45 @@ fn StateCell(state: Option<CurrentDeploymentState>) -> impl IntoView {
             " "<span class="muted"><Ago at=s.deployment_date/></span>
         }
         .into_any(),
+    }
+}
+
+/// "2 versions behind, waiting 3 days", "waiting less than a day", "—" when nothing waits.
+pub fn lag_text(versions_behind: u32, waiting_days: Option<i64>) -> String {
+    let plural = |n: i64, one: &str, many: &str| {
+        if n == 1 {
+            format!("1 {one}")
+        } else {
+            format!("{n} {many}")
+        }
+    };
+    let waiting = waiting_days.map(|days| match days {
+        days if days < 1 => "waiting less than a day".to_string(),
+        days => format!("waiting {}", plural(days, "day", "days")),
+    });
+    let behind = (versions_behind > 0).then(|| {
+        format!(
+            "{} behind",
+            plural(versions_behind.into(), "version", "versions")
+        )
+    });
+    match (behind, waiting) {
+        (Some(behind), Some(waiting)) => format!("{behind}, {waiting}"),
+        (Some(one), None) | (None, Some(one)) => one,
+        (None, None) => "—".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lag_text;
+
+    #[test]
+    fn lag_reads_naturally() {
+        assert_eq!(lag_text(0, None), "—");
+        assert_eq!(lag_text(0, Some(0)), "waiting less than a day");
+        assert_eq!(lag_text(0, Some(1)), "waiting 1 day");
+        assert_eq!(lag_text(1, Some(3)), "1 version behind, waiting 3 days");
+        assert_eq!(lag_text(2, None), "2 versions behind");
     }
 }

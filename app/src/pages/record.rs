@@ -11,10 +11,10 @@ use uuid::Uuid;
 use crate::api::catalog::{list_applications, list_environments, list_versions};
 use crate::api::deployments::{list_deployments, RecordDeployment};
 use crate::components::form_feedback::{FieldMessage, FormMessage};
-use crate::components::session::SessionUser;
+use crate::components::session::{RoleNotice, SessionUser};
 use crate::components::timestamp::Ago;
 use crate::error::{AppError, FieldError};
-use crate::model::{DeploymentFilter, FUTURE_DATE_MESSAGE};
+use crate::model::{DeploymentFilter, Role, FUTURE_DATE_MESSAGE};
 
 /// The value format of `<input type="datetime-local">`.
 const LOCAL_INPUT_FORMAT: &str = "%Y-%m-%dT%H:%M";
@@ -172,6 +172,7 @@ pub fn RecordPage() -> impl IntoView {
         <Title text="Record deployment"/>
         <section class="page">
             <h1>"Record deployment"</h1>
+            <RoleNotice role=Role::Editor what="Recording a deployment"/>
             {move || record.value().get().and_then(Result::ok).map(|d| view! {
                 <div class="toast success" role="status" id="record-success">
                     "Deployment recorded: "<strong>{d.application.name.clone()}" "{d.version.version_identifier.clone()}</strong>
