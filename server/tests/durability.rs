@@ -63,27 +63,6 @@ impl Drop for ServerProcess {
     }
 }
 
-async fn admin_token(base: &str) -> String {
-    let browser = TestApp::browser();
-    let login = browser
-        .post(format!("{base}/api/auth/login"))
-        .json(&json!({"username": "admin", "password": ADMIN_PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(login.status(), 200);
-    let token: Value = browser
-        .post(format!("{base}/api/tokens"))
-        .json(&json!({"name": "durability"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    token["token"].as_str().unwrap().to_string()
-}
-
 async fn get_json(client: &reqwest::Client, url: String) -> Value {
     let response = client.get(url).send().await.unwrap();
     assert_eq!(response.status(), 200);
@@ -102,7 +81,7 @@ async fn acknowledged_writes_survive_kill_9(backend: Backend) {
         return;
     };
     let server = ServerProcess::start(&db.url).await;
-    let client = TestApp::bearer_client(&admin_token(&server.base).await);
+    let client = TestApp::bearer_client(&TestApp::admin_token(&server.base, "durability").await);
     let base = server.base.clone();
     let application = create(
         &client,
@@ -176,7 +155,7 @@ async fn acknowledged_writes_survive_kill_9(backend: Backend) {
     );
 
     let server = ServerProcess::start(&db.url).await;
-    let client = TestApp::bearer_client(&admin_token(&server.base).await);
+    let client = TestApp::bearer_client(&TestApp::admin_token(&server.base, "durability").await);
     let mut stored = std::collections::HashSet::new();
     let mut cursor: Option<String> = None;
     loop {

@@ -7,7 +7,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{run_app as run, Backend, TestApp, ADMIN_PASSWORD};
+use common::{run_app as run, server_fn_path, Backend, TestApp, ADMIN_PASSWORD};
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -564,13 +564,6 @@ mod own_setup {
         idle_and_half_sent_sockets_are_closed,
         live_feeds_are_capped_per_user,
     );
-}
-
-fn server_fn_path(name: &str) -> &'static str {
-    leptos::server_fn::axum::server_fn_paths()
-        .map(|(path, _)| path)
-        .find(|path| path.contains(name))
-        .unwrap_or_else(|| panic!("the {name} server function is registered"))
 }
 
 /// Posts a form to a server function and returns the status and the problem document.

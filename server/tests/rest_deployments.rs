@@ -5,7 +5,7 @@ mod common;
 use std::collections::HashSet;
 
 use chrono::{Duration, Utc};
-use common::{run_app as run, TestApp};
+use common::{run_app as run, server_fn_path, TestApp};
 use serde_json::{json, Value};
 
 /// Ids of a small catalogue: two applications with versions, three environments.
@@ -118,13 +118,6 @@ fn version_in(states: &[Value], environment: &str) -> Option<String> {
 }
 
 /// The registered path of a server function, by name.
-fn server_fn_path(name: &str) -> &'static str {
-    leptos::server_fn::axum::server_fn_paths()
-        .map(|(path, _)| path)
-        .find(|path| path.contains(name))
-        .unwrap_or_else(|| panic!("the {name} server function is registered"))
-}
-
 /// Sends the request and returns its JSON body.
 async fn json_of(request: reqwest::RequestBuilder) -> Value {
     request.send().await.unwrap().json().await.unwrap()

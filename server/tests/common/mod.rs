@@ -149,15 +149,7 @@ impl TestApp {
         config.admin_password = Some(ADMIN_PASSWORD.into());
         adjust(&mut config);
         let base = Self::serve(&config).await;
-        let browser = Self::browser();
-        let login = browser
-            .post(format!("{base}/api/auth/login"))
-            .json(&serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(login.status(), 200, "admin login");
-        let admin_token = Self::token_via(&browser, &base, "tests").await;
+        let admin_token = Self::admin_token(&base, "tests").await;
         TestApp {
             client: Self::bearer_client(&admin_token),
             admin_token,
@@ -229,6 +221,19 @@ impl TestApp {
             .timeout(REQUEST_TIMEOUT)
             .build()
             .unwrap()
+    }
+
+    /// Signs in at `base` as the test admin and returns a new API token named `name`.
+    pub async fn admin_token(base: &str, name: &str) -> String {
+        let browser = Self::browser();
+        let login = browser
+            .post(format!("{base}/api/auth/login"))
+            .json(&serde_json::json!({"username": "admin", "password": ADMIN_PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 200, "admin login");
+        Self::token_via(&browser, base, name).await
     }
 
     async fn token_via(client: &reqwest::Client, base: &str, name: &str) -> String {
@@ -334,6 +339,14 @@ pub async fn seeded_db(
     };
     server::seed(&config, &args).await.expect("seed");
     Some(db)
+}
+
+/// The `/rpc/…` path of the server function whose name contains `name`.
+pub fn server_fn_path(name: &str) -> &'static str {
+    leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path)
+        .find(|path| path.contains(name))
+        .unwrap_or_else(|| panic!("the {name} server function is registered"))
 }
 
 /// Runs one REST case against a freshly spawned app (skipped when the backend is unavailable).
