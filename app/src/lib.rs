@@ -12,10 +12,11 @@ pub mod ssr;
 
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
-use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
-use components::session::{provide_session_user, UserMenu};
+use components::header::SiteHeader;
+use components::session::provide_session_user;
 use pages::{
     application::ApplicationPage,
     applications::ApplicationsPage,
@@ -53,6 +54,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_session_user();
+    components::zone::provide_zone();
     // Effects only run in the browser: this marks the moment the page became interactive.
     Effect::new(move |_| {
         if let Some(body) = document().body() {
@@ -64,18 +66,7 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/deploytrack.css"/>
         <Title formatter=|page: String| format!("{page} · deploytrack")/>
         <Router>
-            <header class="topbar">
-                <a class="brand" href="/">"deploytrack"</a>
-                <nav>
-                    <A href="/" exact=true>"Dashboard"</A>
-                    <A href="/deployments">"Deployments"</A>
-                    <A href="/compare">"Compare"</A>
-                    <A href="/applications">"Applications"</A>
-                    <A href="/environments">"Environments"</A>
-                </nav>
-                <span class="spacer"></span>
-                <UserMenu/>
-            </header>
+            <SiteHeader/>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
                     <Route path=path!("/") view=DashboardPage/>

@@ -4,7 +4,10 @@ use leptos::prelude::*;
 
 use crate::model::WeekCount;
 
-/// Bar heights scaled to the tallest week, as (x, height) in a 240×60 box.
+/// Height of the bars' area in the SVG box; above it sit the values, below it the dates.
+const BAR_AREA: f64 = 48.0;
+
+/// Bar heights scaled to the tallest week, as (x, height) in a 240-wide box.
 pub fn bar_geometry(weeks: &[WeekCount]) -> Vec<(f64, f64)> {
     let max = weeks
         .iter()
@@ -16,33 +19,61 @@ pub fn bar_geometry(weeks: &[WeekCount]) -> Vec<(f64, f64)> {
     weeks
         .iter()
         .enumerate()
-        .map(|(i, w)| (i as f64 * width, 56.0 * w.deployments as f64 / max))
+        .map(|(i, w)| (i as f64 * width, BAR_AREA * w.deployments as f64 / max))
         .collect()
 }
 
+/// Deployments per week: each bar carries its count above it and its week on hover; the first,
+/// middle and last weeks are named below. Screen readers get the same figures as a table.
 #[component]
 pub fn WeeklyChart(weeks: Vec<WeekCount>) -> impl IntoView {
     let width = 240.0 / weeks.len().max(1) as f64;
+    let base = 12.0 + BAR_AREA;
+    let labelled = [0, weeks.len() / 2, weeks.len().saturating_sub(1)];
     let bars = bar_geometry(&weeks)
         .into_iter()
-        .zip(weeks)
-        .map(|((x, height), week)| {
-            let label = format!(
-                "week of {}: {} deployments",
+        .zip(weeks.iter())
+        .enumerate()
+        .map(|(i, ((x, height), week))| {
+            let centre = x + width / 2.0;
+            let tooltip = format!(
+                "Week of {}: {} deployment{}",
                 week.week_start.format("%Y-%m-%d"),
-                week.deployments
+                week.deployments,
+                if week.deployments == 1 { "" } else { "s" }
             );
+            let date = labelled
+                .contains(&i)
+                .then(|| week.week_start.format("%b %d").to_string());
             view! {
-                <rect x=x + 1.0 y=60.0 - height width=width - 2.0 height=height.max(1.0) rx="2">
-                    <title>{label}</title>
-                </rect>
+                <g>
+                    <title>{tooltip}</title>
+                    <rect x=x + 1.0 y=base - height width=width - 2.0 height=height.max(1.0) rx="2"/>
+                    <text class="value" x=centre y=base - height - 2.0 text-anchor="middle">{week.deployments}</text>
+                    {date.map(|d| view! { <text class="axis" x=centre y=base + 10.0 text-anchor="middle">{d}</text> })}
+                </g>
             }
         })
         .collect_view();
+    let rows = weeks
+        .iter()
+        .map(|w| {
+            view! { <tr><th scope="row">{w.week_start.format("%Y-%m-%d").to_string()}</th><td>{w.deployments}</td></tr> }
+        })
+        .collect_view();
     view! {
-        <svg class="chart" viewBox="0 0 240 60" role="img" aria-label="Deployments per week, last 12 weeks">
-            {bars}
-        </svg>
+        <figure class="chart">
+            <figcaption>"Deployments per week"</figcaption>
+            <svg class="chart" viewBox="0 0 240 74" aria-hidden="true">
+                <line class="baseline" x1="0" x2="240" y1=base y2=base/>
+                {bars}
+            </svg>
+            <table class="sr-only">
+                <caption>"Deployments per week, last 12 weeks"</caption>
+                <thead><tr><th scope="col">"Week starting"</th><th scope="col">"Deployments"</th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </figure>
     }
 }
 
@@ -59,8 +90,8 @@ mod tests {
         };
         let bars = bar_geometry(&[week(0), week(5), week(10)]);
         assert_eq!(bars[0], (0.0, 0.0));
-        assert_eq!(bars[2].1, 56.0);
-        assert_eq!(bars[1].1, 28.0);
+        assert_eq!(bars[2].1, BAR_AREA);
+        assert_eq!(bars[1].1, BAR_AREA / 2.0);
         assert_eq!(bars[1].0, 80.0);
     }
 }

@@ -1,10 +1,12 @@
 //! Shared pieces for listing deployments: the history timeline grouped by environment, and a
 //! paged history that loads more by cursor.
 
+use chrono::{DateTime, NaiveDate, Utc};
 use leptos::prelude::*;
 use uuid::Uuid;
 
 use crate::components::timestamp::{Ago, Timestamp};
+use crate::components::zone::{use_zone, Zone};
 use crate::model::{Deployment, Environment};
 
 /// Deployments grouped by environment: environments in pipeline order (unknown ones last), each
@@ -224,24 +226,15 @@ pub fn HistoryList(
 }
 
 /// Reads history filters from URL query values (`key` → value), so filtered views can be shared.
-/// Dates may be `YYYY-MM-DD` (whole days, UTC) or RFC 3339.
-pub fn filter_from_query(get: impl Fn(&str) -> Option<String>) -> crate::model::DeploymentFilter {
-    use chrono::{DateTime, NaiveDate, Utc};
+/// Dates may be `YYYY-MM-DD` (whole days on the user's clock, `zone`) or RFC 3339; a date that
+/// is neither filters nothing (and [`DateRangeInputs`] says so).
+pub fn filter_from_query(
+    get: impl Fn(&str) -> Option<String>,
+    zone: &Zone,
+) -> crate::model::DeploymentFilter {
     let id = |key: &str| get(key).and_then(|v| Uuid::parse_str(&v).ok());
     let text = |key: &str| get(key).filter(|v| !v.trim().is_empty());
-    let date = |key: &str, end_of_day: bool| {
-        let raw = get(key)?;
-        if let Ok(t) = DateTime::parse_from_rfc3339(&raw) {
-            return Some(t.with_timezone(&Utc));
-        }
-        let day = NaiveDate::parse_from_str(&raw, "%Y-%m-%d").ok()?;
-        let time = if end_of_day {
-            day.and_hms_micro_opt(23, 59, 59, 999_999)
-        } else {
-            day.and_hms_opt(0, 0, 0)
-        };
-        time.map(|t| t.and_utc())
-    };
+    let date = |key: &str, end_of_day: bool| parse_filter_date(&get(key)?, end_of_day, zone);
     crate::model::DeploymentFilter {
         application_id: id("applicationId"),
         environment_id: id("environmentId"),
@@ -254,9 +247,60 @@ pub fn filter_from_query(get: impl Fn(&str) -> Option<String>) -> crate::model::
     }
 }
 
+/// A filter date: the first (or, for `end_of_day`, the last) microsecond of a day in `zone`, or
+/// an exact RFC 3339 instant.
+fn parse_filter_date(raw: &str, end_of_day: bool, zone: &Zone) -> Option<DateTime<Utc>> {
+    let raw = raw.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
+        return Some(t.with_timezone(&Utc));
+    }
+    let day = NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()?;
+    if end_of_day {
+        let next = day.succ_opt()?.and_hms_opt(0, 0, 0)?;
+        Some(zone.to_utc(next) - chrono::Duration::microseconds(1))
+    } else {
+        Some(zone.to_utc(day.and_hms_opt(0, 0, 0)?))
+    }
+}
+
+/// The From/To inputs of a history filter form, in the house date format, with a warning when
+/// the URL holds a date that cannot be read (it is then ignored, not silently half-applied).
+#[component]
+pub fn DateRangeInputs() -> impl IntoView {
+    let query = leptos_router::hooks::use_query_map();
+    let zone = use_zone();
+    let raw = move |key: &str| query.with(|q| q.get(key)).unwrap_or_default();
+    let unreadable = move || {
+        [("dateFrom", "From"), ("dateTo", "To")]
+            .into_iter()
+            .filter(|(key, _)| {
+                let value = raw(key);
+                !value.trim().is_empty()
+                    && zone.with(|z| parse_filter_date(&value, false, z)).is_none()
+            })
+            .map(|(_, label)| label)
+            .collect::<Vec<_>>()
+    };
+    view! {
+        <label>"From" <input type="text" name="dateFrom" placeholder="YYYY-MM-DD" inputmode="numeric"
+            autocomplete="off" size="10" value=move || raw("dateFrom")/></label>
+        <label>"To" <input type="text" name="dateTo" placeholder="YYYY-MM-DD" inputmode="numeric"
+            autocomplete="off" size="10" value=move || raw("dateTo")/></label>
+        {move || {
+            let bad = unreadable();
+            (!bad.is_empty()).then(|| view! {
+                <p class="field-error" role="alert" id="date-filter-error">
+                    {format!("{} is not a date: write it as YYYY-MM-DD (e.g. 2026-10-17). It is ignored until then.", bad.join(" and "))}
+                </p>
+            })
+        }}
+    }
+}
+
 #[cfg(test)]
 mod filter_tests {
     use super::filter_from_query;
+    use crate::components::zone::Zone;
 
     #[test]
     fn query_values_become_a_filter() {
@@ -268,7 +312,7 @@ mod filter_tests {
             "applicationId" => Some("not-a-uuid".to_string()),
             _ => None,
         };
-        let filter = filter_from_query(query);
+        let filter = filter_from_query(query, &Zone::default());
         assert!(filter.environment_id.is_some());
         assert!(filter.application_id.is_none());
         assert_eq!(
@@ -279,7 +323,112 @@ mod filter_tests {
             .date_to
             .unwrap()
             .to_rfc3339()
-            .starts_with("2026-11-02T23:59:59"));
+            .starts_with("2026-11-02T23:59:59.999999"));
         assert_eq!(filter.q, None);
+    }
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod zone_filter_tests {
+    use super::filter_from_query;
+    use crate::components::zone::Zone;
+
+    #[test]
+    fn whole_days_are_cut_at_the_users_midnight() {
+        let kolkata = Zone::named("Asia/Kolkata").unwrap();
+        let query = |key: &str| match key {
+            "dateFrom" | "dateTo" => Some("2026-11-01".to_string()),
+            _ => None,
+        };
+        let filter = filter_from_query(query, &kolkata);
+        assert_eq!(
+            filter.date_from.unwrap().to_rfc3339(),
+            "2026-10-31T18:30:00+00:00"
+        );
+        assert_eq!(
+            filter.date_to.unwrap().to_rfc3339(),
+            "2026-11-01T18:29:59.999999+00:00"
+        );
+    }
+}
+
+/// The last `limit` deployments matching `filter`, newest first, as a short list; `refresh`
+/// (a live-event tick, an action's version) reloads it.
+#[component]
+pub fn RecentDeployments(
+    #[prop(into)] filter: Signal<crate::model::DeploymentFilter>,
+    #[prop(into)] refresh: Signal<u64>,
+    limit: u32,
+    #[prop(default = "Nothing recorded yet.")] empty: &'static str,
+) -> impl IntoView {
+    use crate::api::deployments::list_deployments;
+    let recent = Resource::new(
+        move || (filter.get(), refresh.get()),
+        move |(filter, _)| list_deployments(filter, None, Some(i64::from(limit))),
+    );
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let items = recent.await.map(|p| p.items).unwrap_or_default();
+                if items.is_empty() {
+                    return view! { <p class="empty">{empty}</p> }.into_any();
+                }
+                view! {
+                    <ol class="recent" id="recent-deployments">
+                        {items.into_iter().map(|d| view! {
+                            <li>
+                                <a href=format!("/deployments/{}", d.id)>
+                                    <strong>{d.application.name}</strong>" "
+                                    <span class="mono">{d.version.version_identifier}</span>
+                                    " → "{d.environment.name}
+                                </a>
+                                {d.is_rollback.then(|| view! { " "<span class="badge rollback">"↩ rollback"</span> })}
+                                <br/><span class="muted"><Ago at=d.deployment_date/>{d.deployed_by.map(|b| format!(" · {b}"))}
+                                    {d.notes.map(|n| format!(" · {n}"))}</span>
+                            </li>
+                        }).collect_view()}
+                    </ol>
+                }.into_any()
+            })}
+        </Transition>
+    }
+}
+
+/// What runs where for one application: a row per environment it is deployed to.
+#[component]
+pub fn CurrentStateTable(
+    application_id: Uuid,
+    #[prop(into)] refresh: Signal<u64>,
+) -> impl IntoView {
+    use crate::api::deployments::current_state;
+    let current = Resource::new(
+        move || refresh.get(),
+        move |_| current_state(Some(application_id), None, None),
+    );
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let states = current.await.unwrap_or_default();
+                if states.is_empty() {
+                    return view! { <p class="empty">"Not deployed anywhere yet."</p> }.into_any();
+                }
+                view! {
+                    <table class="data" id="current-state">
+                        <thead><tr><th>"Environment"</th><th>"Version"</th><th>"Since"</th><th>"Deployed by"</th></tr></thead>
+                        <tbody>
+                            {states.into_iter().map(|s| view! {
+                                <tr>
+                                    <td>{s.environment.name}</td>
+                                    <td><a class="mono" href=format!("/deployments/{}", s.deployment_id)>{s.version.version_identifier}</a>
+                                        {s.is_rollback.then(|| view! { " "<span class="badge rollback">"↩ rollback"</span> })}</td>
+                                    <td><Ago at=s.deployment_date/></td>
+                                    <td>{s.deployed_by.unwrap_or_default()}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any()
+            })}
+        </Transition>
     }
 }

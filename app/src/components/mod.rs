@@ -4,6 +4,8 @@ pub mod age;
 pub mod chart;
 pub mod deployment_list;
 pub mod form_feedback;
+pub mod header;
 pub mod live;
 pub mod session;
 pub mod timestamp;
+pub mod zone;

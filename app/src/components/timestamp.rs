@@ -1,8 +1,10 @@
-//! Dates as people read them: relative ("3 days ago") with the exact instant on hover, shown in
-//! the browser's time zone once the page is interactive (UTC in the server-rendered HTML).
+//! Dates as people read them: relative ("3 days ago") with the exact instant on hover, or the
+//! exact instant, always in one format on the user's own clock.
 
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
+
+use crate::components::zone::use_zone;
 
 /// "just now", "5 minutes ago", "3 days ago", "in 2 hours" — relative to `now`.
 pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
@@ -30,38 +32,34 @@ pub fn relative(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     }
 }
 
-/// The instant in the browser's time zone (client) or UTC (server), e.g. "2026-11-27 10:15".
-pub fn exact(at: DateTime<Utc>) -> String {
-    #[cfg(feature = "hydrate")]
-    {
-        let local: DateTime<chrono::Local> = at.into();
-        local.format("%Y-%m-%d %H:%M").to_string()
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        at.format("%Y-%m-%d %H:%M UTC").to_string()
-    }
-}
-
-/// The exact instant, in local time once hydrated.
+/// The exact instant on the user's clock (see [`crate::components::zone`]), e.g.
+/// "2026-11-27 10:15"; `with_zone` adds which clock that is ("UTC+05:30") where it matters.
+/// The text is the same on the server and in the browser, so hydration changes nothing.
 #[component]
-pub fn Timestamp(at: DateTime<Utc>) -> impl IntoView {
+pub fn Timestamp(at: DateTime<Utc>, #[prop(optional)] with_zone: bool) -> impl IntoView {
+    let zone = use_zone();
     let iso = at.to_rfc3339();
-    let shown = RwSignal::new(at.format("%Y-%m-%d %H:%M UTC").to_string());
-    Effect::new(move |_| shown.set(exact(at)));
-    view! { <time datetime=iso.clone() title=iso>{shown}</time> }
+    let text = move || {
+        zone.with(|z| {
+            if with_zone {
+                format!("{} ({})", z.format(at), z.offset_label(at))
+            } else {
+                z.format(at)
+            }
+        })
+    };
+    view! { <time datetime=iso.clone() title=iso>{text}</time> }
 }
 
-/// "3 days ago", with the exact local time on hover.
+/// "3 days ago", with the exact time on the user's clock on hover.
 #[component]
 pub fn Ago(at: DateTime<Utc>) -> impl IntoView {
+    let zone = use_zone();
     let iso = at.to_rfc3339();
     let text = RwSignal::new(relative(at, Utc::now()));
-    let title = RwSignal::new(exact(at));
-    Effect::new(move |_| {
-        text.set(relative(at, Utc::now()));
-        title.set(exact(at));
-    });
+    // The browser's clock is the one that counts; the server's rendering is seconds old.
+    Effect::new(move |_| text.set(relative(at, Utc::now())));
+    let title = move || zone.with(|z| format!("{} ({})", z.format(at), z.offset_label(at)));
     view! { <time datetime=iso title=title>{text}</time> }
 }
 

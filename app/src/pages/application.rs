@@ -69,8 +69,25 @@ pub fn ApplicationPage() -> impl IntoView {
 
 #[component]
 fn Overview(application: Application, archive: ServerAction<ArchiveApplication>) -> impl IntoView {
+    use crate::components::deployment_list::{CurrentStateTable, RecentDeployments};
+    use crate::components::live::use_deployment_events;
+    use crate::model::DeploymentFilter;
+
     let archived = application.archived_at.is_some();
+    let application_id = application.id;
+    let tick = use_deployment_events();
+    let refresh = Signal::derive(move || tick.get());
+    let filter = DeploymentFilter {
+        application_id: Some(application_id),
+        ..Default::default()
+    };
     view! {
+        <h2>"Current state"</h2>
+        <CurrentStateTable application_id refresh/>
+        <h2>"Last deployments"</h2>
+        <RecentDeployments filter=Signal::stored(filter) refresh limit=5 empty="Nothing recorded yet."/>
+        <p><a href=format!("/applications/{application_id}?tab=deployments")>"Full history →"</a></p>
+        <h2>"About"</h2>
         <dl class="facts card">
             <dt>"Description"</dt>
             <dd>{application.description.unwrap_or_else(|| "—".into())}</dd>
@@ -156,26 +173,24 @@ fn VersionTable(list: Vec<Version>) -> impl IntoView {
 #[component]
 fn DeploymentsTab(application_id: Uuid) -> impl IntoView {
     use crate::api::catalog::list_environments;
-    use crate::api::deployments::current_state;
-    use crate::components::deployment_list::{filter_from_query, HistoryList};
+    use crate::components::deployment_list::{
+        filter_from_query, CurrentStateTable, DateRangeInputs, HistoryList,
+    };
     use crate::components::live::use_deployment_events;
-    use crate::components::timestamp::Ago;
+    use crate::components::zone::use_zone;
     use leptos_router::components::Form;
 
     let query = use_query_map();
     let tick = use_deployment_events();
+    let zone = use_zone();
     let filter = Signal::derive(move || {
         let q = query.get();
-        let mut filter = filter_from_query(|k| q.get(k));
+        let mut filter = zone.with(|z| filter_from_query(|k| q.get(k), z));
         filter.application_id = Some(application_id);
         filter
     });
     let raw = move |key: &'static str| query.get().get(key).unwrap_or_default();
     let environments = Resource::new(|| (), |_| list_environments(false));
-    let current = Resource::new(
-        move || tick.get(),
-        move |_| current_state(Some(application_id), None, None),
-    );
 
     view! {
         <div class="tab-actions">
@@ -184,30 +199,7 @@ fn DeploymentsTab(application_id: Uuid) -> impl IntoView {
             </IfRole>
         </div>
         <h2>"Current state"</h2>
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                let states = current.await.unwrap_or_default();
-                if states.is_empty() {
-                    return view! { <p class="empty">"Not deployed anywhere yet."</p> }.into_any();
-                }
-                view! {
-                    <table class="data" id="current-state">
-                        <thead><tr><th>"Environment"</th><th>"Version"</th><th>"Since"</th><th>"Deployed by"</th></tr></thead>
-                        <tbody>
-                            {states.into_iter().map(|s| view! {
-                                <tr>
-                                    <td>{s.environment.name}</td>
-                                    <td><a class="mono" href=format!("/deployments/{}", s.deployment_id)>{s.version.version_identifier}</a>
-                                        {s.is_rollback.then(|| view! { " "<span class="badge rollback">"↩ rollback"</span> })}</td>
-                                    <td><Ago at=s.deployment_date/></td>
-                                    <td>{s.deployed_by.unwrap_or_default()}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any()
-            })}
-        </Transition>
+        <CurrentStateTable application_id refresh=Signal::derive(move || tick.get())/>
         <h2>"History"</h2>
         <Form method="GET" action="" attr:class="filters" attr:id="history-filters">
             <input type="hidden" name="tab" value="deployments"/>
@@ -226,8 +218,7 @@ fn DeploymentsTab(application_id: Uuid) -> impl IntoView {
                     </Suspense>
                 </select>
             </label>
-            <label>"From" <input type="date" name="dateFrom" value=move || raw("dateFrom")/></label>
-            <label>"To" <input type="date" name="dateTo" value=move || raw("dateTo")/></label>
+            <DateRangeInputs/>
             <button type="submit" class="secondary">"Filter"</button>
             <a href=format!("/applications/{application_id}?tab=deployments")>"Clear"</a>
         </Form>

@@ -7,14 +7,15 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
-use crate::api::deployments::{dashboard_matrix, deployment_stats, list_deployments};
+use crate::api::deployments::{dashboard_matrix, deployment_stats};
 use crate::components::age::Age;
 use crate::components::chart::WeeklyChart;
+use crate::components::deployment_list::RecentDeployments;
 use crate::components::live::use_deployment_events;
 use crate::components::session::SessionUser;
-use crate::components::timestamp::{exact, relative, Ago};
+use crate::components::timestamp::{relative, Timestamp};
+use crate::components::zone::{use_zone, Zone};
 use crate::model::{DeploymentFilter, MatrixView, Role};
-use crate::pages::record::parse_local_input;
 
 /// Matrix rows shown: applications whose name contains `filter` (case-insensitive).
 pub fn name_matches(name: &str, filter: &str) -> bool {
@@ -36,10 +37,6 @@ pub fn DashboardPage() -> impl IntoView {
     let session = expect_context::<SessionUser>();
 
     let matrix = Resource::new(move || (at(), tick.get()), |(at, _)| dashboard_matrix(at));
-    let recent = Resource::new(
-        move || tick.get(),
-        |_| list_deployments(DeploymentFilter::default(), None, Some(10)),
-    );
     let stats = Resource::new(move || tick.get(), |_| deployment_stats());
     let filter = RwSignal::new(String::new());
 
@@ -52,7 +49,7 @@ pub fn DashboardPage() -> impl IntoView {
             </div>
             {move || at().map(|t| view! {
                 <p class="banner" id="time-travel-banner">
-                    "Showing the state as it was at "<strong>{exact(t)}</strong>". "
+                    "Showing the state as it was at "<strong><Timestamp at=t with_zone=true/></strong>". "
                     <a href="/">"Back to now"</a>
                 </p>
             })}
@@ -89,29 +86,8 @@ pub fn DashboardPage() -> impl IntoView {
                     </Transition>
                     <div class="card">
                         <h2>"Last 10 deployments"</h2>
-                        <Transition fallback=|| ()>
-                            {move || Suspend::new(async move {
-                                let items = recent.await.map(|p| p.items).unwrap_or_default();
-                                if items.is_empty() {
-                                    return view! { <p class="empty">"Nothing recorded yet."</p> }.into_any();
-                                }
-                                view! {
-                                    <ol class="recent" id="recent-deployments">
-                                        {items.into_iter().map(|d| view! {
-                                            <li>
-                                                <a href=format!("/deployments/{}", d.id)>
-                                                    <strong>{d.application.name}</strong>" "
-                                                    <span class="mono">{d.version.version_identifier}</span>
-                                                    " → "{d.environment.name}
-                                                </a>
-                                                {d.is_rollback.then(|| view! { <span class="badge rollback">"↩ rollback"</span> })}
-                                                <br/><span class="muted"><Ago at=d.deployment_date/>{d.deployed_by.map(|b| format!(" · {b}"))}</span>
-                                            </li>
-                                        }).collect_view()}
-                                    </ol>
-                                }.into_any()
-                            })}
-                        </Transition>
+                        <RecentDeployments filter=Signal::stored(DeploymentFilter::default())
+                            refresh=Signal::derive(move || tick.get()) limit=10/>
                     </div>
                 </aside>
             </div>
@@ -148,7 +124,7 @@ fn Matrix(matrix: MatrixView, filter: RwSignal<String>, can_record: bool) -> imp
         .map(|e| {
             view! {
                 <th scope="col">
-                    <a href=format!("/environments/{}?tab=deployments", e.id)>{e.name.clone()}</a>
+                    <a href=format!("/environments/{}?tab=deployments", e.id) title=e.name.clone()>{e.name.clone()}</a>
                     {e.is_production.then(|| view! { <span class="badge prod">"prod"</span> })}
                 </th>
             }
@@ -156,10 +132,16 @@ fn Matrix(matrix: MatrixView, filter: RwSignal<String>, can_record: bool) -> imp
         .collect_view();
     let matrix = StoredValue::new(matrix);
     let now = Utc::now();
-    let rows = move || matrix.with_value(|m| matrix_rows_html(m, &filter.get(), now, can_record));
+    let zone = use_zone();
+    let rows = move || {
+        zone.with(|zone| {
+            matrix.with_value(|m| matrix_rows_html(m, &filter.get(), now, zone, can_record))
+        })
+    };
     view! {
         <div class="matrix-scroll">
-            <table class="matrix" id="matrix">
+            <table class="matrix" id="matrix" on:keydown=move_focus_in_matrix
+                aria-describedby="matrix-keys">
                 <thead>
                     <tr>
                         <th class="corner" scope="col">"Application"</th>
@@ -169,8 +151,71 @@ fn Matrix(matrix: MatrixView, filter: RwSignal<String>, can_record: bool) -> imp
                 <tbody inner_html=rows></tbody>
             </table>
         </div>
+        <p class="muted small" id="matrix-keys">"Arrow keys move between cells; Enter opens a deployment."</p>
     }
     .into_any()
+}
+
+/// Arrow keys move focus to the neighbouring cell's link (skipping cells without one), so the
+/// matrix reads like a spreadsheet; Enter on a link opens it as any link does.
+fn move_focus_in_matrix(ev: leptos::ev::KeyboardEvent) {
+    use web_sys::wasm_bindgen::JsCast;
+    use web_sys::{HtmlElement, HtmlTableCellElement, HtmlTableElement, HtmlTableRowElement};
+    let (row_step, column_step): (i32, i32) = match ev.key().as_str() {
+        "ArrowRight" => (0, 1),
+        "ArrowLeft" => (0, -1),
+        "ArrowDown" => (1, 0),
+        "ArrowUp" => (-1, 0),
+        _ => return,
+    };
+    let Some(target) = ev
+        .target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+    else {
+        return;
+    };
+    let cell = target.closest("td, th").ok().flatten();
+    let table = target.closest("table").ok().flatten();
+    let (Some(cell), Some(table)) = (
+        cell.and_then(|c| c.dyn_into::<HtmlTableCellElement>().ok()),
+        table.and_then(|t| t.dyn_into::<HtmlTableElement>().ok()),
+    ) else {
+        return;
+    };
+    let Some(row) = cell
+        .parent_element()
+        .and_then(|r| r.dyn_into::<HtmlTableRowElement>().ok())
+    else {
+        return;
+    };
+    let (mut row_index, mut column_index) = (row.row_index(), cell.cell_index());
+    loop {
+        row_index += row_step;
+        column_index += column_step;
+        if row_index < 0 || column_index < 0 {
+            return;
+        }
+        let Some(next_row) = table
+            .rows()
+            .item(row_index as u32)
+            .and_then(|r| r.dyn_into::<HtmlTableRowElement>().ok())
+        else {
+            return;
+        };
+        let Some(next_cell) = next_row.cells().item(column_index as u32) else {
+            return;
+        };
+        if let Some(link) = next_cell
+            .query_selector("a")
+            .ok()
+            .flatten()
+            .and_then(|a| a.dyn_into::<HtmlElement>().ok())
+        {
+            ev.prevent_default();
+            let _ = link.focus();
+            return;
+        }
+    }
 }
 
 /// The matrix rows as HTML text. Thousands of cells through the view macro cost about 100 ms
@@ -180,6 +225,7 @@ pub fn matrix_rows_html(
     matrix: &MatrixView,
     filter: &str,
     now: DateTime<Utc>,
+    zone: &Zone,
     can_record: bool,
 ) -> String {
     use html_escape::encode_safe as esc;
@@ -198,7 +244,7 @@ pub fn matrix_rows_html(
         let name = esc(&app.name);
         let _ = write!(
             html,
-            r#"<tr data-application="{name}"><th scope="row"><a href="/applications/{}?tab=deployments">{name}</a></th>"#,
+            r#"<tr data-application="{name}"><th scope="row"><a href="/applications/{}?tab=deployments" title="{name}">{name}</a></th>"#,
             app.id
         );
         for (column, env) in matrix.environments.iter().enumerate() {
@@ -223,7 +269,7 @@ pub fn matrix_rows_html(
                 app.name,
                 cell.version,
                 env.name,
-                exact(cell.deployment_date),
+                zone.format(cell.deployment_date),
                 cell.deployed_by
                     .as_ref()
                     .map(|b| format!(" by {b}"))
@@ -256,11 +302,12 @@ pub fn matrix_rows_html(
 #[component]
 fn TimeTravel(at: Signal<Option<DateTime<Utc>>>) -> impl IntoView {
     let navigate = use_navigate();
+    let zone = use_zone();
     let input = NodeRef::<leptos::html::Input>::new();
     let go = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let value = input.get_untracked().map(|i| i.value()).unwrap_or_default();
-        match parse_local_input(&value) {
+        match zone.with_untracked(|z| z.parse(&value)) {
             Some(instant) => navigate(
                 &format!(
                     "/?at={}",
@@ -273,7 +320,9 @@ fn TimeTravel(at: Signal<Option<DateTime<Utc>>>) -> impl IntoView {
     };
     view! {
         <form class="time-travel" on:submit=go id="time-travel">
-            <label>"Time travel " <input type="datetime-local" node_ref=input aria-label="Show the state at"/></label>
+            <label>"Time travel " <input type="text" node_ref=input aria-label="Show the state at (YYYY-MM-DD HH:MM, your time)"
+                placeholder="YYYY-MM-DD HH:MM" inputmode="numeric" autocomplete="off"
+                value=move || at.get().map(|t| zone.with(|z| z.format(t)))/></label>
             <button type="submit" class="secondary">{move || if at.get().is_some() { "Go" } else { "Show past state" }}</button>
         </form>
     }
@@ -317,14 +366,14 @@ mod tests {
                 is_rollback: true,
             }],
         };
-        let html = matrix_rows_html(&matrix, "", at, true);
+        let html = matrix_rows_html(&matrix, "", at, &Zone::default(), true);
         for raw in ["<script>", "<b>", "<img", "<R>"] {
             assert!(!html.contains(raw), "{raw} left unescaped in {html}");
         }
         assert!(html.contains("1.0.0&lt;b&gt;"));
         assert!(html.contains(r#"class="badge rollback""#));
         assert_eq!(html.matches("<td ").count(), 1);
-        assert!(matrix_rows_html(&matrix, "no such app", at, true).is_empty());
+        assert!(matrix_rows_html(&matrix, "no such app", at, &Zone::default(), true).is_empty());
     }
 
     #[test]

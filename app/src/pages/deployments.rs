@@ -8,11 +8,12 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::catalog::{list_applications, list_environments};
 use crate::api::deployments::{get_deployment, RetractDeployment};
-use crate::components::deployment_list::{filter_from_query, HistoryList};
+use crate::components::deployment_list::{filter_from_query, DateRangeInputs, HistoryList};
 use crate::components::form_feedback::{last_error, FieldMessage, FormMessage};
 use crate::components::live::use_deployment_events;
 use crate::components::session::IfRole;
 use crate::components::timestamp::{Ago, Timestamp};
+use crate::components::zone::use_zone;
 use crate::error::AppError;
 use crate::model::Role;
 
@@ -22,9 +23,10 @@ use super::id_param;
 pub fn DeploymentsPage() -> impl IntoView {
     let query = use_query_map();
     let tick = use_deployment_events();
+    let zone = use_zone();
     let filter = Signal::derive(move || {
         let q = query.get();
-        filter_from_query(|k| q.get(k))
+        zone.with(|z| filter_from_query(|k| q.get(k), z))
     });
     let raw = move |key: &'static str| query.get().get(key).unwrap_or_default();
     let applications = Resource::new(|| (), |_| list_applications(true));
@@ -119,8 +121,7 @@ pub fn DeploymentsPage() -> impl IntoView {
                         </Suspense>
                     </select>
                 </label>
-                <label>"From" <input type="date" name="dateFrom" value=move || raw("dateFrom")/></label>
-                <label>"To" <input type="date" name="dateTo" value=move || raw("dateTo")/></label>
+                <DateRangeInputs/>
                 <label>"Deployed by" <input name="deployedBy" value=move || raw("deployedBy") size="12"/></label>
                 <label>"Search" <input type="search" name="q" value=move || raw("q") placeholder="notes, version, deployer"/></label>
                 <IfRole role=Role::Admin>
@@ -170,7 +171,7 @@ pub fn DeploymentPage() -> impl IntoView {
                             <dt>"Application"</dt><dd><a href=format!("/applications/{}?tab=deployments", d.application.id)>{d.application.name.clone()}</a></dd>
                             <dt>"Version"</dt><dd class="mono">{d.version.version_identifier.clone()}</dd>
                             <dt>"Environment"</dt><dd><a href=format!("/environments/{}?tab=deployments", d.environment.id)>{d.environment.name.clone()}</a></dd>
-                            <dt>"Deployed"</dt><dd><Timestamp at=d.deployment_date/>" ("<Ago at=d.deployment_date/>")"</dd>
+                            <dt>"Deployed"</dt><dd><Timestamp at=d.deployment_date with_zone=true/>" ("<Ago at=d.deployment_date/>")"</dd>
                             <dt>"Deployed by"</dt><dd>{d.deployed_by.clone().unwrap_or_else(|| "—".into())}</dd>
                             <dt>"Notes"</dt><dd class="notes">{d.notes.clone().unwrap_or_else(|| "—".into())}</dd>
                             <dt>"Recorded"</dt><dd><Timestamp at=d.created_at/></dd>

@@ -2,31 +2,20 @@
 //! `?environmentId=`). Values are read from the form itself at submit, so what is sent is exactly
 //! what the page holds; the server checks everything again.
 
-use chrono::{DateTime, Local, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use uuid::Uuid;
 
 use crate::api::catalog::{list_applications, list_environments, list_versions};
-use crate::api::deployments::{list_deployments, RecordDeployment};
+use crate::api::deployments::RecordDeployment;
+use crate::components::deployment_list::RecentDeployments;
 use crate::components::form_feedback::{FieldMessage, FormMessage};
 use crate::components::session::{RoleNotice, SessionUser};
-use crate::components::timestamp::Ago;
+use crate::components::zone::{use_zone, Zone};
 use crate::error::{AppError, FieldError};
 use crate::model::{DeploymentFilter, Role, FUTURE_DATE_MESSAGE};
-
-/// The value format of `<input type="datetime-local">`.
-const LOCAL_INPUT_FORMAT: &str = "%Y-%m-%dT%H:%M";
-
-/// Reads a datetime-local value in the browser's time zone.
-pub fn parse_local_input(value: &str) -> Option<DateTime<Utc>> {
-    let naive = NaiveDateTime::parse_from_str(value.trim(), LOCAL_INPUT_FORMAT).ok()?;
-    Local
-        .from_local_datetime(&naive)
-        .earliest()
-        .map(|t| t.with_timezone(&Utc))
-}
 
 /// The checks the browser makes before sending: required fields and no future date.
 pub fn validate_record_form(
@@ -34,6 +23,7 @@ pub fn validate_record_form(
     version_id: &str,
     environment_id: &str,
     deployment_date: &str,
+    zone: &Zone,
     now: DateTime<Utc>,
 ) -> Vec<FieldError> {
     let mut errors = vec![];
@@ -46,10 +36,10 @@ pub fn validate_record_form(
             errors.push(FieldError::new(field, what));
         }
     }
-    match parse_local_input(deployment_date) {
+    match zone.parse(deployment_date) {
         None => errors.push(FieldError::new(
             "deploymentDate",
-            "Enter the date and time of the deployment",
+            "Enter the date and time as YYYY-MM-DD HH:MM, e.g. 2026-10-17 19:58",
         )),
         Some(at) if at > now + chrono::Duration::seconds(60) => {
             errors.push(FieldError::new("deploymentDate", FUTURE_DATE_MESSAGE))
@@ -82,16 +72,10 @@ pub fn RecordPage() -> impl IntoView {
         },
     );
     let record = ServerAction::<RecordDeployment>::new();
-    let recent = Resource::new(
-        move || (application.get(), record.version().get()),
-        |(app, _)| async move {
-            let filter = DeploymentFilter {
-                application_id: Uuid::parse_str(&app).ok(),
-                ..Default::default()
-            };
-            list_deployments(filter, None, Some(5)).await
-        },
-    );
+    let recent_filter = Signal::derive(move || DeploymentFilter {
+        application_id: Uuid::parse_str(&application.get()).ok(),
+        ..Default::default()
+    });
 
     let client_error = RwSignal::new(None::<AppError>);
     let error = Signal::derive(move || {
@@ -99,9 +83,10 @@ pub fn RecordPage() -> impl IntoView {
             .get()
             .or_else(|| record.value().get().and_then(Result::err))
     });
+    let zone = use_zone();
     let date = RwSignal::new(String::new());
-    // Only the browser knows its time zone: fill "now" in once hydrated.
-    Effect::new(move |_| date.set(Local::now().format(LOCAL_INPUT_FORMAT).to_string()));
+    // "Now" is the browser's now (the server's page may be minutes old), on the user's clock.
+    Effect::new(move |_| date.set(zone.with(|z| z.format(Utc::now()))));
 
     let version_select = NodeRef::<leptos::html::Select>::new();
     let environment_select = NodeRef::<leptos::html::Select>::new();
@@ -125,6 +110,7 @@ pub fn RecordPage() -> impl IntoView {
             &version,
             &environment,
             &when,
+            &zone.get_untracked(),
             Utc::now(),
         );
         if !errors.is_empty() {
@@ -136,7 +122,7 @@ pub fn RecordPage() -> impl IntoView {
             Uuid::parse_str(&application.get_untracked()),
             Uuid::parse_str(&version),
             Uuid::parse_str(&environment),
-            parse_local_input(&when),
+            zone.with_untracked(|z| z.parse(&when)),
         ) else {
             return;
         };
@@ -160,7 +146,7 @@ pub fn RecordPage() -> impl IntoView {
             if let Some(notes) = notes_input.get_untracked() {
                 notes.set_value("");
             }
-            let now = Local::now().format(LOCAL_INPUT_FORMAT).to_string();
+            let now = zone.with_untracked(|z| z.format(Utc::now()));
             if let Some(input) = date_input.get_untracked() {
                 input.set_value(&now);
             }
@@ -236,8 +222,10 @@ pub fn RecordPage() -> impl IntoView {
                 </label>
                 <FieldMessage error field="environmentId"/>
                 <label>
-                    "Deployment date (your local time)"
-                    <input type="datetime-local" name="deploymentDate" required node_ref=date_input prop:value=date/>
+                    <span>"Deployment date "<span class="muted" id="record-zone">{move || zone.with(|z| format!("(your time, {} · {})", z.name(), z.offset_label(Utc::now())))}</span></span>
+                    <input type="text" name="deploymentDate" required node_ref=date_input prop:value=date
+                        inputmode="numeric" autocomplete="off" placeholder="YYYY-MM-DD HH:MM"
+                        pattern="\\d{4}-\\d{2}-\\d{2}[ T]\\d{2}:\\d{2}(:\\d{2})?"/>
                 </label>
                 <FieldMessage error field="deploymentDate"/>
                 <label>
@@ -253,28 +241,8 @@ pub fn RecordPage() -> impl IntoView {
                 <button type="submit" disabled=move || record.pending().get()>"Record deployment"</button>
             </form>
             <h2>"Recent deployments"</h2>
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let items = recent.await.map(|p| p.items).unwrap_or_default();
-                    if items.is_empty() {
-                        return view! { <p class="empty">"None yet."</p> }.into_any();
-                    }
-                    view! {
-                        <ul class="recent" id="recent-deployments">
-                            {items.into_iter().map(|d| view! {
-                                <li>
-                                    <a href=format!("/deployments/{}", d.id)>
-                                        {d.application.name}" "<span class="mono">{d.version.version_identifier}</span>
-                                        " → "{d.environment.name}
-                                    </a>
-                                    " · "<Ago at=d.deployment_date/>
-                                    {d.notes.map(|n| view! { <span class="muted">" · "{n}</span> })}
-                                </li>
-                            }).collect_view()}
-                        </ul>
-                    }.into_any()
-                })}
-            </Transition>
+            <RecentDeployments filter=recent_filter refresh=Signal::derive(move || record.version().get() as u64)
+                limit=5 empty="None yet."/>
         </section>
     }
 }
@@ -300,20 +268,17 @@ mod tests {
     #[test]
     fn the_form_requires_every_choice_and_a_past_date() {
         let now = Utc::now();
+        let zone = Zone::default();
         let id = Uuid::now_v7().to_string();
-        let past = (Local::now() - chrono::Duration::hours(1))
-            .format(LOCAL_INPUT_FORMAT)
-            .to_string();
-        assert!(validate_record_form(&id, &id, &id, &past, now).is_empty());
+        let past = zone.format(now - chrono::Duration::hours(1));
+        assert!(validate_record_form(&id, &id, &id, &past, &zone, now).is_empty());
 
-        let missing = validate_record_form("", "", &id, "", now);
+        let missing = validate_record_form("", "", &id, "", &zone, now);
         let fields: Vec<&str> = missing.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["applicationId", "versionId", "deploymentDate"]);
 
-        let tomorrow = (Local::now() + chrono::Duration::days(1))
-            .format(LOCAL_INPUT_FORMAT)
-            .to_string();
-        let future = validate_record_form(&id, &id, &id, &tomorrow, now);
+        let tomorrow = zone.format(now + chrono::Duration::days(1));
+        let future = validate_record_form(&id, &id, &id, &tomorrow, &zone, now);
         assert_eq!(future[0].message, FUTURE_DATE_MESSAGE);
     }
 }

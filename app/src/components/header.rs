@@ -1,0 +1,41 @@
+//! The site header: brand, main navigation and the user menu. On narrow screens the navigation
+//! and user menu fold behind a "Menu" button instead of stacking into a block a third of the
+//! screen tall.
+
+use leptos::prelude::*;
+use leptos_router::components::A;
+use leptos_router::hooks::use_location;
+
+use crate::components::session::UserMenu;
+
+#[component]
+pub fn SiteHeader() -> impl IntoView {
+    let open = RwSignal::new(false);
+    // Following a link closes the menu again.
+    let location = use_location();
+    Effect::new(move |_| {
+        location.pathname.track();
+        location.search.track();
+        open.set(false);
+    });
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">"deploytrack"</a>
+            <button type="button" class="menu-toggle" aria-controls="site-menu"
+                aria-expanded=move || open.get().to_string()
+                on:click=move |_| open.update(|o| *o = !*o)>
+                <span aria-hidden="true">"☰ "</span>"Menu"
+            </button>
+            <div class="site-menu" id="site-menu" class:open=open>
+                <nav aria-label="Main">
+                    <A href="/" exact=true>"Dashboard"</A>
+                    <A href="/deployments">"Deployments"</A>
+                    <A href="/compare">"Compare"</A>
+                    <A href="/applications">"Applications"</A>
+                    <A href="/environments">"Environments"</A>
+                </nav>
+                <UserMenu/>
+            </div>
+        </header>
+    }
+}
