@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the Playwright suite against the release build on a fresh SQLite database.
-# Expects `cargo leptos build --release` to have run.
+# Expects `cargo leptos build --release` to have run. Arguments go to Playwright (e.g. a spec name).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -25,7 +25,7 @@ if ! wait_for_url "http://127.0.0.1:$port/healthz" 60; then
   exit 1
 fi
 status=0
-(cd end2end && BASE_URL="http://127.0.0.1:$port" ADMIN_PASSWORD="$DEPLOYTRACK_ADMIN_PASSWORD" npx playwright test) || status=$?
+(cd end2end && BASE_URL="http://127.0.0.1:$port" ADMIN_PASSWORD="$DEPLOYTRACK_ADMIN_PASSWORD" npx playwright test "$@") || status=$?
 if [ $status -ne 0 ]; then
   echo "---- server log ----"
   tail -50 "$work/server.log"

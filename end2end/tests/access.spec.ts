@@ -21,8 +21,13 @@ test('signs in through the form, shows the user, signs out to the login page', a
   await expect(page).toHaveURL(/\/environments$/);
   await expect(page.locator('.user-menu')).toContainText('admin');
 
+  // Signing out ends in a full page load of /login, so nothing of the session stays on screen;
+  // wait for that load (a mark on the window disappears) before going on.
+  await page.evaluate(() => ((window as any).__signedIn = true));
   await page.locator('.user-menu').getByRole('button', { name: 'Sign out' }).click();
+  await expect.poll(() => page.evaluate(() => (window as any).__signedIn ?? false).catch(() => true)).toBe(false);
   await expect(page).toHaveURL(/\/login/);
+  await expect(page.locator('body[data-hydrated="true"]')).toBeAttached();
   await page.goto('/applications');
   await expect(page).toHaveURL(/\/login\?next=/);
   expect(errors).toEqual([]);

@@ -45,12 +45,18 @@ pub fn WeeklyChart(weeks: Vec<WeekCount>) -> impl IntoView {
             let date = labelled
                 .contains(&i)
                 .then(|| week.week_start.format("%b %d").to_string());
+            // The outer dates line up with the chart's edges instead of running off them.
+            let (date_x, anchor) = match i {
+                0 => (x, "start"),
+                _ if i == labelled[2] => (x + width, "end"),
+                _ => (centre, "middle"),
+            };
             view! {
                 <g>
                     <title>{tooltip}</title>
                     <rect x=x + 1.0 y=base - height width=width - 2.0 height=height.max(1.0) rx="2"/>
                     <text class="value" x=centre y=base - height - 2.0 text-anchor="middle">{week.deployments}</text>
-                    {date.map(|d| view! { <text class="axis" x=centre y=base + 10.0 text-anchor="middle">{d}</text> })}
+                    {date.map(|d| view! { <text class="axis" x=date_x y=base + 10.0 text-anchor=anchor>{d}</text> })}
                 </g>
             }
         })

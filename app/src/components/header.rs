@@ -26,7 +26,18 @@ pub fn SiteHeader() -> impl IntoView {
                 on:click=move |_| open.update(|o| *o = !*o)>
                 <span aria-hidden="true">"☰ "</span>"Menu"
             </button>
-            <div class="site-menu" id="site-menu" class:open=open>
+            <div class="site-menu" id="site-menu" class:open=open on:click=move |ev| {
+                // A link chosen from the open menu closes it, even before the route changes.
+                use web_sys::wasm_bindgen::JsCast;
+                let on_link = ev
+                    .target()
+                    .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+                    .and_then(|e| e.closest("a").ok().flatten())
+                    .is_some();
+                if on_link {
+                    open.set(false);
+                }
+            }>
                 <nav aria-label="Main">
                     <A href="/" exact=true>"Dashboard"</A>
                     <A href="/deployments">"Deployments"</A>

@@ -49,9 +49,9 @@ pub fn UsersPage() -> impl IntoView {
 }
 
 #[component]
-fn RoleSelect(selected: Role) -> impl IntoView {
+fn RoleSelect(selected: Role, #[prop(optional)] label: Option<String>) -> impl IntoView {
     view! {
-        <select name="role">
+        <select name="role" aria-label=label>
             {Role::ALL.into_iter().map(|role| view! {
                 <option value=role.as_str() selected=role == selected>{role.as_str()}</option>
             }).collect_view()}
@@ -69,13 +69,15 @@ fn UserTable(list: Vec<User>, update: ServerAction<UpdateUser>) -> impl IntoView
                     let id = user.id.to_string();
                     let (id_role, id_status, id_password) = (id.clone(), id.clone(), id);
                     let disabled = user.disabled_at.is_some();
+                    let role_label = format!("Role of {}", user.username);
+                    let password_label = format!("New password for {}", user.username);
                     view! {
                         <tr>
                             <td><strong>{user.username.clone()}</strong><br/><span class="muted">{user.display_name.clone()}</span></td>
                             <td>
                                 <ActionForm action=update attr:class="inline">
                                     <input type="hidden" name="id" value=id_role/>
-                                    <RoleSelect selected=user.role/>
+                                    <RoleSelect selected=user.role label=role_label/>
                                     <button type="submit" class="secondary">"Change"</button>
                                 </ActionForm>
                             </td>
@@ -91,7 +93,8 @@ fn UserTable(list: Vec<User>, update: ServerAction<UpdateUser>) -> impl IntoView
                             <td>
                                 <ActionForm action=update attr:class="inline">
                                     <input type="hidden" name="id" value=id_password/>
-                                    <input name="password" type="password" minlength="10" autocomplete="new-password" required/>
+                                    <input name="password" type="password" minlength="10" autocomplete="new-password" required
+                                        aria-label=password_label/>
                                     <button type="submit" class="secondary">"Reset"</button>
                                 </ActionForm>
                             </td>
