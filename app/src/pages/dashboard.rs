@@ -33,6 +33,13 @@ pub fn DashboardPage() -> impl IntoView {
             .and_then(|raw| DateTime::parse_from_rfc3339(&raw).ok())
             .map(|t| t.with_timezone(&Utc))
     };
+    let unreadable_at = move || {
+        query
+            .get()
+            .get("at")
+            .filter(|raw| !raw.trim().is_empty() && DateTime::parse_from_rfc3339(raw).is_err())
+            .map(|raw| raw.chars().take(100).collect::<String>())
+    };
     let tick = use_deployment_events();
     let session = expect_context::<SessionUser>();
 
@@ -47,6 +54,12 @@ pub fn DashboardPage() -> impl IntoView {
                 <h1>"What runs where"</h1>
                 <TimeTravel at=Signal::derive(at)/>
             </div>
+            {move || unreadable_at().map(|raw| view! {
+                <p class="form-error" role="alert" id="time-travel-error">
+                    "The time in this link (“"{raw}"”) cannot be read — it should look like 2026-10-17T14:28:00Z. "
+                    "Showing the current state."
+                </p>
+            })}
             {move || at().map(|t| view! {
                 <p class="banner" id="time-travel-banner">
                     "Showing the state as it was at "<strong><Timestamp at=t with_zone=true/></strong>". "
@@ -66,7 +79,7 @@ pub fn DashboardPage() -> impl IntoView {
                             let can_record = matches!(user, Ok(Some(u)) if u.can(Role::Editor)) && at().is_none();
                             match matrix {
                                 Ok(matrix) => view! { <Matrix matrix filter can_record/> }.into_any(),
-                                Err(_) => view! { <p class="form-error">"The matrix could not be loaded."</p> }.into_any(),
+                                Err(e) => view! { <p class="form-error" role="alert">"The matrix could not be loaded: "{e.to_string()}</p> }.into_any(),
                             }
                         })}
                     </Transition>
@@ -304,18 +317,26 @@ fn TimeTravel(at: Signal<Option<DateTime<Utc>>>) -> impl IntoView {
     let navigate = use_navigate();
     let zone = use_zone();
     let input = NodeRef::<leptos::html::Input>::new();
+    let error = RwSignal::new(false);
     let go = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let value = input.get_untracked().map(|i| i.value()).unwrap_or_default();
+        if value.trim().is_empty() {
+            error.set(false);
+            return navigate("/", Default::default());
+        }
         match zone.with_untracked(|z| z.parse(&value)) {
-            Some(instant) => navigate(
-                &format!(
-                    "/?at={}",
-                    instant.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-                ),
-                Default::default(),
-            ),
-            None => navigate("/", Default::default()),
+            Some(instant) => {
+                error.set(false);
+                navigate(
+                    &format!(
+                        "/?at={}",
+                        instant.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                    ),
+                    Default::default(),
+                )
+            }
+            None => error.set(true),
         }
     };
     view! {
@@ -324,6 +345,11 @@ fn TimeTravel(at: Signal<Option<DateTime<Utc>>>) -> impl IntoView {
                 placeholder="YYYY-MM-DD HH:MM" inputmode="numeric" autocomplete="off"
                 value=move || at.get().map(|t| zone.with(|z| z.format(t)))/></label>
             <button type="submit" class="secondary">{move || if at.get().is_some() { "Go" } else { "Show past state" }}</button>
+            <Show when=move || error.get()>
+                <p class="field-error" role="alert" id="time-travel-error">
+                    "Write the time as YYYY-MM-DD HH:MM on your clock, e.g. 2026-10-17 19:58."
+                </p>
+            </Show>
         </form>
     }
 }
