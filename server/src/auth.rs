@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use app::error::AppError;
 use app::model::User;
-use app::ssr::web::{self, ClientAddr, ForwardedHttps};
+use app::ssr::caller::{self, ClientAddr, ForwardedHttps};
 use app::ssr::{Authenticated, Credential, Via};
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -141,7 +141,7 @@ pub async fn authenticate(
             }),
             Err(err) => return Problem(err).into_response(),
         }
-    } else if let Some(secret) = web::session_secret(headers) {
+    } else if let Some(secret) = caller::session_secret(headers) {
         match state
             .service
             .authenticate(Credential::Session(&secret))

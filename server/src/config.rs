@@ -7,7 +7,7 @@ use clap::{Parser, ValueEnum};
 #[derive(Clone, Debug, clap::Subcommand)]
 pub enum Command {
     /// Fill the database with a large generated history (benchmarks), then exit.
-    Seed(crate::seed::SeedArgs),
+    Seed(crate::fixtures::seed::SeedArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

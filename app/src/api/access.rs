@@ -22,33 +22,34 @@ pub async fn login(
     password: String,
     next: Option<String>,
 ) -> Result<(), AppError> {
-    use crate::ssr::web;
+    use crate::ssr::caller;
     let parts = request_parts()?;
     let service = service()?;
     let (_, secret) = service
-        .login(&username, &password, &web::client_address(&parts))
+        .login(&username, &password, &caller::client_address(&parts))
         .await?;
     let response = expect_context::<leptos_axum::ResponseOptions>();
-    let cookie = web::session_cookie(secret, service.secure_cookies() || web::is_https(&parts));
+    let cookie =
+        caller::session_cookie(secret, service.secure_cookies() || caller::is_https(&parts));
     response.append_header(
         http::header::SET_COOKIE,
         http::HeaderValue::from_str(&cookie).map_err(|_| AppError::Internal)?,
     );
-    leptos_axum::redirect(&web::safe_next(next.as_deref()));
+    leptos_axum::redirect(&caller::safe_next(next.as_deref()));
     Ok(())
 }
 
 /// Ends the session and returns to the sign-in page.
 #[server(prefix = "/rpc", endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
-    use crate::ssr::web;
+    use crate::ssr::caller;
     let parts = request_parts()?;
     let service = service()?;
-    if let Some(secret) = web::session_secret(&parts.headers) {
+    if let Some(secret) = caller::session_secret(&parts.headers) {
         service.logout(&secret).await?;
     }
     let response = expect_context::<leptos_axum::ResponseOptions>();
-    let cookie = web::clear_session_cookie(service.secure_cookies() || web::is_https(&parts));
+    let cookie = caller::clear_session_cookie(service.secure_cookies() || caller::is_https(&parts));
     response.append_header(
         http::header::SET_COOKIE,
         http::HeaderValue::from_str(&cookie).map_err(|_| AppError::Internal)?,

@@ -1,13 +1,13 @@
 //! Server-only code: the storage contract and the service that holds every business rule.
 
+pub mod caller;
 pub mod ordering;
 pub mod service;
 pub mod store;
-pub mod web;
 
+pub use caller::{Authenticated, Via};
 pub use service::{AccessPolicy, Credential, Service};
 pub use store::{
     CurrentStateRecord, DeploymentRecord, HistoryKey, MatrixStamp, NewDeployment, PairFilter,
     SessionRecord, Store, StoreError,
 };
-pub use web::{Authenticated, Via};

@@ -1,7 +1,7 @@
 //! Sign-in for browsers, the current user, API tokens, and user management for admins.
 
 use app::model::*;
-use app::ssr::web;
+use app::ssr::caller;
 use axum::extract::State;
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
@@ -29,7 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 }
 
 fn secure(state: &AppState, parts: &Parts) -> bool {
-    state.service.secure_cookies() || web::is_https(parts)
+    state.service.secure_cookies() || caller::is_https(parts)
 }
 
 /// 200 + session cookie + the user; 401 with one message for every kind of failure.
@@ -51,10 +51,10 @@ async fn login(
         .login(
             &request.username,
             &request.password,
-            &web::client_address(&parts),
+            &caller::client_address(&parts),
         )
         .await?;
-    let cookie = web::session_cookie(secret, secure(&state, &parts));
+    let cookie = caller::session_cookie(secret, secure(&state, &parts));
     Ok(([(header::SET_COOKIE, cookie)], Json(user)).into_response())
 }
 
@@ -66,10 +66,10 @@ async fn login(
     responses((status = 204, description = "Signed out"), crate::rest::doc::Errors)
 )]
 async fn logout(State(state): State<AppState>, parts: Parts) -> ApiResult<Response> {
-    if let Some(secret) = web::session_secret(&parts.headers) {
+    if let Some(secret) = caller::session_secret(&parts.headers) {
         state.service.logout(&secret).await?;
     }
-    let cookie = web::clear_session_cookie(secure(&state, &parts));
+    let cookie = caller::clear_session_cookie(secure(&state, &parts));
     Ok((StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response())
 }
 

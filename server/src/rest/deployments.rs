@@ -516,9 +516,6 @@ async fn events(
             }
         }
     });
-    let mut shutdown = state.shutdown.clone();
-    let stopping = async move {
-        let _ = shutdown.wait_for(|stopping| *stopping).await;
-    };
+    let stopping = state.shutdown.clone().cancelled_owned();
     Ok(Sse::new(feed.take_until(Box::pin(stopping))).keep_alive(KeepAlive::default()))
 }

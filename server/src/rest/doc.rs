@@ -92,7 +92,7 @@ impl Modify for Security {
         components.add_security_scheme(
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(
-                app::ssr::web::SESSION_COOKIE,
+                app::ssr::caller::SESSION_COOKIE,
             ))),
         );
     }

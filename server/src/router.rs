@@ -1,0 +1,133 @@
+//! The HTTP surface: REST API, server functions, pages, health and metrics, behind the
+//! middleware every request passes (metrics, authentication, problem statuses, heavy-response
+//! limit, CSP and security headers, tracing).
+
+use std::sync::Arc;
+
+use app::ssr::Service;
+use app::{shell, App};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderName, HeaderValue, Request, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use leptos::nonce::Nonce;
+use leptos::prelude::{provide_context, use_context};
+use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use serde_json::json;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::{auth, heavy_responses, metrics, problem, rest, AppState};
+
+/// What every rendered page gets in its Leptos context: the service, and this response's CSP
+/// nonce (leptos_axum provides a random one of its own first; ours replaces it so the inline
+/// hydration script carries the nonce the header names).
+fn page_context(service: Arc<Service>) -> impl Fn() + Clone + Send + 'static {
+    move || {
+        provide_context(service.clone());
+        if let Some(nonce) = use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<Nonce>().cloned())
+        {
+            provide_context(nonce);
+        }
+    }
+}
+
+pub(crate) fn router(state: AppState) -> Router {
+    let provide_service = page_context(state.service.clone());
+    let options = state.leptos_options.clone();
+    let routes = Router::new()
+        .merge(rest::routes())
+        .route("/healthz", get(health))
+        .route("/metrics", get(metrics::render))
+        .route(
+            "/rpc/{*fn_name}",
+            get(server_function).post(server_function),
+        )
+        .leptos_routes_with_context(
+            &state,
+            generate_route_list(App),
+            provide_service,
+            move || shell(options.clone()),
+        )
+        // Unknown paths render the app's own "not found" page, which needs the service too.
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(page_context(state.service.clone()), shell))
+        .layer(middleware::from_fn_with_state(
+            heavy_responses::limit(),
+            heavy_responses::limit_heavy,
+        ))
+        .layer(middleware::from_fn(problem::server_fn_error_status))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::record,
+        ));
+    with_security_headers(routes)
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Headers on every response: a CSP that allows only the app's own scripts and WASM, no framing,
+/// no MIME sniffing, no referrer leaks.
+fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
+    let set = |name: HeaderName, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+    };
+    router
+        .layer(middleware::from_fn(content_security_policy))
+        .layer(set(header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .layer(set(header::REFERRER_POLICY, "same-origin"))
+        .layer(set(header::X_FRAME_OPTIONS, "DENY"))
+}
+
+/// A fresh nonce per request, given to the page (see [`page_context`]) and named in the CSP:
+/// scripts run only from this site or inline with this response's nonce, never injected inline
+/// code. (Styles keep 'unsafe-inline': Leptos writes style attributes.)
+async fn content_security_policy(mut request: Request<Body>, next: Next) -> Response {
+    let nonce = Nonce::new();
+    request.extensions_mut().insert(nonce.clone());
+    let mut response = next.run(request).await;
+    let policy = format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+         frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
+    );
+    if let Ok(value) = HeaderValue::from_str(&policy) {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_SECURITY_POLICY, value);
+    }
+    response
+}
+
+/// Server functions get the same service as REST, through Leptos context.
+async fn server_function(
+    State(state): State<AppState>,
+    request: Request<Body>,
+) -> impl IntoResponse {
+    handle_server_fns_with_context(move || provide_context(state.service.clone()), request).await
+}
+
+/// 200 when the database answers, 503 otherwise.
+async fn health(State(state): State<AppState>) -> impl IntoResponse {
+    let reachable = state.service.database_reachable().await;
+    let status = if reachable {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let body = json!({
+        "status": if reachable { "ok" } else { "unavailable" },
+        "database": { "backend": state.service.backend(), "reachable": reachable },
+    });
+    (status, Json(body))
+}

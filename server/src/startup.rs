@@ -1,0 +1,135 @@
+//! Start-up and shutdown: connect and migrate the database, build the app, serve until a
+//! signal, then let in-flight requests finish. `server seed` shares the first step.
+
+use std::sync::Arc;
+
+use app::ssr::Service;
+use axum::Router;
+use leptos::prelude::LeptosOptions;
+use tokio_util::sync::CancellationToken;
+
+use crate::fixtures::{demo, seed};
+use crate::{live_feeds, metrics, store, AppState, Config};
+
+/// Connects and migrates the database and returns the service (with the first admin ensured).
+async fn connect_service(config: &Config) -> anyhow::Result<Arc<Service>> {
+    let store = store::connect(&config.database_url).await?;
+    tracing::info!(
+        backend = store.backend(),
+        database = %store::redact(&config.database_url),
+        "database ready"
+    );
+    report_out_of_range_instants(store.as_ref()).await;
+    let service = Arc::new(Service::new(store, config.access_policy()));
+    if let Some(generated) = service
+        .bootstrap_admin(config.admin_password.as_deref())
+        .await
+        .map_err(|err| anyhow::anyhow!("creating the first admin user failed: {err}"))?
+    {
+        // Printed once, on the first start of an empty database; only its hash is stored.
+        tracing::warn!(
+            "created user 'admin' with one-time password {generated} (sign in and change it, or set DEPLOYTRACK_ADMIN_PASSWORD before the first start)"
+        );
+    }
+    Ok(service)
+}
+
+/// Instants outside 1970–9999 could be stored before migration 0007; they are immutable, so they
+/// are reported (they still read back, in the form they were written) rather than fixed.
+async fn report_out_of_range_instants(store: &dyn app::ssr::Store) {
+    match store.out_of_range_instants().await {
+        Ok(found) if found.is_empty() => {}
+        Ok(found) => {
+            for line in &found {
+                tracing::error!(
+                    "stored instant outside 1970-01-01..9999-12-31 (written before validation; \
+                     an admin may retract the record): {line}"
+                );
+            }
+        }
+        Err(err) => tracing::warn!(error = %err, "could not check stored instants"),
+    }
+}
+
+/// `server seed …`: fills the database and exits.
+pub async fn seed(config: &Config, args: &seed::SeedArgs) -> anyhow::Result<()> {
+    let service = connect_service(config).await?;
+    seed::run(&service, args).await
+}
+
+/// Connects the database (migrating it) and assembles the router; nothing ever asks it to stop
+/// (tests, which drop it).
+pub async fn build_app(config: &Config) -> anyhow::Result<Router> {
+    build_app_with_shutdown(config, CancellationToken::new()).await
+}
+
+/// As [`build_app`]; cancelling `shutdown` tells long-lived responses (live feeds) to finish.
+pub async fn build_app_with_shutdown(
+    config: &Config,
+    shutdown: CancellationToken,
+) -> anyhow::Result<Router> {
+    let leptos_options = LeptosOptions::builder()
+        .output_name("deploytrack")
+        .site_root(config.site_root.as_str())
+        .site_pkg_dir("pkg")
+        .site_addr(config.addr)
+        .build();
+    let service = connect_service(config).await?;
+    if config.demo {
+        demo::load(&service).await?;
+    }
+    let state = AppState {
+        leptos_options,
+        service,
+        shutdown,
+        metrics: metrics::Metrics::new(),
+        trusted_proxies: Arc::new(config.trusted_proxies.clone()),
+        live_feeds: live_feeds::LiveFeeds::new(config.live_feeds_per_user),
+    };
+    Ok(crate::router::router(state))
+}
+
+/// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests and exits.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let stopping = CancellationToken::new();
+    let app = build_app_with_shutdown(&config, stopping.clone()).await?;
+    let listener = tokio::net::TcpListener::bind(config.addr).await?;
+    tracing::info!("listening on http://{}", listener.local_addr()?);
+    serve_on(listener, app, &config, async move {
+        shutdown_signal().await;
+        stopping.cancel();
+    })
+    .await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Serves `app` on an already bound listener until `shutdown` completes (tests bind port 0).
+pub async fn serve_on(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    config: &Config,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let header_timeout = std::time::Duration::from_secs(config.header_timeout_seconds.max(1));
+    crate::serve::serve_connections(listener, app, header_timeout, shutdown).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received; finishing in-flight requests");
+}
