@@ -26,6 +26,9 @@ macro_rules! previous_version_of_d {
     };
 }
 
+#[macro_use]
+mod shared;
+mod columns;
 mod postgres;
 mod sqlite;
 
@@ -52,7 +55,7 @@ pub async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
 
 /// The login throttle's statements (migration 0007), the same text on both backends: sqlx binds
 /// `$n` on SQLite too. Instants compare correctly as SQLite's fixed-width text.
-const LOGIN_FAILURES: &str = "SELECT failures, last_failure_at FROM login_throttle
+const LOGIN_FAILURES: &str = "SELECT CAST(failures AS BIGINT), last_failure_at FROM login_throttle
       WHERE throttle_key = $1 AND last_failure_at >= $2";
 /// Binds: key, at, since. A count whose last failure is older than `since` starts again at 1.
 const RECORD_LOGIN_FAILURE: &str =
@@ -137,7 +140,7 @@ const REBUILD_CURRENT: &str = "INSERT INTO current_deployment
 const CLAIM_PAIR: &str = "INSERT INTO current_deployment
        (application_id, environment_id, deployment_id, deployment_date, created_at,
         version_id, deployed_by, live_deployments)
-     VALUES (?, ?, ?, ?, ?, ?, ?, 1)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, 1)
      ON CONFLICT (application_id, environment_id)
      DO UPDATE SET live_deployments = current_deployment.live_deployments + 1,
                    revision = current_deployment.revision + 1";
@@ -146,7 +149,7 @@ const CLAIM_PAIR: &str = "INSERT INTO current_deployment
 /// Binds: application_id, environment_id.
 const UNCOUNT_RETRACTED: &str = "UPDATE current_deployment
         SET live_deployments = live_deployments - 1, revision = revision + 1
-      WHERE application_id = ? AND environment_id = ?";
+      WHERE application_id = $1 AND environment_id = $2";
 
 /// Recomputes a locked pair's current_deployment row from history, in a statement of its own so
 /// that it sees every deployment committed before the lock was taken.
@@ -163,7 +166,7 @@ const REFRESH_PAIR: &str = concat!(
                AND d.deleted_at IS NULL
              ORDER BY d.deployment_date DESC, d.created_at DESC, d.id DESC
              LIMIT 1)
-      WHERE application_id = ? AND environment_id = ?"
+      WHERE application_id = $1 AND environment_id = $2"
 );
 
 /// The matrix stamp (migration 0006): it changes whenever anything the matrix shows changes.
@@ -177,7 +180,7 @@ const COUNT_PER_ENVIRONMENT: &str = "SELECT environment_id, CAST(SUM(live_deploy
 /// Removes a pair's current row once no live deployment is left in it (after a retraction).
 /// Binds: application_id, environment_id.
 const DROP_EMPTY_PAIR: &str = "DELETE FROM current_deployment
-      WHERE application_id = ? AND environment_id = ?
+      WHERE application_id = $1 AND environment_id = $2
         AND NOT EXISTS (SELECT 1 FROM deployment d
                          WHERE d.application_id = current_deployment.application_id
                            AND d.environment_id = current_deployment.environment_id
@@ -212,6 +215,22 @@ const PAIR_ORDER: &str = " ORDER BY lower(a.name), a.id, e.position, lower(e.nam
 
 /// History order (and its keyset).
 const HISTORY_ORDER: &str = " ORDER BY d.deployment_date DESC, d.created_at DESC, d.id DESC";
+
+/// An UPDATE that touched nothing means the row does not exist.
+fn expect_one(rows_affected: Result<u64, sqlx::Error>) -> Result<(), app::ssr::StoreError> {
+    match rows_affected.map_err(map_sqlx_error)? {
+        0 => Err(app::ssr::StoreError::NotFound),
+        _ => Ok(()),
+    }
+}
+
+/// The instants the model accepts (migration 0007 holds the databases to the same range).
+fn instant_range() -> (chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>) {
+    let latest = "9999-12-31T23:59:59.999999Z"
+        .parse()
+        .expect("a valid instant");
+    (chrono::DateTime::UNIX_EPOCH, latest)
+}
 
 /// `%q%` for LIKE, with LIKE's own wildcards in `q` taken literally (escape character `\`).
 fn like_pattern(q: &str) -> String {

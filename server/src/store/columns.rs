@@ -1,0 +1,378 @@
+//! How values cross into and out of the two databases, so that every statement can bind and read
+//! the same Rust types on both: PostgreSQL has native UUID and TIMESTAMPTZ columns, SQLite keeps
+//! ids as UUID text and instants as fixed-width RFC 3339 text (which sorts like the instant).
+//! Rows are read by `FromRow` structs built from these, then turned into the model's types.
+
+use app::model::{ApiToken, Application, Environment, Role, User, Version};
+use app::ssr::{CurrentStateRecord, DeploymentRecord, SessionRecord};
+use chrono::{DateTime, Utc};
+use sqlx::encode::IsNull;
+use sqlx::error::BoxDynError;
+use sqlx::{Database, Decode, Encode, Postgres, Sqlite, Type};
+use uuid::Uuid;
+
+/// An id column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DbId(pub Uuid);
+
+/// An instant column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DbTime(pub DateTime<Utc>);
+
+/// A role column (text on both).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DbRole(pub Role);
+
+/// SQLite's spelling of an instant: always 27 characters, so text order is time order.
+pub fn sqlite_instant(at: &DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
+}
+
+/// Reads SQLite's instant text. Before migration 0007, instants with signed or five-digit years
+/// could be written (`-5000-…`, `+10000-…`, which RFC 3339 cannot express); they are read as
+/// they were written rather than making every page that shows them fail.
+pub fn parse_sqlite_instant(raw: &str) -> Result<DateTime<Utc>, chrono::ParseError> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|err| {
+            chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.fZ")
+                .map(|t| t.and_utc())
+                .map_err(|_| err)
+        })
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("unknown role {0:?}")]
+struct UnknownRole(String);
+
+/// Implements `Type`, `Encode` and `Decode` for a column newtype on one backend by way of a
+/// stand-in type the driver already knows (`$via`), converting with `$to` / `$from`.
+macro_rules! column_via {
+    ($column:ty, $db:ty, $via:ty, $to:expr, $from:expr) => {
+        impl Type<$db> for $column {
+            fn type_info() -> <$db as Database>::TypeInfo {
+                <$via as Type<$db>>::type_info()
+            }
+            fn compatible(ty: &<$db as Database>::TypeInfo) -> bool {
+                <$via as Type<$db>>::compatible(ty)
+            }
+        }
+        impl<'q> Encode<'q, $db> for $column {
+            fn encode_by_ref(
+                &self,
+                buf: &mut <$db as Database>::ArgumentBuffer<'q>,
+            ) -> Result<IsNull, BoxDynError> {
+                let value: $via = $to(self);
+                <$via as Encode<'q, $db>>::encode(value, buf)
+            }
+        }
+        impl<'r> Decode<'r, $db> for $column {
+            fn decode(value: <$db as Database>::ValueRef<'r>) -> Result<Self, BoxDynError> {
+                let raw = <$via as Decode<'r, $db>>::decode(value)?;
+                $from(raw)
+            }
+        }
+    };
+}
+
+column_via!(
+    DbId,
+    Sqlite,
+    String,
+    |id: &DbId| id.0.to_string(),
+    |raw: String| Ok(DbId(Uuid::parse_str(&raw)?))
+);
+column_via!(DbId, Postgres, Uuid, |id: &DbId| id.0, |raw| Ok(DbId(raw)));
+column_via!(
+    DbTime,
+    Sqlite,
+    String,
+    |at: &DbTime| sqlite_instant(&at.0),
+    |raw: String| Ok(DbTime(parse_sqlite_instant(&raw)?))
+);
+column_via!(DbTime, Postgres, DateTime<Utc>, |at: &DbTime| at.0, |raw| {
+    Ok(DbTime(raw))
+});
+fn role_from(raw: String) -> Result<DbRole, BoxDynError> {
+    Role::parse(&raw)
+        .map(DbRole)
+        .ok_or_else(|| UnknownRole(raw).into())
+}
+column_via!(
+    DbRole,
+    Sqlite,
+    String,
+    |role: &DbRole| role.0.as_str().to_string(),
+    role_from
+);
+column_via!(
+    DbRole,
+    Postgres,
+    String,
+    |role: &DbRole| role.0.as_str().to_string(),
+    role_from
+);
+
+fn time(at: Option<DbTime>) -> Option<DateTime<Utc>> {
+    at.map(|t| t.0)
+}
+
+#[derive(sqlx::FromRow)]
+pub struct ApplicationRow {
+    id: DbId,
+    name: String,
+    description: Option<String>,
+    created_at: DbTime,
+    updated_at: DbTime,
+    archived_at: Option<DbTime>,
+}
+
+impl From<ApplicationRow> for Application {
+    fn from(r: ApplicationRow) -> Self {
+        Application {
+            id: r.id.0,
+            name: r.name,
+            description: r.description,
+            created_at: r.created_at.0,
+            updated_at: r.updated_at.0,
+            archived_at: time(r.archived_at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct EnvironmentRow {
+    id: DbId,
+    name: String,
+    description: Option<String>,
+    position: i32,
+    is_production: bool,
+    created_at: DbTime,
+    updated_at: DbTime,
+    archived_at: Option<DbTime>,
+}
+
+impl From<EnvironmentRow> for Environment {
+    fn from(r: EnvironmentRow) -> Self {
+        Environment {
+            id: r.id.0,
+            name: r.name,
+            description: r.description,
+            position: r.position,
+            is_production: r.is_production,
+            created_at: r.created_at.0,
+            updated_at: r.updated_at.0,
+            archived_at: time(r.archived_at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct VersionRow {
+    id: DbId,
+    application_id: DbId,
+    version_identifier: String,
+    released_at: Option<DbTime>,
+    notes: Option<String>,
+    created_at: DbTime,
+    archived_at: Option<DbTime>,
+}
+
+impl From<VersionRow> for Version {
+    fn from(r: VersionRow) -> Self {
+        Version {
+            id: r.id.0,
+            application_id: r.application_id.0,
+            version_identifier: r.version_identifier,
+            released_at: time(r.released_at),
+            notes: r.notes,
+            created_at: r.created_at.0,
+            archived_at: time(r.archived_at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct UserRow {
+    id: DbId,
+    username: String,
+    display_name: String,
+    role: DbRole,
+    created_at: DbTime,
+    disabled_at: Option<DbTime>,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: r.id.0,
+            username: r.username,
+            display_name: r.display_name,
+            role: r.role.0,
+            created_at: r.created_at.0,
+            disabled_at: time(r.disabled_at),
+        }
+    }
+}
+
+/// A user with the password hash (sign-in only).
+#[derive(sqlx::FromRow)]
+pub struct CredentialsRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    password_hash: String,
+}
+
+impl From<CredentialsRow> for (User, String) {
+    fn from(r: CredentialsRow) -> Self {
+        (r.user.into(), r.password_hash)
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct TokenRow {
+    id: DbId,
+    user_id: DbId,
+    name: String,
+    created_at: DbTime,
+    last_used_at: Option<DbTime>,
+    expires_at: Option<DbTime>,
+    revoked_at: Option<DbTime>,
+}
+
+impl From<TokenRow> for ApiToken {
+    fn from(r: TokenRow) -> Self {
+        ApiToken {
+            id: r.id.0,
+            user_id: r.user_id.0,
+            name: r.name,
+            created_at: r.created_at.0,
+            last_used_at: time(r.last_used_at),
+            expires_at: time(r.expires_at),
+            revoked_at: time(r.revoked_at),
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub struct SessionRow {
+    secret_hash: String,
+    user_id: DbId,
+    created_at: DbTime,
+    last_seen_at: DbTime,
+    expires_at: DbTime,
+}
+
+impl From<SessionRow> for SessionRecord {
+    fn from(r: SessionRow) -> Self {
+        SessionRecord {
+            secret_hash: r.secret_hash,
+            user_id: r.user_id.0,
+            created_at: r.created_at.0,
+            last_seen_at: r.last_seen_at.0,
+            expires_at: r.expires_at.0,
+        }
+    }
+}
+
+/// (identifier, created_at) of the version that ran before, when there was one.
+fn previous(
+    identifier: Option<String>,
+    created: Option<DbTime>,
+) -> Option<(String, DateTime<Utc>)> {
+    identifier
+        .zip(created)
+        .map(|(identifier, at)| (identifier, at.0))
+}
+
+/// A row of `DEPLOYMENT_SELECT`.
+#[derive(sqlx::FromRow)]
+pub struct DeploymentRow {
+    id: DbId,
+    application_id: DbId,
+    application_name: String,
+    version_id: DbId,
+    version_identifier: String,
+    version_created_at: DbTime,
+    environment_id: DbId,
+    environment_name: String,
+    deployment_date: DbTime,
+    deployed_by: Option<String>,
+    notes: Option<String>,
+    created_at: DbTime,
+    deleted_at: Option<DbTime>,
+    deleted_by: Option<String>,
+    delete_reason: Option<String>,
+    previous_version_identifier: Option<String>,
+    previous_version_created_at: Option<DbTime>,
+}
+
+impl From<DeploymentRow> for DeploymentRecord {
+    fn from(r: DeploymentRow) -> Self {
+        DeploymentRecord {
+            id: r.id.0,
+            application_id: r.application_id.0,
+            application_name: r.application_name,
+            version_id: r.version_id.0,
+            version_identifier: r.version_identifier,
+            version_created_at: r.version_created_at.0,
+            environment_id: r.environment_id.0,
+            environment_name: r.environment_name,
+            deployment_date: r.deployment_date.0,
+            deployed_by: r.deployed_by,
+            notes: r.notes,
+            created_at: r.created_at.0,
+            deleted_at: time(r.deleted_at),
+            deleted_by: r.deleted_by,
+            delete_reason: r.delete_reason,
+            previous_version: previous(
+                r.previous_version_identifier,
+                r.previous_version_created_at,
+            ),
+        }
+    }
+}
+
+/// A row of `CURRENT_STATE_COLUMNS` (PostgreSQL reads cells as rows; SQLite packs them, see
+/// `sqlite::CELLS_AS_ONE_ROW`).
+#[derive(sqlx::FromRow)]
+pub struct CurrentStateRow {
+    application_id: DbId,
+    application_name: String,
+    environment_id: DbId,
+    environment_name: String,
+    deployment_id: DbId,
+    version_id: DbId,
+    version_identifier: String,
+    version_created_at: DbTime,
+    deployment_date: DbTime,
+    deployed_by: Option<String>,
+    previous_version_identifier: Option<String>,
+    previous_version_created_at: Option<DbTime>,
+}
+
+impl From<CurrentStateRow> for CurrentStateRecord {
+    fn from(r: CurrentStateRow) -> Self {
+        CurrentStateRecord {
+            application_id: r.application_id.0,
+            application_name: r.application_name,
+            environment_id: r.environment_id.0,
+            environment_name: r.environment_name,
+            deployment_id: r.deployment_id.0,
+            version_id: r.version_id.0,
+            version_identifier: r.version_identifier,
+            version_created_at: r.version_created_at.0,
+            deployment_date: r.deployment_date.0,
+            deployed_by: r.deployed_by,
+            previous_version: previous(
+                r.previous_version_identifier,
+                r.previous_version_created_at,
+            ),
+        }
+    }
+}
+
+/// Reads rows as `R` and converts them to the model's `T`.
+pub fn all<R, T: From<R>>(rows: Vec<R>) -> Vec<T> {
+    rows.into_iter().map(T::from).collect()
+}

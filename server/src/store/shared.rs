@@ -1,0 +1,711 @@
+//! The statements both backends run: written once here, expanded once per backend (the same
+//! text, with `$n` placeholders, which sqlx binds on SQLite too). Each backend supplies only
+//! what truly differs, as items of its own `impl`:
+//!
+//! - `reader()` / `writer()`: the pools for queries and for changes (SQLite has one writer);
+//! - `LIKE`: the case-insensitive match (`LIKE` in SQLite, `ILIKE` in PostgreSQL);
+//! - `push_after_key`: the history keyset predicate (each planner wants its own spelling);
+//! - `CELLS_PREFIX`, `CELLS_AT`, `CELLS_AT_PAIRS`, `CELLS_AT_END` and `fetch_cells`: how the
+//!   matrix is read (rows, or SQLite's single JSON text) and time travel's per-pair seek;
+//! - and, in the macro call, `backend()` and the bulk insert.
+
+/// Expands to `impl Store for $store` with every shared method plus `$specific`, and an
+/// inherent impl with the helpers those methods share.
+macro_rules! store_with_shared_statements {
+    ($store:ty, $db:ty, { $($specific:tt)* }) => {
+        impl $store {
+            /// Recomputes the (locked) pair's current row; see [`REFRESH_PAIR`].
+            async fn refresh_pair(
+                tx: &mut <$db as sqlx::Database>::Connection,
+                application_id: DbId,
+                environment_id: DbId,
+            ) -> Result<(), sqlx::Error> {
+                sqlx::query(REFRESH_PAIR)
+                    .bind(application_id)
+                    .bind(environment_id)
+                    .execute(tx)
+                    .await
+                    .map(|_| ())
+            }
+
+            /// Appends " AND …" selecting active pairs, optionally one application / environment.
+            fn push_pair_filter(
+                qb: &mut sqlx::QueryBuilder<'_, $db>,
+                pairs: PairFilter,
+                app: &str,
+                env: &str,
+            ) {
+                qb.push(format!(" AND {app}.archived_at IS NULL AND {env}.archived_at IS NULL"));
+                if let Some(id) = pairs.application_id {
+                    qb.push(format!(" AND {app}.id = ")).push_bind(DbId(id));
+                }
+                if let Some(id) = pairs.environment_id {
+                    qb.push(format!(" AND {env}.id = ")).push_bind(DbId(id));
+                }
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl Store for $store {
+            $($specific)*
+
+            async fn ping(&self) -> Result<(), StoreError> {
+                sqlx::query("SELECT 1").execute(self.reader()).await.map(|_| ()).map_err(map_sqlx_error)
+            }
+
+            async fn list_applications(&self, include_archived: bool) -> Result<Vec<Application>, StoreError> {
+                sqlx::query_as::<_, ApplicationRow>(
+                    "SELECT * FROM application WHERE ($1 OR archived_at IS NULL) ORDER BY lower(name)",
+                )
+                .bind(include_archived)
+                .fetch_all(self.reader())
+                .await
+                .map(all)
+                .map_err(map_sqlx_error)
+            }
+
+            async fn get_application(&self, id: Uuid) -> Result<Application, StoreError> {
+                sqlx::query_as::<_, ApplicationRow>("SELECT * FROM application WHERE id = $1")
+                    .bind(DbId(id))
+                    .fetch_one(self.reader())
+                    .await
+                    .map(Into::into)
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn insert_application(&self, a: &Application) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO application (id, name, description, created_at, updated_at, archived_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(DbId(a.id))
+                .bind(&a.name)
+                .bind(&a.description)
+                .bind(DbTime(a.created_at))
+                .bind(DbTime(a.updated_at))
+                .bind(a.archived_at.map(DbTime))
+                .execute(self.writer())
+                .await
+                .map(|_| ())
+                .map_err(map_sqlx_error)
+            }
+
+            async fn update_application(&self, a: &Application) -> Result<(), StoreError> {
+                let result = sqlx::query(
+                    "UPDATE application SET name = $1, description = $2, updated_at = $3, archived_at = $4
+                     WHERE id = $5",
+                )
+                .bind(&a.name)
+                .bind(&a.description)
+                .bind(DbTime(a.updated_at))
+                .bind(a.archived_at.map(DbTime))
+                .bind(DbId(a.id))
+                .execute(self.writer())
+                .await;
+                expect_one(result.map(|r| r.rows_affected()))
+            }
+
+            async fn list_environments(&self, include_archived: bool) -> Result<Vec<Environment>, StoreError> {
+                sqlx::query_as::<_, EnvironmentRow>(
+                    "SELECT * FROM environment WHERE ($1 OR archived_at IS NULL)
+                     ORDER BY position, lower(name)",
+                )
+                .bind(include_archived)
+                .fetch_all(self.reader())
+                .await
+                .map(all)
+                .map_err(map_sqlx_error)
+            }
+
+            async fn get_environment(&self, id: Uuid) -> Result<Environment, StoreError> {
+                sqlx::query_as::<_, EnvironmentRow>("SELECT * FROM environment WHERE id = $1")
+                    .bind(DbId(id))
+                    .fetch_one(self.reader())
+                    .await
+                    .map(Into::into)
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn insert_environment(&self, e: &Environment) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO environment
+                       (id, name, description, position, is_production, created_at, updated_at, archived_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(DbId(e.id))
+                .bind(&e.name)
+                .bind(&e.description)
+                .bind(e.position)
+                .bind(e.is_production)
+                .bind(DbTime(e.created_at))
+                .bind(DbTime(e.updated_at))
+                .bind(e.archived_at.map(DbTime))
+                .execute(self.writer())
+                .await
+                .map(|_| ())
+                .map_err(map_sqlx_error)
+            }
+
+            async fn update_environment(&self, e: &Environment) -> Result<(), StoreError> {
+                let result = sqlx::query(
+                    "UPDATE environment SET name = $1, description = $2, position = $3,
+                            is_production = $4, updated_at = $5, archived_at = $6
+                     WHERE id = $7",
+                )
+                .bind(&e.name)
+                .bind(&e.description)
+                .bind(e.position)
+                .bind(e.is_production)
+                .bind(DbTime(e.updated_at))
+                .bind(e.archived_at.map(DbTime))
+                .bind(DbId(e.id))
+                .execute(self.writer())
+                .await;
+                expect_one(result.map(|r| r.rows_affected()))
+            }
+
+            async fn next_environment_position(&self) -> Result<i32, StoreError> {
+                sqlx::query_scalar("SELECT COALESCE(MAX(position) + 1, 0) FROM environment")
+                    .fetch_one(self.reader())
+                    .await
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn set_environment_positions(
+                &self,
+                ordered_ids: &[Uuid],
+                updated_at: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                async {
+                    let mut tx = self.writer().begin().await?;
+                    for (position, id) in ordered_ids.iter().enumerate() {
+                        sqlx::query("UPDATE environment SET position = $1, updated_at = $2 WHERE id = $3")
+                            .bind(position as i32)
+                            .bind(DbTime(updated_at))
+                            .bind(DbId(*id))
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                    tx.commit().await
+                }
+                .await
+                .map_err(map_sqlx_error)
+            }
+
+            async fn list_versions(
+                &self,
+                application_id: Uuid,
+                include_archived: bool,
+            ) -> Result<Vec<Version>, StoreError> {
+                sqlx::query_as::<_, VersionRow>(
+                    "SELECT * FROM version WHERE application_id = $1 AND ($2 OR archived_at IS NULL)
+                     ORDER BY created_at DESC, id DESC",
+                )
+                .bind(DbId(application_id))
+                .bind(include_archived)
+                .fetch_all(self.reader())
+                .await
+                .map(all)
+                .map_err(map_sqlx_error)
+            }
+
+            async fn get_version(&self, id: Uuid) -> Result<Version, StoreError> {
+                sqlx::query_as::<_, VersionRow>("SELECT * FROM version WHERE id = $1")
+                    .bind(DbId(id))
+                    .fetch_one(self.reader())
+                    .await
+                    .map(Into::into)
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn insert_version(&self, v: &Version) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO version
+                       (id, application_id, version_identifier, released_at, notes, created_at, archived_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(DbId(v.id))
+                .bind(DbId(v.application_id))
+                .bind(&v.version_identifier)
+                .bind(v.released_at.map(DbTime))
+                .bind(&v.notes)
+                .bind(DbTime(v.created_at))
+                .bind(v.archived_at.map(DbTime))
+                .execute(self.writer())
+                .await
+                .map(|_| ())
+                .map_err(map_sqlx_error)
+            }
+
+            async fn update_version(&self, v: &Version) -> Result<(), StoreError> {
+                let result = sqlx::query(
+                    "UPDATE version SET released_at = $1, notes = $2, archived_at = $3 WHERE id = $4",
+                )
+                .bind(v.released_at.map(DbTime))
+                .bind(&v.notes)
+                .bind(v.archived_at.map(DbTime))
+                .bind(DbId(v.id))
+                .execute(self.writer())
+                .await;
+                expect_one(result.map(|r| r.rows_affected()))
+            }
+
+            async fn count_users(&self) -> Result<i64, StoreError> {
+                sqlx::query_scalar("SELECT COUNT(*) FROM app_user")
+                    .fetch_one(self.reader())
+                    .await
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn insert_user(&self, u: &User, password_hash: &str) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO app_user
+                       (id, username, display_name, role, password_hash, created_at, updated_at, disabled_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
+                )
+                .bind(DbId(u.id))
+                .bind(&u.username)
+                .bind(&u.display_name)
+                .bind(DbRole(u.role))
+                .bind(password_hash)
+                .bind(DbTime(u.created_at))
+                .bind(u.disabled_at.map(DbTime))
+                .execute(self.writer())
+                .await
+                .map(|_| ())
+                .map_err(map_sqlx_error)
+            }
+
+            async fn get_user(&self, id: Uuid) -> Result<User, StoreError> {
+                sqlx::query_as::<_, UserRow>("SELECT * FROM app_user WHERE id = $1")
+                    .bind(DbId(id))
+                    .fetch_one(self.reader())
+                    .await
+                    .map(Into::into)
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn find_credentials(&self, username: &str) -> Result<(User, String), StoreError> {
+                sqlx::query_as::<_, CredentialsRow>("SELECT * FROM app_user WHERE lower(username) = lower($1)")
+                    .bind(username)
+                    .fetch_one(self.reader())
+                    .await
+                    .map(Into::into)
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn list_users(&self) -> Result<Vec<User>, StoreError> {
+                sqlx::query_as::<_, UserRow>("SELECT * FROM app_user ORDER BY lower(username)")
+                    .fetch_all(self.reader())
+                    .await
+                    .map(all)
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn update_user(&self, u: &User, updated_at: DateTime<Utc>) -> Result<(), StoreError> {
+                let result = sqlx::query(
+                    "UPDATE app_user SET display_name = $1, role = $2, disabled_at = $3, updated_at = $4
+                     WHERE id = $5",
+                )
+                .bind(&u.display_name)
+                .bind(DbRole(u.role))
+                .bind(u.disabled_at.map(DbTime))
+                .bind(DbTime(updated_at))
+                .bind(DbId(u.id))
+                .execute(self.writer())
+                .await;
+                expect_one(result.map(|r| r.rows_affected()))
+            }
+
+            async fn set_password_hash(
+                &self,
+                user_id: Uuid,
+                password_hash: &str,
+                updated_at: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                let result = sqlx::query("UPDATE app_user SET password_hash = $1, updated_at = $2 WHERE id = $3")
+                    .bind(password_hash)
+                    .bind(DbTime(updated_at))
+                    .bind(DbId(user_id))
+                    .execute(self.writer())
+                    .await;
+                expect_one(result.map(|r| r.rows_affected()))
+            }
+
+            async fn insert_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO user_session (secret_hash, user_id, created_at, last_seen_at, expires_at)
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&s.secret_hash)
+                .bind(DbId(s.user_id))
+                .bind(DbTime(s.created_at))
+                .bind(DbTime(s.last_seen_at))
+                .bind(DbTime(s.expires_at))
+                .execute(self.writer())
+                .await
+                .map(|_| ())
+                .map_err(map_sqlx_error)
+            }
+
+            async fn get_session(&self, secret_hash: &str) -> Result<SessionRecord, StoreError> {
+                sqlx::query_as::<_, SessionRow>("SELECT * FROM user_session WHERE secret_hash = $1")
+                    .bind(secret_hash)
+                    .fetch_one(self.reader())
+                    .await
+                    .map(Into::into)
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn touch_session(&self, secret_hash: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
+                sqlx::query("UPDATE user_session SET last_seen_at = $1 WHERE secret_hash = $2")
+                    .bind(DbTime(at))
+                    .bind(secret_hash)
+                    .execute(self.writer())
+                    .await
+                    .map(|_| ())
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn delete_session(&self, secret_hash: &str) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM user_session WHERE secret_hash = $1")
+                    .bind(secret_hash)
+                    .execute(self.writer())
+                    .await
+                    .map(|_| ())
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn delete_sessions_of(&self, user_id: Uuid) -> Result<(), StoreError> {
+                sqlx::query("DELETE FROM user_session WHERE user_id = $1")
+                    .bind(DbId(user_id))
+                    .execute(self.writer())
+                    .await
+                    .map(|_| ())
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn insert_token(&self, t: &ApiToken, secret_hash: &str) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO api_token
+                       (id, user_id, name, secret_hash, created_at, last_used_at, expires_at, revoked_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(DbId(t.id))
+                .bind(DbId(t.user_id))
+                .bind(&t.name)
+                .bind(secret_hash)
+                .bind(DbTime(t.created_at))
+                .bind(t.last_used_at.map(DbTime))
+                .bind(t.expires_at.map(DbTime))
+                .bind(t.revoked_at.map(DbTime))
+                .execute(self.writer())
+                .await
+                .map(|_| ())
+                .map_err(map_sqlx_error)
+            }
+
+            async fn list_tokens(&self, user_id: Uuid) -> Result<Vec<ApiToken>, StoreError> {
+                sqlx::query_as::<_, TokenRow>(
+                    "SELECT * FROM api_token WHERE user_id = $1 ORDER BY created_at DESC, id DESC",
+                )
+                .bind(DbId(user_id))
+                .fetch_all(self.reader())
+                .await
+                .map(all)
+                .map_err(map_sqlx_error)
+            }
+
+            async fn get_token(&self, id: Uuid) -> Result<ApiToken, StoreError> {
+                sqlx::query_as::<_, TokenRow>("SELECT * FROM api_token WHERE id = $1")
+                    .bind(DbId(id))
+                    .fetch_one(self.reader())
+                    .await
+                    .map(Into::into)
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn find_token(&self, secret_hash: &str) -> Result<ApiToken, StoreError> {
+                sqlx::query_as::<_, TokenRow>("SELECT * FROM api_token WHERE secret_hash = $1")
+                    .bind(secret_hash)
+                    .fetch_one(self.reader())
+                    .await
+                    .map(Into::into)
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn touch_token(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
+                sqlx::query("UPDATE api_token SET last_used_at = $1 WHERE id = $2")
+                    .bind(DbTime(at))
+                    .bind(DbId(id))
+                    .execute(self.writer())
+                    .await
+                    .map(|_| ())
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn revoke_token(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
+                let result = sqlx::query("UPDATE api_token SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
+                    .bind(DbTime(at))
+                    .bind(DbId(id))
+                    .execute(self.writer())
+                    .await;
+                expect_one(result.map(|r| r.rows_affected()))
+            }
+
+            async fn login_failures(
+                &self,
+                key: &str,
+                since: DateTime<Utc>,
+            ) -> Result<Option<(i64, DateTime<Utc>)>, StoreError> {
+                sqlx::query_as::<_, (i64, DbTime)>(LOGIN_FAILURES)
+                    .bind(key)
+                    .bind(DbTime(since))
+                    .fetch_optional(self.reader())
+                    .await
+                    .map(|row| row.map(|(failures, last)| (failures, last.0)))
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn record_login_failure(
+                &self,
+                key: &str,
+                at: DateTime<Utc>,
+                since: DateTime<Utc>,
+            ) -> Result<(), StoreError> {
+                async {
+                    let mut tx = self.writer().begin().await?;
+                    sqlx::query(PRUNE_LOGIN_FAILURES).bind(DbTime(since)).execute(&mut *tx).await?;
+                    sqlx::query(RECORD_LOGIN_FAILURE)
+                        .bind(key)
+                        .bind(DbTime(at))
+                        .bind(DbTime(since))
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await
+                }
+                .await
+                .map_err(map_sqlx_error)
+            }
+
+            async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
+                sqlx::query(CLEAR_LOGIN_FAILURES)
+                    .bind(key)
+                    .execute(self.writer())
+                    .await
+                    .map(|_| ())
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn out_of_range_instants(&self) -> Result<Vec<String>, StoreError> {
+                let (earliest, latest) = instant_range();
+                sqlx::query_scalar(OUT_OF_RANGE_INSTANTS)
+                    .bind(DbTime(earliest))
+                    .bind(DbTime(latest))
+                    .fetch_all(self.reader())
+                    .await
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn insert_deployment(&self, d: &NewDeployment) -> Result<(), StoreError> {
+                let (application, environment) = (DbId(d.application_id), DbId(d.environment_id));
+                async {
+                    let mut tx = self.writer().begin().await?;
+                    sqlx::query(
+                        "INSERT INTO deployment (id, application_id, version_id, environment_id,
+                                                 deployment_date, deployed_by, notes, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(DbId(d.id))
+                    .bind(application)
+                    .bind(DbId(d.version_id))
+                    .bind(environment)
+                    .bind(DbTime(d.deployment_date))
+                    .bind(&d.deployed_by)
+                    .bind(&d.notes)
+                    .bind(DbTime(d.created_at))
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(CLAIM_PAIR)
+                        .bind(application)
+                        .bind(environment)
+                        .bind(DbId(d.id))
+                        .bind(DbTime(d.deployment_date))
+                        .bind(DbTime(d.created_at))
+                        .bind(DbId(d.version_id))
+                        .bind(&d.deployed_by)
+                        .execute(&mut *tx)
+                        .await?;
+                    Self::refresh_pair(&mut tx, application, environment).await?;
+                    tx.commit().await
+                }
+                .await
+                .map_err(map_sqlx_error)
+            }
+
+            async fn get_deployment(&self, id: Uuid) -> Result<DeploymentRecord, StoreError> {
+                sqlx::query_as::<_, DeploymentRow>(&format!("{DEPLOYMENT_SELECT} WHERE d.id = $1"))
+                    .bind(DbId(id))
+                    .fetch_one(self.reader())
+                    .await
+                    .map(Into::into)
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn list_deployments(
+                &self,
+                filter: &DeploymentFilter,
+                after: Option<HistoryKey>,
+                limit: i64,
+            ) -> Result<Vec<DeploymentRecord>, StoreError> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(DEPLOYMENT_SELECT);
+                qb.push(" WHERE 1 = 1");
+                if !filter.include_deleted {
+                    qb.push(" AND d.deleted_at IS NULL");
+                }
+                for (column, id) in [
+                    ("application_id", filter.application_id),
+                    ("environment_id", filter.environment_id),
+                    ("version_id", filter.version_id),
+                ] {
+                    if let Some(id) = id {
+                        qb.push(format!(" AND d.{column} = ")).push_bind(DbId(id));
+                    }
+                }
+                if let Some(from) = filter.date_from {
+                    qb.push(" AND d.deployment_date >= ").push_bind(DbTime(from));
+                }
+                if let Some(to) = filter.date_to {
+                    qb.push(" AND d.deployment_date <= ").push_bind(DbTime(to));
+                }
+                if let Some(who) = &filter.deployed_by {
+                    qb.push(" AND lower(d.deployed_by) = lower(").push_bind(who.clone()).push(")");
+                }
+                if let Some(q) = &filter.q {
+                    let pattern = like_pattern(q);
+                    let like = Self::LIKE;
+                    qb.push(format!(" AND (d.notes {like} ")).push_bind(pattern.clone());
+                    qb.push(format!(" ESCAPE '\\' OR v.version_identifier {like} ")).push_bind(pattern.clone());
+                    qb.push(format!(" ESCAPE '\\' OR d.deployed_by {like} ")).push_bind(pattern);
+                    qb.push(" ESCAPE '\\')");
+                }
+                if let Some(key) = after {
+                    Self::push_after_key(&mut qb, key);
+                }
+                qb.push(HISTORY_ORDER).push(" LIMIT ").push_bind(limit);
+                qb.build_query_as::<DeploymentRow>()
+                    .fetch_all(self.reader())
+                    .await
+                    .map(all)
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn current_states(&self, pairs: PairFilter) -> Result<Vec<CurrentStateRecord>, StoreError> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(Self::CELLS_PREFIX);
+                qb.push(CURRENT_STATE_COLUMNS).push("current_deployment").push(CURRENT_STATE_JOINS);
+                Self::push_pair_filter(&mut qb, pairs, "a", "e");
+                self.fetch_cells(qb).await
+            }
+
+            async fn matrix_stamp(&self) -> Result<MatrixStamp, StoreError> {
+                sqlx::query_as::<_, (i64, i64)>(MATRIX_STAMP)
+                    .fetch_one(self.reader())
+                    .await
+                    .map(|(epoch, revisions)| MatrixStamp { epoch, revisions })
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn states_at(
+                &self,
+                pairs: PairFilter,
+                at: DateTime<Utc>,
+            ) -> Result<Vec<CurrentStateRecord>, StoreError> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new(Self::CELLS_PREFIX);
+                qb.push(CURRENT_STATE_COLUMNS);
+                qb.push(Self::CELLS_AT).push_bind(DbTime(at)).push(Self::CELLS_AT_PAIRS);
+                Self::push_pair_filter(&mut qb, pairs, "pa", "pe");
+                qb.push(Self::CELLS_AT_END).push(CURRENT_STATE_JOINS);
+                self.fetch_cells(qb).await
+            }
+
+            async fn retract_deployment(
+                &self,
+                id: Uuid,
+                deleted_at: DateTime<Utc>,
+                deleted_by: &str,
+                reason: &str,
+            ) -> Result<(), StoreError> {
+                let retracted = async {
+                    // Write first, so the transaction holds SQLite's write lock from its first
+                    // statement; the pair's row update below also locks the pair in PostgreSQL.
+                    let mut tx = self.writer().begin().await?;
+                    let updated = sqlx::query(
+                        "UPDATE deployment SET deleted_at = $1, deleted_by = $2, delete_reason = $3
+                          WHERE id = $4 AND deleted_at IS NULL",
+                    )
+                    .bind(DbTime(deleted_at))
+                    .bind(deleted_by)
+                    .bind(reason)
+                    .bind(DbId(id))
+                    .execute(&mut *tx)
+                    .await?;
+                    let (application, environment) = sqlx::query_as::<_, (DbId, DbId)>(
+                        "SELECT application_id, environment_id FROM deployment WHERE id = $1",
+                    )
+                    .bind(DbId(id))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if updated.rows_affected() == 0 {
+                        return Ok(false);
+                    }
+                    for statement in [UNCOUNT_RETRACTED, DROP_EMPTY_PAIR] {
+                        sqlx::query(statement).bind(application).bind(environment).execute(&mut *tx).await?;
+                    }
+                    Self::refresh_pair(&mut tx, application, environment).await?;
+                    tx.commit().await.map(|_| true)
+                }
+                .await
+                .map_err(map_sqlx_error)?;
+                if retracted { Ok(()) } else { Err(StoreError::Conflict("id")) }
+            }
+
+            async fn count_deployments_between(
+                &self,
+                from: DateTime<Utc>,
+                to: DateTime<Utc>,
+            ) -> Result<i64, StoreError> {
+                sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM deployment
+                      WHERE deleted_at IS NULL AND deployment_date >= $1 AND deployment_date < $2",
+                )
+                .bind(DbTime(from))
+                .bind(DbTime(to))
+                .fetch_one(self.reader())
+                .await
+                .map_err(map_sqlx_error)
+            }
+
+            async fn count_deployments_per_environment(&self) -> Result<Vec<(Uuid, i64)>, StoreError> {
+                sqlx::query_as::<_, (DbId, i64)>(COUNT_PER_ENVIRONMENT)
+                    .fetch_all(self.reader())
+                    .await
+                    .map(|rows| rows.into_iter().map(|(id, n)| (id.0, n)).collect())
+                    .map_err(map_sqlx_error)
+            }
+
+            async fn rebuild_current_deployments(&self) -> Result<(), StoreError> {
+                async {
+                    let mut tx = self.writer().begin().await?;
+                    sqlx::query("DELETE FROM current_deployment").execute(&mut *tx).await?;
+                    sqlx::query(REBUILD_CURRENT).execute(&mut *tx).await?;
+                    tx.commit().await?;
+                    // Fresh statistics after a bulk load (the catalogue's too), so the planner
+                    // picks the right indexes.
+                    sqlx::query("ANALYZE").execute(self.writer()).await.map(|_| ())
+                }
+                .await
+                .map_err(map_sqlx_error)
+            }
+        }
+    };
+}
