@@ -117,31 +117,58 @@ fn time(at: Option<DbTime>) -> Option<DateTime<Utc>> {
     at.map(|t| t.0)
 }
 
-#[derive(sqlx::FromRow)]
-pub struct ApplicationRow {
+/// A column value as the model holds it.
+trait IntoModel<T> {
+    fn into_model(self) -> T;
+}
+
+macro_rules! into_model {
+    ($($column:ty => $model:ty: $convert:expr;)*) => {
+        $(impl IntoModel<$model> for $column {
+            fn into_model(self) -> $model {
+                $convert(self)
+            }
+        })*
+    };
+}
+
+into_model! {
+    DbId => Uuid: |id: DbId| id.0;
+    DbTime => DateTime<Utc>: |at: DbTime| at.0;
+    Option<DbTime> => Option<DateTime<Utc>>: time;
+    DbRole => Role: |role: DbRole| role.0;
+    String => String: |s| s;
+    Option<String> => Option<String>: |s| s;
+    i32 => i32: |n| n;
+    bool => bool: |b| b;
+}
+
+/// A `FromRow` struct for a table and its conversion into the model's type, field for field.
+macro_rules! model_row {
+    ($row:ident => $model:ident { $($field:ident: $column:ty),* $(,)? }) => {
+        #[derive(sqlx::FromRow)]
+        pub struct $row {
+            $($field: $column),*
+        }
+
+        impl From<$row> for $model {
+            fn from(row: $row) -> Self {
+                $model { $($field: row.$field.into_model()),* }
+            }
+        }
+    };
+}
+
+model_row!(ApplicationRow => Application {
     id: DbId,
     name: String,
     description: Option<String>,
     created_at: DbTime,
     updated_at: DbTime,
     archived_at: Option<DbTime>,
-}
+});
 
-impl From<ApplicationRow> for Application {
-    fn from(r: ApplicationRow) -> Self {
-        Application {
-            id: r.id.0,
-            name: r.name,
-            description: r.description,
-            created_at: r.created_at.0,
-            updated_at: r.updated_at.0,
-            archived_at: time(r.archived_at),
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
-pub struct EnvironmentRow {
+model_row!(EnvironmentRow => Environment {
     id: DbId,
     name: String,
     description: Option<String>,
@@ -150,25 +177,9 @@ pub struct EnvironmentRow {
     created_at: DbTime,
     updated_at: DbTime,
     archived_at: Option<DbTime>,
-}
+});
 
-impl From<EnvironmentRow> for Environment {
-    fn from(r: EnvironmentRow) -> Self {
-        Environment {
-            id: r.id.0,
-            name: r.name,
-            description: r.description,
-            position: r.position,
-            is_production: r.is_production,
-            created_at: r.created_at.0,
-            updated_at: r.updated_at.0,
-            archived_at: time(r.archived_at),
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
-pub struct VersionRow {
+model_row!(VersionRow => Version {
     id: DbId,
     application_id: DbId,
     version_identifier: String,
@@ -176,44 +187,16 @@ pub struct VersionRow {
     notes: Option<String>,
     created_at: DbTime,
     archived_at: Option<DbTime>,
-}
+});
 
-impl From<VersionRow> for Version {
-    fn from(r: VersionRow) -> Self {
-        Version {
-            id: r.id.0,
-            application_id: r.application_id.0,
-            version_identifier: r.version_identifier,
-            released_at: time(r.released_at),
-            notes: r.notes,
-            created_at: r.created_at.0,
-            archived_at: time(r.archived_at),
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
-pub struct UserRow {
+model_row!(UserRow => User {
     id: DbId,
     username: String,
     display_name: String,
     role: DbRole,
     created_at: DbTime,
     disabled_at: Option<DbTime>,
-}
-
-impl From<UserRow> for User {
-    fn from(r: UserRow) -> Self {
-        User {
-            id: r.id.0,
-            username: r.username,
-            display_name: r.display_name,
-            role: r.role.0,
-            created_at: r.created_at.0,
-            disabled_at: time(r.disabled_at),
-        }
-    }
-}
+});
 
 /// A user with the password hash (sign-in only).
 #[derive(sqlx::FromRow)]
@@ -229,8 +212,7 @@ impl From<CredentialsRow> for (User, String) {
     }
 }
 
-#[derive(sqlx::FromRow)]
-pub struct TokenRow {
+model_row!(TokenRow => ApiToken {
     id: DbId,
     user_id: DbId,
     name: String,
@@ -238,42 +220,15 @@ pub struct TokenRow {
     last_used_at: Option<DbTime>,
     expires_at: Option<DbTime>,
     revoked_at: Option<DbTime>,
-}
+});
 
-impl From<TokenRow> for ApiToken {
-    fn from(r: TokenRow) -> Self {
-        ApiToken {
-            id: r.id.0,
-            user_id: r.user_id.0,
-            name: r.name,
-            created_at: r.created_at.0,
-            last_used_at: time(r.last_used_at),
-            expires_at: time(r.expires_at),
-            revoked_at: time(r.revoked_at),
-        }
-    }
-}
-
-#[derive(sqlx::FromRow)]
-pub struct SessionRow {
+model_row!(SessionRow => SessionRecord {
     secret_hash: String,
     user_id: DbId,
     created_at: DbTime,
     last_seen_at: DbTime,
     expires_at: DbTime,
-}
-
-impl From<SessionRow> for SessionRecord {
-    fn from(r: SessionRow) -> Self {
-        SessionRecord {
-            secret_hash: r.secret_hash,
-            user_id: r.user_id.0,
-            created_at: r.created_at.0,
-            last_seen_at: r.last_seen_at.0,
-            expires_at: r.expires_at.0,
-        }
-    }
-}
+});
 
 /// (identifier, created_at) of the version that ran before, when there was one.
 fn previous(
@@ -370,9 +325,4 @@ impl From<CurrentStateRow> for CurrentStateRecord {
             ),
         }
     }
-}
-
-/// Reads rows as `R` and converts them to the model's `T`.
-pub fn all<R, T: From<R>>(rows: Vec<R>) -> Vec<T> {
-    rows.into_iter().map(T::from).collect()
 }

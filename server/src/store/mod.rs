@@ -216,6 +216,37 @@ const PAIR_ORDER: &str = " ORDER BY lower(a.name), a.id, e.position, lower(e.nam
 /// History order (and its keyset).
 const HISTORY_ORDER: &str = " ORDER BY d.deployment_date DESC, d.created_at DESC, d.id DESC";
 
+/// How a statement's outcome becomes the store's: driver errors mapped in one place, rows
+/// turned into the model's types.
+trait Outcome<T> {
+    /// For statements whose result is not needed.
+    fn done(self) -> Result<(), app::ssr::StoreError>;
+    /// For one row (or value), converted.
+    fn one<U: From<T>>(self) -> Result<U, app::ssr::StoreError>;
+}
+
+impl<T> Outcome<T> for Result<T, sqlx::Error> {
+    fn done(self) -> Result<(), app::ssr::StoreError> {
+        self.map(|_| ()).map_err(map_sqlx_error)
+    }
+
+    fn one<U: From<T>>(self) -> Result<U, app::ssr::StoreError> {
+        self.map(U::from).map_err(map_sqlx_error)
+    }
+}
+
+/// For many rows, each converted.
+trait Rows<R> {
+    fn many<U: From<R>>(self) -> Result<Vec<U>, app::ssr::StoreError>;
+}
+
+impl<R> Rows<R> for Result<Vec<R>, sqlx::Error> {
+    fn many<U: From<R>>(self) -> Result<Vec<U>, app::ssr::StoreError> {
+        self.map(|rows| rows.into_iter().map(U::from).collect())
+            .map_err(map_sqlx_error)
+    }
+}
+
 /// An UPDATE that touched nothing means the row does not exist.
 fn expect_one(rows_affected: Result<u64, sqlx::Error>) -> Result<(), app::ssr::StoreError> {
     match rows_affected.map_err(map_sqlx_error)? {

@@ -14,7 +14,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::columns::{
-    all, ApplicationRow, CredentialsRow, CurrentStateRow, DbId, DbRole, DbTime, DeploymentRow,
+    ApplicationRow, CredentialsRow, CurrentStateRow, DbId, DbRole, DbTime, DeploymentRow,
     EnvironmentRow, SessionRow, TokenRow, UserRow, VersionRow,
 };
 use super::*;
@@ -84,8 +84,7 @@ impl PgStore {
             .build_query_as::<CurrentStateRow>()
             .fetch_all(&self.pool)
             .await
-            .map(all)
-            .map_err(map_sqlx_error)
+            .many()
     }
 
     /// Connects and applies pending migrations.

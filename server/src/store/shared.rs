@@ -50,7 +50,7 @@ macro_rules! store_with_shared_statements {
             $($specific)*
 
             async fn ping(&self) -> Result<(), StoreError> {
-                sqlx::query("SELECT 1").execute(self.reader()).await.map(|_| ()).map_err(map_sqlx_error)
+                sqlx::query("SELECT 1").execute(self.reader()).await.done()
             }
 
             async fn list_applications(&self, include_archived: bool) -> Result<Vec<Application>, StoreError> {
@@ -60,8 +60,7 @@ macro_rules! store_with_shared_statements {
                 .bind(include_archived)
                 .fetch_all(self.reader())
                 .await
-                .map(all)
-                .map_err(map_sqlx_error)
+                .many()
             }
 
             async fn get_application(&self, id: Uuid) -> Result<Application, StoreError> {
@@ -69,8 +68,7 @@ macro_rules! store_with_shared_statements {
                     .bind(DbId(id))
                     .fetch_one(self.reader())
                     .await
-                    .map(Into::into)
-                    .map_err(map_sqlx_error)
+                    .one()
             }
 
             async fn insert_application(&self, a: &Application) -> Result<(), StoreError> {
@@ -86,8 +84,7 @@ macro_rules! store_with_shared_statements {
                 .bind(a.archived_at.map(DbTime))
                 .execute(self.writer())
                 .await
-                .map(|_| ())
-                .map_err(map_sqlx_error)
+                .done()
             }
 
             async fn update_application(&self, a: &Application) -> Result<(), StoreError> {
@@ -113,8 +110,7 @@ macro_rules! store_with_shared_statements {
                 .bind(include_archived)
                 .fetch_all(self.reader())
                 .await
-                .map(all)
-                .map_err(map_sqlx_error)
+                .many()
             }
 
             async fn get_environment(&self, id: Uuid) -> Result<Environment, StoreError> {
@@ -122,8 +118,7 @@ macro_rules! store_with_shared_statements {
                     .bind(DbId(id))
                     .fetch_one(self.reader())
                     .await
-                    .map(Into::into)
-                    .map_err(map_sqlx_error)
+                    .one()
             }
 
             async fn insert_environment(&self, e: &Environment) -> Result<(), StoreError> {
@@ -142,8 +137,7 @@ macro_rules! store_with_shared_statements {
                 .bind(e.archived_at.map(DbTime))
                 .execute(self.writer())
                 .await
-                .map(|_| ())
-                .map_err(map_sqlx_error)
+                .done()
             }
 
             async fn update_environment(&self, e: &Environment) -> Result<(), StoreError> {
@@ -205,8 +199,7 @@ macro_rules! store_with_shared_statements {
                 .bind(include_archived)
                 .fetch_all(self.reader())
                 .await
-                .map(all)
-                .map_err(map_sqlx_error)
+                .many()
             }
 
             async fn get_version(&self, id: Uuid) -> Result<Version, StoreError> {
@@ -214,8 +207,7 @@ macro_rules! store_with_shared_statements {
                     .bind(DbId(id))
                     .fetch_one(self.reader())
                     .await
-                    .map(Into::into)
-                    .map_err(map_sqlx_error)
+                    .one()
             }
 
             async fn insert_version(&self, v: &Version) -> Result<(), StoreError> {
@@ -233,8 +225,7 @@ macro_rules! store_with_shared_statements {
                 .bind(v.archived_at.map(DbTime))
                 .execute(self.writer())
                 .await
-                .map(|_| ())
-                .map_err(map_sqlx_error)
+                .done()
             }
 
             async fn update_version(&self, v: &Version) -> Result<(), StoreError> {
@@ -272,8 +263,7 @@ macro_rules! store_with_shared_statements {
                 .bind(u.disabled_at.map(DbTime))
                 .execute(self.writer())
                 .await
-                .map(|_| ())
-                .map_err(map_sqlx_error)
+                .done()
             }
 
             async fn get_user(&self, id: Uuid) -> Result<User, StoreError> {
@@ -281,8 +271,7 @@ macro_rules! store_with_shared_statements {
                     .bind(DbId(id))
                     .fetch_one(self.reader())
                     .await
-                    .map(Into::into)
-                    .map_err(map_sqlx_error)
+                    .one()
             }
 
             async fn find_credentials(&self, username: &str) -> Result<(User, String), StoreError> {
@@ -290,16 +279,14 @@ macro_rules! store_with_shared_statements {
                     .bind(username)
                     .fetch_one(self.reader())
                     .await
-                    .map(Into::into)
-                    .map_err(map_sqlx_error)
+                    .one()
             }
 
             async fn list_users(&self) -> Result<Vec<User>, StoreError> {
                 sqlx::query_as::<_, UserRow>("SELECT * FROM app_user ORDER BY lower(username)")
                     .fetch_all(self.reader())
                     .await
-                    .map(all)
-                    .map_err(map_sqlx_error)
+                    .many()
             }
 
             async fn update_user(&self, u: &User, updated_at: DateTime<Utc>) -> Result<(), StoreError> {
@@ -344,8 +331,7 @@ macro_rules! store_with_shared_statements {
                 .bind(DbTime(s.expires_at))
                 .execute(self.writer())
                 .await
-                .map(|_| ())
-                .map_err(map_sqlx_error)
+                .done()
             }
 
             async fn get_session(&self, secret_hash: &str) -> Result<SessionRecord, StoreError> {
@@ -353,8 +339,7 @@ macro_rules! store_with_shared_statements {
                     .bind(secret_hash)
                     .fetch_one(self.reader())
                     .await
-                    .map(Into::into)
-                    .map_err(map_sqlx_error)
+                    .one()
             }
 
             async fn touch_session(&self, secret_hash: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
@@ -363,8 +348,7 @@ macro_rules! store_with_shared_statements {
                     .bind(secret_hash)
                     .execute(self.writer())
                     .await
-                    .map(|_| ())
-                    .map_err(map_sqlx_error)
+                    .done()
             }
 
             async fn delete_session(&self, secret_hash: &str) -> Result<(), StoreError> {
@@ -372,8 +356,7 @@ macro_rules! store_with_shared_statements {
                     .bind(secret_hash)
                     .execute(self.writer())
                     .await
-                    .map(|_| ())
-                    .map_err(map_sqlx_error)
+                    .done()
             }
 
             async fn delete_sessions_of(&self, user_id: Uuid) -> Result<(), StoreError> {
@@ -381,8 +364,7 @@ macro_rules! store_with_shared_statements {
                     .bind(DbId(user_id))
                     .execute(self.writer())
                     .await
-                    .map(|_| ())
-                    .map_err(map_sqlx_error)
+                    .done()
             }
 
             async fn insert_token(&self, t: &ApiToken, secret_hash: &str) -> Result<(), StoreError> {
@@ -401,8 +383,7 @@ macro_rules! store_with_shared_statements {
                 .bind(t.revoked_at.map(DbTime))
                 .execute(self.writer())
                 .await
-                .map(|_| ())
-                .map_err(map_sqlx_error)
+                .done()
             }
 
             async fn list_tokens(&self, user_id: Uuid) -> Result<Vec<ApiToken>, StoreError> {
@@ -412,8 +393,7 @@ macro_rules! store_with_shared_statements {
                 .bind(DbId(user_id))
                 .fetch_all(self.reader())
                 .await
-                .map(all)
-                .map_err(map_sqlx_error)
+                .many()
             }
 
             async fn get_token(&self, id: Uuid) -> Result<ApiToken, StoreError> {
@@ -421,8 +401,7 @@ macro_rules! store_with_shared_statements {
                     .bind(DbId(id))
                     .fetch_one(self.reader())
                     .await
-                    .map(Into::into)
-                    .map_err(map_sqlx_error)
+                    .one()
             }
 
             async fn find_token(&self, secret_hash: &str) -> Result<ApiToken, StoreError> {
@@ -430,8 +409,7 @@ macro_rules! store_with_shared_statements {
                     .bind(secret_hash)
                     .fetch_one(self.reader())
                     .await
-                    .map(Into::into)
-                    .map_err(map_sqlx_error)
+                    .one()
             }
 
             async fn touch_token(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
@@ -440,8 +418,7 @@ macro_rules! store_with_shared_statements {
                     .bind(DbId(id))
                     .execute(self.writer())
                     .await
-                    .map(|_| ())
-                    .map_err(map_sqlx_error)
+                    .done()
             }
 
             async fn revoke_token(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
@@ -493,8 +470,7 @@ macro_rules! store_with_shared_statements {
                     .bind(key)
                     .execute(self.writer())
                     .await
-                    .map(|_| ())
-                    .map_err(map_sqlx_error)
+                    .done()
             }
 
             async fn out_of_range_instants(&self) -> Result<Vec<String>, StoreError> {
@@ -548,8 +524,7 @@ macro_rules! store_with_shared_statements {
                     .bind(DbId(id))
                     .fetch_one(self.reader())
                     .await
-                    .map(Into::into)
-                    .map_err(map_sqlx_error)
+                    .one()
             }
 
             async fn list_deployments(
@@ -596,8 +571,7 @@ macro_rules! store_with_shared_statements {
                 qb.build_query_as::<DeploymentRow>()
                     .fetch_all(self.reader())
                     .await
-                    .map(all)
-                    .map_err(map_sqlx_error)
+                    .many()
             }
 
             async fn current_states(&self, pairs: PairFilter) -> Result<Vec<CurrentStateRecord>, StoreError> {

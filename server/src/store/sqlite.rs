@@ -17,7 +17,7 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use uuid::Uuid;
 
 use super::columns::{
-    all, parse_sqlite_instant, ApplicationRow, CredentialsRow, DbId, DbRole, DbTime, DeploymentRow,
+    parse_sqlite_instant, ApplicationRow, CredentialsRow, DbId, DbRole, DbTime, DeploymentRow,
     EnvironmentRow, SessionRow, TokenRow, UserRow, VersionRow,
 };
 use super::*;
