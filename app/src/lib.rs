@@ -55,6 +55,7 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_session_user();
     components::zone::provide_zone();
+    components::timers::provide_clock();
     // Effects only run in the browser: this marks the moment the page became interactive.
     Effect::new(move |_| {
         if let Some(body) = document().body() {

@@ -286,6 +286,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn passwords_never_print_but_travel_as_text() {
+        let login: LoginRequest =
+            serde_json::from_str(r#"{"username":"ann","password":"correct horse"}"#).unwrap();
+        assert_eq!(login.password.expose(), "correct horse");
+        let printed = format!("{:?}", login.password);
+        assert!(!printed.contains("correct"), "{printed}");
+        assert_eq!(
+            serde_json::to_string(&login.password).unwrap(),
+            "\"correct horse\""
+        );
+    }
+
+    #[test]
     fn required_text_trims_and_reports_missing_and_too_long() {
         let mut errors = vec![];
         assert_eq!(required_text("name", "  api  ", 10, &mut errors), "api");
@@ -448,8 +461,11 @@ pub struct NewUser {
     )]
     #[serde(default)]
     pub display_name: Option<String>,
-    #[cfg_attr(feature = "ssr", schema(min_length = 10, max_length = 200))]
-    pub password: String,
+    #[cfg_attr(
+        feature = "ssr",
+        schema(value_type = String, format = Password, min_length = 10, max_length = 200)
+    )]
+    pub password: Password,
     pub role: Role,
 }
 
@@ -461,9 +477,12 @@ pub struct UserPatch {
     pub role: Option<Role>,
     #[serde(default)]
     pub disabled: Option<bool>,
-    #[cfg_attr(feature = "ssr", schema(min_length = 10, max_length = 200))]
+    #[cfg_attr(
+        feature = "ssr",
+        schema(value_type = Option<String>, format = Password, min_length = 10, max_length = 200)
+    )]
     #[serde(default)]
-    pub password: Option<String>,
+    pub password: Option<Password>,
     #[cfg_attr(
         feature = "ssr",
         schema(
@@ -485,15 +504,54 @@ pub struct LoginRequest {
         schema(pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$")
     )]
     pub username: String,
-    pub password: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = String, format = Password))]
+    pub password: Password,
+}
+
+/// A password as typed in. Its `Debug` is redacted and its memory wiped when dropped
+/// (`secrecy`), so it cannot reach a log by accident; it serialises as plain text only because
+/// the browser has to send it.
+#[derive(Clone, Default, Deserialize)]
+#[serde(transparent)]
+pub struct Password(secrecy::SecretString);
+
+impl Password {
+    pub fn expose(&self) -> &str {
+        use secrecy::ExposeSecret;
+        self.0.expose_secret()
+    }
+}
+
+impl From<String> for Password {
+    fn from(text: String) -> Self {
+        Password(text.into())
+    }
+}
+
+impl From<&str> for Password {
+    fn from(text: &str) -> Self {
+        Password(text.into())
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password([REDACTED])")
+    }
+}
+
+impl Serialize for Password {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.expose())
+    }
 }
 
 pub const PASSWORD_MIN: usize = 10;
 pub const PASSWORD_MAX: usize = 200;
 
 /// Checks a new password's length (characters, not bytes).
-pub fn check_password(field: &str, password: &str, errors: &mut Vec<FieldError>) {
-    let length = password.chars().count();
+pub fn check_password(field: &str, password: &Password, errors: &mut Vec<FieldError>) {
+    let length = password.expose().chars().count();
     if length < PASSWORD_MIN {
         errors.push(FieldError::new(
             field,

@@ -19,7 +19,7 @@ pub async fn current_user() -> Result<Option<User>, AppError> {
 #[server(prefix = "/rpc", endpoint = "login")]
 pub async fn login(
     username: String,
-    password: String,
+    password: Password,
     next: Option<String>,
 ) -> Result<(), AppError> {
     use crate::ssr::caller;
@@ -106,7 +106,7 @@ pub async fn list_users() -> Result<Vec<User>, AppError> {
 pub async fn create_user(
     username: String,
     display_name: Option<String>,
-    password: String,
+    password: Password,
     role: String,
 ) -> Result<User, AppError> {
     let (service, user) = signed_in()?;
@@ -131,7 +131,7 @@ pub async fn update_user(
     id: Uuid,
     role: Option<String>,
     disabled: Option<bool>,
-    password: Option<String>,
+    password: Option<Password>,
 ) -> Result<User, AppError> {
     let (service, user) = signed_in()?;
     let role = match role.as_deref() {
@@ -144,7 +144,7 @@ pub async fn update_user(
     let patch = UserPatch {
         role,
         disabled,
-        password: password.filter(|p| !p.is_empty()),
+        password: password.filter(|p| !p.expose().is_empty()),
         display_name: None,
     };
     service.update_user(&user, id, patch).await

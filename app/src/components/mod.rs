@@ -7,5 +7,6 @@ pub mod form_feedback;
 pub mod header;
 pub mod live;
 pub mod session;
+pub mod timers;
 pub mod timestamp;
 pub mod zone;

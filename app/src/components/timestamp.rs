@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
+use crate::components::timers::use_now;
 use crate::components::zone::use_zone;
 
 /// "just now", "5 minutes ago", "3 days ago", "in 2 hours" — relative to `now`.
@@ -51,14 +52,14 @@ pub fn Timestamp(at: DateTime<Utc>, #[prop(optional)] with_zone: bool) -> impl I
     view! { <time datetime=iso.clone() title=iso>{text}</time> }
 }
 
-/// "3 days ago", with the exact time on the user's clock on hover.
+/// "3 days ago", kept up to date while the page stays open, with the exact time on the user's
+/// clock on hover.
 #[component]
 pub fn Ago(at: DateTime<Utc>) -> impl IntoView {
     let zone = use_zone();
+    let now = use_now();
     let iso = at.to_rfc3339();
-    let text = RwSignal::new(relative(at, Utc::now()));
-    // The browser's clock is the one that counts; the server's rendering is seconds old.
-    Effect::new(move |_| text.set(relative(at, Utc::now())));
+    let text = move || relative(at, now.get());
     let title = move || zone.with(|z| format!("{} ({})", z.format(at), z.offset_label(at)));
     view! { <time datetime=iso title=title>{text}</time> }
 }

@@ -13,9 +13,13 @@ use crate::components::chart::WeeklyChart;
 use crate::components::deployment_list::RecentDeployments;
 use crate::components::live::use_deployment_events;
 use crate::components::session::SessionUser;
+use crate::components::timers::Delayed;
 use crate::components::timestamp::{relative, Timestamp};
 use crate::components::zone::{use_zone, Zone};
 use crate::model::{DeploymentFilter, MatrixView, Role};
+
+/// How long the matrix filter waits for the next key before filtering.
+const FILTER_DELAY_MS: u32 = 150;
 
 /// Matrix rows shown: applications whose name contains `filter` (case-insensitive).
 pub fn name_matches(name: &str, filter: &str) -> bool {
@@ -46,6 +50,7 @@ pub fn DashboardPage() -> impl IntoView {
     let matrix = Resource::new(move || (at(), tick.get()), |(at, _)| dashboard_matrix(at));
     let stats = Resource::new(move || tick.get(), |_| deployment_stats());
     let filter = RwSignal::new(String::new());
+    let filter_typing = Delayed::new();
 
     view! {
         <Title text="Dashboard"/>
@@ -70,7 +75,11 @@ pub fn DashboardPage() -> impl IntoView {
                 <div class="matrix-panel card">
                     <div class="matrix-tools">
                         <input type="search" placeholder="Filter applications…" aria-label="Filter applications"
-                            id="matrix-filter" prop:value=filter on:input=move |ev| filter.set(event_target_value(&ev))/>
+                            id="matrix-filter" on:input=move |ev| {
+                                // Typing a name re-renders the matrix once, after the last key.
+                                let value = event_target_value(&ev);
+                                filter_typing.after(FILTER_DELAY_MS, move || filter.set(value));
+                            }/>
                         <Legend/>
                     </div>
                     <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>

@@ -13,6 +13,7 @@ use crate::api::deployments::RecordDeployment;
 use crate::components::deployment_list::RecentDeployments;
 use crate::components::form_feedback::{FieldMessage, FormMessage};
 use crate::components::session::{RoleNotice, SessionUser};
+use crate::components::timers::Delayed;
 use crate::components::zone::{use_zone, Zone};
 use crate::error::{AppError, FieldError};
 use crate::model::{DeploymentFilter, Role, FUTURE_DATE_MESSAGE};
@@ -48,6 +49,9 @@ pub fn validate_record_form(
     }
     errors
 }
+
+/// How long "Deployment recorded" stays on screen.
+const NOTICE_MS: u32 = 10_000;
 
 fn option_text(value: String) -> Option<String> {
     Some(value).filter(|v| !v.trim().is_empty())
@@ -141,8 +145,13 @@ pub fn RecordPage() -> impl IntoView {
     };
     // After a successful record the next one starts from now again: keeping the first entry's
     // date would silently back-date a second deployment recorded from the same page.
+    // The success notice fades after a while; the next record brings it back.
+    let notice_shown = RwSignal::new(false);
+    let notice_timer = Delayed::new();
     Effect::new(move |_| {
         if matches!(record.value().get(), Some(Ok(_))) {
+            notice_shown.set(true);
+            notice_timer.after(NOTICE_MS, move || notice_shown.set(false));
             if let Some(notes) = notes_input.get_untracked() {
                 notes.set_value("");
             }
@@ -159,7 +168,7 @@ pub fn RecordPage() -> impl IntoView {
         <section class="page">
             <h1>"Record deployment"</h1>
             <RoleNotice role=Role::Editor what="Recording a deployment"/>
-            {move || record.value().get().and_then(Result::ok).map(|d| view! {
+            {move || record.value().get().and_then(Result::ok).filter(|_| notice_shown.get()).map(|d| view! {
                 <div class="toast success" role="status" id="record-success">
                     "Deployment recorded: "<strong>{d.application.name.clone()}" "{d.version.version_identifier.clone()}</strong>
                     " → "<strong>{d.environment.name.clone()}</strong>". "

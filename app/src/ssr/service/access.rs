@@ -85,12 +85,12 @@ pub(crate) fn secret_hash(secret: &str) -> String {
     format!("{:x}", Sha256::digest(secret.as_bytes()))
 }
 
-async fn hash_password(password: String) -> Result<String, AppError> {
+async fn hash_password(password: Password) -> Result<String, AppError> {
     // argon2 is deliberately slow: keep it off the async workers.
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
         Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
+            .hash_password(password.expose().as_bytes(), &salt)
             .map(|hash| hash.to_string())
     })
     .await
@@ -101,12 +101,12 @@ async fn hash_password(password: String) -> Result<String, AppError> {
     })
 }
 
-async fn verify_password(password: String, hash: String) -> bool {
+async fn verify_password(password: Password, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
             .map(|parsed| {
                 Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
+                    .verify_password(password.expose().as_bytes(), &parsed)
                     .is_ok()
             })
             .unwrap_or(false)
@@ -161,10 +161,11 @@ impl Service {
             return Ok(None);
         }
         let generated = configured_password.is_none().then(random_secret);
-        let password = configured_password
+        let password: Password = configured_password
             .map(str::to_string)
             .or_else(|| generated.clone())
-            .unwrap_or_default();
+            .unwrap_or_default()
+            .into();
         let mut errors = vec![];
         check_password("DEPLOYTRACK_ADMIN_PASSWORD", &password, &mut errors);
         finish(errors)?;
@@ -189,7 +190,7 @@ impl Service {
     pub async fn login(
         &self,
         username: &str,
-        password: &str,
+        password: &Password,
         client: &str,
     ) -> Result<(User, String), AppError> {
         let username = username.trim();
@@ -231,7 +232,7 @@ impl Service {
         let hash = found
             .as_ref()
             .map_or_else(decoy_hash, |(_, hash)| hash.clone());
-        let password_ok = verify_password(password.to_string(), hash).await;
+        let password_ok = verify_password(password.clone(), hash).await;
         let user = match found {
             Some((user, _)) if password_ok && user.disabled_at.is_none() => user,
             _ => {
