@@ -9,7 +9,7 @@ use crate::components::session::IfRole;
 use crate::components::timestamp::Timestamp;
 use crate::error::AppError;
 use crate::model::Role;
-use crate::model::{Application, Version};
+use crate::model::{Application, Version, NAME_MAX, NOTES_MAX};
 
 use super::id_param;
 
@@ -124,12 +124,12 @@ fn VersionsTab(application_id: Uuid) -> impl IntoView {
             <input type="hidden" name="application_id" value=application_id.to_string()/>
             <label>
                 "Version"
-                <input name="version_identifier" required maxlength="100" placeholder="1.2.0"/>
+                <input name="version_identifier" required maxlength=NAME_MAX placeholder="1.2.0"/>
             </label>
             <FieldMessage error field="versionIdentifier"/>
             <label>
                 "Notes"
-                <textarea name="notes" maxlength="10000" rows="2" placeholder="optional"></textarea>
+                <textarea name="notes" maxlength=NOTES_MAX rows="2" placeholder="optional"></textarea>
             </label>
             <FieldMessage error field="notes"/>
             <button type="submit" disabled=move || create.pending().get()>"Add version"</button>

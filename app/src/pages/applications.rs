@@ -5,8 +5,8 @@ use crate::api::catalog::{list_applications, CreateApplication};
 use crate::components::form_feedback::{last_error, reset_on_success, FieldMessage, FormMessage};
 use crate::components::session::IfRole;
 use crate::components::timestamp::Timestamp;
-use crate::model::Application;
 use crate::model::Role;
+use crate::model::{Application, DESCRIPTION_MAX, NAME_MAX};
 
 #[component]
 pub fn ApplicationsPage() -> impl IntoView {
@@ -27,12 +27,12 @@ pub fn ApplicationsPage() -> impl IntoView {
                 <FormMessage error/>
                 <label>
                     "Name"
-                    <input name="name" required maxlength="100" placeholder="Customer Portal"/>
+                    <input name="name" required maxlength=NAME_MAX placeholder="Customer Portal"/>
                 </label>
                 <FieldMessage error field="name"/>
                 <label>
                     "Description"
-                    <input name="description" maxlength="2000" placeholder="optional"/>
+                    <input name="description" maxlength=DESCRIPTION_MAX placeholder="optional"/>
                 </label>
                 <FieldMessage error field="description"/>
                 <button type="submit" disabled=move || create.pending().get()>"Create application"</button>

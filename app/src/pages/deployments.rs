@@ -15,7 +15,7 @@ use crate::components::session::IfRole;
 use crate::components::timestamp::{Ago, Timestamp};
 use crate::components::zone::use_zone;
 use crate::error::AppError;
-use crate::model::Role;
+use crate::model::{Role, REASON_MAX};
 
 use super::id_param;
 
@@ -187,7 +187,7 @@ pub fn DeploymentPage() -> impl IntoView {
                                     <p class="muted">"The record stays in the audit trail, marked as retracted, and leaves the current state."</p>
                                     <FormMessage error/>
                                     <input type="hidden" name="id" value=id.to_string()/>
-                                    <label>"Reason" <input name="reason" required maxlength="1000"/></label>
+                                    <label>"Reason" <input name="reason" required maxlength=REASON_MAX/></label>
                                     <FieldMessage error field="reason"/>
                                     <button type="submit" class="danger">"Retract"</button>
                                 </ActionForm>

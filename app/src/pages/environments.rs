@@ -4,8 +4,8 @@ use leptos_meta::Title;
 use crate::api::catalog::{list_environments, CreateEnvironment, MoveEnvironment};
 use crate::components::form_feedback::{last_error, reset_on_success, FieldMessage, FormMessage};
 use crate::components::session::IfRole;
-use crate::model::Environment;
 use crate::model::Role;
+use crate::model::{Environment, DESCRIPTION_MAX, NAME_MAX};
 
 #[component]
 pub fn EnvironmentsPage() -> impl IntoView {
@@ -30,12 +30,12 @@ pub fn EnvironmentsPage() -> impl IntoView {
                 <FormMessage error/>
                 <label>
                     "Name"
-                    <input name="name" required maxlength="100" placeholder="PROD-EU"/>
+                    <input name="name" required maxlength=NAME_MAX placeholder="PROD-EU"/>
                 </label>
                 <FieldMessage error field="name"/>
                 <label>
                     "Description"
-                    <input name="description" maxlength="2000" placeholder="optional"/>
+                    <input name="description" maxlength=DESCRIPTION_MAX placeholder="optional"/>
                 </label>
                 <FieldMessage error field="description"/>
                 <label class="check">

@@ -16,7 +16,9 @@ use crate::components::session::{RoleNotice, SessionUser};
 use crate::components::timers::Delayed;
 use crate::components::zone::{use_zone, Zone};
 use crate::error::{AppError, FieldError};
-use crate::model::{DeploymentFilter, Role, FUTURE_DATE_MESSAGE};
+use crate::model::{
+    DeploymentFilter, Role, CLOCK_SKEW_SECONDS, DEPLOYED_BY_MAX, FUTURE_DATE_MESSAGE, NOTES_MAX,
+};
 
 /// The checks the browser makes before sending: required fields and no future date.
 pub fn validate_record_form(
@@ -42,7 +44,7 @@ pub fn validate_record_form(
             "deploymentDate",
             "Enter the date and time as YYYY-MM-DD HH:MM, e.g. 2026-10-17 19:58",
         )),
-        Some(at) if at > now + chrono::Duration::seconds(60) => {
+        Some(at) if at > now + chrono::Duration::seconds(CLOCK_SKEW_SECONDS) => {
             errors.push(FieldError::new("deploymentDate", FUTURE_DATE_MESSAGE))
         }
         Some(_) => {}
@@ -244,7 +246,7 @@ pub fn RecordPage() -> impl IntoView {
                 <FieldMessage error field="deployedBy"/>
                 <label>
                     "Notes"
-                    <textarea name="notes" rows="3" maxlength="10000" node_ref=notes_input placeholder="optional"></textarea>
+                    <textarea name="notes" rows="3" maxlength=NOTES_MAX node_ref=notes_input placeholder="optional"></textarea>
                 </label>
                 <FieldMessage error field="notes"/>
                 <button type="submit" disabled=move || record.pending().get()>"Record deployment"</button>
@@ -261,10 +263,10 @@ pub fn RecordPage() -> impl IntoView {
 fn DeployedByInput(node_ref: NodeRef<leptos::html::Input>) -> impl IntoView {
     let session = expect_context::<SessionUser>();
     view! {
-        <Suspense fallback=move || view! { <input name="deployedBy" maxlength="255" node_ref=node_ref/> }>
+        <Suspense fallback=move || view! { <input name="deployedBy" maxlength=DEPLOYED_BY_MAX node_ref=node_ref/> }>
             {move || Suspend::new(async move {
                 let username = session.0.await.ok().flatten().map(|u| u.username).unwrap_or_default();
-                view! { <input name="deployedBy" maxlength="255" node_ref=node_ref value=username/> }
+                view! { <input name="deployedBy" maxlength=DEPLOYED_BY_MAX node_ref=node_ref value=username/> }
             })}
         </Suspense>
     }

@@ -4,7 +4,7 @@ use leptos_meta::Title;
 use crate::api::access::{list_tokens, CreateToken, RevokeToken};
 use crate::components::form_feedback::{last_error, FieldMessage, FormMessage};
 use crate::components::timestamp::Timestamp;
-use crate::model::ApiToken;
+use crate::model::{ApiToken, NAME_MAX};
 
 /// The signed-in user's API tokens, for CI pipelines.
 #[component]
@@ -26,7 +26,7 @@ pub fn TokensPage() -> impl IntoView {
             <ActionForm action=create attr:class="card form" attr:id="create-token">
                 <h2>"New token"</h2>
                 <FormMessage error/>
-                <label>"Name" <input name="name" required maxlength="100" placeholder="github-actions"/></label>
+                <label>"Name" <input name="name" required maxlength=NAME_MAX placeholder="github-actions"/></label>
                 <FieldMessage error field="name"/>
                 <label>"Expires after (days)" <input name="expires_in_days" inputmode="numeric" placeholder="never"/></label>
                 <FieldMessage error field="expiresAt"/>

@@ -4,7 +4,7 @@ use leptos_meta::Title;
 use crate::api::access::{list_users, CreateUser, UpdateUser};
 use crate::components::form_feedback::{last_error, FieldMessage, FormMessage};
 use crate::components::timestamp::Timestamp;
-use crate::model::{Role, User};
+use crate::model::{Role, User, NAME_MAX, USERNAME_MAX};
 
 /// User management for admins: create, change role, disable, reset password.
 #[component]
@@ -25,9 +25,9 @@ pub fn UsersPage() -> impl IntoView {
             <ActionForm action=create attr:class="card form" attr:id="create-user">
                 <h2>"New user"</h2>
                 <FormMessage error=create_error/>
-                <label>"Username" <input name="username" required maxlength="64"/></label>
+                <label>"Username" <input name="username" required maxlength=USERNAME_MAX/></label>
                 <FieldMessage error=create_error field="username"/>
-                <label>"Display name" <input name="display_name" maxlength="100" placeholder="optional"/></label>
+                <label>"Display name" <input name="display_name" maxlength=NAME_MAX placeholder="optional"/></label>
                 <label>"Password" <input name="password" type="password" required minlength="10" autocomplete="new-password"/></label>
                 <FieldMessage error=create_error field="password"/>
                 <label>"Role" <RoleSelect selected=Role::Viewer/></label>

@@ -130,7 +130,7 @@ fn decoy_hash() -> String {
 }
 
 fn check_username(username: &str, errors: &mut Vec<FieldError>) -> String {
-    let username = required_text("username", username, 64, errors);
+    let username = required_text("username", username, USERNAME_MAX, errors);
     let allowed = |c: char| c.is_ascii_alphanumeric() || "._-@".contains(c);
     if !username.is_empty() && !username.chars().all(allowed) {
         errors.push(FieldError::new(

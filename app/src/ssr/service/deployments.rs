@@ -18,12 +18,9 @@ use crate::ssr::store::{
 };
 
 /// How far ahead of the server's clock a deployment date may be (clock skew between machines).
-const CLOCK_SKEW: Duration = Duration::seconds(60);
+const CLOCK_SKEW: Duration = Duration::seconds(CLOCK_SKEW_SECONDS);
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
 pub const MAX_PAGE_SIZE: i64 = 500;
-const DEPLOYED_BY_MAX: usize = 255;
-const REASON_MAX: usize = 1_000;
-const SEARCH_MAX: usize = 200;
 
 /// A time-travel instant must lie in the range every stored instant does.
 fn check_at(at: Option<&DateTime<Utc>>) -> Result<(), AppError> {

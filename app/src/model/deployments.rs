@@ -1,0 +1,261 @@
+//! Deployments, the current state, history filters and comparisons.
+
+use super::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ApplicationRef {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentRef {
+    pub id: Uuid,
+    pub name: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct VersionRef {
+    pub id: Uuid,
+    pub version_identifier: String,
+}
+
+/// One recorded deployment (the story's DTO, plus the derived rollback flag and, for retracted
+/// records, who retracted it, when and why).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    pub id: Uuid,
+    pub application: ApplicationRef,
+    pub version: VersionRef,
+    pub environment: EnvironmentRef,
+    pub deployment_date: DateTime<Utc>,
+    pub deployed_by: Option<String>,
+    pub notes: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// The version is older than the one that was current in the environment just before.
+    pub is_rollback: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<DateTime<Utc>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_reason: Option<String>,
+}
+
+/// What runs in one environment for one application (the story's DTO, plus the record's id).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CurrentDeploymentState {
+    pub application: ApplicationRef,
+    pub environment: EnvironmentRef,
+    pub version: VersionRef,
+    pub deployment_date: DateTime<Utc>,
+    pub deployed_by: Option<String>,
+    pub deployment_id: Uuid,
+    pub is_rollback: bool,
+}
+
+/// The dashboard's matrix in one compact payload: rows and columns once, then only the filled
+/// cells by position. The current-state DTO repeats names and ids in every cell, which made the
+/// page carry its 7,500-cell matrix twice over (HTML and hydration data) at three times the size.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MatrixView {
+    /// Rows: active applications by name.
+    pub applications: Vec<Application>,
+    /// Columns: active environments in pipeline order.
+    pub environments: Vec<Environment>,
+    pub cells: Vec<MatrixCell>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MatrixCell {
+    /// Index into `applications`.
+    pub row: u32,
+    /// Index into `environments`.
+    pub column: u32,
+    pub version: String,
+    pub deployment_id: Uuid,
+    pub deployment_date: DateTime<Utc>,
+    pub deployed_by: Option<String>,
+    pub is_rollback: bool,
+}
+
+impl MatrixView {
+    /// The cell at (row, column), if that pair has a current deployment.
+    pub fn cell_grid(&self) -> Vec<Vec<Option<&MatrixCell>>> {
+        let mut grid = vec![vec![None; self.environments.len()]; self.applications.len()];
+        for cell in &self.cells {
+            if let Some(slot) = grid
+                .get_mut(cell.row as usize)
+                .and_then(|row| row.get_mut(cell.column as usize))
+            {
+                *slot = Some(cell);
+            }
+        }
+        grid
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecordDeploymentRequest {
+    pub application_id: Uuid,
+    pub version_id: Uuid,
+    pub environment_id: Uuid,
+    pub deployment_date: DateTime<Utc>,
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            max_length = 255,
+            pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
+    #[serde(default)]
+    pub deployed_by: Option<String>,
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            max_length = 10000,
+            pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+/// Which deployments a history listing shows. Dates are inclusive.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentFilter {
+    #[serde(default)]
+    pub application_id: Option<Uuid>,
+    #[serde(default)]
+    pub environment_id: Option<Uuid>,
+    #[serde(default)]
+    pub version_id: Option<Uuid>,
+    #[serde(default)]
+    pub date_from: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub date_to: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub deployed_by: Option<String>,
+    /// Substring of notes, version identifier or deployer.
+    #[serde(default)]
+    pub q: Option<String>,
+    /// Admins only: also list retracted deployments.
+    #[serde(default)]
+    pub include_deleted: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DeploymentPage {
+    pub items: Vec<Deployment>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RetractRequest {
+    #[cfg_attr(
+        feature = "ssr",
+        schema(
+            min_length = 1,
+            max_length = 1000,
+            pattern = "^[^\\u0000-\\u0008\\u000B\\u000C\\u000E-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentCount {
+    pub environment: EnvironmentRef,
+    pub deployments: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct WeekCount {
+    /// Monday 00:00 UTC of the week.
+    pub week_start: DateTime<Utc>,
+    pub deployments: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    pub applications: i64,
+    pub environments: i64,
+    pub deployments_this_week: i64,
+    pub per_environment: Vec<EnvironmentCount>,
+    /// The last 12 weeks, oldest first, this week last.
+    pub per_week: Vec<WeekCount>,
+}
+
+pub const FUTURE_DATE_MESSAGE: &str = "Deployment date cannot be in future";
+pub const WRONG_APPLICATION_MESSAGE: &str = "Version does not belong to selected application";
+
+/// How one application stands in two environments of the pipeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub enum CompareStatus {
+    /// The same version runs in both.
+    Same,
+    /// The earlier environment runs a newer version: a promotion candidate.
+    Ahead,
+    /// The later environment runs a newer version than the earlier one.
+    Behind,
+    /// Deployed only in the earlier environment: also waiting for promotion.
+    OnlyInFrom,
+    /// Deployed only in the later environment.
+    OnlyInTo,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ComparisonRow {
+    pub application: ApplicationRef,
+    pub from: Option<CurrentDeploymentState>,
+    pub to: Option<CurrentDeploymentState>,
+    pub status: CompareStatus,
+    /// How many versions the later environment lags (versions newer than its own, up to the
+    /// earlier environment's); 0 unless `Ahead`.
+    pub versions_behind: u32,
+    /// Days since the earlier environment got the version still waiting for promotion.
+    pub waiting_days: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct EnvironmentComparison {
+    /// The earlier environment of the pipeline (e.g. STAGING).
+    pub from: EnvironmentRef,
+    /// The later one (e.g. PROD).
+    pub to: EnvironmentRef,
+    /// Promotion candidates first, then by application name.
+    pub rows: Vec<ComparisonRow>,
+}

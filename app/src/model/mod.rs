@@ -1,0 +1,18 @@
+//! The domain's data as it crosses the wire (JSON camelCase), shared by server and browser, by
+//! area; everything is re-exported here, so `crate::model::X` names any of it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{AppError, FieldError};
+
+mod access;
+mod catalog;
+mod deployments;
+mod validation;
+
+pub use access::*;
+pub use catalog::*;
+pub use deployments::*;
+pub use validation::*;
