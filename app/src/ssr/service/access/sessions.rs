@@ -1,0 +1,135 @@
+//! Signing in and out, and recognising a session cookie or API token on each request.
+
+use chrono::Duration;
+
+use super::secrets::{decoy_hash, random_secret, secret_hash, verify_password};
+use super::Credential;
+use crate::error::AppError;
+use crate::model::*;
+use crate::ssr::service::{now, store_error, Service};
+use crate::ssr::store::{SessionRecord, StoreError};
+
+impl Service {
+    /// Checks a username and password; on success opens a session and returns its secret.
+    /// Every failure looks the same to the caller.
+    pub async fn login(
+        &self,
+        username: &str,
+        password: &Password,
+        client: &str,
+    ) -> Result<(User, String), AppError> {
+        let username = username.trim();
+        let mut errors = vec![];
+        check_characters("username", Some(username), &mut errors);
+        finish(errors)?;
+        // Hashed: a key's size must not depend on what a stranger types as a username.
+        let pair_key = format!("pair:{}|{client}", secret_hash(&username.to_lowercase()));
+        let client_key = format!("client:{client}");
+        let at = now();
+        let since = at - self.policy.failure_window;
+        let keys = [
+            (pair_key.as_str(), self.policy.free_failures_per_pair),
+            (client_key.as_str(), self.policy.free_failures_per_client),
+        ];
+        self.refuse_while_throttled(&keys, at, since).await?;
+        let found = match self.store.find_credentials(username).await {
+            Ok(found) => Some(found),
+            Err(StoreError::NotFound) => None,
+            Err(err) => return Err(store_error("user")(err)),
+        };
+        let hash = found
+            .as_ref()
+            .map_or_else(decoy_hash, |(_, hash)| hash.clone());
+        let password_ok = verify_password(password.clone(), hash).await;
+        let user = match found {
+            Some((user, _)) if password_ok && user.disabled_at.is_none() => user,
+            _ => {
+                self.count_failure(&keys, at, since).await?;
+                tracing::info!(client, "failed sign-in");
+                return Err(AppError::InvalidCredentials);
+            }
+        };
+        // The client's own count stays: one valid account must not reset a guesser's budget.
+        self.forgive_failures(&pair_key).await?;
+        let secret = random_secret();
+        let at = now();
+        let session = SessionRecord {
+            secret_hash: secret_hash(&secret),
+            user_id: user.id,
+            created_at: at,
+            last_seen_at: at,
+            expires_at: at + self.policy.session_lifetime,
+        };
+        self.store
+            .insert_session(&session)
+            .await
+            .map_err(store_error("session"))?;
+        tracing::info!(user = %user.username, "signed in");
+        Ok((user, secret))
+    }
+
+    /// Ends the session with this secret (no error if it is already gone).
+    pub async fn logout(&self, session_secret: &str) -> Result<(), AppError> {
+        self.store
+            .delete_session(&secret_hash(session_secret))
+            .await
+            .map_err(store_error("session"))
+    }
+
+    /// Who presents this credential; `Unauthorized` when it is unknown, expired, revoked or
+    /// belongs to a disabled user.
+    pub async fn authenticate(&self, credential: Credential<'_>) -> Result<User, AppError> {
+        let at = now();
+        let user_id = match credential {
+            Credential::Session(secret) => {
+                let hash = secret_hash(secret);
+                let session = self.store.get_session(&hash).await.map_err(unauthorized)?;
+                if at > session.expires_at || at > session.last_seen_at + self.policy.session_idle {
+                    let _ = self.store.delete_session(&hash).await;
+                    return Err(AppError::Unauthorized);
+                }
+                // Write at most once a minute per session, not on every request.
+                if at - session.last_seen_at > Duration::minutes(1) {
+                    self.store
+                        .touch_session(&hash, at)
+                        .await
+                        .map_err(store_error("session"))?;
+                }
+                session.user_id
+            }
+            Credential::Bearer(secret) => {
+                let token = self
+                    .store
+                    .find_token(&secret_hash(secret))
+                    .await
+                    .map_err(unauthorized)?;
+                if token.revoked_at.is_some() || token.expires_at.is_some_and(|end| at >= end) {
+                    return Err(AppError::Unauthorized);
+                }
+                if token
+                    .last_used_at
+                    .is_none_or(|last| at - last > Duration::minutes(1))
+                {
+                    self.store
+                        .touch_token(token.id, at)
+                        .await
+                        .map_err(store_error("token"))?;
+                }
+                token.user_id
+            }
+        };
+        let user = self.store.get_user(user_id).await.map_err(unauthorized)?;
+        if user.disabled_at.is_some() {
+            let _ = self.store.delete_sessions_of(user.id).await;
+            return Err(AppError::Unauthorized);
+        }
+        Ok(user)
+    }
+}
+
+fn unauthorized(err: StoreError) -> AppError {
+    match err {
+        StoreError::NotFound => AppError::Unauthorized,
+        other => store_error("credential")(other),
+    }
+}

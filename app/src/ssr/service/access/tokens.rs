@@ -1,0 +1,68 @@
+//! API tokens: each user's own, for CI pipelines; the secret is shown once, at creation.
+
+use chrono::SubsecRound;
+use uuid::Uuid;
+
+use super::secrets::{random_secret, secret_hash};
+use crate::error::{AppError, FieldError};
+use crate::model::*;
+use crate::ssr::service::{now, store_error, Service};
+
+impl Service {
+    pub async fn list_tokens(&self, actor: &User) -> Result<Vec<ApiToken>, AppError> {
+        self.store
+            .list_tokens(actor.id)
+            .await
+            .map_err(store_error("token"))
+    }
+
+    pub async fn create_token(
+        &self,
+        actor: &User,
+        input: NewToken,
+    ) -> Result<CreatedToken, AppError> {
+        let mut errors = vec![];
+        let name = required_text("name", &input.name, NAME_MAX, &mut errors);
+        let at = now();
+        if input.expires_at.is_some_and(|end| end <= at) {
+            errors.push(FieldError::new("expiresAt", "must be in the future"));
+        }
+        check_instant("expiresAt", input.expires_at.as_ref(), &mut errors);
+        finish(errors)?;
+        let secret = format!("dt_{}", random_secret());
+        let token = ApiToken {
+            id: Uuid::now_v7(),
+            user_id: actor.id,
+            name,
+            created_at: at,
+            last_used_at: None,
+            expires_at: input.expires_at.map(|t| t.trunc_subsecs(6)),
+            revoked_at: None,
+        };
+        self.store
+            .insert_token(&token, &secret_hash(&secret))
+            .await
+            .map_err(store_error("a token"))?;
+        Ok(CreatedToken {
+            info: token,
+            token: secret,
+        })
+    }
+
+    /// Revokes one of the actor's own tokens (admins may revoke anyone's).
+    pub async fn revoke_token(&self, actor: &User, id: Uuid) -> Result<ApiToken, AppError> {
+        let token = self
+            .store
+            .get_token(id)
+            .await
+            .map_err(store_error("token"))?;
+        if token.user_id != actor.id && !actor.can(Role::Admin) {
+            return Err(AppError::NotFound("token not found".into()));
+        }
+        self.store
+            .revoke_token(id, now())
+            .await
+            .map_err(store_error("token"))?;
+        self.store.get_token(id).await.map_err(store_error("token"))
+    }
+}
