@@ -6,6 +6,7 @@ pub mod deployment_list;
 pub mod form_feedback;
 pub mod header;
 pub mod live;
+pub mod loaded;
 pub mod session;
 pub mod timers;
 pub mod timestamp;

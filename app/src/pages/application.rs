@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use crate::api::catalog::{get_application, list_versions, ArchiveApplication, CreateVersion};
 use crate::components::form_feedback::{last_error, reset_on_success, FieldMessage, FormMessage};
+use crate::components::loaded::Loaded;
 use crate::components::session::IfRole;
 use crate::components::timestamp::Timestamp;
 use crate::error::AppError;
@@ -135,14 +136,7 @@ fn VersionsTab(application_id: Uuid) -> impl IntoView {
             <button type="submit" disabled=move || create.pending().get()>"Add version"</button>
         </ActionForm>
             </IfRole>
-        <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
-            {move || Suspend::new(async move {
-                match versions.await {
-                    Ok(list) => view! { <VersionTable list/> }.into_any(),
-                    Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
-                }
-            })}
-        </Transition>
+        <Loaded resource=versions render=|list| view! { <VersionTable list/> }/>
     }
 }
 
@@ -177,6 +171,7 @@ fn DeploymentsTab(application_id: Uuid) -> impl IntoView {
         filter_from_query, CurrentStateTable, DateRangeInputs, HistoryList,
     };
     use crate::components::live::use_deployment_events;
+    use crate::components::loaded::IdOptions;
     use crate::components::zone::use_zone;
     use leptos_router::components::Form;
 
@@ -206,16 +201,7 @@ fn DeploymentsTab(application_id: Uuid) -> impl IntoView {
             <label>"Environment"
                 <select name="environmentId">
                     <option value="">"All environments"</option>
-                    <Suspense fallback=|| ()>
-                        {move || Suspend::new(async move {
-                            let selected = raw("environmentId");
-                            environments.await.unwrap_or_default().into_iter().map(|e| {
-                                let id = e.id.to_string();
-                                let is_selected = id == selected;
-                                view! { <option value=id selected=is_selected>{e.name}</option> }
-                            }).collect_view()
-                        })}
-                    </Suspense>
+                    <IdOptions resource=environments selected=Signal::derive(move || raw("environmentId"))/>
                 </select>
             </label>
             <DateRangeInputs/>

@@ -3,6 +3,7 @@ use leptos_meta::Title;
 
 use crate::api::catalog::{list_applications, CreateApplication};
 use crate::components::form_feedback::{last_error, reset_on_success, FieldMessage, FormMessage};
+use crate::components::loaded::Loaded;
 use crate::components::session::IfRole;
 use crate::components::timestamp::Timestamp;
 use crate::model::Role;
@@ -38,14 +39,7 @@ pub fn ApplicationsPage() -> impl IntoView {
                 <button type="submit" disabled=move || create.pending().get()>"Create application"</button>
             </ActionForm>
             </IfRole>
-            <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match applications.await {
-                        Ok(list) => view! { <ApplicationTable list/> }.into_any(),
-                        Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=applications render=move |list| view! { <ApplicationTable list/> }/>
         </section>
     }
 }

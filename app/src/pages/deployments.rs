@@ -11,6 +11,7 @@ use crate::api::deployments::{get_deployment, RetractDeployment};
 use crate::components::deployment_list::{filter_from_query, DateRangeInputs, HistoryList};
 use crate::components::form_feedback::{last_error, FieldMessage, FormMessage};
 use crate::components::live::use_deployment_events;
+use crate::components::loaded::IdOptions;
 use crate::components::session::IfRole;
 use crate::components::timestamp::{Ago, Timestamp};
 use crate::components::zone::use_zone;
@@ -94,31 +95,13 @@ pub fn DeploymentsPage() -> impl IntoView {
                 <label>"Application"
                     <select name="applicationId">
                         <option value="">"All"</option>
-                        <Suspense fallback=|| ()>
-                            {move || Suspend::new(async move {
-                                let selected = raw("applicationId");
-                                applications.await.unwrap_or_default().into_iter().map(|a| {
-                                    let id = a.id.to_string();
-                                    let is_selected = id == selected;
-                                    view! { <option value=id selected=is_selected>{a.name}</option> }
-                                }).collect_view()
-                            })}
-                        </Suspense>
+                        <IdOptions resource=applications selected=Signal::derive(move || raw("applicationId"))/>
                     </select>
                 </label>
                 <label>"Environment"
                     <select name="environmentId">
                         <option value="">"All"</option>
-                        <Suspense fallback=|| ()>
-                            {move || Suspend::new(async move {
-                                let selected = raw("environmentId");
-                                environments.await.unwrap_or_default().into_iter().map(|e| {
-                                    let id = e.id.to_string();
-                                    let is_selected = id == selected;
-                                    view! { <option value=id selected=is_selected>{e.name}</option> }
-                                }).collect_view()
-                            })}
-                        </Suspense>
+                        <IdOptions resource=environments selected=Signal::derive(move || raw("environmentId"))/>
                     </select>
                 </label>
                 <DateRangeInputs/>

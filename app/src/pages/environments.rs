@@ -3,6 +3,7 @@ use leptos_meta::Title;
 
 use crate::api::catalog::{list_environments, CreateEnvironment, MoveEnvironment};
 use crate::components::form_feedback::{last_error, reset_on_success, FieldMessage, FormMessage};
+use crate::components::loaded::Loaded;
 use crate::components::session::IfRole;
 use crate::model::Role;
 use crate::model::{Environment, DESCRIPTION_MAX, NAME_MAX};
@@ -45,14 +46,7 @@ pub fn EnvironmentsPage() -> impl IntoView {
                 <button type="submit" disabled=move || create.pending().get()>"Create environment"</button>
             </ActionForm>
             </IfRole>
-            <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match environments.await {
-                        Ok(list) => view! { <EnvironmentTable list reorder/> }.into_any(),
-                        Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=environments render=move |list| view! { <EnvironmentTable list reorder/> }/>
         </section>
     }
 }

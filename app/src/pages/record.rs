@@ -12,6 +12,7 @@ use crate::api::catalog::{list_applications, list_environments, list_versions};
 use crate::api::deployments::RecordDeployment;
 use crate::components::deployment_list::RecentDeployments;
 use crate::components::form_feedback::{FieldMessage, FormMessage};
+use crate::components::loaded::IdOptions;
 use crate::components::session::{RoleNotice, SessionUser};
 use crate::components::timers::Delayed;
 use crate::components::zone::{use_zone, Zone};
@@ -184,15 +185,7 @@ pub fn RecordPage() -> impl IntoView {
                     <select name="applicationId" required
                         on:change=move |ev| application.set(event_target_value(&ev))>
                         <option value="">"Choose an application…"</option>
-                        <Suspense fallback=|| ()>
-                            {move || Suspend::new(async move {
-                                applications.await.unwrap_or_default().into_iter().map(|a| {
-                                    let id = a.id.to_string();
-                                    let selected = id == application.get_untracked();
-                                    view! { <option value=id selected=selected>{a.name}</option> }
-                                }).collect_view()
-                            })}
-                        </Suspense>
+                        <IdOptions resource=applications selected=Signal::derive(move || application.get_untracked())/>
                     </select>
                 </label>
                 <FieldMessage error field="applicationId"/>
@@ -214,21 +207,7 @@ pub fn RecordPage() -> impl IntoView {
                     "Environment"
                     <select name="environmentId" required node_ref=environment_select>
                         <option value="">"Choose an environment…"</option>
-                        <Suspense fallback=|| ()>
-                            {
-                                let preselected = preselected_environment.clone();
-                                move || {
-                                    let preselected = preselected.clone();
-                                    Suspend::new(async move {
-                                        environments.await.unwrap_or_default().into_iter().map(|e| {
-                                            let id = e.id.to_string();
-                                            let selected = id == preselected;
-                                            view! { <option value=id selected=selected>{e.name}</option> }
-                                        }).collect_view()
-                                    })
-                                }
-                            }
-                        </Suspense>
+                        <IdOptions resource=environments selected=Signal::stored(preselected_environment.clone())/>
                     </select>
                 </label>
                 <FieldMessage error field="environmentId"/>

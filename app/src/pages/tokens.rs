@@ -3,6 +3,7 @@ use leptos_meta::Title;
 
 use crate::api::access::{list_tokens, CreateToken, RevokeToken};
 use crate::components::form_feedback::{last_error, FieldMessage, FormMessage};
+use crate::components::loaded::Loaded;
 use crate::components::timestamp::Timestamp;
 use crate::model::{ApiToken, NAME_MAX};
 
@@ -38,14 +39,7 @@ pub fn TokensPage() -> impl IntoView {
                     <code id="new-token">{secret}</code>
                 </div>
             })}
-            <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match tokens.await {
-                        Ok(list) => view! { <TokenTable list revoke/> }.into_any(),
-                        Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=tokens render=move |list| view! { <TokenTable list revoke/> }/>
         </section>
     }
 }

@@ -3,6 +3,7 @@ use leptos_meta::Title;
 
 use crate::api::access::{list_users, CreateUser, UpdateUser};
 use crate::components::form_feedback::{last_error, FieldMessage, FormMessage};
+use crate::components::loaded::Loaded;
 use crate::components::timestamp::Timestamp;
 use crate::model::{Role, User, NAME_MAX, USERNAME_MAX};
 
@@ -36,14 +37,7 @@ pub fn UsersPage() -> impl IntoView {
             <FormMessage error=update_error/>
             <FieldMessage error=update_error field="role"/>
             <FieldMessage error=update_error field="password"/>
-            <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
-                {move || Suspend::new(async move {
-                    match users.await {
-                        Ok(list) => view! { <UserTable list update/> }.into_any(),
-                        Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Transition>
+            <Loaded resource=users render=move |list| view! { <UserTable list update/> }/>
         </section>
     }
 }

@@ -1,0 +1,80 @@
+//! The pieces every page repeats around loaded data: "Loading…" then the view or the error, and
+//! the `<option>`s of an id `<select>` with the chosen one preselected.
+
+use leptos::prelude::*;
+use serde::{de::DeserializeOwned, Serialize};
+use uuid::Uuid;
+
+use crate::error::AppError;
+use crate::model::{Application, Environment};
+
+/// `render(value)` once `resource` has loaded; "Loading…" before, the error's message if it failed.
+#[component]
+pub fn Loaded<T, V, F>(resource: Resource<Result<T, AppError>>, render: F) -> impl IntoView
+where
+    T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+    V: IntoView + 'static,
+    F: Fn(T) -> V + Clone + Send + Sync + 'static,
+{
+    view! {
+        <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
+            {move || {
+                let render = render.clone();
+                Suspend::new(async move {
+                    match resource.await {
+                        Ok(value) => render(value).into_any(),
+                        Err(e) => view! { <p class="form-error" role="alert">{e.to_string()}</p> }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+/// Something a `<select>` offers by id.
+pub trait Choice {
+    fn id(&self) -> Uuid;
+    fn label(&self) -> String;
+}
+
+impl Choice for Application {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn label(&self) -> String {
+        self.name.clone()
+    }
+}
+
+impl Choice for Environment {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn label(&self) -> String {
+        self.name.clone()
+    }
+}
+
+/// One `<option>` per loaded item, the one whose id is `selected` preselected (for a `<select>`
+/// whose first, empty option is the caller's).
+#[component]
+pub fn IdOptions<T>(
+    resource: Resource<Result<Vec<T>, AppError>>,
+    #[prop(into)] selected: Signal<String>,
+) -> impl IntoView
+where
+    T: Choice + Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
+{
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let chosen = selected.get();
+                resource.await.unwrap_or_default().into_iter().map(|item| {
+                    let id = item.id().to_string();
+                    let is_selected = id == chosen;
+                    view! { <option value=id selected=is_selected>{item.label()}</option> }
+                }).collect_view()
+            })}
+        </Suspense>
+    }
+}
