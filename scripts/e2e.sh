@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs the Playwright suite against the release build on a fresh SQLite database.
-# Expects `cargo leptos build --release` to have run. Arguments go to Playwright (e.g. a spec name).
+# Expects `cargo leptos build --release` to have run. Arguments go to Playwright (e.g. a spec name);
+# SERVER_BIN picks another server binary (the UI coverage run uses an instrumented one).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -11,7 +12,7 @@ export DATABASE_URL="sqlite://$work/e2e.db"
 export DEPLOYTRACK_ADDR="127.0.0.1:$port"
 export LEPTOS_SITE_ROOT="target/site"
 export DEPLOYTRACK_ADMIN_PASSWORD="e2e-admin-password"
-target/release/server >"$work/server.log" 2>&1 &
+"${SERVER_BIN:-target/release/server}" >"$work/server.log" 2>&1 &
 server_pid=$!
 cleanup() {
   kill "$server_pid" 2>/dev/null || true

@@ -67,3 +67,5 @@ for backend in sqlite postgres; do
   suite "fuzz: Schemathesis against the release server [$backend]" scripts/fuzz.sh "$backend"
 done
 suite "end-to-end in Chromium (Playwright)" scripts/e2e.sh
+suite "UI line coverage (pages + components) >= 70%, browser suite on an instrumented server" \
+  scripts/ui-coverage.sh

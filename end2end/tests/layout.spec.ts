@@ -1,7 +1,7 @@
 import { test, expect, Page } from '@playwright/test';
 import AxeBuilder from '@axe-core/playwright';
 import * as fs from 'fs';
-import { adminApi, daysAgo, record } from './api';
+import { adminApi, record } from './api';
 import { admin, openHydrated, seedEveryPage, signedInPage, watchProblems } from './pages';
 
 const shots = 'screenshots';
@@ -102,6 +102,8 @@ test('the matrix works from the keyboard: arrows move between cells, Enter opens
   const page = await signedInPage(browser, baseURL!, admin());
   await openHydrated(page, '/');
   await page.locator('#matrix-filter').fill(catalog.portal.name);
+  // The filter applies after a pause in typing; wait for it before taking the focus.
+  await expect(page.locator('#matrix tbody tr')).toHaveCount(1);
   const row = page.locator(`#matrix tr[data-application="${catalog.portal.name}"]`);
   await row.locator('th a').focus();
   await page.keyboard.press('ArrowRight');
@@ -119,6 +121,14 @@ test('the matrix works from the keyboard: arrows move between cells, Enter opens
   // Back on a deployment link, Enter opens it.
   const columns = await page.locator('#matrix thead th').allTextContents();
   const devColumn = columns.findIndex((c) => c.startsWith(catalog.dev.name));
+  await row.locator('td').nth(devColumn - 1).locator('a.cell-link').focus();
+  // A live update rebuilds the matrix; the keyboard user keeps their place.
+  const prodColumn = columns.findIndex((c) => c.startsWith(catalog.prod.name));
+  await record(api, catalog.portal.id, catalog.versions['1.1.0'], catalog.prod.id, new Date().toISOString());
+  await expect(row.locator('td').nth(prodColumn - 1)).toContainText('1.1.0');
+  await expect
+    .poll(() => page.evaluate(() => (document.activeElement?.isConnected ? document.activeElement.closest('td, th')?.cellIndex : -1)))
+    .toBe(devColumn);
   await row.locator('td').nth(devColumn - 1).locator('a.cell-link').focus();
   await page.keyboard.press('Enter');
   await expect(page).toHaveURL(/\/deployments\/[0-9a-f-]{36}$/);

@@ -51,6 +51,7 @@ pub fn DashboardPage() -> impl IntoView {
     let stats = Resource::new(move || tick.get(), |_| deployment_stats());
     let filter = RwSignal::new(String::new());
     let filter_typing = Delayed::new();
+    let matrix_focus = MatrixFocus::default();
 
     view! {
         <Title text="Dashboard"/>
@@ -87,7 +88,7 @@ pub fn DashboardPage() -> impl IntoView {
                             let (matrix, user) = (matrix.await, session.0.await);
                             let can_record = matches!(user, Ok(Some(u)) if u.can(Role::Editor)) && at().is_none();
                             match matrix {
-                                Ok(matrix) => view! { <Matrix matrix filter can_record/> }.into_any(),
+                                Ok(matrix) => view! { <Matrix matrix filter can_record focus=matrix_focus/> }.into_any(),
                                 Err(e) => view! { <p class="form-error" role="alert">"The matrix could not be loaded: "{e.to_string()}</p> }.into_any(),
                             }
                         })}
@@ -130,7 +131,12 @@ fn Legend() -> impl IntoView {
 }
 
 #[component]
-fn Matrix(matrix: MatrixView, filter: RwSignal<String>, can_record: bool) -> impl IntoView {
+fn Matrix(
+    matrix: MatrixView,
+    filter: RwSignal<String>,
+    can_record: bool,
+    focus: MatrixFocus,
+) -> impl IntoView {
     if matrix.applications.is_empty() || matrix.environments.is_empty() {
         return view! {
             <p class="empty">
@@ -160,9 +166,16 @@ fn Matrix(matrix: MatrixView, filter: RwSignal<String>, can_record: bool) -> imp
             matrix.with_value(|m| matrix_rows_html(m, &filter.get(), now, zone, can_record))
         })
     };
+    // A live update or the filter rebuilds the rows; a keyboard user keeps their place.
+    Effect::new(move |_| {
+        filter.track();
+        zone.track();
+        request_animation_frame(move || focus.restore());
+    });
     view! {
         <div class="matrix-scroll">
             <table class="matrix" id="matrix" on:keydown=move_focus_in_matrix
+                on:focusin=move |ev| focus.remember(&ev) on:focusout=move |ev| focus.forget_if_left(&ev)
                 aria-describedby="matrix-keys">
                 <thead>
                     <tr>
@@ -176,6 +189,80 @@ fn Matrix(matrix: MatrixView, filter: RwSignal<String>, can_record: bool) -> imp
         <p class="muted small" id="matrix-keys">"Arrow keys move between cells; Enter opens a deployment."</p>
     }
     .into_any()
+}
+
+/// Which matrix cell has the keyboard focus — (application, column) — so that it can be given
+/// back when the rows are rebuilt (a live update replaces the whole matrix).
+#[derive(Clone, Copy)]
+struct MatrixFocus(StoredValue<Option<(String, u32)>>);
+
+impl Default for MatrixFocus {
+    fn default() -> Self {
+        MatrixFocus(StoredValue::new(None))
+    }
+}
+
+impl MatrixFocus {
+    fn remember(&self, ev: &leptos::ev::FocusEvent) {
+        use web_sys::wasm_bindgen::JsCast;
+        let cell = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|e| e.closest("td, th").ok().flatten())
+            .and_then(|c| c.dyn_into::<web_sys::HtmlTableCellElement>().ok());
+        let place = cell.and_then(|cell| {
+            let row = cell.parent_element()?;
+            Some((
+                row.get_attribute("data-application")?,
+                cell.cell_index() as u32,
+            ))
+        });
+        self.0.set_value(place);
+    }
+
+    /// Focus moved to something else on the page: nothing to give back later.
+    fn forget_if_left(&self, ev: &leptos::ev::FocusEvent) {
+        use web_sys::wasm_bindgen::JsCast;
+        let inside = ev
+            .related_target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .map(|e| e.closest("#matrix").ok().flatten().is_some());
+        if inside == Some(false) {
+            self.0.set_value(None);
+        }
+    }
+
+    /// Focuses the remembered cell's link again, if focus was lost (it is on the page body).
+    fn restore(&self) {
+        use web_sys::wasm_bindgen::JsCast;
+        let Some((application, column)) = self.0.get_value() else {
+            return;
+        };
+        let document = document();
+        let lost = document
+            .active_element()
+            .is_none_or(|e| e.tag_name().eq_ignore_ascii_case("body"));
+        if !lost {
+            return;
+        }
+        let Some(table) = document
+            .get_element_by_id("matrix")
+            .and_then(|t| t.dyn_into::<web_sys::HtmlTableElement>().ok())
+        else {
+            return;
+        };
+        let rows = table.rows();
+        let link = (0..rows.length())
+            .filter_map(|i| rows.item(i))
+            .find(|row| row.get_attribute("data-application").as_deref() == Some(&application))
+            .and_then(|row| row.dyn_into::<web_sys::HtmlTableRowElement>().ok())
+            .and_then(|row| row.cells().item(column))
+            .and_then(|cell| cell.query_selector("a").ok().flatten())
+            .and_then(|a| a.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(link) = link {
+            let _ = link.focus();
+        }
+    }
 }
 
 /// Arrow keys move focus to the neighbouring cell's link (skipping cells without one), so the
