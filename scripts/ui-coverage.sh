@@ -5,13 +5,15 @@
 # expects) and serves the release site's WASM, so every server-side render and server function the
 # Playwright tests cause is counted, together with the app's own unit tests. Browser-only
 # closures (event handlers, effects) run in WASM and count as not covered. Fails under
-# UI_COVERAGE_MIN percent (default 70). Expects `cargo leptos build --release` to have run, and
-# leaves the instrumented binary in target/release (rebuild before measuring speed).
+# UI_COVERAGE_MIN percent (default 70). Expects `cargo leptos build --release` to have run; puts
+# that uninstrumented server back afterwards (cargo would not notice the swap and rebuild it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 minimum=${UI_COVERAGE_MIN:-70}
-eval "$(cargo llvm-cov show-env --export-prefix)"
+cp target/release/server target/release/server.uninstrumented
+trap 'mv -f target/release/server.uninstrumented target/release/server' EXIT
+eval "$(cargo llvm-cov show-env --sh)"
 cargo llvm-cov clean --workspace >/dev/null 2>&1 || true
 cargo leptos build --release --server-only
 cargo test -p app --features ssr --lib >/dev/null
