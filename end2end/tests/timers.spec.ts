@@ -75,8 +75,9 @@ test('a live feed the server refused is opened again after a back-off, and updat
     else await route.continue();
   });
   await openHydrated(page, '/');
+  // Without the page's own retry there is no second attempt at all. (The wait before it is the
+  // back-off's unit test; timed here it would measure Playwright's routing latency as well.)
   await expect.poll(() => attempts.length, { timeout: 15_000 }).toBe(2);
-  expect(attempts[1] - attempts[0]).toBeGreaterThanOrEqual(900);
   await page.locator('#matrix-filter').fill(catalog.billing.name);
   const row = page.locator(`#matrix tr[data-application="${catalog.billing.name}"]`);
   await expect(row).not.toContainText('9.9.9');
