@@ -5,7 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use app::error::AppError;
-use app::model::User;
+use app::model::{Secret, User};
 use app::ssr::caller::{self, ClientAddr, ForwardedHttps};
 use app::ssr::{Authenticated, Credential, Via};
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
@@ -134,7 +134,8 @@ pub async fn authenticate(
 
     let authenticated = if let Some(token) = bearer_token(headers) {
         // A presented but bad token is refused outright, even on public paths' neighbours.
-        match state.service.authenticate(Credential::Bearer(token)).await {
+        let token = Secret::from(token);
+        match state.service.authenticate(Credential::Bearer(&token)).await {
             Ok(user) => Some(Authenticated {
                 user,
                 via: Via::Token,

@@ -2,12 +2,18 @@
 
 use std::net::SocketAddr;
 
+use app::model::Secret;
 use clap::{Parser, ValueEnum};
 
 #[derive(Clone, Debug, clap::Subcommand)]
 pub enum Command {
     /// Fill the database with a large generated history (benchmarks), then exit.
     Seed(crate::fixtures::seed::SeedArgs),
+}
+
+/// Reads a secret setting straight into a redacting type.
+fn secret(text: &str) -> Result<Secret, std::convert::Infallible> {
+    Ok(Secret::from(text))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -41,8 +47,8 @@ pub struct Config {
 
     /// Password for the `admin` user created on first start (empty database only). Without it a
     /// random one-time password is generated and printed once to the log.
-    #[arg(long, env = "DEPLOYTRACK_ADMIN_PASSWORD", hide_env_values = true)]
-    pub admin_password: Option<String>,
+    #[arg(long, env = "DEPLOYTRACK_ADMIN_PASSWORD", hide_env_values = true, value_parser = secret)]
+    pub admin_password: Option<Secret>,
 
     /// Always mark the session cookie Secure (it is anyway when the request came over https).
     #[arg(long, env = "DEPLOYTRACK_SECURE_COOKIES", default_value_t = false)]

@@ -22,13 +22,14 @@ async fn connect_service(config: &Config) -> anyhow::Result<Arc<Service>> {
     report_out_of_range_instants(store.as_ref()).await;
     let service = Arc::new(Service::new(store, config.access_policy()));
     if let Some(generated) = service
-        .bootstrap_admin(config.admin_password.as_deref())
+        .bootstrap_admin(config.admin_password.as_ref())
         .await
         .map_err(|err| anyhow::anyhow!("creating the first admin user failed: {err}"))?
     {
         // Printed once, on the first start of an empty database; only its hash is stored.
         tracing::warn!(
-            "created user 'admin' with one-time password {generated} (sign in and change it, or set DEPLOYTRACK_ADMIN_PASSWORD before the first start)"
+            "created user 'admin' with one-time password {} (sign in and change it, or set DEPLOYTRACK_ADMIN_PASSWORD before the first start)",
+            generated.expose()
         );
     }
     Ok(service)

@@ -29,8 +29,10 @@ pub async fn login(
         .login(&username, &password, &caller::client_address(&parts))
         .await?;
     let response = expect_context::<leptos_axum::ResponseOptions>();
-    let cookie =
-        caller::session_cookie(secret, service.secure_cookies() || caller::is_https(&parts));
+    let cookie = caller::session_cookie(
+        &secret,
+        service.secure_cookies() || caller::is_https(&parts),
+    );
     response.append_header(
         http::header::SET_COOKIE,
         http::HeaderValue::from_str(&cookie).map_err(|_| AppError::Internal)?,

@@ -68,7 +68,8 @@ pub struct ApiToken {
 pub struct CreatedToken {
     #[serde(flatten)]
     pub info: ApiToken,
-    pub token: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
+    pub token: Secret,
 }
 
 #[derive(Clone, Default, Serialize, Deserialize)]
@@ -153,39 +154,43 @@ pub struct LoginRequest {
     pub password: Password,
 }
 
-/// A password as typed in. Its `Debug` is redacted and its memory wiped when dropped
-/// (`secrecy`), so it cannot reach a log by accident; it serialises as plain text only because
-/// the browser has to send it.
+/// A secret: a password as typed in, a session cookie's value or an API token. Its `Debug` is
+/// redacted and its memory wiped when dropped (`secrecy`), so it cannot reach a log by accident;
+/// it serialises as plain text only where it has to cross the wire (a password the browser sends,
+/// a token's secret shown once at creation).
 #[derive(Clone, Default, Deserialize)]
 #[serde(transparent)]
-pub struct Password(secrecy::SecretString);
+pub struct Secret(secrecy::SecretString);
 
-impl Password {
+/// A password is a secret like any other; the name says which one a field holds.
+pub type Password = Secret;
+
+impl Secret {
     pub fn expose(&self) -> &str {
         use secrecy::ExposeSecret;
         self.0.expose_secret()
     }
 }
 
-impl From<String> for Password {
+impl From<String> for Secret {
     fn from(text: String) -> Self {
-        Password(text.into())
+        Secret(text.into())
     }
 }
 
-impl From<&str> for Password {
+impl From<&str> for Secret {
     fn from(text: &str) -> Self {
-        Password(text.into())
+        Secret(text.into())
     }
 }
 
-impl std::fmt::Debug for Password {
+impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Password([REDACTED])")
+        f.write_str("Secret([REDACTED])")
     }
 }
 
-impl Serialize for Password {
+impl Serialize for Secret {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(self.expose())
     }

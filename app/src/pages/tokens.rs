@@ -17,7 +17,13 @@ pub fn TokensPage() -> impl IntoView {
         |_| list_tokens(),
     );
     let error = last_error(create.value());
-    let new_secret = move || create.value().get().and_then(Result::ok).map(|c| c.token);
+    let new_secret = move || {
+        create
+            .value()
+            .get()
+            .and_then(Result::ok)
+            .map(|c| c.token.expose().to_string())
+    };
 
     view! {
         <Title text="API tokens"/>

@@ -4,7 +4,7 @@
 use cookie::{Cookie, SameSite};
 use http::request::Parts;
 
-use crate::model::User;
+use crate::model::{Secret, User};
 
 pub const SESSION_COOKIE: &str = "deploytrack_session";
 
@@ -41,8 +41,8 @@ pub fn is_https(parts: &Parts) -> bool {
 pub struct ForwardedHttps;
 
 /// `Set-Cookie` value carrying a new session: HttpOnly, SameSite=Lax, Secure over https.
-pub fn session_cookie(secret: String, secure: bool) -> String {
-    Cookie::build((SESSION_COOKIE, secret))
+pub fn session_cookie(secret: &Secret, secure: bool) -> String {
+    Cookie::build((SESSION_COOKIE, secret.expose()))
         .http_only(true)
         .same_site(SameSite::Lax)
         .secure(secure)
@@ -64,7 +64,7 @@ pub fn clear_session_cookie(secure: bool) -> String {
 }
 
 /// The session secret from a `Cookie` header, if present.
-pub fn session_secret(headers: &http::HeaderMap) -> Option<String> {
+pub fn session_secret(headers: &http::HeaderMap) -> Option<Secret> {
     headers
         .get_all(http::header::COOKIE)
         .iter()
@@ -72,7 +72,7 @@ pub fn session_secret(headers: &http::HeaderMap) -> Option<String> {
         .flat_map(Cookie::split_parse)
         .filter_map(Result::ok)
         .find(|c| c.name() == SESSION_COOKIE && !c.value().is_empty())
-        .map(|c| c.value().to_string())
+        .map(|c| Secret::from(c.value()))
 }
 
 /// Only local paths are followed after sign-in, never another site.
@@ -106,7 +106,7 @@ mod tests {
 
     #[test]
     fn session_cookie_is_http_only_and_lax() {
-        let cookie = session_cookie("abc".into(), true);
+        let cookie = session_cookie(&"abc".into(), true);
         assert!(cookie.contains("HttpOnly"));
         assert!(cookie.contains("SameSite=Lax"));
         assert!(cookie.contains("Secure"));
@@ -115,6 +115,6 @@ mod tests {
             http::header::COOKIE,
             "a=1; deploytrack_session=abc".parse().unwrap(),
         );
-        assert_eq!(session_secret(&headers).as_deref(), Some("abc"));
+        assert_eq!(session_secret(&headers).unwrap().expose(), "abc");
     }
 }

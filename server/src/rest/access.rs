@@ -54,7 +54,7 @@ async fn login(
             &caller::client_address(&parts),
         )
         .await?;
-    let cookie = caller::session_cookie(secret, secure(&state, &parts));
+    let cookie = caller::session_cookie(&secret, secure(&state, &parts));
     Ok(([(header::SET_COOKIE, cookie)], Json(user)).into_response())
 }
 

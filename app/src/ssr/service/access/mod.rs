@@ -13,6 +13,7 @@ mod users;
 use chrono::Duration;
 
 use super::Service;
+use crate::model::Secret;
 
 /// How long sessions live and how hard login guessing is throttled.
 ///
@@ -54,9 +55,9 @@ impl Default for AccessPolicy {
 /// What a request presented to prove who it is.
 pub enum Credential<'a> {
     /// The browser's session cookie value.
-    Session(&'a str),
+    Session(&'a Secret),
     /// An `Authorization: Bearer` API token.
-    Bearer(&'a str),
+    Bearer(&'a Secret),
 }
 
 impl Service {

@@ -10,13 +10,14 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 
 use crate::error::AppError;
-use crate::model::Password;
+use crate::model::{Password, Secret};
 
 /// A fresh 256-bit secret, URL-safe.
-pub(super) fn random_secret() -> String {
+pub(super) fn random_secret(prefix: &str) -> Secret {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    Secret::from(format!("{prefix}{text}"))
 }
 
 pub(super) fn secret_hash(secret: &str) -> String {
@@ -60,7 +61,7 @@ pub(super) fn decoy_hash() -> String {
         .get_or_init(|| {
             let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
             Argon2::default()
-                .hash_password(random_secret().as_bytes(), &salt)
+                .hash_password(random_secret("").expose().as_bytes(), &salt)
                 .map(|h| h.to_string())
                 .unwrap_or_default()
         })
@@ -73,10 +74,12 @@ mod tests {
 
     #[test]
     fn secrets_are_unique_and_hashes_are_stable() {
-        let (a, b) = (random_secret(), random_secret());
-        assert_ne!(a, b);
-        assert_eq!(a.len(), 43);
-        assert_eq!(secret_hash(&a), secret_hash(&a));
-        assert_eq!(secret_hash(&a).len(), 64);
+        let (a, b) = (random_secret("dt_"), random_secret("dt_"));
+        assert_ne!(a.expose(), b.expose());
+        assert!(a.expose().starts_with("dt_"));
+        assert_eq!(a.expose().len(), 3 + 43);
+        assert_eq!(secret_hash(a.expose()), secret_hash(a.expose()));
+        assert_eq!(secret_hash(a.expose()).len(), 64);
+        assert_eq!(format!("{a:?}"), "Secret([REDACTED])");
     }
 }

@@ -17,7 +17,7 @@ impl Service {
         username: &str,
         password: &Password,
         client: &str,
-    ) -> Result<(User, String), AppError> {
+    ) -> Result<(User, Secret), AppError> {
         let username = username.trim();
         let mut errors = vec![];
         check_characters("username", Some(username), &mut errors);
@@ -51,10 +51,10 @@ impl Service {
         };
         // The client's own count stays: one valid account must not reset a guesser's budget.
         self.forgive_failures(&pair_key).await?;
-        let secret = random_secret();
+        let secret = random_secret("");
         let at = now();
         let session = SessionRecord {
-            secret_hash: secret_hash(&secret),
+            secret_hash: secret_hash(secret.expose()),
             user_id: user.id,
             created_at: at,
             last_seen_at: at,
@@ -69,9 +69,9 @@ impl Service {
     }
 
     /// Ends the session with this secret (no error if it is already gone).
-    pub async fn logout(&self, session_secret: &str) -> Result<(), AppError> {
+    pub async fn logout(&self, session_secret: &Secret) -> Result<(), AppError> {
         self.store
-            .delete_session(&secret_hash(session_secret))
+            .delete_session(&secret_hash(session_secret.expose()))
             .await
             .map_err(store_error("session"))
     }
@@ -82,7 +82,7 @@ impl Service {
         let at = now();
         let user_id = match credential {
             Credential::Session(secret) => {
-                let hash = secret_hash(secret);
+                let hash = secret_hash(secret.expose());
                 let session = self.store.get_session(&hash).await.map_err(unauthorized)?;
                 if at > session.expires_at || at > session.last_seen_at + self.policy.session_idle {
                     let _ = self.store.delete_session(&hash).await;
@@ -100,7 +100,7 @@ impl Service {
             Credential::Bearer(secret) => {
                 let token = self
                     .store
-                    .find_token(&secret_hash(secret))
+                    .find_token(&secret_hash(secret.expose()))
                     .await
                     .map_err(unauthorized)?;
                 if token.revoked_at.is_some() || token.expires_at.is_some_and(|end| at >= end) {

@@ -29,7 +29,7 @@ impl Service {
         }
         check_instant("expiresAt", input.expires_at.as_ref(), &mut errors);
         finish(errors)?;
-        let secret = format!("dt_{}", random_secret());
+        let secret = random_secret("dt_");
         let token = ApiToken {
             id: Uuid::now_v7(),
             user_id: actor.id,
@@ -40,7 +40,7 @@ impl Service {
             revoked_at: None,
         };
         self.store
-            .insert_token(&token, &secret_hash(&secret))
+            .insert_token(&token, &secret_hash(secret.expose()))
             .await
             .map_err(store_error("a token"))?;
         Ok(CreatedToken {

@@ -24,8 +24,8 @@ impl Service {
     /// so the caller can show it once.
     pub async fn bootstrap_admin(
         &self,
-        configured_password: Option<&str>,
-    ) -> Result<Option<String>, AppError> {
+        configured_password: Option<&Secret>,
+    ) -> Result<Option<Secret>, AppError> {
         let count = self
             .store
             .count_users()
@@ -34,12 +34,11 @@ impl Service {
         if count > 0 {
             return Ok(None);
         }
-        let generated = configured_password.is_none().then(random_secret);
+        let generated = configured_password.is_none().then(|| random_secret(""));
         let password: Password = configured_password
-            .map(str::to_string)
-            .or_else(|| generated.clone())
-            .unwrap_or_default()
-            .into();
+            .or(generated.as_ref())
+            .cloned()
+            .unwrap_or_default();
         let mut errors = vec![];
         check_password("DEPLOYTRACK_ADMIN_PASSWORD", &password, &mut errors);
         finish(errors)?;
