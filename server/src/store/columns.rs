@@ -113,10 +113,6 @@ column_via!(
     role_from
 );
 
-fn time(at: Option<DbTime>) -> Option<DateTime<Utc>> {
-    at.map(|t| t.0)
-}
-
 /// A column value as the model holds it.
 trait IntoModel<T> {
     fn into_model(self) -> T;
@@ -135,7 +131,7 @@ macro_rules! into_model {
 into_model! {
     DbId => Uuid: |id: DbId| id.0;
     DbTime => DateTime<Utc>: |at: DbTime| at.0;
-    Option<DbTime> => Option<DateTime<Utc>>: time;
+    Option<DbTime> => Option<DateTime<Utc>>: |at: Option<DbTime>| at.map(|t| t.0);
     DbRole => Role: |role: DbRole| role.0;
     String => String: |s| s;
     Option<String> => Option<String>: |s| s;
@@ -154,6 +150,28 @@ macro_rules! model_row {
         impl From<$row> for $model {
             fn from(row: $row) -> Self {
                 $model { $($field: row.$field.into_model()),* }
+            }
+        }
+    };
+    // Rows that also carry the version that ran before in the pair (`previous_in_pair_of_d!`),
+    // read as two nullable columns and held by the model as one optional pair.
+    ($row:ident => $model:ident with previous_version { $($field:ident: $column:ty),* $(,)? }) => {
+        #[derive(sqlx::FromRow)]
+        pub struct $row {
+            $($field: $column,)*
+            previous_version_identifier: Option<String>,
+            previous_version_created_at: Option<DbTime>,
+        }
+
+        impl From<$row> for $model {
+            fn from(row: $row) -> Self {
+                $model {
+                    $($field: row.$field.into_model(),)*
+                    previous_version: row
+                        .previous_version_identifier
+                        .zip(row.previous_version_created_at)
+                        .map(|(identifier, at)| (identifier, at.0)),
+                }
             }
         }
     };
@@ -230,19 +248,7 @@ model_row!(SessionRow => SessionRecord {
     expires_at: DbTime,
 });
 
-/// (identifier, created_at) of the version that ran before, when there was one.
-fn previous(
-    identifier: Option<String>,
-    created: Option<DbTime>,
-) -> Option<(String, DateTime<Utc>)> {
-    identifier
-        .zip(created)
-        .map(|(identifier, at)| (identifier, at.0))
-}
-
-/// A row of `DEPLOYMENT_SELECT`.
-#[derive(sqlx::FromRow)]
-pub struct DeploymentRow {
+model_row!(DeploymentRow => DeploymentRecord with previous_version {
     id: DbId,
     application_id: DbId,
     application_name: String,
@@ -258,40 +264,10 @@ pub struct DeploymentRow {
     deleted_at: Option<DbTime>,
     deleted_by: Option<String>,
     delete_reason: Option<String>,
-    previous_version_identifier: Option<String>,
-    previous_version_created_at: Option<DbTime>,
-}
+});
 
-impl From<DeploymentRow> for DeploymentRecord {
-    fn from(r: DeploymentRow) -> Self {
-        DeploymentRecord {
-            id: r.id.0,
-            application_id: r.application_id.0,
-            application_name: r.application_name,
-            version_id: r.version_id.0,
-            version_identifier: r.version_identifier,
-            version_created_at: r.version_created_at.0,
-            environment_id: r.environment_id.0,
-            environment_name: r.environment_name,
-            deployment_date: r.deployment_date.0,
-            deployed_by: r.deployed_by,
-            notes: r.notes,
-            created_at: r.created_at.0,
-            deleted_at: time(r.deleted_at),
-            deleted_by: r.deleted_by,
-            delete_reason: r.delete_reason,
-            previous_version: previous(
-                r.previous_version_identifier,
-                r.previous_version_created_at,
-            ),
-        }
-    }
-}
-
-/// A row of `CURRENT_STATE_COLUMNS` (PostgreSQL reads cells as rows; SQLite packs them, see
-/// `sqlite::CELLS_AS_ONE_ROW`).
-#[derive(sqlx::FromRow)]
-pub struct CurrentStateRow {
+// PostgreSQL reads cells as rows; SQLite packs them (see `sqlite::CELLS_AS_ONE_ROW`).
+model_row!(CurrentStateRow => CurrentStateRecord with previous_version {
     application_id: DbId,
     application_name: String,
     environment_id: DbId,
@@ -302,27 +278,4 @@ pub struct CurrentStateRow {
     version_created_at: DbTime,
     deployment_date: DbTime,
     deployed_by: Option<String>,
-    previous_version_identifier: Option<String>,
-    previous_version_created_at: Option<DbTime>,
-}
-
-impl From<CurrentStateRow> for CurrentStateRecord {
-    fn from(r: CurrentStateRow) -> Self {
-        CurrentStateRecord {
-            application_id: r.application_id.0,
-            application_name: r.application_name,
-            environment_id: r.environment_id.0,
-            environment_name: r.environment_name,
-            deployment_id: r.deployment_id.0,
-            version_id: r.version_id.0,
-            version_identifier: r.version_identifier,
-            version_created_at: r.version_created_at.0,
-            deployment_date: r.deployment_date.0,
-            deployed_by: r.deployed_by,
-            previous_version: previous(
-                r.previous_version_identifier,
-                r.previous_version_created_at,
-            ),
-        }
-    }
-}
+});
