@@ -57,6 +57,7 @@ fn version(application_id: Uuid, identifier: &str) -> Version {
         version_identifier: identifier.into(),
         released_at: Some(now() - Duration::days(1)),
         notes: Some("notes".into()),
+        commit_sha: Some("0123abcd".into()),
         created_at: now(),
         archived_at: None,
     }
@@ -270,18 +271,21 @@ async fn matrix_stamp_changes_with_everything_the_matrix_shows(store: Arc<dyn St
     store.insert_version(&v2).await.unwrap();
 
     let first = deployment_of(&v1, &dev, 3);
-    store.insert_deployment(&first).await.unwrap();
+    store.insert_deployment(&first, None, None).await.unwrap();
     moved(&store, &mut seen, "a pair's first deployment").await;
     let second = deployment_of(&v2, &dev, 1);
-    store.insert_deployment(&second).await.unwrap();
+    store.insert_deployment(&second, None, None).await.unwrap();
     moved(&store, &mut seen, "a newer deployment").await;
     store
-        .insert_deployment(&deployment_of(&v1, &dev, 2))
+        .insert_deployment(&deployment_of(&v1, &dev, 2), None, None)
         .await
         .unwrap();
     moved(&store, &mut seen, "a back-dated deployment").await;
     let only_in_prod = deployment_of(&v1, &prod, 1);
-    store.insert_deployment(&only_in_prod).await.unwrap();
+    store
+        .insert_deployment(&only_in_prod, None, None)
+        .await
+        .unwrap();
     moved(&store, &mut seen, "a deployment to another pair").await;
 
     let unchanged = store.matrix_stamp().await.unwrap();

@@ -109,6 +109,7 @@ pub async fn create_version(
                 version_identifier,
                 released_at: None,
                 notes,
+                commit_sha: None,
             },
         )
         .await

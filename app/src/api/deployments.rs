@@ -1,6 +1,10 @@
 //! Deployments for the pages: record, history, current state (now or at an instant), retract,
 //! statistics.
 
+// The record server function takes the form's fields one by one (the `#[server]` macro does not
+// carry an item-level allow through to the function it generates).
+#![allow(clippy::too_many_arguments)]
+
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use uuid::Uuid;
@@ -11,30 +15,37 @@ use crate::model::*;
 #[cfg(feature = "ssr")]
 use super::signed_in;
 
-/// Form fields arrive as text; the browser sends the date as RFC 3339 with its own offset.
+/// Form fields arrive as text; the browser sends the date as RFC 3339 with its own offset. The
+/// form sends ids; like the REST API, names (`application`, `version`, `environment`) do too.
 #[server(prefix = "/rpc")]
 pub async fn record_deployment(
-    application_id: Uuid,
-    version_id: Uuid,
-    environment_id: Uuid,
+    application_id: Option<Uuid>,
+    version_id: Option<Uuid>,
+    environment_id: Option<Uuid>,
     deployment_date: DateTime<Utc>,
     deployed_by: Option<String>,
     notes: Option<String>,
+    application: Option<String>,
+    version: Option<String>,
+    environment: Option<String>,
 ) -> Result<Deployment, AppError> {
     let (service, user) = signed_in()?;
-    service
-        .record_deployment(
-            &user,
-            RecordDeploymentRequest {
-                application_id,
-                version_id,
-                environment_id,
-                deployment_date,
-                deployed_by,
-                notes,
-            },
-        )
-        .await
+    let request = RecordDeploymentRequest {
+        application_id,
+        application,
+        version_id,
+        version,
+        environment_id,
+        environment,
+        deployment_date,
+        deployed_by,
+        notes,
+        ..Default::default()
+    };
+    Ok(service
+        .record_deployment(&user, request, None)
+        .await?
+        .deployment)
 }
 
 #[server(prefix = "/rpc")]

@@ -38,6 +38,9 @@ pub struct Version {
     pub version_identifier: String,
     pub released_at: Option<DateTime<Utc>>,
     pub notes: Option<String>,
+    /// The commit the version was built from, when the pipeline said (lower-case hex).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_sha: Option<String>,
     pub created_at: DateTime<Utc>,
     pub archived_at: Option<DateTime<Utc>>,
 }
@@ -174,6 +177,10 @@ pub struct NewVersion {
     )]
     #[serde(default)]
     pub notes: Option<String>,
+    /// The commit the version was built from: 7 to 64 hexadecimal digits.
+    #[cfg_attr(feature = "ssr", schema(pattern = "^[0-9A-Fa-f]{7,64}$"))]
+    #[serde(default)]
+    pub commit_sha: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

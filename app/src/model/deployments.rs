@@ -107,13 +107,45 @@ impl MatrixView {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What to record. Each of application, version and environment is given either by id or by
+/// name (exactly one of the two): pipelines know names, forms know ids. A version name is looked
+/// up within the given application only.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RecordDeploymentRequest {
-    pub application_id: Uuid,
-    pub version_id: Uuid,
-    pub environment_id: Uuid,
+    /// The application's id; or give `application`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application_id: Option<Uuid>,
+    /// The application's name (case-insensitive); or give `applicationId`.
+    #[cfg_attr(feature = "ssr", schema(max_length = 100))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
+    /// The version's id; or give `version`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_id: Option<Uuid>,
+    /// The version identifier (exact), within the application; or give `versionId`.
+    #[cfg_attr(feature = "ssr", schema(max_length = 100))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The environment's id; or give `environment`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment_id: Option<Uuid>,
+    /// The environment's name (case-insensitive); or give `environmentId`.
+    #[cfg_attr(feature = "ssr", schema(max_length = 100))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
+    /// With `version`: register the version for the application if it is not known yet (in the
+    /// same transaction as the deployment). Applications and environments are never created.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub create_version: bool,
+    /// With `createVersion`: the new version's commit hash.
+    #[cfg_attr(feature = "ssr", schema(pattern = "^[0-9A-Fa-f]{7,64}$"))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit_sha: Option<String>,
+    /// With `createVersion`: the new version's release instant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub released_at: Option<DateTime<Utc>>,
     pub deployment_date: DateTime<Utc>,
     #[cfg_attr(
         feature = "ssr",
@@ -133,6 +165,14 @@ pub struct RecordDeploymentRequest {
     )]
     #[serde(default)]
     pub notes: Option<String>,
+}
+
+/// A recorded deployment, and whether this answer replays an earlier request with the same
+/// `Idempotency-Key` (nothing new was recorded then).
+#[derive(Clone, Debug)]
+pub struct Recorded {
+    pub deployment: Deployment,
+    pub replayed: bool,
 }
 
 /// Which deployments a history listing shows. Dates are inclusive.

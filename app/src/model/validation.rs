@@ -52,6 +52,23 @@ pub fn check_characters(field: &str, value: Option<&str>, errors: &mut Vec<Field
     }
 }
 
+pub const COMMIT_SHA_MESSAGE: &str = "must be a commit hash: 7 to 64 hexadecimal digits";
+
+/// Checks an optional commit hash and returns it trimmed and in lower case.
+pub fn commit_sha(
+    field: &str,
+    value: Option<&str>,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    let sha = value.map(str::trim).filter(|sha| !sha.is_empty())?;
+    if (7..=64).contains(&sha.len()) && sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+        Some(sha.to_ascii_lowercase())
+    } else {
+        errors.push(FieldError::new(field, COMMIT_SHA_MESSAGE));
+        None
+    }
+}
+
 /// Trims `value` and checks it is present and at most `max` characters.
 pub fn required_text(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) -> String {
     let trimmed = value.trim();

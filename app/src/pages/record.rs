@@ -134,9 +134,12 @@ pub fn RecordPage() -> impl IntoView {
             return;
         };
         record.dispatch(RecordDeployment {
-            application_id,
-            version_id,
-            environment_id,
+            application_id: Some(application_id),
+            version_id: Some(version_id),
+            environment_id: Some(environment_id),
+            application: None,
+            version: None,
+            environment: None,
             deployment_date,
             deployed_by: deployed_by_input
                 .get_untracked()

@@ -58,6 +58,7 @@ mod tests {
             version_identifier: identifier.into(),
             released_at: None,
             notes: None,
+            commit_sha: None,
             created_at: Utc::now() - Duration::minutes(age_minutes),
             archived_at: None,
         }

@@ -70,6 +70,34 @@ pub struct NewDeployment {
     pub created_at: DateTime<Utc>,
 }
 
+/// An `Idempotency-Key` to take in the same transaction as a deployment.
+#[derive(Clone, Debug)]
+pub struct IdempotencyClaim {
+    pub user_id: Uuid,
+    pub key: String,
+    /// SHA-256 of the request as understood, so a reuse with another body is recognised.
+    pub request_hash: String,
+    pub created_at: DateTime<Utc>,
+    /// Keys taken before this instant no longer count (and are pruned).
+    pub expired_before: DateTime<Utc>,
+}
+
+/// What an earlier request with the same idempotency key recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyRecord {
+    pub request_hash: String,
+    pub deployment_id: Uuid,
+}
+
+/// The outcome of `insert_deployment`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Inserted {
+    Recorded,
+    /// The idempotency key was already taken (perhaps by a concurrent request that committed
+    /// first); nothing was inserted.
+    KeyTaken(IdempotencyRecord),
+}
+
 /// A deployment row with the names it refers to, and the version that was current in the same
 /// environment just before it (for rollback detection).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -147,6 +175,8 @@ pub trait Store: Send + Sync + 'static {
         include_archived: bool,
     ) -> Result<Vec<Application>, StoreError>;
     async fn get_application(&self, id: Uuid) -> Result<Application, StoreError>;
+    /// By name, case-insensitively (names are unique that way).
+    async fn find_application(&self, name: &str) -> Result<Application, StoreError>;
     async fn insert_application(&self, application: &Application) -> Result<(), StoreError>;
     async fn update_application(&self, application: &Application) -> Result<(), StoreError>;
 
@@ -156,6 +186,8 @@ pub trait Store: Send + Sync + 'static {
         include_archived: bool,
     ) -> Result<Vec<Environment>, StoreError>;
     async fn get_environment(&self, id: Uuid) -> Result<Environment, StoreError>;
+    /// By name, case-insensitively (names are unique that way).
+    async fn find_environment(&self, name: &str) -> Result<Environment, StoreError>;
     async fn insert_environment(&self, environment: &Environment) -> Result<(), StoreError>;
     async fn update_environment(&self, environment: &Environment) -> Result<(), StoreError>;
     /// One past the highest position in use (0 when there are none).
@@ -173,6 +205,12 @@ pub trait Store: Send + Sync + 'static {
         include_archived: bool,
     ) -> Result<Vec<Version>, StoreError>;
     async fn get_version(&self, id: Uuid) -> Result<Version, StoreError>;
+    /// A version of the application by its exact identifier (unique per application).
+    async fn find_version(
+        &self,
+        application_id: Uuid,
+        identifier: &str,
+    ) -> Result<Version, StoreError>;
     async fn insert_version(&self, version: &Version) -> Result<(), StoreError>;
     async fn update_version(&self, version: &Version) -> Result<(), StoreError>;
 
@@ -227,8 +265,22 @@ pub trait Store: Send + Sync + 'static {
     async fn out_of_range_instants(&self) -> Result<Vec<String>, StoreError>;
 
     /// Inserts the deployment and, in the same transaction, makes it the pair's current one if
-    /// it is the latest by (deploymentDate, createdAt, id).
-    async fn insert_deployment(&self, deployment: &NewDeployment) -> Result<(), StoreError>;
+    /// it is the latest by (deploymentDate, createdAt, id). With `new_version`, registers that
+    /// version first (or, when the application already has its identifier, deploys that one);
+    /// with `claim`, takes the idempotency key too, or inserts nothing if it is taken.
+    async fn insert_deployment(
+        &self,
+        deployment: &NewDeployment,
+        new_version: Option<&Version>,
+        claim: Option<&IdempotencyClaim>,
+    ) -> Result<Inserted, StoreError>;
+    /// What the key recorded, if it was taken at or after `since`.
+    async fn find_idempotency_key(
+        &self,
+        user_id: Uuid,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<IdempotencyRecord>, StoreError>;
     async fn get_deployment(&self, id: Uuid) -> Result<DeploymentRecord, StoreError>;
     /// History in order, strictly after `after`, at most `limit` rows.
     async fn list_deployments(

@@ -6,7 +6,7 @@ use app::model::*;
 use app::ssr::PairFilter;
 use axum::body::{Body, Bytes};
 use axum::extract::State;
-use axum::http::header;
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -146,19 +146,42 @@ struct ReasonQuery {
     path = "/deployments",
     tag = "deployments",
     summary = "Record a deployment",
+    description = "Name the application, version and environment by id (`applicationId`, \
+        `versionId`, `environmentId`) or by name (`application`, `version`, `environment`), one of \
+        the two for each. Names match case-insensitively; a version name is looked up within the \
+        application, and with `createVersion: true` an unknown one is registered. Send an \
+        `Idempotency-Key` so a retried request records once: the same key and body within 24 \
+        hours answer the first deployment again (with `Idempotent-Replayed: true`).",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, max_length = 255,
+         description = "Any unique string per deployment, e.g. built from the CI run id")
+    ),
     request_body = RecordDeploymentRequest,
-    responses((status = 201, body = Deployment, description = "Recorded; Location names it"), crate::rest::doc::Errors)
+    responses((status = 201, body = Deployment, description = "Recorded (or replayed); Location names it"), crate::rest::doc::Errors)
 )]
 async fn record(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
+    headers: HeaderMap,
     ApiJson(request): ApiJson<RecordDeploymentRequest>,
 ) -> ApiResult<Response> {
-    let deployment = state.service.record_deployment(&user, request).await?;
-    Ok(created(
-        format!("/api/deployments/{}", deployment.id),
-        deployment,
-    ))
+    let key =
+        match headers.get("idempotency-key") {
+            None => None,
+            Some(value) => Some(value.to_str().map_err(|_| {
+                AppError::field("Idempotency-Key", "must be visible ASCII characters")
+            })?),
+        };
+    let recorded = state.service.record_deployment(&user, request, key).await?;
+    let deployment = recorded.deployment;
+    let mut response = created(format!("/api/deployments/{}", deployment.id), deployment);
+    if recorded.replayed {
+        response.headers_mut().insert(
+            HeaderName::from_static("idempotent-replayed"),
+            HeaderValue::from_static("true"),
+        );
+    }
+    Ok(response)
 }
 
 #[utoipa::path(

@@ -4,7 +4,7 @@
 //! Rows are read by `FromRow` structs built from these, then turned into the model's types.
 
 use app::model::{ApiToken, Application, Environment, Role, User, Version};
-use app::ssr::{CurrentStateRecord, DeploymentRecord, SessionRecord};
+use app::ssr::{CurrentStateRecord, DeploymentRecord, IdempotencyRecord, SessionRecord};
 use chrono::{DateTime, Utc};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
@@ -203,6 +203,7 @@ model_row!(VersionRow => Version {
     version_identifier: String,
     released_at: Option<DbTime>,
     notes: Option<String>,
+    commit_sha: Option<String>,
     created_at: DbTime,
     archived_at: Option<DbTime>,
 });
@@ -238,6 +239,11 @@ model_row!(TokenRow => ApiToken {
     last_used_at: Option<DbTime>,
     expires_at: Option<DbTime>,
     revoked_at: Option<DbTime>,
+});
+
+model_row!(IdempotencyRow => IdempotencyRecord {
+    request_hash: String,
+    deployment_id: DbId,
 });
 
 model_row!(SessionRow => SessionRecord {

@@ -97,6 +97,11 @@ pub fn redact(url: &str) -> String {
 /// before it. Plain SQL that both SQLite and PostgreSQL accept; callers append WHERE/ORDER BY.
 /// The previous version is looked up per output row in the select list (an index seek each,
 /// only for the rows a page returns); as a join, SQLite computed it for every row of history.
+/// Registers a version (binds in this order; followed by `VERSION_VALUES`).
+const INSERT_VERSION: &str = "INSERT INTO version (id, application_id, version_identifier,
+                                                released_at, notes, commit_sha, created_at, archived_at)";
+const VERSION_VALUES: &str = "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
 const DEPLOYMENT_SELECT: &str = concat!(
     "SELECT d.id, d.application_id, a.name AS application_name,
             d.version_id, v.version_identifier, v.created_at AS version_created_at,

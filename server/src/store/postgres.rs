@@ -5,8 +5,8 @@ use std::str::FromStr;
 
 use app::model::{ApiToken, Application, DeploymentFilter, Environment, User, Version};
 use app::ssr::{
-    CurrentStateRecord, DeploymentRecord, HistoryKey, MatrixStamp, NewDeployment, PairFilter,
-    SessionRecord, Store, StoreError,
+    CurrentStateRecord, DeploymentRecord, HistoryKey, IdempotencyClaim, IdempotencyRecord,
+    Inserted, MatrixStamp, NewDeployment, PairFilter, SessionRecord, Store, StoreError,
 };
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use super::columns::{
     ApplicationRow, CredentialsRow, CurrentStateRow, DbId, DbRole, DbTime, DeploymentRow,
-    EnvironmentRow, SessionRow, TokenRow, UserRow, VersionRow,
+    EnvironmentRow, IdempotencyRow, SessionRow, TokenRow, UserRow, VersionRow,
 };
 use super::*;
 

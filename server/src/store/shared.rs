@@ -71,6 +71,16 @@ macro_rules! store_with_shared_statements {
                     .one()
             }
 
+            async fn find_application(&self, name: &str) -> Result<Application, StoreError> {
+                sqlx::query_as::<_, ApplicationRow>(
+                    "SELECT * FROM application WHERE lower(name) = lower($1)",
+                )
+                .bind(name)
+                .fetch_one(self.reader())
+                .await
+                .one()
+            }
+
             async fn insert_application(&self, a: &Application) -> Result<(), StoreError> {
                 sqlx::query(
                     "INSERT INTO application (id, name, description, created_at, updated_at, archived_at)
@@ -119,6 +129,16 @@ macro_rules! store_with_shared_statements {
                     .fetch_one(self.reader())
                     .await
                     .one()
+            }
+
+            async fn find_environment(&self, name: &str) -> Result<Environment, StoreError> {
+                sqlx::query_as::<_, EnvironmentRow>(
+                    "SELECT * FROM environment WHERE lower(name) = lower($1)",
+                )
+                .bind(name)
+                .fetch_one(self.reader())
+                .await
+                .one()
             }
 
             async fn insert_environment(&self, e: &Environment) -> Result<(), StoreError> {
@@ -210,22 +230,34 @@ macro_rules! store_with_shared_statements {
                     .one()
             }
 
-            async fn insert_version(&self, v: &Version) -> Result<(), StoreError> {
-                sqlx::query(
-                    "INSERT INTO version
-                       (id, application_id, version_identifier, released_at, notes, created_at, archived_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            async fn find_version(
+                &self,
+                application_id: Uuid,
+                identifier: &str,
+            ) -> Result<Version, StoreError> {
+                sqlx::query_as::<_, VersionRow>(
+                    "SELECT * FROM version WHERE application_id = $1 AND version_identifier = $2",
                 )
-                .bind(DbId(v.id))
-                .bind(DbId(v.application_id))
-                .bind(&v.version_identifier)
-                .bind(v.released_at.map(DbTime))
-                .bind(&v.notes)
-                .bind(DbTime(v.created_at))
-                .bind(v.archived_at.map(DbTime))
-                .execute(self.writer())
+                .bind(DbId(application_id))
+                .bind(identifier)
+                .fetch_one(self.reader())
                 .await
-                .done()
+                .one()
+            }
+
+            async fn insert_version(&self, v: &Version) -> Result<(), StoreError> {
+                sqlx::query(&format!("{INSERT_VERSION} {VERSION_VALUES}"))
+                    .bind(DbId(v.id))
+                    .bind(DbId(v.application_id))
+                    .bind(&v.version_identifier)
+                    .bind(v.released_at.map(DbTime))
+                    .bind(&v.notes)
+                    .bind(&v.commit_sha)
+                    .bind(DbTime(v.created_at))
+                    .bind(v.archived_at.map(DbTime))
+                    .execute(self.writer())
+                    .await
+                    .done()
             }
 
             async fn update_version(&self, v: &Version) -> Result<(), StoreError> {
@@ -483,10 +515,41 @@ macro_rules! store_with_shared_statements {
                     .map_err(map_sqlx_error)
             }
 
-            async fn insert_deployment(&self, d: &NewDeployment) -> Result<(), StoreError> {
+            async fn insert_deployment(
+                &self,
+                d: &NewDeployment,
+                new_version: Option<&Version>,
+                claim: Option<&IdempotencyClaim>,
+            ) -> Result<Inserted, StoreError> {
                 let (application, environment) = (DbId(d.application_id), DbId(d.environment_id));
-                async {
+                let taken = async {
                     let mut tx = self.writer().begin().await?;
+                    let mut version_id = DbId(d.version_id);
+                    if let Some(v) = new_version {
+                        // A concurrent request may have registered the same identifier: deploy
+                        // that one rather than fail.
+                        sqlx::query(&format!(
+                            "{INSERT_VERSION} {VERSION_VALUES}
+                             ON CONFLICT (application_id, version_identifier) DO NOTHING"
+                        ))
+                        .bind(DbId(v.id))
+                        .bind(DbId(v.application_id))
+                        .bind(&v.version_identifier)
+                        .bind(v.released_at.map(DbTime))
+                        .bind(&v.notes)
+                        .bind(&v.commit_sha)
+                        .bind(DbTime(v.created_at))
+                        .bind(v.archived_at.map(DbTime))
+                        .execute(&mut *tx)
+                        .await?;
+                        version_id = sqlx::query_scalar(
+                            "SELECT id FROM version WHERE application_id = $1 AND version_identifier = $2",
+                        )
+                        .bind(DbId(v.application_id))
+                        .bind(&v.version_identifier)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    }
                     sqlx::query(
                         "INSERT INTO deployment (id, application_id, version_id, environment_id,
                                                  deployment_date, deployed_by, notes, created_at)
@@ -494,7 +557,7 @@ macro_rules! store_with_shared_statements {
                     )
                     .bind(DbId(d.id))
                     .bind(application)
-                    .bind(DbId(d.version_id))
+                    .bind(version_id)
                     .bind(environment)
                     .bind(DbTime(d.deployment_date))
                     .bind(&d.deployed_by)
@@ -502,20 +565,73 @@ macro_rules! store_with_shared_statements {
                     .bind(DbTime(d.created_at))
                     .execute(&mut *tx)
                     .await?;
+                    if let Some(claim) = claim {
+                        // Taken after the deployment row exists (the key refers to it); a
+                        // concurrent holder of the key makes this wait, then insert nothing.
+                        sqlx::query("DELETE FROM idempotency_key WHERE created_at < $1")
+                            .bind(DbTime(claim.expired_before))
+                            .execute(&mut *tx)
+                            .await?;
+                        let claimed = sqlx::query(
+                            "INSERT INTO idempotency_key
+                               (user_id, idempotency_key, request_hash, deployment_id, created_at)
+                             VALUES ($1, $2, $3, $4, $5)
+                             ON CONFLICT (user_id, idempotency_key) DO NOTHING",
+                        )
+                        .bind(DbId(claim.user_id))
+                        .bind(&claim.key)
+                        .bind(&claim.request_hash)
+                        .bind(DbId(d.id))
+                        .bind(DbTime(claim.created_at))
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                        if claimed == 0 {
+                            tx.rollback().await?;
+                            return Ok(true);
+                        }
+                    }
                     sqlx::query(CLAIM_PAIR)
                         .bind(application)
                         .bind(environment)
                         .bind(DbId(d.id))
                         .bind(DbTime(d.deployment_date))
                         .bind(DbTime(d.created_at))
-                        .bind(DbId(d.version_id))
+                        .bind(version_id)
                         .bind(&d.deployed_by)
                         .execute(&mut *tx)
                         .await?;
                     Self::refresh_pair(&mut tx, application, environment).await?;
-                    tx.commit().await
+                    tx.commit().await.map(|_| false)
                 }
                 .await
+                .map_err(map_sqlx_error)?;
+                match (taken, claim) {
+                    (true, Some(claim)) => self
+                        .find_idempotency_key(claim.user_id, &claim.key, claim.expired_before)
+                        .await?
+                        .map(Inserted::KeyTaken)
+                        .ok_or(StoreError::NotFound),
+                    _ => Ok(Inserted::Recorded),
+                }
+            }
+
+            async fn find_idempotency_key(
+                &self,
+                user_id: Uuid,
+                key: &str,
+                since: DateTime<Utc>,
+            ) -> Result<Option<IdempotencyRecord>, StoreError> {
+                sqlx::query_as::<_, IdempotencyRow>(
+                    "SELECT request_hash, deployment_id FROM idempotency_key
+                      WHERE user_id = $1 AND idempotency_key = $2 AND created_at >= $3",
+                )
+                .bind(DbId(user_id))
+                .bind(key)
+                .bind(DbTime(since))
+                .fetch_optional(self.reader())
+                .await
+                .map(|row| row.map(Into::into))
                 .map_err(map_sqlx_error)
             }
 

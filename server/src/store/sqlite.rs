@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use app::model::{ApiToken, Application, DeploymentFilter, Environment, User, Version};
 use app::ssr::{
-    CurrentStateRecord, DeploymentRecord, HistoryKey, MatrixStamp, NewDeployment, PairFilter,
-    SessionRecord, Store, StoreError,
+    CurrentStateRecord, DeploymentRecord, HistoryKey, IdempotencyClaim, IdempotencyRecord,
+    Inserted, MatrixStamp, NewDeployment, PairFilter, SessionRecord, Store, StoreError,
 };
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use super::columns::{
     parse_sqlite_instant, ApplicationRow, CredentialsRow, DbId, DbRole, DbTime, DeploymentRow,
-    EnvironmentRow, SessionRow, TokenRow, UserRow, VersionRow,
+    EnvironmentRow, IdempotencyRow, SessionRow, TokenRow, UserRow, VersionRow,
 };
 use super::*;
 

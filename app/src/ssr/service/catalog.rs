@@ -327,6 +327,7 @@ impl Service {
             &mut errors,
         );
         let notes = optional_text("notes", input.notes.as_deref(), NOTES_MAX, &mut errors);
+        let commit_sha = commit_sha("commitSha", input.commit_sha.as_deref(), &mut errors);
         check_instant("releasedAt", input.released_at.as_ref(), &mut errors);
         if application.archived_at.is_some() {
             errors.push(crate::error::FieldError::new(
@@ -341,6 +342,7 @@ impl Service {
             version_identifier,
             released_at: input.released_at.map(|t| t.trunc_subsecs(6)),
             notes,
+            commit_sha,
             created_at: now(),
             archived_at: None,
         };

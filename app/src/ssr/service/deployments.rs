@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use bytes::Bytes;
-use chrono::{DateTime, Datelike, Duration, SubsecRound, Utc};
+use chrono::{DateTime, Datelike, Duration, Utc};
 use uuid::Uuid;
 
 use super::{now, require, store_error, Service};
@@ -18,7 +18,7 @@ use crate::ssr::store::{
 };
 
 /// How far ahead of the server's clock a deployment date may be (clock skew between machines).
-const CLOCK_SKEW: Duration = Duration::seconds(CLOCK_SKEW_SECONDS);
+pub(super) const CLOCK_SKEW: Duration = Duration::seconds(CLOCK_SKEW_SECONDS);
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
 pub const MAX_PAGE_SIZE: i64 = 500;
 
@@ -141,98 +141,6 @@ pub fn week_start(at: DateTime<Utc>) -> DateTime<Utc> {
 }
 
 impl Service {
-    /// Records one deployment, as the story asks: the version must belong to the application,
-    /// the date must not be in the future, and the record is immutable from then on.
-    pub async fn record_deployment(
-        &self,
-        actor: &User,
-        request: RecordDeploymentRequest,
-    ) -> Result<Deployment, AppError> {
-        require(actor, Role::Editor)?;
-        let at = now();
-        let mut errors = vec![];
-        if request.deployment_date > at + CLOCK_SKEW {
-            errors.push(FieldError::new("deploymentDate", FUTURE_DATE_MESSAGE));
-        }
-        check_instant(
-            "deploymentDate",
-            Some(&request.deployment_date),
-            &mut errors,
-        );
-        let deployed_by = optional_text(
-            "deployedBy",
-            request.deployed_by.as_deref(),
-            DEPLOYED_BY_MAX,
-            &mut errors,
-        )
-        .or_else(|| Some(actor.username.clone()));
-        let notes = optional_text("notes", request.notes.as_deref(), NOTES_MAX, &mut errors);
-
-        match self.store.get_application(request.application_id).await {
-            Ok(app) if app.archived_at.is_some() => errors.push(FieldError::new(
-                "applicationId",
-                "this application is archived",
-            )),
-            Ok(_) => {}
-            Err(StoreError::NotFound) => errors.push(FieldError::new(
-                "applicationId",
-                "no application has this id",
-            )),
-            Err(err) => return Err(store_error("application")(err)),
-        }
-        match self.store.get_environment(request.environment_id).await {
-            Ok(env) if env.archived_at.is_some() => errors.push(FieldError::new(
-                "environmentId",
-                "this environment is archived",
-            )),
-            Ok(_) => {}
-            Err(StoreError::NotFound) => errors.push(FieldError::new(
-                "environmentId",
-                "no environment has this id",
-            )),
-            Err(err) => return Err(store_error("environment")(err)),
-        }
-        match self.store.get_version(request.version_id).await {
-            Ok(version) if version.application_id != request.application_id => {
-                errors.push(FieldError::new("versionId", WRONG_APPLICATION_MESSAGE))
-            }
-            Ok(version) if version.archived_at.is_some() => {
-                errors.push(FieldError::new("versionId", "this version is archived"))
-            }
-            Ok(_) => {}
-            Err(StoreError::NotFound) => {
-                errors.push(FieldError::new("versionId", "no version has this id"))
-            }
-            Err(err) => return Err(store_error("version")(err)),
-        }
-        finish(errors)?;
-
-        let deployment = NewDeployment {
-            id: Uuid::now_v7(),
-            application_id: request.application_id,
-            version_id: request.version_id,
-            environment_id: request.environment_id,
-            deployment_date: request.deployment_date.trunc_subsecs(6),
-            deployed_by,
-            notes,
-            created_at: at,
-        };
-        self.store
-            .insert_deployment(&deployment)
-            .await
-            .map_err(store_error("deployment"))?;
-        tracing::info!(
-            by = %actor.username,
-            deployment = %deployment.id,
-            application = %deployment.application_id,
-            environment = %deployment.environment_id,
-            "deployment recorded"
-        );
-        // Nobody listening is fine.
-        let _ = self.events.send(deployment.id);
-        self.get_deployment(actor, deployment.id).await
-    }
-
     /// One deployment; retracted ones only for admins.
     pub async fn get_deployment(&self, actor: &User, id: Uuid) -> Result<Deployment, AppError> {
         require(actor, Role::Viewer)?;

@@ -6,6 +6,7 @@ mod catalog;
 mod compare;
 pub mod deployments;
 mod matrix_cache;
+mod recording;
 
 use std::sync::Arc;
 

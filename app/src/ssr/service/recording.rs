@@ -1,0 +1,413 @@
+//! Recording a deployment: by ids (forms) or by names (pipelines), optionally registering a new
+//! version, and idempotent under retries with an `Idempotency-Key`.
+
+use chrono::{Duration, SubsecRound};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use super::deployments::CLOCK_SKEW;
+use super::{now, require, store_error, Service};
+use crate::error::{AppError, FieldError};
+use crate::model::*;
+use crate::ssr::store::{IdempotencyClaim, IdempotencyRecord, Inserted, NewDeployment, StoreError};
+
+/// How long a key's first answer is replayed (the IETF draft leaves it to the server).
+const IDEMPOTENCY_WINDOW: Duration = Duration::hours(24);
+pub const IDEMPOTENCY_KEY_MAX: usize = 255;
+/// The header's name, used as the field name in its errors.
+const KEY_FIELD: &str = "Idempotency-Key";
+
+/// How the request named one of the three things a deployment refers to.
+enum Named<'a> {
+    Id(Uuid),
+    Name(&'a str),
+}
+
+/// Exactly one of `id` (field `id_field`) and `name` (field `name_field`) must be given.
+fn one_of<'a>(
+    (id_field, id): (&str, Option<Uuid>),
+    (name_field, name): (&str, Option<&'a str>),
+    errors: &mut Vec<FieldError>,
+) -> Option<Named<'a>> {
+    let name = name.map(str::trim);
+    match (id, name) {
+        (Some(id), None) => Some(Named::Id(id)),
+        (None, Some(name)) if !name.is_empty() => {
+            let before = errors.len();
+            check_characters(name_field, Some(name), errors);
+            if name.chars().count() > NAME_MAX {
+                errors.push(FieldError::new(
+                    name_field,
+                    format!("must be at most {NAME_MAX} characters"),
+                ));
+            }
+            (errors.len() == before).then_some(Named::Name(name))
+        }
+        (Some(_), Some(_)) => {
+            errors.push(FieldError::new(
+                name_field,
+                format!("give either {id_field} or {name_field}, not both"),
+            ));
+            None
+        }
+        (None, _) => {
+            errors.push(FieldError::new(
+                id_field,
+                format!("is required (or give {name_field} by name)"),
+            ));
+            None
+        }
+    }
+}
+
+/// Adds `message` under `field` for a lookup that found nothing; other failures are returned.
+fn missing<T>(
+    found: Result<T, StoreError>,
+    what: &str,
+    field: &str,
+    message: impl FnOnce() -> String,
+    errors: &mut Vec<FieldError>,
+) -> Result<Option<T>, AppError> {
+    match found {
+        Ok(value) => Ok(Some(value)),
+        Err(StoreError::NotFound) => {
+            errors.push(FieldError::new(field, message()));
+            Ok(None)
+        }
+        Err(err) => Err(store_error(what)(err)),
+    }
+}
+
+/// The key as sent: 1 to 255 visible ASCII characters (pipelines build it from run ids).
+fn check_key(key: &str) -> Result<(), AppError> {
+    if key.is_empty()
+        || key.len() > IDEMPOTENCY_KEY_MAX
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(AppError::field(
+            KEY_FIELD,
+            format!("must be 1 to {IDEMPOTENCY_KEY_MAX} visible ASCII characters (no spaces)"),
+        ));
+    }
+    Ok(())
+}
+
+fn request_hash(request: &RecordDeploymentRequest) -> String {
+    let canonical = serde_json::to_vec(request).unwrap_or_default();
+    format!("{:x}", Sha256::digest(&canonical))
+}
+
+impl Service {
+    /// Records one deployment, as the story asks: the version must belong to the application,
+    /// the date must not be in the future, and the record is immutable from then on. With an
+    /// idempotency key, a repeat of the same request within 24 hours answers what the first one
+    /// recorded and records nothing; the same key with another request is refused.
+    pub async fn record_deployment(
+        &self,
+        actor: &User,
+        request: RecordDeploymentRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<Recorded, AppError> {
+        require(actor, Role::Editor)?;
+        let at = now();
+        let claim = match idempotency_key {
+            Some(key) => {
+                check_key(key)?;
+                let claim = IdempotencyClaim {
+                    user_id: actor.id,
+                    key: key.to_string(),
+                    request_hash: request_hash(&request),
+                    created_at: at,
+                    expired_before: at - IDEMPOTENCY_WINDOW,
+                };
+                let earlier = self
+                    .store
+                    .find_idempotency_key(actor.id, key, claim.expired_before)
+                    .await
+                    .map_err(store_error("idempotency key"))?;
+                if let Some(earlier) = earlier {
+                    return self.replay(actor, &claim, earlier).await;
+                }
+                Some(claim)
+            }
+            None => None,
+        };
+
+        let mut errors = vec![];
+        if request.deployment_date > at + CLOCK_SKEW {
+            errors.push(FieldError::new("deploymentDate", FUTURE_DATE_MESSAGE));
+        }
+        check_instant(
+            "deploymentDate",
+            Some(&request.deployment_date),
+            &mut errors,
+        );
+        let deployed_by = optional_text(
+            "deployedBy",
+            request.deployed_by.as_deref(),
+            DEPLOYED_BY_MAX,
+            &mut errors,
+        )
+        .or_else(|| Some(actor.username.clone()));
+        let notes = optional_text("notes", request.notes.as_deref(), NOTES_MAX, &mut errors);
+
+        let application = self.resolve_application(&request, &mut errors).await?;
+        let environment = self.resolve_environment(&request, &mut errors).await?;
+        let (version_id, new_version) = self
+            .resolve_version(&request, application.as_ref(), at, &mut errors)
+            .await?;
+        finish(errors)?;
+        let (Some(application), Some(environment)) = (application, environment) else {
+            return Err(AppError::Internal);
+        };
+
+        let deployment = NewDeployment {
+            id: Uuid::now_v7(),
+            application_id: application.id,
+            version_id,
+            environment_id: environment.id,
+            deployment_date: request.deployment_date.trunc_subsecs(6),
+            deployed_by,
+            notes,
+            created_at: at,
+        };
+        let inserted = self
+            .store
+            .insert_deployment(&deployment, new_version.as_ref(), claim.as_ref())
+            .await
+            .map_err(store_error("deployment"))?;
+        if let (Inserted::KeyTaken(earlier), Some(claim)) = (inserted, &claim) {
+            // A concurrent request with the same key committed first.
+            return self.replay(actor, claim, earlier).await;
+        }
+        tracing::info!(
+            by = %actor.username,
+            deployment = %deployment.id,
+            application = %application.name,
+            environment = %environment.name,
+            new_version = new_version.is_some(),
+            "deployment recorded"
+        );
+        // Nobody listening is fine.
+        let _ = self.events.send(deployment.id);
+        Ok(Recorded {
+            deployment: self.get_deployment(actor, deployment.id).await?,
+            replayed: false,
+        })
+    }
+
+    /// The answer to a key used before: the same deployment if the request is the same.
+    async fn replay(
+        &self,
+        actor: &User,
+        claim: &IdempotencyClaim,
+        earlier: IdempotencyRecord,
+    ) -> Result<Recorded, AppError> {
+        if earlier.request_hash != claim.request_hash {
+            return Err(AppError::field(
+                KEY_FIELD,
+                "was already used in the last 24 hours for a different request; \
+                 send a new key for a new deployment",
+            ));
+        }
+        Ok(Recorded {
+            deployment: self.get_deployment(actor, earlier.deployment_id).await?,
+            replayed: true,
+        })
+    }
+
+    async fn resolve_application(
+        &self,
+        request: &RecordDeploymentRequest,
+        errors: &mut Vec<FieldError>,
+    ) -> Result<Option<Application>, AppError> {
+        let named = one_of(
+            ("applicationId", request.application_id),
+            ("application", request.application.as_deref()),
+            errors,
+        );
+        let (found, field) = match named {
+            None => return Ok(None),
+            Some(Named::Id(id)) => (
+                missing(
+                    self.store.get_application(id).await,
+                    "application",
+                    "applicationId",
+                    || "no application has this id".into(),
+                    errors,
+                )?,
+                "applicationId",
+            ),
+            // Never created implicitly: a typo must not add a row to the matrix.
+            Some(Named::Name(name)) => (
+                missing(
+                    self.store.find_application(name).await,
+                    "application",
+                    "application",
+                    || format!("Unknown application '{name}'"),
+                    errors,
+                )?,
+                "application",
+            ),
+        };
+        Ok(found.filter(|application| {
+            let active = application.archived_at.is_none();
+            if !active {
+                errors.push(FieldError::new(field, "this application is archived"));
+            }
+            active
+        }))
+    }
+
+    async fn resolve_environment(
+        &self,
+        request: &RecordDeploymentRequest,
+        errors: &mut Vec<FieldError>,
+    ) -> Result<Option<Environment>, AppError> {
+        let named = one_of(
+            ("environmentId", request.environment_id),
+            ("environment", request.environment.as_deref()),
+            errors,
+        );
+        let (found, field) = match named {
+            None => return Ok(None),
+            Some(Named::Id(id)) => (
+                missing(
+                    self.store.get_environment(id).await,
+                    "environment",
+                    "environmentId",
+                    || "no environment has this id".into(),
+                    errors,
+                )?,
+                "environmentId",
+            ),
+            // Never created implicitly: a typo must not add a column to the matrix.
+            Some(Named::Name(name)) => (
+                missing(
+                    self.store.find_environment(name).await,
+                    "environment",
+                    "environment",
+                    || format!("Unknown environment '{name}'"),
+                    errors,
+                )?,
+                "environment",
+            ),
+        };
+        Ok(found.filter(|environment| {
+            let active = environment.archived_at.is_none();
+            if !active {
+                errors.push(FieldError::new(field, "this environment is archived"));
+            }
+            active
+        }))
+    }
+
+    /// The version to deploy: its id, and the version to register first when `createVersion`
+    /// asked for one the application does not have yet.
+    async fn resolve_version(
+        &self,
+        request: &RecordDeploymentRequest,
+        application: Option<&Application>,
+        at: chrono::DateTime<chrono::Utc>,
+        errors: &mut Vec<FieldError>,
+    ) -> Result<(Uuid, Option<Version>), AppError> {
+        let named = one_of(
+            ("versionId", request.version_id),
+            ("version", request.version.as_deref()),
+            errors,
+        );
+        let commit = commit_sha("commitSha", request.commit_sha.as_deref(), errors);
+        check_instant("releasedAt", request.released_at.as_ref(), errors);
+        let by_name = matches!(named, Some(Named::Name(_)));
+        if request.create_version && !by_name && request.version_id.is_some() {
+            errors.push(FieldError::new(
+                "createVersion",
+                "needs the version by name (version), not versionId",
+            ));
+        }
+        if !request.create_version && (commit.is_some() || request.released_at.is_some()) {
+            let field = if commit.is_some() {
+                "commitSha"
+            } else {
+                "releasedAt"
+            };
+            errors.push(FieldError::new(
+                field,
+                "describes a new version: send it with \"createVersion\": true",
+            ));
+        }
+        let version = match named {
+            None => return Ok((Uuid::nil(), None)),
+            Some(Named::Id(id)) => missing(
+                self.store.get_version(id).await,
+                "version",
+                "versionId",
+                || "no version has this id".into(),
+                errors,
+            )?
+            .filter(|version| {
+                let belongs = application.is_none_or(|a| a.id == version.application_id);
+                if !belongs {
+                    errors.push(FieldError::new("versionId", WRONG_APPLICATION_MESSAGE));
+                }
+                belongs
+            }),
+            Some(Named::Name(identifier)) => {
+                // A name is only ever looked up within the application, so it can never
+                // resolve to another application's version.
+                let Some(application) = application else {
+                    return Ok((Uuid::nil(), None));
+                };
+                match self.store.find_version(application.id, identifier).await {
+                    Ok(version) => {
+                        if let (Some(given), Some(known)) = (&commit, &version.commit_sha) {
+                            if given != known {
+                                errors.push(FieldError::new(
+                                    "commitSha",
+                                    format!(
+                                        "version '{identifier}' of application '{}' was built from {known}, not {given}",
+                                        application.name
+                                    ),
+                                ));
+                            }
+                        }
+                        Some(version)
+                    }
+                    Err(StoreError::NotFound) if request.create_version => {
+                        let version = Version {
+                            id: Uuid::now_v7(),
+                            application_id: application.id,
+                            version_identifier: identifier.to_string(),
+                            released_at: request.released_at.map(|t| t.trunc_subsecs(6)),
+                            notes: None,
+                            commit_sha: commit,
+                            created_at: at,
+                            archived_at: None,
+                        };
+                        return Ok((version.id, Some(version)));
+                    }
+                    Err(StoreError::NotFound) => {
+                        errors.push(FieldError::new(
+                            "version",
+                            format!(
+                                "Unknown version '{identifier}' of application '{}' (register it first, or send \"createVersion\": true)",
+                                application.name
+                            ),
+                        ));
+                        None
+                    }
+                    Err(err) => return Err(store_error("version")(err)),
+                }
+            }
+        };
+        let field = if by_name { "version" } else { "versionId" };
+        Ok(match version {
+            Some(version) if version.archived_at.is_some() => {
+                errors.push(FieldError::new(field, "this version is archived"));
+                (Uuid::nil(), None)
+            }
+            Some(version) => (version.id, None),
+            None => (Uuid::nil(), None),
+        })
+    }
+}
