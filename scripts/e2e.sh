@@ -12,7 +12,7 @@ export DATABASE_URL="sqlite://$work/e2e.db"
 export DEPLOYTRACK_ADDR="127.0.0.1:$port"
 export LEPTOS_SITE_ROOT="target/site"
 export DEPLOYTRACK_ADMIN_PASSWORD="e2e-admin-password"
-"${SERVER_BIN:-target/release/server}" >"$work/server.log" 2>&1 &
+"${SERVER_BIN:-target/release/deploytrack}" >"$work/server.log" 2>&1 &
 server_pid=$!
 cleanup() {
   kill "$server_pid" 2>/dev/null || true

@@ -35,7 +35,7 @@ port=$(free_port)
 base="http://127.0.0.1:$port"
 password="fuzz-admin-password"
 DATABASE_URL=$url DEPLOYTRACK_ADDR=127.0.0.1:$port DEPLOYTRACK_ADMIN_PASSWORD=$password \
-  LEPTOS_SITE_ROOT=target/site RUST_LOG=warn target/release/server >"$work/server.log" 2>&1 &
+  LEPTOS_SITE_ROOT=target/site RUST_LOG=warn target/release/deploytrack >"$work/server.log" 2>&1 &
 server_pid=$!
 cleanup() {
   kill "$server_pid" 2>/dev/null || true

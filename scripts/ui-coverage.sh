@@ -11,8 +11,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 minimum=${UI_COVERAGE_MIN:-70}
-cp target/release/server target/release/server.uninstrumented
-trap 'mv -f target/release/server.uninstrumented target/release/server' EXIT
+cp target/release/deploytrack target/release/deploytrack.uninstrumented
+trap 'mv -f target/release/deploytrack.uninstrumented target/release/deploytrack' EXIT
 eval "$(cargo llvm-cov show-env --sh)"
 cargo llvm-cov clean --workspace >/dev/null 2>&1 || true
 cargo leptos build --release --server-only

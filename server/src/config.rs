@@ -7,8 +7,14 @@ use clap::{Parser, ValueEnum};
 
 #[derive(Clone, Debug, clap::Subcommand)]
 pub enum Command {
+    /// Serve the web app and the API (what `deploytrack` does without a command).
+    Serve,
     /// Fill the database with a large generated history (benchmarks), then exit.
     Seed(crate::fixtures::seed::SeedArgs),
+    /// Record a deployment by names, from a pipeline (DEPLOYTRACK_URL, DEPLOYTRACK_TOKEN).
+    Record(crate::cli::RecordArgs),
+    /// Show what runs where (DEPLOYTRACK_URL, DEPLOYTRACK_TOKEN).
+    Current(crate::cli::CurrentArgs),
 }
 
 /// Reads a secret setting straight into a redacting type.
@@ -88,7 +94,7 @@ pub struct Config {
     #[arg(long, env = "DEPLOYTRACK_LIVE_FEEDS_PER_USER", default_value_t = 8)]
     pub live_feeds_per_user: usize,
 
-    /// Instead of serving: `seed` fills the database for benchmarks.
+    /// What to do (default: serve).
     #[command(subcommand)]
     pub command: Option<Command>,
 

@@ -1,6 +1,9 @@
 #![deny(unsafe_code)]
 
+use std::process::ExitCode;
+
 use clap::Parser;
+use server::config::Command;
 use server::Config;
 
 #[global_allocator]
@@ -22,12 +25,19 @@ fn return_freed_memory_at_once() {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     return_freed_memory_at_once();
     let config = Config::parse();
+    // The pipeline commands are clients: their output is for the pipeline's log, not tracing.
+    match config.command.clone() {
+        Some(Command::Record(args)) => return Ok(server::cli::record(args).await),
+        Some(Command::Current(args)) => return Ok(server::cli::current(args).await),
+        _ => {}
+    }
     server::init_tracing(config.log_format);
     match config.command.clone() {
-        Some(server::config::Command::Seed(args)) => server::seed(&config, &args).await,
-        None => server::serve(config).await,
+        Some(Command::Seed(args)) => server::seed(&config, &args).await?,
+        _ => server::serve(config).await?,
     }
+    Ok(ExitCode::SUCCESS)
 }

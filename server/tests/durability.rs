@@ -24,7 +24,7 @@ impl ServerProcess {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_server"))
+        let child = Command::new(env!("CARGO_BIN_EXE_deploytrack"))
             .env("DATABASE_URL", database_url)
             .env("DEPLOYTRACK_ADDR", format!("127.0.0.1:{port}"))
             .env("DEPLOYTRACK_ADMIN_PASSWORD", ADMIN_PASSWORD)
