@@ -22,6 +22,9 @@ const PUBLIC_PATHS: &[&str] = &[
     "/healthz",
     "/api/auth/login",
     "/api/openapi.json",
+    // Hook deliveries prove themselves with their signature (checked by the service).
+    "/api/hooks/github",
+    "/api/hooks/gitlab",
     "/login",
     "/rpc/login",
     "/favicon.ico",

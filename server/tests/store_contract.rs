@@ -30,6 +30,7 @@ fn application(name: &str) -> Application {
         id: Uuid::now_v7(),
         name: name.into(),
         description: Some("described".into()),
+        repository: None,
         created_at: at,
         updated_at: at,
         archived_at: None,

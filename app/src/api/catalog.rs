@@ -31,11 +31,15 @@ pub async fn get_application(id: Uuid) -> Result<Application, AppError> {
 pub async fn create_application(
     name: String,
     description: Option<String>,
+    repository: Option<String>,
 ) -> Result<Application, AppError> {
     let (service, user) = signed_in()?;
-    service
-        .create_application(&user, NewApplication { name, description })
-        .await
+    let input = NewApplication {
+        name,
+        description,
+        repository,
+    };
+    service.create_application(&user, input).await
 }
 
 #[server(prefix = "/rpc")]

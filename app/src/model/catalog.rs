@@ -9,6 +9,10 @@ pub struct Application {
     pub id: Uuid,
     pub name: String,
     pub description: Option<String>,
+    /// The source repository (`owner/name`, or GitLab's `group/project`): how GitHub and GitLab
+    /// deployment hooks find the application.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub archived_at: Option<DateTime<Utc>>,
@@ -67,9 +71,16 @@ pub struct NewApplication {
     )]
     #[serde(default)]
     pub description: Option<String>,
+    /// `owner/name` (GitLab: `group/subgroup/project`), for deployment hooks.
+    #[cfg_attr(
+        feature = "ssr",
+        schema(pattern = "^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)+$", max_length = 255)
+    )]
+    #[serde(default)]
+    pub repository: Option<String>,
 }
 
-/// Absent fields stay as they are; an empty description clears it.
+/// Absent fields stay as they are; an empty description or repository clears it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -93,6 +104,9 @@ pub struct ApplicationPatch {
     )]
     #[serde(default)]
     pub description: Option<String>,
+    #[cfg_attr(feature = "ssr", schema(max_length = 255))]
+    #[serde(default)]
+    pub repository: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

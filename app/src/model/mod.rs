@@ -10,9 +10,11 @@ use crate::error::{AppError, FieldError};
 mod access;
 mod catalog;
 mod deployments;
+mod hooks;
 mod validation;
 
 pub use access::*;
 pub use catalog::*;
 pub use deployments::*;
+pub use hooks::*;
 pub use validation::*;

@@ -52,6 +52,33 @@ pub fn check_characters(field: &str, value: Option<&str>, errors: &mut Vec<Field
     }
 }
 
+pub const REPOSITORY_MAX: usize = 255;
+pub const REPOSITORY_MESSAGE: &str =
+    "must be owner/name as the provider shows it (letters, digits, '-', '_', '.'; GitLab groups may nest)";
+
+/// Checks an optional repository path (`owner/name`); empty means none. Kept as written (the
+/// match is case-insensitive).
+pub fn repository(
+    field: &str,
+    value: Option<&str>,
+    errors: &mut Vec<FieldError>,
+) -> Option<String> {
+    let path = value.map(str::trim).filter(|path| !path.is_empty())?;
+    let segments_ok = path.split('/').count() >= 2
+        && path.split('/').all(|segment| {
+            !segment.is_empty()
+                && segment
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        });
+    if segments_ok && path.len() <= REPOSITORY_MAX {
+        Some(path.to_string())
+    } else {
+        errors.push(FieldError::new(field, REPOSITORY_MESSAGE));
+        None
+    }
+}
+
 pub const COMMIT_SHA_MESSAGE: &str = "must be a commit hash: 7 to 64 hexadecimal digits";
 
 /// Checks an optional commit hash and returns it trimmed and in lower case.

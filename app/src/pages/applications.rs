@@ -7,7 +7,7 @@ use crate::components::loaded::Loaded;
 use crate::components::session::IfRole;
 use crate::components::timestamp::Timestamp;
 use crate::model::Role;
-use crate::model::{Application, DESCRIPTION_MAX, NAME_MAX};
+use crate::model::{Application, DESCRIPTION_MAX, NAME_MAX, REPOSITORY_MAX};
 
 #[component]
 pub fn ApplicationsPage() -> impl IntoView {
@@ -36,6 +36,11 @@ pub fn ApplicationsPage() -> impl IntoView {
                     <input name="description" maxlength=DESCRIPTION_MAX placeholder="optional"/>
                 </label>
                 <FieldMessage error field="description"/>
+                <label>
+                    "Repository"
+                    <input name="repository" maxlength=REPOSITORY_MAX placeholder="optional: owner/name, for GitHub and GitLab hooks"/>
+                </label>
+                <FieldMessage error field="repository"/>
                 <button type="submit" disabled=move || create.pending().get()>"Create application"</button>
             </ActionForm>
             </IfRole>

@@ -8,6 +8,7 @@ pub mod store;
 pub use caller::{Authenticated, Via};
 pub use service::{AccessPolicy, Credential, Service};
 pub use store::{
-    CurrentStateRecord, DeploymentRecord, HistoryKey, IdempotencyClaim, IdempotencyRecord,
-    Inserted, MatrixStamp, NewDeployment, PairFilter, SessionRecord, Store, StoreError,
+    CurrentStateRecord, DeploymentRecord, HistoryKey, HookRecord, IdempotencyClaim,
+    IdempotencyRecord, Inserted, MatrixStamp, NewDeployment, PairFilter, SessionRecord, Store,
+    StoreError,
 };

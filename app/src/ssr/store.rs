@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::model::{ApiToken, Application, DeploymentFilter, Environment, User, Version};
+use crate::model::{
+    ApiToken, Application, DeploymentFilter, Environment, HookDelivery, User, Version,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -35,6 +37,7 @@ impl StoreError {
 pub fn field_of_unique_index(message_or_constraint: &str) -> Option<&'static str> {
     const INDEXES: &[(&str, &str)] = &[
         ("ux_application_name", "name"),
+        ("ux_application_repository", "repository"),
         ("ux_environment_name", "name"),
         ("ux_version_identifier", "versionIdentifier"),
         ("version.version_identifier", "versionIdentifier"),
@@ -80,6 +83,20 @@ pub struct IdempotencyClaim {
     pub created_at: DateTime<Utc>,
     /// Keys taken before this instant no longer count (and are pruned).
     pub expired_before: DateTime<Utc>,
+}
+
+/// A hook as stored: with what checks its deliveries (never sent to a client).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HookRecord {
+    pub id: Uuid,
+    pub provider: String,
+    pub name: String,
+    /// GitHub only: the HMAC key itself (a signature cannot be checked against a hash).
+    pub signing_secret: Option<String>,
+    /// SHA-256 of the secret (GitLab sends the secret itself).
+    pub secret_hash: String,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
 }
 
 /// What an earlier request with the same idempotency key recorded.
@@ -178,6 +195,11 @@ pub trait Store: Send + Sync + 'static {
     /// By name, case-insensitively (names are unique that way).
     async fn find_application(&self, name: &str) -> Result<Application, StoreError>;
     async fn insert_application(&self, application: &Application) -> Result<(), StoreError>;
+    /// By repository path, case-insensitively (unique that way).
+    async fn find_application_by_repository(
+        &self,
+        repository: &str,
+    ) -> Result<Application, StoreError>;
     async fn update_application(&self, application: &Application) -> Result<(), StoreError>;
 
     /// Environments in pipeline order (position, then name).
@@ -259,6 +281,23 @@ pub trait Store: Send + Sync + 'static {
         since: DateTime<Utc>,
     ) -> Result<(), StoreError>;
     async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError>;
+
+    async fn insert_hook(&self, hook: &HookRecord) -> Result<(), StoreError>;
+    /// All hooks, or those of one provider, oldest first.
+    async fn list_hooks(&self, provider: Option<&str>) -> Result<Vec<HookRecord>, StoreError>;
+    /// Deletes the hook and its deliveries.
+    async fn delete_hook(&self, id: Uuid) -> Result<(), StoreError>;
+    /// Keeps the delivery and prunes the hook's to the newest `DELIVERIES_KEPT`; false (and
+    /// nothing kept) when the hook already has one with this delivery id.
+    async fn insert_delivery(&self, delivery: &HookDelivery) -> Result<bool, StoreError>;
+    /// The hook's delivery with this provider id, if kept.
+    async fn find_delivery(
+        &self,
+        hook_id: Uuid,
+        delivery_id: &str,
+    ) -> Result<Option<HookDelivery>, StoreError>;
+    /// The hook's kept deliveries, newest first.
+    async fn list_deliveries(&self, hook_id: Uuid) -> Result<Vec<HookDelivery>, StoreError>;
 
     /// Stored instants outside 1970–9999 (written before migration 0007 refused them), as
     /// "table id column value" lines for the start-up report.

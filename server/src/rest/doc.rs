@@ -110,7 +110,8 @@ impl Modify for Security {
     tags(
         (name = "deployments", description = "The immutable deployment record and the current state"),
         (name = "applications"), (name = "environments"), (name = "versions"),
-        (name = "access", description = "Sign-in, API tokens, users")
+        (name = "access", description = "Sign-in, API tokens, users"),
+        (name = "hooks", description = "Signed deliveries from GitHub and GitLab")
     )
 )]
 pub struct ApiDoc;

@@ -4,6 +4,7 @@ mod access;
 mod catalog;
 mod deployments;
 pub mod doc;
+mod hooks;
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -28,7 +29,8 @@ pub fn routes() -> Router<AppState> {
             OpenApiRouter::new()
                 .merge(access::routes())
                 .merge(catalog::routes())
-                .merge(deployments::routes()),
+                .merge(deployments::routes())
+                .merge(hooks::routes()),
         )
         .split_for_parts();
     let openapi = Arc::new(openapi);

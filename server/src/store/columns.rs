@@ -4,7 +4,10 @@
 //! Rows are read by `FromRow` structs built from these, then turned into the model's types.
 
 use app::model::{ApiToken, Application, Environment, Role, User, Version};
-use app::ssr::{CurrentStateRecord, DeploymentRecord, IdempotencyRecord, SessionRecord};
+use app::model::{DeliveryOutcome, HookDelivery};
+use app::ssr::{
+    CurrentStateRecord, DeploymentRecord, HookRecord, IdempotencyRecord, SessionRecord,
+};
 use chrono::{DateTime, Utc};
 use sqlx::encode::IsNull;
 use sqlx::error::BoxDynError;
@@ -18,6 +21,10 @@ pub struct DbId(pub Uuid);
 /// An instant column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct DbTime(pub DateTime<Utc>);
+
+/// A delivery outcome column (text on both).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DbOutcome(pub DeliveryOutcome);
 
 /// A role column (text on both).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,8 +49,8 @@ pub fn parse_sqlite_instant(raw: &str) -> Result<DateTime<Utc>, chrono::ParseErr
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("unknown role {0:?}")]
-struct UnknownRole(String);
+#[error("unknown {0} {1:?}")]
+struct UnknownValue(&'static str, String);
 
 /// Implements `Type`, `Encode` and `Decode` for a column newtype on one backend by way of a
 /// stand-in type the driver already knows (`$via`), converting with `$to` / `$from`.
@@ -96,8 +103,27 @@ column_via!(DbTime, Postgres, DateTime<Utc>, |at: &DbTime| at.0, |raw| {
 fn role_from(raw: String) -> Result<DbRole, BoxDynError> {
     Role::parse(&raw)
         .map(DbRole)
-        .ok_or_else(|| UnknownRole(raw).into())
+        .ok_or_else(|| UnknownValue("role", raw).into())
 }
+fn outcome_from(raw: String) -> Result<DbOutcome, BoxDynError> {
+    DeliveryOutcome::parse(&raw)
+        .map(DbOutcome)
+        .ok_or_else(|| UnknownValue("delivery outcome", raw).into())
+}
+column_via!(
+    DbOutcome,
+    Sqlite,
+    String,
+    |outcome: &DbOutcome| outcome.0.as_str().to_string(),
+    outcome_from
+);
+column_via!(
+    DbOutcome,
+    Postgres,
+    String,
+    |outcome: &DbOutcome| outcome.0.as_str().to_string(),
+    outcome_from
+);
 column_via!(
     DbRole,
     Sqlite,
@@ -133,6 +159,8 @@ into_model! {
     DbTime => DateTime<Utc>: |at: DbTime| at.0;
     Option<DbTime> => Option<DateTime<Utc>>: |at: Option<DbTime>| at.map(|t| t.0);
     DbRole => Role: |role: DbRole| role.0;
+    DbOutcome => DeliveryOutcome: |outcome: DbOutcome| outcome.0;
+    Option<DbId> => Option<Uuid>: |id: Option<DbId>| id.map(|id| id.0);
     String => String: |s| s;
     Option<String> => Option<String>: |s| s;
     i32 => i32: |n| n;
@@ -181,6 +209,7 @@ model_row!(ApplicationRow => Application {
     id: DbId,
     name: String,
     description: Option<String>,
+    repository: Option<String>,
     created_at: DbTime,
     updated_at: DbTime,
     archived_at: Option<DbTime>,
@@ -239,6 +268,27 @@ model_row!(TokenRow => ApiToken {
     last_used_at: Option<DbTime>,
     expires_at: Option<DbTime>,
     revoked_at: Option<DbTime>,
+});
+
+model_row!(HookRow => HookRecord {
+    id: DbId,
+    provider: String,
+    name: String,
+    signing_secret: Option<String>,
+    secret_hash: String,
+    created_by: DbId,
+    created_at: DbTime,
+});
+
+model_row!(DeliveryRow => HookDelivery {
+    id: DbId,
+    hook_id: DbId,
+    delivery_id: String,
+    received_at: DbTime,
+    event: String,
+    outcome: DbOutcome,
+    detail: String,
+    deployment_id: Option<DbId>,
 });
 
 model_row!(IdempotencyRow => IdempotencyRecord {

@@ -3,10 +3,14 @@
 
 use std::str::FromStr;
 
-use app::model::{ApiToken, Application, DeploymentFilter, Environment, User, Version};
+use app::model::{
+    ApiToken, Application, DeploymentFilter, Environment, HookDelivery, User, Version,
+    DELIVERIES_KEPT,
+};
 use app::ssr::{
-    CurrentStateRecord, DeploymentRecord, HistoryKey, IdempotencyClaim, IdempotencyRecord,
-    Inserted, MatrixStamp, NewDeployment, PairFilter, SessionRecord, Store, StoreError,
+    CurrentStateRecord, DeploymentRecord, HistoryKey, HookRecord, IdempotencyClaim,
+    IdempotencyRecord, Inserted, MatrixStamp, NewDeployment, PairFilter, SessionRecord, Store,
+    StoreError,
 };
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -14,8 +18,9 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::columns::{
-    ApplicationRow, CredentialsRow, CurrentStateRow, DbId, DbRole, DbTime, DeploymentRow,
-    EnvironmentRow, IdempotencyRow, SessionRow, TokenRow, UserRow, VersionRow,
+    ApplicationRow, CredentialsRow, CurrentStateRow, DbId, DbOutcome, DbRole, DbTime, DeliveryRow,
+    DeploymentRow, EnvironmentRow, HookRow, IdempotencyRow, SessionRow, TokenRow, UserRow,
+    VersionRow,
 };
 use super::*;
 

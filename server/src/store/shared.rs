@@ -81,14 +81,29 @@ macro_rules! store_with_shared_statements {
                 .one()
             }
 
+            async fn find_application_by_repository(
+                &self,
+                repository: &str,
+            ) -> Result<Application, StoreError> {
+                sqlx::query_as::<_, ApplicationRow>(
+                    "SELECT * FROM application WHERE lower(repository) = lower($1)",
+                )
+                .bind(repository)
+                .fetch_one(self.reader())
+                .await
+                .one()
+            }
+
             async fn insert_application(&self, a: &Application) -> Result<(), StoreError> {
                 sqlx::query(
-                    "INSERT INTO application (id, name, description, created_at, updated_at, archived_at)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    "INSERT INTO application
+                       (id, name, description, repository, created_at, updated_at, archived_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
                 .bind(DbId(a.id))
                 .bind(&a.name)
                 .bind(&a.description)
+                .bind(&a.repository)
                 .bind(DbTime(a.created_at))
                 .bind(DbTime(a.updated_at))
                 .bind(a.archived_at.map(DbTime))
@@ -99,11 +114,13 @@ macro_rules! store_with_shared_statements {
 
             async fn update_application(&self, a: &Application) -> Result<(), StoreError> {
                 let result = sqlx::query(
-                    "UPDATE application SET name = $1, description = $2, updated_at = $3, archived_at = $4
-                     WHERE id = $5",
+                    "UPDATE application SET name = $1, description = $2, repository = $3,
+                            updated_at = $4, archived_at = $5
+                     WHERE id = $6",
                 )
                 .bind(&a.name)
                 .bind(&a.description)
+                .bind(&a.repository)
                 .bind(DbTime(a.updated_at))
                 .bind(a.archived_at.map(DbTime))
                 .bind(DbId(a.id))
@@ -503,6 +520,114 @@ macro_rules! store_with_shared_statements {
                     .execute(self.writer())
                     .await
                     .done()
+            }
+
+            async fn insert_hook(&self, h: &HookRecord) -> Result<(), StoreError> {
+                sqlx::query(
+                    "INSERT INTO hook (id, provider, name, signing_secret, secret_hash, created_by, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(DbId(h.id))
+                .bind(&h.provider)
+                .bind(&h.name)
+                .bind(&h.signing_secret)
+                .bind(&h.secret_hash)
+                .bind(DbId(h.created_by))
+                .bind(DbTime(h.created_at))
+                .execute(self.writer())
+                .await
+                .done()
+            }
+
+            async fn list_hooks(&self, provider: Option<&str>) -> Result<Vec<HookRecord>, StoreError> {
+                sqlx::query_as::<_, HookRow>(
+                    "SELECT * FROM hook WHERE ($1 IS NULL OR provider = $1) ORDER BY created_at, id",
+                )
+                .bind(provider)
+                .fetch_all(self.reader())
+                .await
+                .many()
+            }
+
+            async fn delete_hook(&self, id: Uuid) -> Result<(), StoreError> {
+                let deleted = async {
+                    let mut tx = self.writer().begin().await?;
+                    sqlx::query("DELETE FROM hook_delivery WHERE hook_id = $1")
+                        .bind(DbId(id))
+                        .execute(&mut *tx)
+                        .await?;
+                    let deleted = sqlx::query("DELETE FROM hook WHERE id = $1")
+                        .bind(DbId(id))
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    tx.commit().await.map(|_| deleted)
+                }
+                .await;
+                expect_one(deleted)
+            }
+
+            async fn insert_delivery(&self, d: &HookDelivery) -> Result<bool, StoreError> {
+                async {
+                    let mut tx = self.writer().begin().await?;
+                    let kept = sqlx::query(
+                        "INSERT INTO hook_delivery
+                           (id, hook_id, delivery_id, received_at, event, outcome, detail, deployment_id)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                         ON CONFLICT (hook_id, delivery_id) DO NOTHING",
+                    )
+                    .bind(DbId(d.id))
+                    .bind(DbId(d.hook_id))
+                    .bind(&d.delivery_id)
+                    .bind(DbTime(d.received_at))
+                    .bind(&d.event)
+                    .bind(DbOutcome(d.outcome))
+                    .bind(&d.detail)
+                    .bind(d.deployment_id.map(DbId))
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected()
+                        == 1;
+                    sqlx::query(
+                        "DELETE FROM hook_delivery WHERE hook_id = $1 AND id NOT IN
+                           (SELECT id FROM hook_delivery WHERE hook_id = $1
+                             ORDER BY received_at DESC, id DESC LIMIT $2)",
+                    )
+                    .bind(DbId(d.hook_id))
+                    .bind(DELIVERIES_KEPT)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await.map(|_| kept)
+                }
+                .await
+                .map_err(map_sqlx_error)
+            }
+
+            async fn find_delivery(
+                &self,
+                hook_id: Uuid,
+                delivery_id: &str,
+            ) -> Result<Option<HookDelivery>, StoreError> {
+                sqlx::query_as::<_, DeliveryRow>(
+                    "SELECT * FROM hook_delivery WHERE hook_id = $1 AND delivery_id = $2",
+                )
+                .bind(DbId(hook_id))
+                .bind(delivery_id)
+                .fetch_optional(self.reader())
+                .await
+                .map(|row| row.map(Into::into))
+                .map_err(map_sqlx_error)
+            }
+
+            async fn list_deliveries(&self, hook_id: Uuid) -> Result<Vec<HookDelivery>, StoreError> {
+                sqlx::query_as::<_, DeliveryRow>(
+                    "SELECT * FROM hook_delivery WHERE hook_id = $1
+                      ORDER BY received_at DESC, id DESC",
+                )
+                .bind(DbId(hook_id))
+                .fetch_all(self.reader())
+                .await
+                .many()
             }
 
             async fn out_of_range_instants(&self) -> Result<Vec<String>, StoreError> {

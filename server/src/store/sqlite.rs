@@ -6,10 +6,14 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use app::model::{ApiToken, Application, DeploymentFilter, Environment, User, Version};
+use app::model::{
+    ApiToken, Application, DeploymentFilter, Environment, HookDelivery, User, Version,
+    DELIVERIES_KEPT,
+};
 use app::ssr::{
-    CurrentStateRecord, DeploymentRecord, HistoryKey, IdempotencyClaim, IdempotencyRecord,
-    Inserted, MatrixStamp, NewDeployment, PairFilter, SessionRecord, Store, StoreError,
+    CurrentStateRecord, DeploymentRecord, HistoryKey, HookRecord, IdempotencyClaim,
+    IdempotencyRecord, Inserted, MatrixStamp, NewDeployment, PairFilter, SessionRecord, Store,
+    StoreError,
 };
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -17,8 +21,9 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use uuid::Uuid;
 
 use super::columns::{
-    parse_sqlite_instant, ApplicationRow, CredentialsRow, DbId, DbRole, DbTime, DeploymentRow,
-    EnvironmentRow, IdempotencyRow, SessionRow, TokenRow, UserRow, VersionRow,
+    parse_sqlite_instant, ApplicationRow, CredentialsRow, DbId, DbOutcome, DbRole, DbTime,
+    DeliveryRow, DeploymentRow, EnvironmentRow, HookRow, IdempotencyRow, SessionRow, TokenRow,
+    UserRow, VersionRow,
 };
 use super::*;
 

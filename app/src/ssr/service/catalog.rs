@@ -45,12 +45,14 @@ impl Service {
             DESCRIPTION_MAX,
             &mut errors,
         );
+        let repository = repository("repository", input.repository.as_deref(), &mut errors);
         finish(errors)?;
         let now = now();
         let application = Application {
             id: Uuid::now_v7(),
             name,
             description,
+            repository,
             created_at: now,
             updated_at: now,
             archived_at: None,
@@ -81,6 +83,9 @@ impl Service {
                 DESCRIPTION_MAX,
                 &mut errors,
             );
+        }
+        if let Some(path) = &patch.repository {
+            application.repository = repository("repository", Some(path), &mut errors);
         }
         finish(errors)?;
         application.updated_at = now();

@@ -5,6 +5,7 @@ mod access;
 mod catalog;
 mod compare;
 pub mod deployments;
+pub mod hooks;
 mod matrix_cache;
 mod recording;
 

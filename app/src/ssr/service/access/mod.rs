@@ -10,6 +10,9 @@ mod throttle;
 mod tokens;
 mod users;
 
+// Hooks make and check secrets the same way.
+pub(super) use secrets::{random_secret, secret_hash};
+
 use chrono::Duration;
 
 use super::Service;

@@ -13,14 +13,14 @@ use crate::error::AppError;
 use crate::model::{Password, Secret};
 
 /// A fresh 256-bit secret, URL-safe.
-pub(super) fn random_secret(prefix: &str) -> Secret {
+pub(in crate::ssr::service) fn random_secret(prefix: &str) -> Secret {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
     let text = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     Secret::from(format!("{prefix}{text}"))
 }
 
-pub(super) fn secret_hash(secret: &str) -> String {
+pub(in crate::ssr::service) fn secret_hash(secret: &str) -> String {
     format!("{:x}", Sha256::digest(secret.as_bytes()))
 }
 
