@@ -25,6 +25,7 @@ use pages::{
     deployments::{DeploymentPage, DeploymentsPage},
     environment::EnvironmentPage,
     environments::EnvironmentsPage,
+    hooks::HooksPage,
     login::LoginPage,
     record::RecordPage,
     tokens::TokensPage,
@@ -81,6 +82,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/deployments/new") view=RecordPage/>
                     <Route path=path!("/deployments/:id") view=DeploymentPage/>
                     <Route path=path!("/settings/tokens") view=TokensPage/>
+                    <Route path=path!("/settings/hooks") view=HooksPage/>
                     <Route path=path!("/admin/users") view=UsersPage/>
                 </Routes>
             </main>

@@ -16,6 +16,7 @@ export async function seedEveryPage(api: APIRequestContext) {
   await record(api, c.portal.id, c.versions['1.2.0'], c.prod.id, daysAgo(1));
   const viewer = { username: `viewer${suffix}`, password: 'viewer-password-123' };
   await create(api, '/api/users', { ...viewer, role: 'viewer' });
+  const hook = await create(api, '/api/hooks', { provider: 'github', name: `org ${suffix}` });
   const at = encodeURIComponent(daysAgo(2));
   const day = new Date(Date.now() - 5 * 86_400_000).toISOString().slice(0, 10);
   const routes = [
@@ -38,6 +39,8 @@ export async function seedEveryPage(api: APIRequestContext) {
     `/compare?from=${c.dev.id}&to=${c.prod.id}`,
     '/settings/tokens',
     '/admin/users',
+    '/settings/hooks',
+    `/settings/hooks?hook=${hook.id}`,
   ];
   return { catalog: c, deployment, viewer, routes };
 }

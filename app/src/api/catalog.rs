@@ -42,6 +42,17 @@ pub async fn create_application(
     service.create_application(&user, input).await
 }
 
+/// Sets (or, when empty, clears) the repository GitHub and GitLab hooks find the application by.
+#[server(prefix = "/rpc")]
+pub async fn set_repository(id: Uuid, repository: String) -> Result<Application, AppError> {
+    let (service, user) = signed_in()?;
+    let patch = ApplicationPatch {
+        repository: Some(repository),
+        ..Default::default()
+    };
+    service.update_application(&user, id, patch).await
+}
+
 #[server(prefix = "/rpc")]
 pub async fn archive_application(id: Uuid) -> Result<Application, AppError> {
     let (service, user) = signed_in()?;

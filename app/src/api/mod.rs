@@ -4,6 +4,7 @@
 pub mod access;
 pub mod catalog;
 pub mod deployments;
+pub mod hooks;
 
 #[cfg(feature = "ssr")]
 pub(crate) use ssr_context::*;

@@ -82,7 +82,10 @@ pub fn UserMenu() -> impl IntoView {
                                 {user.display_name.clone()}
                                 <span class="role">{user.role.as_str()}</span>
                             </a>
-                            {user.can(Role::Admin).then(|| view! { <a href="/admin/users">"Users"</a> })}
+                            {user.can(Role::Admin).then(|| view! {
+                                <a href="/admin/users">"Users"</a>
+                                <a href="/settings/hooks">"Hooks"</a>
+                            })}
                             <ActionForm action=logout attr:class="inline">
                                 <button type="submit" class="link">"Sign out"</button>
                             </ActionForm>

@@ -3,14 +3,16 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 use uuid::Uuid;
 
-use crate::api::catalog::{get_application, list_versions, ArchiveApplication, CreateVersion};
+use crate::api::catalog::{
+    get_application, list_versions, ArchiveApplication, CreateVersion, SetRepository,
+};
 use crate::components::form_feedback::{last_error, reset_on_success, FieldMessage, FormMessage};
 use crate::components::loaded::Loaded;
 use crate::components::session::IfRole;
 use crate::components::timestamp::Timestamp;
 use crate::error::AppError;
 use crate::model::Role;
-use crate::model::{Application, Version, NAME_MAX, NOTES_MAX};
+use crate::model::{Application, Version, NAME_MAX, NOTES_MAX, REPOSITORY_MAX};
 
 use super::id_param;
 
@@ -21,9 +23,16 @@ pub fn ApplicationPage() -> impl IntoView {
     let query = use_query_map();
     let tab = move || query.get().get("tab").unwrap_or_else(|| "overview".into());
     let archive = ServerAction::<ArchiveApplication>::new();
+    let set_repository = ServerAction::<SetRepository>::new();
     let application = Resource::new(
-        move || (id(), archive.version().get()),
-        |(id, _)| async move {
+        move || {
+            (
+                id(),
+                archive.version().get(),
+                set_repository.version().get(),
+            )
+        },
+        |(id, _, _)| async move {
             match id {
                 Some(id) => get_application(id).await,
                 None => Err(AppError::NotFound("application not found".into())),
@@ -55,7 +64,7 @@ pub fn ApplicationPage() -> impl IntoView {
                                 } else if tab() == "deployments" {
                                     view! { <DeploymentsTab application_id=app_id/> }.into_any()
                                 } else {
-                                    view! { <Overview application=app.clone() archive/> }.into_any()
+                                    view! { <Overview application=app.clone() archive set_repository/> }.into_any()
                                 }}
                             }
                             .into_any()
@@ -69,7 +78,11 @@ pub fn ApplicationPage() -> impl IntoView {
 }
 
 #[component]
-fn Overview(application: Application, archive: ServerAction<ArchiveApplication>) -> impl IntoView {
+fn Overview(
+    application: Application,
+    archive: ServerAction<ArchiveApplication>,
+    set_repository: ServerAction<SetRepository>,
+) -> impl IntoView {
     use crate::components::deployment_list::{CurrentStateTable, RecentDeployments};
     use crate::components::live::use_deployment_events;
     use crate::model::DeploymentFilter;
@@ -92,17 +105,44 @@ fn Overview(application: Application, archive: ServerAction<ArchiveApplication>)
         <dl class="facts card">
             <dt>"Description"</dt>
             <dd>{application.description.unwrap_or_else(|| "—".into())}</dd>
+            <dt>"Repository"</dt>
+            <dd>{application.repository.clone().map(|path| view! { <code>{path}</code> }.into_any())
+                .unwrap_or_else(|| "—".into_any())}</dd>
             <dt>"Created"</dt>
             <dd><Timestamp at=application.created_at/></dd>
             <dt>"Updated"</dt>
             <dd><Timestamp at=application.updated_at/></dd>
         </dl>
         {(!archived).then(|| view! {
+            <IfRole role=Role::Editor>
+                <RepositoryForm application_id set_repository current=application.repository.clone()/>
+            </IfRole>
             <ActionForm action=archive attr:class="inline">
                 <input type="hidden" name="id" value=application.id.to_string()/>
                 <button type="submit" class="secondary">"Archive application"</button>
             </ActionForm>
         })}
+    }
+}
+
+/// The repository GitHub and GitLab hooks find this application by.
+#[component]
+fn RepositoryForm(
+    application_id: Uuid,
+    set_repository: ServerAction<SetRepository>,
+    current: Option<String>,
+) -> impl IntoView {
+    let error = last_error(set_repository.value());
+    view! {
+        <ActionForm action=set_repository attr:class="card form" attr:id="set-repository">
+            <h2>"Repository"</h2>
+            <p class="hint">"GitHub (owner/name) or GitLab (group/project): deployment hooks find the application by it. Empty clears it."</p>
+            <FormMessage error/>
+            <input type="hidden" name="id" value=application_id.to_string()/>
+            <label>"Repository" <input name="repository" maxlength=REPOSITORY_MAX value=current.unwrap_or_default() placeholder="acme/billing"/></label>
+            <FieldMessage error field="repository"/>
+            <button type="submit" disabled=move || set_repository.pending().get()>"Save repository"</button>
+        </ActionForm>
     }
 }
 
@@ -151,7 +191,12 @@ fn VersionTable(list: Vec<Version>) -> impl IntoView {
             <tbody>
                 {list.into_iter().map(|v| view! {
                     <tr>
-                        <td class="mono">{v.version_identifier}</td>
+                        <td class="mono">
+                            {v.version_identifier}
+                            {v.commit_sha.map(|sha| view! {
+                                " " <span class="muted" title=sha.clone()>{sha.chars().take(8).collect::<String>()}</span>
+                            })}
+                        </td>
                         <td>{v.notes.unwrap_or_default()}</td>
                         <td><Timestamp at=v.created_at/></td>
                     </tr>

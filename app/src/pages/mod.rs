@@ -7,6 +7,7 @@ pub mod dashboard;
 pub mod deployments;
 pub mod environment;
 pub mod environments;
+pub mod hooks;
 pub mod login;
 pub mod record;
 pub mod tokens;
