@@ -204,14 +204,17 @@ fn problem_text(status: StatusCode, text: &str) -> String {
     let Ok(problem) = serde_json::from_str::<Value>(text) else {
         return format!("the server refused: {status}");
     };
+    let errors = problem["errors"].as_array().filter(|errors| !errors.is_empty());
+    // With field errors the detail only repeats them; they follow one per line.
+    let summary = match errors {
+        Some(_) => problem["title"].as_str(),
+        None => problem["detail"].as_str().or(problem["title"].as_str()),
+    };
     let mut lines = vec![format!(
         "the server refused ({status}): {}",
-        problem["detail"]
-            .as_str()
-            .or(problem["title"].as_str())
-            .unwrap_or_default()
+        summary.unwrap_or_default()
     )];
-    for error in problem["errors"].as_array().into_iter().flatten() {
+    for error in errors.into_iter().flatten() {
         lines.push(format!(
             "  {}: {}",
             error["field"].as_str().unwrap_or("?"),
