@@ -204,7 +204,9 @@ fn problem_text(status: StatusCode, text: &str) -> String {
     let Ok(problem) = serde_json::from_str::<Value>(text) else {
         return format!("the server refused: {status}");
     };
-    let errors = problem["errors"].as_array().filter(|errors| !errors.is_empty());
+    let errors = problem["errors"]
+        .as_array()
+        .filter(|errors| !errors.is_empty());
     // With field errors the detail only repeats them; they follow one per line.
     let summary = match errors {
         Some(_) => problem["title"].as_str(),

@@ -425,7 +425,54 @@ fn urlencode(text: &str) -> String {
     text.replace('+', "%2B").replace(':', "%3A")
 }
 
+async fn hostile_names_are_client_errors(app: TestApp) {
+    catalogue(&app).await;
+    let huge = "x".repeat(100_000);
+    for (body, field) in [
+        (
+            json!({"application": "Bill\u{0}ing", "version": "2.0.0", "environment": "STAGING"}),
+            "application",
+        ),
+        (
+            json!({"application": "Billing", "version": "2.0.0\u{1b}[31m", "environment": "STAGING"}),
+            "version",
+        ),
+        (
+            json!({"application": huge, "version": "2.0.0", "environment": "STAGING"}),
+            "application",
+        ),
+        (
+            json!({"application": "Billing", "version": huge, "environment": "STAGING", "createVersion": true}),
+            "version",
+        ),
+        (
+            json!({"application": "Billing", "version": "2.0.0", "environment": "   "}),
+            "environmentId",
+        ),
+        (
+            json!({"application": "Billing", "version": "9.0.0", "environment": "STAGING", "createVersion": true,
+                "releasedAt": "-5000-01-01T00:00:00Z"}),
+            "releasedAt",
+        ),
+    ] {
+        let mut body = body;
+        body["deploymentDate"] = json!(now());
+        let (status, _, problem) = record(&app, body.clone(), None).await;
+        assert_eq!(status, 422, "{body}: {problem}");
+        assert!(field_error(&problem, field).is_some(), "{field}: {problem}");
+    }
+    let (status, _, _) = record(
+        &app,
+        json!({"application": 7, "version": "2.0.0", "environment": "STAGING", "deploymentDate": now()}),
+        None,
+    )
+    .await;
+    assert_eq!(status, 422, "a name must be a string");
+    assert_eq!(count_deployments(&app).await, 0);
+}
+
 for_both_backends!(run;
+    hostile_names_are_client_errors,
     names_resolve_case_insensitively,
     ids_and_names_mix_but_never_both,
     unknown_names_are_refused_and_never_created,
