@@ -52,6 +52,9 @@ for backend in sqlite postgres; do
   suite "REST access [$backend]" test_run -p server --test rest_access -- "$backend::"
   suite "REST deployments [$backend]" test_run -p server --test rest_deployments -- "$backend::"
   suite "hardening: hostile input and clients [$backend]" test_run -p server --test hardening -- "$backend::"
+  suite "pipelines: names, createVersion, Idempotency-Key [$backend]" test_run -p server --test pipelines -- "$backend::"
+  suite "hooks: signed GitHub and GitLab deliveries [$backend]" test_run -p server --test hooks -- "$backend::"
+  suite "deploytrack record / current against the server [$backend]" test_run -p server --test cli -- "$backend::"
 done
 suite "log hygiene, demo data, bulk seed [sqlite + postgres]" test_run -p server --test log_hygiene --test demo
 suite "kill -9 durability of acknowledged writes [sqlite + postgres]" test_run -p server --test durability
