@@ -59,8 +59,13 @@ export async function signedInPage(
   await page.locator('#login input[name=username]').fill(who.username);
   await page.locator('#login input[name=password]').fill(who.password);
   await page.locator('#login').getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.locator('body[data-hydrated="true"]')).toBeAttached();
   await expect(page).not.toHaveURL(/\/login/);
+  // The sign-in's redirect may still be loading the next page: let it finish, or the caller's
+  // first goto races it ("navigation interrupted by another navigation").
+  await page.waitForLoadState('networkidle');
+  await expect(page.locator('.user-menu .user-name')).toBeAttached();
+  await expect(page.locator('body[data-hydrated="true"]')).toBeAttached();
+  await page.waitForLoadState('networkidle');
   return page;
 }
 
