@@ -31,6 +31,14 @@ impl HookProvider {
         }
     }
 
+    /// The request headers naming the event, the delivery's id and the proof of origin.
+    pub fn headers(self) -> [&'static str; 3] {
+        match self {
+            HookProvider::Github => ["x-github-event", "x-github-delivery", "x-hub-signature-256"],
+            HookProvider::Gitlab => ["x-gitlab-event", "x-gitlab-event-uuid", "x-gitlab-token"],
+        }
+    }
+
     /// Where the provider delivers, relative to the server's base URL.
     pub fn path(self) -> &'static str {
         match self {

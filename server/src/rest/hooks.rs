@@ -95,12 +95,23 @@ async fn deliveries(
     Ok(Json(state.service.hook_deliveries(&user, id).await?))
 }
 
-fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|value| value.to_str().ok())
-}
-
 /// Recorded 201, replayed 200, ignored 202, refused 422; an unsigned delivery is 401.
-async fn receive(state: &AppState, delivery: Delivery<'_>) -> ApiResult<Response> {
+async fn receive(
+    state: &AppState,
+    provider: HookProvider,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> ApiResult<Response> {
+    let [event, delivery_id, credential] = provider
+        .headers()
+        .map(|name| headers.get(name).and_then(|value| value.to_str().ok()));
+    let delivery = Delivery {
+        provider,
+        event,
+        delivery_id,
+        credential,
+        body,
+    };
     let answer = state.service.receive_hook(delivery).await?;
     let status = match answer.outcome {
         DeliveryOutcome::Recorded => StatusCode::CREATED,
@@ -136,14 +147,7 @@ async fn github(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let delivery = Delivery {
-        provider: HookProvider::Github,
-        event: header(&headers, "x-github-event"),
-        delivery_id: header(&headers, "x-github-delivery"),
-        credential: header(&headers, "x-hub-signature-256"),
-        body: &body,
-    };
-    receive(&state, delivery).await
+    receive(&state, HookProvider::Github, &headers, &body).await
 }
 
 #[utoipa::path(
@@ -170,12 +174,5 @@ async fn gitlab(
     headers: HeaderMap,
     body: Bytes,
 ) -> ApiResult<Response> {
-    let delivery = Delivery {
-        provider: HookProvider::Gitlab,
-        event: header(&headers, "x-gitlab-event"),
-        delivery_id: header(&headers, "x-gitlab-event-uuid"),
-        credential: header(&headers, "x-gitlab-token"),
-        body: &body,
-    };
-    receive(&state, delivery).await
+    receive(&state, HookProvider::Gitlab, &headers, &body).await
 }

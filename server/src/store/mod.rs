@@ -97,10 +97,20 @@ pub fn redact(url: &str) -> String {
 /// before it. Plain SQL that both SQLite and PostgreSQL accept; callers append WHERE/ORDER BY.
 /// The previous version is looked up per output row in the select list (an index seek each,
 /// only for the rows a page returns); as a join, SQLite computed it for every row of history.
-/// Registers a version (binds in this order; followed by `VERSION_VALUES`).
-const INSERT_VERSION: &str = "INSERT INTO version (id, application_id, version_identifier,
-                                                released_at, notes, commit_sha, created_at, archived_at)";
-const VERSION_VALUES: &str = "VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+/// Registers a version; bound by `bind_version` in the store macro.
+macro_rules! insert_version {
+    () => {
+        "INSERT INTO version (id, application_id, version_identifier,
+                              released_at, notes, commit_sha, created_at, archived_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+    };
+}
+const INSERT_VERSION: &str = insert_version!();
+/// As `INSERT_VERSION`, leaving an identifier the application already has alone.
+const INSERT_VERSION_IF_NEW: &str = concat!(
+    insert_version!(),
+    " ON CONFLICT (application_id, version_identifier) DO NOTHING"
+);
 
 const DEPLOYMENT_SELECT: &str = concat!(
     "SELECT d.id, d.application_id, a.name AS application_name,

@@ -28,6 +28,22 @@ macro_rules! store_with_shared_statements {
                     .map(|_| ())
             }
 
+            /// `sql` (an `insert_version!` statement) with the version's columns bound in order.
+            fn bind_version<'q>(
+                sql: &'q str,
+                v: &'q Version,
+            ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>> {
+                sqlx::query(sql)
+                    .bind(DbId(v.id))
+                    .bind(DbId(v.application_id))
+                    .bind(&v.version_identifier)
+                    .bind(v.released_at.map(DbTime))
+                    .bind(&v.notes)
+                    .bind(&v.commit_sha)
+                    .bind(DbTime(v.created_at))
+                    .bind(v.archived_at.map(DbTime))
+            }
+
             /// Appends " AND …" selecting active pairs, optionally one application / environment.
             fn push_pair_filter(
                 qb: &mut sqlx::QueryBuilder<'_, $db>,
@@ -263,15 +279,7 @@ macro_rules! store_with_shared_statements {
             }
 
             async fn insert_version(&self, v: &Version) -> Result<(), StoreError> {
-                sqlx::query(&format!("{INSERT_VERSION} {VERSION_VALUES}"))
-                    .bind(DbId(v.id))
-                    .bind(DbId(v.application_id))
-                    .bind(&v.version_identifier)
-                    .bind(v.released_at.map(DbTime))
-                    .bind(&v.notes)
-                    .bind(&v.commit_sha)
-                    .bind(DbTime(v.created_at))
-                    .bind(v.archived_at.map(DbTime))
+                Self::bind_version(INSERT_VERSION, v)
                     .execute(self.writer())
                     .await
                     .done()
@@ -653,20 +661,9 @@ macro_rules! store_with_shared_statements {
                     if let Some(v) = new_version {
                         // A concurrent request may have registered the same identifier: deploy
                         // that one rather than fail.
-                        sqlx::query(&format!(
-                            "{INSERT_VERSION} {VERSION_VALUES}
-                             ON CONFLICT (application_id, version_identifier) DO NOTHING"
-                        ))
-                        .bind(DbId(v.id))
-                        .bind(DbId(v.application_id))
-                        .bind(&v.version_identifier)
-                        .bind(v.released_at.map(DbTime))
-                        .bind(&v.notes)
-                        .bind(&v.commit_sha)
-                        .bind(DbTime(v.created_at))
-                        .bind(v.archived_at.map(DbTime))
-                        .execute(&mut *tx)
-                        .await?;
+                        Self::bind_version(INSERT_VERSION_IF_NEW, v)
+                            .execute(&mut *tx)
+                            .await?;
                         version_id = sqlx::query_scalar(
                             "SELECT id FROM version WHERE application_id = $1 AND version_identifier = $2",
                         )
