@@ -55,6 +55,7 @@ for backend in sqlite postgres; do
   suite "pipelines: names, createVersion, Idempotency-Key [$backend]" test_run -p server --test pipelines -- "$backend::"
   suite "hooks: signed GitHub and GitLab deliveries [$backend]" test_run -p server --test hooks -- "$backend::"
   suite "deploytrack record / current against the server [$backend]" test_run -p server --test cli -- "$backend::"
+  suite "live updates across instances (LISTEN/NOTIFY) [$backend]" test_run -p server --test instances -- "$backend::"
 done
 suite "log hygiene, demo data, bulk seed [sqlite + postgres]" test_run -p server --test log_hygiene --test demo
 suite "kill -9 durability of acknowledged writes [sqlite + postgres]" test_run -p server --test durability

@@ -43,6 +43,12 @@ pub struct Config {
     )]
     pub database_url: String,
 
+    /// PostgreSQL only: a direct connection (not through a transaction-mode pooler such as
+    /// PgBouncer) for what needs a session of its own — LISTEN for live updates from other
+    /// instances, and the migrations' lock. Default: DATABASE_URL.
+    #[arg(long, env = "DEPLOYTRACK_LISTEN_URL", hide_env_values = true)]
+    pub listen_url: Option<String>,
+
     /// Address and port to listen on.
     #[arg(long, env = "DEPLOYTRACK_ADDR", default_value = "127.0.0.1:3000")]
     pub addr: SocketAddr,

@@ -5,6 +5,7 @@
 //! [`build_app`] and bind port 0.
 
 pub mod auth;
+mod change_listener;
 pub mod cli;
 pub mod config;
 pub mod fixtures;

@@ -185,6 +185,11 @@ pub struct MatrixStamp {
 pub trait Store: Send + Sync + 'static {
     /// Which backend this is, for logs and health output.
     fn backend(&self) -> &'static str;
+    /// True when the database itself tells every instance about committed changes (PostgreSQL's
+    /// NOTIFY, migration 0010); otherwise the service tells its own live feeds.
+    fn announces_changes(&self) -> bool {
+        false
+    }
     async fn ping(&self) -> Result<(), StoreError>;
 
     async fn list_applications(

@@ -111,6 +111,10 @@ store_with_shared_statements!(PgStore, Postgres, {
         "postgres"
     }
 
+    fn announces_changes(&self) -> bool {
+        true
+    }
+
     async fn insert_deployments_bulk(
         &self,
         deployments: &[NewDeployment],

@@ -61,6 +61,7 @@ impl Service {
             .insert_application(&application)
             .await
             .map_err(store_error("an application"))?;
+        self.announce(Uuid::nil());
         Ok(application)
     }
 
@@ -93,6 +94,7 @@ impl Service {
             .update_application(&application)
             .await
             .map_err(store_error("an application"))?;
+        self.announce(Uuid::nil());
         Ok(application)
     }
 
@@ -111,6 +113,7 @@ impl Service {
                 .update_application(&application)
                 .await
                 .map_err(store_error("application"))?;
+            self.announce(Uuid::nil());
         }
         Ok(application)
     }
@@ -176,6 +179,7 @@ impl Service {
             .insert_environment(&environment)
             .await
             .map_err(store_error("an environment"))?;
+        self.announce(Uuid::nil());
         Ok(environment)
     }
 
@@ -212,6 +216,7 @@ impl Service {
             .update_environment(&environment)
             .await
             .map_err(store_error("an environment"))?;
+        self.announce(Uuid::nil());
         Ok(environment)
     }
 
@@ -230,6 +235,7 @@ impl Service {
                 .update_environment(&environment)
                 .await
                 .map_err(store_error("environment"))?;
+            self.announce(Uuid::nil());
         }
         Ok(environment)
     }
@@ -256,6 +262,7 @@ impl Service {
             .set_environment_positions(&ordered_ids, now())
             .await
             .map_err(store_error("environment"))?;
+        self.announce(Uuid::nil());
         self.list_environments(actor, false).await
     }
 

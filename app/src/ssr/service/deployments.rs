@@ -366,7 +366,7 @@ impl Service {
                 other => store_error("deployment")(other),
             })?;
         tracing::info!(by = %actor.username, deployment = %id, "deployment retracted");
-        let _ = self.events.send(id);
+        self.announce(id);
         self.get_deployment(actor, id).await
     }
 
@@ -457,7 +457,7 @@ impl Service {
             .rebuild_current_deployments()
             .await
             .map_err(store_error("deployment"))?;
-        let _ = self.events.send(Uuid::nil());
+        self.announce(Uuid::nil());
         Ok(())
     }
 }

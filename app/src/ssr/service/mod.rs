@@ -80,9 +80,22 @@ impl Service {
         }
     }
 
-    /// Live feed of deployment changes (ids), for server-sent events.
+    /// Live feed of deployment changes (ids; nil: refetch everything), for server-sent events.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<uuid::Uuid> {
         self.events.subscribe()
+    }
+
+    /// Tells this server's live feeds that deployment `id` changed (nil: something else the
+    /// dashboard shows), unless the database tells every instance itself.
+    fn announce(&self, id: uuid::Uuid) {
+        if !self.store.announces_changes() {
+            let _ = self.events.send(id);
+        }
+    }
+
+    /// Passes on a change the database announced (PostgreSQL's LISTEN) to this server's feeds.
+    pub fn forward_change(&self, id: uuid::Uuid) {
+        let _ = self.events.send(id);
     }
 
     pub fn backend(&self) -> &'static str {

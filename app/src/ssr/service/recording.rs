@@ -189,7 +189,7 @@ impl Service {
             "deployment recorded"
         );
         // Nobody listening is fine.
-        let _ = self.events.send(deployment.id);
+        self.announce(deployment.id);
         Ok(Recorded {
             deployment: self.get_deployment(actor, deployment.id).await?,
             replayed: false,
