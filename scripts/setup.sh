@@ -49,3 +49,10 @@ if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
   $SUDO apt-get install -y chromium || { $SUDO apt-get update && $SUDO apt-get install -y chromium; }
 fi
+
+# HAProxy (Debian's) fronts three instances in the scale-out test.
+if [ "${1:-}" = "--browser" ] && ! command -v haproxy >/dev/null 2>&1; then
+  say "installing Debian's haproxy for the scale-out test"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get install -y haproxy || { $SUDO apt-get update && $SUDO apt-get install -y haproxy; }
+fi
