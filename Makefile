@@ -1,5 +1,5 @@
 # The two commands a newcomer needs; both install what is missing first.
-.PHONY: run demo test lint bench bench-smoke
+.PHONY: run demo test lint bench bench-smoke bench-instances
 
 run:   ## build and serve on http://127.0.0.1:3000 (embedded SQLite in ./data)
 	scripts/run.sh
@@ -18,3 +18,6 @@ bench: ## load benchmark on both backends (see benches/README.md)
 
 bench-smoke: ## the benchmark in seconds (2,000 deployments, 20 applications, 1 s per run), as CI runs it
 	BENCH_SIZES=2000 BENCH_APPLICATIONS=20 BENCH_SECONDS=1 BENCH_OUT=target/bench-smoke scripts/bench.sh
+
+bench-instances: ## requests/s through HAProxy with 1, 2 and 3 instances on one PostgreSQL (benches/README.md)
+	scripts/bench-instances.sh

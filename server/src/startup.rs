@@ -13,7 +13,7 @@ use crate::{live_feeds, metrics, store, AppState, Config};
 
 /// Connects and migrates the database and returns the service (with the first admin ensured).
 async fn connect_service(config: &Config) -> anyhow::Result<Arc<Service>> {
-    let store = store::connect(&config.database_url).await?;
+    let store = store::connect_via(&config.database_url, config.listen_url.as_deref()).await?;
     tracing::info!(
         backend = store.backend(),
         database = %store::redact(&config.database_url),

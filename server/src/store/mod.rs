@@ -41,10 +41,18 @@ pub use sqlite::SqliteStore;
 
 /// Connects to the database named by `url`, applies pending migrations, and returns the store.
 pub async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    connect_via(url, None).await
+}
+
+/// As [`connect`]; on PostgreSQL, migrations run over `direct_url` when given (see
+/// `DEPLOYTRACK_LISTEN_URL`: a connection that bypasses a transaction-mode pooler).
+pub async fn connect_via(url: &str, direct_url: Option<&str>) -> anyhow::Result<Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(SqliteStore::connect(url).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        Ok(Arc::new(PgStore::connect(url).await?))
+        Ok(Arc::new(
+            PgStore::connect(url, direct_url.unwrap_or(url)).await?,
+        ))
     } else {
         anyhow::bail!(
             "unsupported DATABASE_URL scheme in {:?}: use sqlite://path/to/file.db or postgres://user@host/db",

@@ -14,7 +14,7 @@ use app::ssr::{
 };
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::columns::{
@@ -92,16 +92,30 @@ impl PgStore {
             .many()
     }
 
-    /// Connects and applies pending migrations.
-    pub async fn connect(url: &str) -> anyhow::Result<Self> {
-        // No JIT: every query here is short, and compiling one (~40 ms) cost more than running
-        // it — the time-travel matrix's estimate crossed jit_above_cost on a fresh database.
-        let options = PgConnectOptions::from_str(url)?.options([("jit", "off")]);
+    /// Migrates over `direct_url`, then opens the pool on `url`. The two differ when `url` goes
+    /// through a transaction-mode pooler (PgBouncer): the migrator's advisory lock is session
+    /// state, which only a direct connection keeps. The pool's connections rely on no session
+    /// state at all: no startup options (the pooler refuses them; JIT is switched off for this
+    /// role and database by migration 0011 instead), and prepared statements are named per
+    /// connection, which PgBouncer 1.21+ maps onto its server connections
+    /// (`max_prepared_statements`).
+    pub async fn connect(url: &str, direct_url: &str) -> anyhow::Result<Self> {
+        let options = |url: &str| -> anyhow::Result<PgConnectOptions> {
+            // Floats are never stored; without this startup parameter a pooler need not be told
+            // to ignore it.
+            Ok(PgConnectOptions::from_str(url)?.extra_float_digits(None))
+        };
+        {
+            let mut direct = PgConnection::connect_with(&options(direct_url)?).await?;
+            sqlx::migrate!("../migrations/postgres")
+                .run(&mut direct)
+                .await?;
+            direct.close().await?;
+        }
         let pool = PgPoolOptions::new()
             .max_connections(16)
-            .connect_with(options)
+            .connect_with(options(url)?)
             .await?;
-        sqlx::migrate!("../migrations/postgres").run(&pool).await?;
         Ok(Self { pool })
     }
 }
