@@ -6,16 +6,72 @@
 #   cluster_start N DATABASE_URL   # sets BALANCER_URL, INSTANCE_URLS[], INSTANCE_PID_FILES[]
 #   cluster_stop                   # stops everything cluster_start started
 #
+# With CLUSTER_POOLED_INSTANCE=K, instance K reaches PostgreSQL through PgBouncer in transaction
+# mode (target/tools/pgbouncer, scripts/build-pgbouncer.sh) and LISTENs and migrates over the
+# direct URL (DEPLOYTRACK_LISTEN_URL), as README's "Several instances" section describes.
+#
 # Needs the release build and haproxy; the caller exports the servers' other settings.
 
 CLUSTER_WORK=""
 cluster_supervisors=()
 cluster_haproxy_pid=""
 
+cluster_pgbouncer_pid_file=""
+
+# Starts PgBouncer (transaction pooling) in front of the PostgreSQL of URL $1; prints its URL.
+cluster_start_pgbouncer() {
+  local url=$1 bin=target/tools/pgbouncer/pgbouncer port
+  [ -x "$bin" ] || scripts/build-pgbouncer.sh >&2
+  local server=${url#*@}
+  server=${server%%/*}
+  port=$(free_port)
+  mkdir -p "$CLUSTER_WORK/pgbouncer"
+  echo '"postgres" ""' >"$CLUSTER_WORK/pgbouncer/users.txt"
+  cat >"$CLUSTER_WORK/pgbouncer/pgbouncer.ini" <<INI
+[databases]
+* = host=${server%:*} port=${server##*:}
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = $port
+unix_socket_dir =
+auth_type = trust
+auth_file = $CLUSTER_WORK/pgbouncer/users.txt
+admin_users = postgres
+pool_mode = transaction
+; sqlx names its prepared statements per connection; PgBouncer 1.21+ maps them onto whichever
+; server connection a transaction gets.
+max_prepared_statements = 200
+default_pool_size = 8
+max_client_conn = 200
+logfile = $CLUSTER_WORK/pgbouncer/pgbouncer.log
+pidfile = $CLUSTER_WORK/pgbouncer/pgbouncer.pid
+INI
+  cluster_pgbouncer_pid_file="$CLUSTER_WORK/pgbouncer/pgbouncer.pid"
+  # Like PostgreSQL, PgBouncer refuses to run as root.
+  if [ "$(id -u)" = 0 ]; then
+    chown -R postgres "$CLUSTER_WORK/pgbouncer"
+    chmod o+x "$CLUSTER_WORK"
+    runuser -u postgres -- "$bin" -d "$CLUSTER_WORK/pgbouncer/pgbouncer.ini" >&2
+  else
+    "$bin" -d "$CLUSTER_WORK/pgbouncer/pgbouncer.ini" >&2
+  fi
+  echo "${url%%@*}@127.0.0.1:$port/${url##*/}"
+}
+
+# Transactions PgBouncer has carried for database $2, from its admin console at URL $1.
+cluster_pooled_transactions() {
+  psql -At "${1%/*}/pgbouncer" -c "SHOW STATS" | awk -F'|' -v db="$2" '$1 == db {print $2}'
+}
+
 cluster_start() {
-  local count=$1 n port pid_file
+  local count=$1 n port pid_file database_url listen_url pooled_url=""
   command -v haproxy >/dev/null || { echo "haproxy is not installed (scripts/setup.sh --browser installs it)" >&2; return 1; }
   CLUSTER_WORK=$(mktemp -d /tmp/deploytrack-cluster.XXXXXX)
+  if [ -n "${CLUSTER_POOLED_INSTANCE:-}" ]; then
+    pooled_url=$(cluster_start_pgbouncer "$2") || return 1
+    CLUSTER_POOLER_URL=$pooled_url
+  fi
   INSTANCE_URLS=()
   INSTANCE_PID_FILES=()
   cluster_supervisors=()
@@ -23,10 +79,13 @@ cluster_start() {
   for ((n = 1; n <= count; n++)); do
     port=$(free_port)
     pid_file="$CLUSTER_WORK/instance-$n.pid"
+    database_url=$2
+    listen_url=$2
+    if [ "$n" = "${CLUSTER_POOLED_INSTANCE:-}" ]; then database_url=$pooled_url; fi
     (
       while [ ! -f "$CLUSTER_WORK/stop" ]; do
-        DATABASE_URL=$2 DEPLOYTRACK_ADDR="127.0.0.1:$port" "${SERVER_BIN:-target/release/deploytrack}" \
-          >>"$CLUSTER_WORK/instance-$n.log" 2>&1 &
+        DATABASE_URL=$database_url DEPLOYTRACK_LISTEN_URL=$listen_url DEPLOYTRACK_ADDR="127.0.0.1:$port" \
+          "${SERVER_BIN:-target/release/deploytrack}" >>"$CLUSTER_WORK/instance-$n.log" 2>&1 &
         echo $! >"$pid_file"
         wait $! || true
         sleep 0.2
@@ -82,7 +141,8 @@ CFG
 # The last lines of each instance's log and HAProxy's, for a failed run.
 cluster_logs() {
   local log
-  for log in "$CLUSTER_WORK"/instance-*.log "$CLUSTER_WORK/haproxy.log"; do
+  for log in "$CLUSTER_WORK"/instance-*.log "$CLUSTER_WORK"/haproxy.log "$CLUSTER_WORK"/pgbouncer/*.log; do
+    [ -f "$log" ] || continue
     echo "---- $(basename "$log") ----"
     tail -20 "$log"
   done
@@ -101,6 +161,10 @@ cluster_stop() {
   for pid in "${cluster_supervisors[@]}" "$cluster_haproxy_pid"; do
     [ -n "$pid" ] && wait "$pid" 2>/dev/null || true
   done
+  if [ -n "$cluster_pgbouncer_pid_file" ] && [ -f "$cluster_pgbouncer_pid_file" ]; then
+    kill "$(cat "$cluster_pgbouncer_pid_file")" 2>/dev/null || true
+  fi
+  cluster_pgbouncer_pid_file=""
   rm -rf "$CLUSTER_WORK"
   CLUSTER_WORK=""
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The scale-out test: three release servers on one throwaway PostgreSQL behind HAProxy
 # (scripts/cluster.sh), then end2end/scale-out/*.spec.ts against them: live updates through the
-# balancer, eight writers while one instance is killed with -9, the sign-in throttle and sessions
+# balancer, eight writers while one instance (the one behind PgBouncer) is killed with -9, the sign-in throttle and sessions
 # across instances. Expects the release build and TEST_DATABASE_URL (a PostgreSQL admin URL:
 # `source scripts/pg.sh; pg_start`). Arguments go to Playwright.
 set -euo pipefail
@@ -24,6 +24,8 @@ trap cleanup EXIT
 export LEPTOS_SITE_ROOT="target/site"
 export DEPLOYTRACK_ADMIN_PASSWORD="scale-out-admin-password"
 export DEPLOYTRACK_TRUSTED_PROXIES="127.0.0.1"
+# The instance the spec kills reaches PostgreSQL through PgBouncer in transaction mode.
+export CLUSTER_POOLED_INSTANCE=2
 cluster_start 3 "${TEST_DATABASE_URL%/*}/$database"
 
 status=0
@@ -35,5 +37,11 @@ status=0
   ADMIN_PASSWORD="$DEPLOYTRACK_ADMIN_PASSWORD" \
     npx playwright test --config playwright.scale-out.config.ts "$@"
 ) || status=$?
+if [ $status -eq 0 ]; then
+  # The pooled instance really went through PgBouncer in transaction mode.
+  pooled=$(cluster_pooled_transactions "$CLUSTER_POOLER_URL" "$database")
+  echo "scale-out: PgBouncer (transaction pooling) carried ${pooled:-no} transactions for instance $CLUSTER_POOLED_INSTANCE"
+  [ "${pooled:-0}" -gt 100 ] || status=1
+fi
 [ $status -eq 0 ] || cluster_logs
 exit $status
