@@ -89,6 +89,16 @@ async fn record_through(app: &TestApp, base: &str, version: &str) -> String {
     body["id"].as_str().unwrap().to_string()
 }
 
+/// A server with application Portal and environment PROD (`None`: PostgreSQL not configured).
+async fn portal_and_prod(backend: Backend) -> Option<TestApp> {
+    let app = TestApp::spawn(backend).await?;
+    app.create("/api/applications", json!({"name": "Portal"}))
+        .await;
+    app.create("/api/environments", json!({"name": "PROD"}))
+        .await;
+    Some(app)
+}
+
 /// The instances that share this app's database: on PostgreSQL two more, on SQLite only itself.
 async fn instances(app: &TestApp, backend: Backend) -> Vec<String> {
     match backend {
@@ -104,13 +114,9 @@ async fn instances(app: &TestApp, backend: Backend) -> Vec<String> {
 /// Every instance's feed hears a deployment recorded through every instance, and a catalogue
 /// change as a refetch.
 async fn live_updates_reach_every_instance(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = portal_and_prod(backend).await else {
         return;
     };
-    app.create("/api/applications", json!({"name": "Portal"}))
-        .await;
-    app.create("/api/environments", json!({"name": "PROD"}))
-        .await;
     let bases = instances(&app, backend).await;
     let mut feeds = vec![];
     for base in &bases {
@@ -143,13 +149,9 @@ async fn live_updates_reach_every_instance(backend: Backend) {
 
 /// A retried request that is replayed (same Idempotency-Key) records nothing and announces nothing.
 async fn a_replayed_request_announces_nothing(backend: Backend) {
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = portal_and_prod(backend).await else {
         return;
     };
-    app.create("/api/applications", json!({"name": "Portal"}))
-        .await;
-    app.create("/api/environments", json!({"name": "PROD"}))
-        .await;
     let mut feed = Feed::open(&app, &app.base).await;
     let body = json!({
         "application": "Portal", "version": "2.0.0", "environment": "PROD", "createVersion": true,
@@ -175,13 +177,9 @@ async fn a_cut_listener_reconnects_and_asks_for_a_refetch(backend: Backend) {
     if matches!(backend, Backend::Sqlite) {
         return; // no listener: SQLite's feed is in-process
     }
-    let Some(app) = TestApp::spawn(backend).await else {
+    let Some(app) = portal_and_prod(backend).await else {
         return;
     };
-    app.create("/api/applications", json!({"name": "Portal"}))
-        .await;
-    app.create("/api/environments", json!({"name": "PROD"}))
-        .await;
     let mut feed = Feed::open(&app, &app.base).await;
     while feed.next(Duration::from_millis(300)).await.is_some() {} // the catalogue's refetches
     let cut = app
