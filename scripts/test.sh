@@ -56,13 +56,14 @@ for backend in sqlite postgres; do
   suite "hooks: signed GitHub and GitLab deliveries [$backend]" test_run -p server --test hooks -- "$backend::"
   suite "deploytrack record / current against the server [$backend]" test_run -p server --test cli -- "$backend::"
   suite "live updates across instances (LISTEN/NOTIFY) [$backend]" test_run -p server --test instances -- "$backend::"
+  suite "what the browser receives: compression, caching, asset paths [$backend]" test_run -p server --test delivery -- "$backend::"
 done
 suite "log hygiene, demo data, bulk seed [sqlite + postgres]" test_run -p server --test log_hygiene --test demo
 suite "kill -9 durability of acknowledged writes [sqlite + postgres]" test_run -p server --test durability
 # UI code (pages, components) is covered by the browser tests below, not counted here.
 suite "line coverage of server + app ssr code >= 80%" cargo llvm-cov report --summary-only \
   --fail-under-lines 80 --ignore-filename-regex 'app/src/(pages|components)/|app/src/lib.rs|/tests/'
-suite "release build (cargo leptos build --release)" cargo leptos build --release
+suite "release build (cargo leptos build --release --precompress)" cargo leptos build --release --precompress
 for backend in sqlite postgres; do
   if [ "$backend" = postgres ] && [ -z "${TEST_DATABASE_URL:-}" ]; then
     echo "WARNING: no PostgreSQL; skipping its fuzz run" >&2

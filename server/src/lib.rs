@@ -4,6 +4,7 @@
 //! logging in `telemetry`. `main.rs` parses settings and calls [`serve`]; tests call
 //! [`build_app`] and bind port 0.
 
+mod assets;
 pub mod auth;
 mod change_listener;
 pub mod cli;
@@ -36,6 +37,8 @@ pub use telemetry::init_tracing;
 #[derive(Clone, FromRef)]
 pub struct AppState {
     pub leptos_options: LeptosOptions,
+    /// The built WASM, JS and CSS, under their content-named path.
+    pub assets: Arc<assets::Assets>,
     pub service: Arc<Service>,
     /// Cancelled when the server begins shutting down, so long-lived streams can end.
     pub shutdown: CancellationToken,

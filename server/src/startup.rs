@@ -69,10 +69,11 @@ pub async fn build_app_with_shutdown(
     config: &Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Router> {
+    let assets = Arc::new(crate::assets::Assets::load(&config.site_root));
     let leptos_options = LeptosOptions::builder()
         .output_name("deploytrack")
         .site_root(config.site_root.as_str())
-        .site_pkg_dir("pkg")
+        .site_pkg_dir(assets.pkg_dir())
         .site_addr(config.addr)
         .build();
     let service = connect_service(config).await?;
@@ -85,6 +86,7 @@ pub async fn build_app_with_shutdown(
     }
     let state = AppState {
         leptos_options,
+        assets,
         service,
         shutdown,
         metrics: metrics::Metrics::new(),
