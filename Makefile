@@ -1,5 +1,5 @@
 # The two commands a newcomer needs; both install what is missing first.
-.PHONY: run demo test lint bench bench-smoke bench-instances
+.PHONY: run demo test lint bench bench-smoke bench-instances bench-browser
 
 run:   ## build and serve on http://127.0.0.1:3000 (embedded SQLite in ./data)
 	scripts/run.sh
@@ -21,3 +21,6 @@ bench-smoke: ## the benchmark in seconds (2,000 deployments, 20 applications, 1 
 
 bench-instances: ## requests/s through HAProxy with 1, 2 and 3 instances on one PostgreSQL (benches/README.md)
 	scripts/bench-instances.sh
+
+bench-browser: ## the dashboard in Chromium: bytes on the wire cold and warm, HTML size, time to hydrated
+	scripts/bench-browser.sh
