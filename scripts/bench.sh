@@ -37,11 +37,13 @@ export DEPLOYTRACK_ADMIN_PASSWORD="bench-admin-password"
 export LEPTOS_SITE_ROOT=target/site
 
 # wrk with latency percentiles; prints "p50_ms p99_ms req_per_s", or fails on errors.
+# EXTRA_HEADER (e.g. "Accept-Encoding: gzip") is sent with every request when set.
 measure() {
   local connections=$1 url=$2 script=${3:-}
   local threads=$((connections < 2 ? connections : 2))
   local args=(-t"$threads" -c"$connections" -d"${SECONDS_PER_RUN}s" --timeout 10s --latency
     -H "Authorization: Bearer $TOKEN")
+  [ -n "${EXTRA_HEADER:-}" ] && args+=(-H "$EXTRA_HEADER")
   [ -n "$script" ] && args+=(-s "$script")
   wrk "${args[@]}" "$url" | awk '
     function ms(v) { if (v ~ /us$/) return v/1000; if (v ~ /ms$/) return v+0; if (v ~ /s$/) return v*1000; return v }
@@ -125,7 +127,21 @@ LUA
       row "history, page ~100,000 rows deep" "$base/api/deployments?cursor=$deep_cursor"
     fi
     row "dashboard page (server-side render)" "$base/"
+    EXTRA_HEADER="Accept-Encoding: gzip, deflate, br, zstd" row "dashboard page, compressed as Chromium asks (zstd)" "$base/"
     row "\`POST /api/deployments\` (record)" "$base/api/deployments" "$work/post.lua"
+    # The kept matrix while one client records continuously (each record is the newest in its
+    # pair, so every one changes the matrix). Only the 1-client reader columns are meaningful.
+    cat >"$work/post-now.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = '{"applicationId":"$app","versionId":"$version","environmentId":"$env","deploymentDate":"$(date -u +%Y-%m-%dT%H:%M:%SZ)"}'
+LUA
+    wrk -t1 -c1 -d"$((SECONDS_PER_RUN * 2 + 2))s" -H "Authorization: Bearer $TOKEN" -s "$work/post-now.lua" \
+      "$base/api/deployments" >"$work/writer.txt" &
+    writer_pid=$!
+    row "current-state matrix while one client records continuously" "$base/api/deployments/current"
+    wait "$writer_pid"
+    grep -q "Non-2xx" "$work/writer.txt" && { echo "bench: the background writer got errors" >&2; cat "$work/writer.txt" >&2; exit 1; }
     rss=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
     echo "" >>"$REPORT"
     echo "Server peak RSS: $((rss / 1024)) MB" | tee -a "$REPORT"
