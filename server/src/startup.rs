@@ -77,7 +77,7 @@ pub async fn build_app_with_shutdown(
         .site_addr(config.addr)
         .build();
     let service = connect_service(config).await?;
-    if service.backend() == "postgres" {
+    if service.database_announces_changes() {
         let url = config.listen_url.as_ref().unwrap_or(&config.database_url);
         crate::change_listener::spawn(url.clone(), &service, shutdown.clone());
     }

@@ -93,6 +93,12 @@ impl Service {
         }
     }
 
+    /// True when changes made through other servers arrive by the database (PostgreSQL's
+    /// NOTIFY) and need a listener to pass them on; see [`Self::forward_change`].
+    pub fn database_announces_changes(&self) -> bool {
+        self.store.announces_changes()
+    }
+
     /// Passes on a change the database announced (PostgreSQL's LISTEN) to this server's feeds.
     pub fn forward_change(&self, id: uuid::Uuid) {
         let _ = self.events.send(id);
