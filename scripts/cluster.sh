@@ -47,7 +47,6 @@ max_client_conn = 200
 logfile = $CLUSTER_WORK/pgbouncer/pgbouncer.log
 pidfile = $CLUSTER_WORK/pgbouncer/pgbouncer.pid
 INI
-  cluster_pgbouncer_pid_file="$CLUSTER_WORK/pgbouncer/pgbouncer.pid"
   # Like PostgreSQL, PgBouncer refuses to run as root.
   if [ "$(id -u)" = 0 ]; then
     chown -R postgres "$CLUSTER_WORK/pgbouncer"
@@ -71,6 +70,8 @@ cluster_start() {
   if [ -n "${CLUSTER_POOLED_INSTANCE:-}" ]; then
     pooled_url=$(cluster_start_pgbouncer "$2") || return 1
     CLUSTER_POOLER_URL=$pooled_url
+    # (Set here: the function above ran in a subshell.)
+    cluster_pgbouncer_pid_file="$CLUSTER_WORK/pgbouncer/pgbouncer.pid"
   fi
   INSTANCE_URLS=()
   INSTANCE_PID_FILES=()
