@@ -156,6 +156,20 @@ async fn answers_are_compressed_and_never_stored(app: TestApp) {
         );
         assert_eq!(header(&response, "cache-control"), "no-store", "{path}");
     }
+    // The CSV export streams page by page; compressed, it must still end cleanly (a compressor
+    // polls the stream once more after its end).
+    for accepted in ["gzip", "zstd"] {
+        let export = app
+            .client
+            .get(app.url("/api/deployments.csv?includeDeleted=true&limit=1"))
+            .header("accept-encoding", accepted)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(export.status(), 200);
+        assert_eq!(header(&export, "content-encoding"), accepted);
+        assert!(!export.bytes().await.unwrap().is_empty());
+    }
     // Without Accept-Encoding: as is (scripts and curl read it directly).
     let plain = app.get("/api/applications").await;
     assert_eq!(header(&plain, "content-encoding"), "");
