@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{run_app as run, Backend, TestApp};
+use common::{run_app as run, run_backend, Backend, TestApp};
 
 /// A site folder as `cargo leptos build --release --precompress` leaves it: the WASM's JS with
 /// a brotli sibling, the CSS.
@@ -193,14 +193,6 @@ async fn answers_are_compressed_and_never_stored(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(header(&refused, "cache-control"), "no-store");
-}
-
-async fn run_backend<F, Fut>(backend: Backend, case: F)
-where
-    F: FnOnce(Backend) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    case(backend).await
 }
 
 mod by_backend {

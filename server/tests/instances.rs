@@ -6,7 +6,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Backend, TestApp};
+use common::{run_backend, Backend, TestApp};
 use futures::StreamExt;
 use serde_json::json;
 
@@ -199,15 +199,7 @@ async fn a_cut_listener_reconnects_and_asks_for_a_refetch(backend: Backend) {
     assert_eq!(feed.next_deployment(LIVE).await, Some(id));
 }
 
-async fn run<F, Fut>(backend: Backend, case: F)
-where
-    F: FnOnce(Backend) -> Fut,
-    Fut: std::future::Future<Output = ()>,
-{
-    case(backend).await
-}
-
-for_both_backends!(run;
+for_both_backends!(run_backend;
     live_updates_reach_every_instance,
     a_replayed_request_announces_nothing,
     a_cut_listener_reconnects_and_asks_for_a_refetch,

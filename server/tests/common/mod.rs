@@ -360,6 +360,15 @@ where
     }
 }
 
+/// For cases that set up their own server (settings, several instances): hands them the backend.
+pub async fn run_backend<F, Fut>(backend: Backend, case: F)
+where
+    F: FnOnce(Backend) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    case(backend).await
+}
+
 /// Runs each listed case once per backend, as separately named tests:
 /// `sqlite::case` and `postgres::case`.
 #[macro_export]
