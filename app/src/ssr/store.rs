@@ -172,10 +172,19 @@ pub struct PairFilter {
     pub environment_id: Option<Uuid>,
 }
 
+/// One pair's row in the current state and its revision (raised by each record or retraction).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PairRevision {
+    pub application_id: Uuid,
+    pub environment_id: Uuid,
+    pub revision: i64,
+}
+
 /// Changes whenever anything the current-state matrix shows changes (a recorded or retracted
 /// deployment, an application or environment edit), whichever server made the change: equal
-/// stamps mean an equal matrix. (epoch, sum of pair revisions); see migration 0006.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// stamps mean an equal matrix. (epoch, sum of pair revisions); see migration 0006. Neither part
+/// ever falls without the epoch rising, so a later stamp compares greater.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct MatrixStamp {
     pub epoch: i64,
     pub revisions: i64,
@@ -341,6 +350,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<CurrentStateRecord>, StoreError>;
     /// The stamp of the current state as of now (read before the state it is to vouch for).
     async fn matrix_stamp(&self) -> Result<MatrixStamp, StoreError>;
+    /// Every pair row's revision (the parts the stamp sums), so a kept matrix can refetch only
+    /// the pairs that changed.
+    async fn pair_revisions(&self) -> Result<Vec<PairRevision>, StoreError>;
     /// The same as it was at `at`: per pair, the latest live deployment dated at or before it.
     async fn states_at(
         &self,

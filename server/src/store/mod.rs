@@ -196,6 +196,10 @@ const REFRESH_PAIR: &str = concat!(
 const MATRIX_STAMP: &str = "SELECT (SELECT epoch FROM matrix_epoch WHERE id = 1),
             (SELECT CAST(COALESCE(SUM(revision), 0) AS BIGINT) FROM current_deployment)";
 
+/// The parts of the matrix stamp's sum, per pair.
+const PAIR_REVISIONS: &str =
+    "SELECT application_id, environment_id, CAST(revision AS BIGINT) FROM current_deployment";
+
 /// Live deployments per environment, from the per-pair counts.
 const COUNT_PER_ENVIRONMENT: &str = "SELECT environment_id, CAST(SUM(live_deployments) AS BIGINT)
        FROM current_deployment GROUP BY environment_id";

@@ -827,6 +827,22 @@ macro_rules! store_with_shared_statements {
                     .map_err(map_sqlx_error)
             }
 
+            async fn pair_revisions(&self) -> Result<Vec<PairRevision>, StoreError> {
+                sqlx::query_as::<_, (DbId, DbId, i64)>(PAIR_REVISIONS)
+                    .fetch_all(self.reader())
+                    .await
+                    .map(|rows| {
+                        rows.into_iter()
+                            .map(|(application, environment, revision)| PairRevision {
+                                application_id: application.0,
+                                environment_id: environment.0,
+                                revision,
+                            })
+                            .collect()
+                    })
+                    .map_err(map_sqlx_error)
+            }
+
             async fn states_at(
                 &self,
                 pairs: PairFilter,

@@ -12,8 +12,8 @@ use app::model::{
 };
 use app::ssr::{
     CurrentStateRecord, DeploymentRecord, HistoryKey, HookRecord, IdempotencyClaim,
-    IdempotencyRecord, Inserted, MatrixStamp, NewDeployment, PairFilter, SessionRecord, Store,
-    StoreError,
+    IdempotencyRecord, Inserted, MatrixStamp, NewDeployment, PairFilter, PairRevision,
+    SessionRecord, Store, StoreError,
 };
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

@@ -1,9 +1,6 @@
 //! Recording deployments, their history, the current state (now or at any past instant),
 //! retraction and statistics.
 
-use std::collections::HashMap;
-use std::sync::Arc;
-
 use base64::Engine;
 use bytes::Bytes;
 use chrono::{DateTime, Datelike, Duration, Utc};
@@ -36,7 +33,7 @@ fn is_rollback(version: (&str, DateTime<Utc>), previous: Option<&(String, DateTi
     })
 }
 
-fn to_current_state(record: CurrentStateRecord) -> CurrentDeploymentState {
+pub(super) fn to_current_state(record: CurrentStateRecord) -> CurrentDeploymentState {
     CurrentDeploymentState {
         is_rollback: is_rollback(
             (&record.version_identifier, record.version_created_at),
@@ -263,8 +260,8 @@ impl Service {
     }
 
     /// The current state as the REST API's JSON body. The whole matrix as it is now — what
-    /// dashboards and pipelines poll — is serialized once per change and then reused for as long
-    /// as the database's matrix stamp is unchanged.
+    /// dashboards and pipelines poll — is kept and reused while the database's matrix stamp is
+    /// unchanged (see [`matrix_cache`](super::matrix_cache)).
     pub async fn current_state_json(
         &self,
         actor: &User,
@@ -273,75 +270,41 @@ impl Service {
     ) -> Result<Bytes, AppError> {
         let whole_matrix_now =
             pairs.application_id.is_none() && pairs.environment_id.is_none() && at.is_none();
-        let serialize = async {
-            let states = self.current_state(actor, pairs, at).await?;
-            serde_json::to_vec(&states)
-                .map(Bytes::from)
-                .map_err(|_| AppError::Internal)
-        };
         if !whole_matrix_now {
-            return serialize.await;
+            let states = self.current_state(actor, pairs, at).await?;
+            return serde_json::to_vec(&states)
+                .map(Bytes::from)
+                .map_err(|_| AppError::Internal);
         }
         require(actor, Role::Viewer)?;
-        self.current_json
-            .get_or_build(self.store.as_ref(), serialize)
-            .await
+        Ok(self.matrix.get(self.store.as_ref()).await?.json.clone())
     }
 
     /// The dashboard's matrix (now or at `at`), compactly: see [`MatrixView`]. The one for now
-    /// is reused while the matrix stamp is unchanged, like [`Self::current_state_json`].
+    /// is the kept one, like [`Self::current_state_json`].
     pub async fn matrix(
         &self,
         actor: &User,
         at: Option<DateTime<Utc>>,
     ) -> Result<MatrixView, AppError> {
         require(actor, Role::Viewer)?;
-        if at.is_some() {
-            check_at(at.as_ref())?;
-            return self.build_matrix(at).await;
-        }
-        let view = self
-            .matrix_view
-            .get_or_build(self.store.as_ref(), async {
-                self.build_matrix(None).await.map(Arc::new)
-            })
-            .await?;
-        Ok(MatrixView::clone(&view))
-    }
-
-    async fn build_matrix(&self, at: Option<DateTime<Utc>>) -> Result<MatrixView, AppError> {
+        let Some(at) = at else {
+            let kept = self.matrix.get(self.store.as_ref()).await?;
+            return Ok(MatrixView::clone(&kept.view));
+        };
+        check_at(Some(&at))?;
         let failed = store_error("matrix");
         let applications = self.store.list_applications(false).await.map_err(&failed)?;
         let environments = self.store.list_environments(false).await.map_err(&failed)?;
         let records = self
-            .states(PairFilter::default(), at)
+            .states(PairFilter::default(), Some(at))
             .await
             .map_err(&failed)?;
-        let index = |ids: Vec<Uuid>| -> HashMap<Uuid, u32> { ids.into_iter().zip(0..).collect() };
-        let rows = index(applications.iter().map(|a| a.id).collect());
-        let columns = index(environments.iter().map(|e| e.id).collect());
-        let cells = records
-            .into_iter()
-            .filter_map(|record| {
-                let row = *rows.get(&record.application_id)?;
-                let column = *columns.get(&record.environment_id)?;
-                let state = to_current_state(record);
-                Some(MatrixCell {
-                    row,
-                    column,
-                    version: state.version.version_identifier,
-                    deployment_id: state.deployment_id,
-                    deployment_date: state.deployment_date,
-                    deployed_by: state.deployed_by,
-                    is_rollback: state.is_rollback,
-                })
-            })
-            .collect();
-        Ok(MatrixView {
+        Ok(super::matrix_cache::view_at(
             applications,
             environments,
-            cells,
-        })
+            records,
+        ))
     }
 
     /// The admin's one-time soft-delete: hidden from history and current state, kept on record.

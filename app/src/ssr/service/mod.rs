@@ -24,9 +24,8 @@ pub struct Service {
     /// Announces each recorded or retracted deployment (its id) to live dashboards.
     events: tokio::sync::broadcast::Sender<uuid::Uuid>,
     policy: AccessPolicy,
-    /// The full current-state matrix as the REST API's JSON body, and as the dashboard's view.
-    current_json: matrix_cache::Stamped<bytes::Bytes>,
-    matrix_view: matrix_cache::Stamped<Arc<crate::model::MatrixView>>,
+    /// The full current-state matrix as the REST API's JSON body and as the dashboard's view.
+    matrix: matrix_cache::KeptMatrix,
 }
 
 /// Timestamps are kept to the microsecond so both backends store them exactly.
@@ -75,8 +74,7 @@ impl Service {
             store,
             events: tokio::sync::broadcast::channel(256).0,
             policy,
-            current_json: matrix_cache::Stamped::new(),
-            matrix_view: matrix_cache::Stamped::new(),
+            matrix: matrix_cache::KeptMatrix::new(),
         }
     }
 

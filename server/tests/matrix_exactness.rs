@@ -1,0 +1,296 @@
+//! The matrix — kept and patched between requests, or computed for a past instant — must always
+//! equal what the full history says. Randomized histories (seeded; the seed is printed) of
+//! records, back-dated records, retractions, renames and archived environments, written
+//! through two servers on one database, are checked after every change against a brute-force
+//! computation from the whole history read through the API.
+
+mod common;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Duration, SecondsFormat, Utc};
+use common::{run_app, TestApp};
+use serde_json::{json, Value};
+
+for_both_backends!(run_app;
+    kept_matrix_and_time_travel_equal_the_history_after_every_change,
+);
+
+/// One cell as the brute force and the API both describe it.
+#[derive(Debug, PartialEq, Eq, Clone)]
+struct Cell {
+    application: String,
+    environment: String,
+    deployment: String,
+    version: String,
+    is_rollback: bool,
+}
+
+/// A live deployment as the history lists it.
+#[derive(Debug, Clone)]
+struct Record {
+    id: String,
+    application: String,
+    environment: String,
+    version: String,
+    deployment_date: DateTime<Utc>,
+    created_at: DateTime<Utc>,
+}
+
+fn text(value: &Value) -> String {
+    value.as_str().unwrap().to_string()
+}
+
+fn instant(value: &Value) -> DateTime<Utc> {
+    text(value).parse().unwrap()
+}
+
+fn rfc3339(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Every live deployment, newest first (history order), read page by page.
+async fn whole_history(app: &TestApp) -> Vec<Record> {
+    let mut records = vec![];
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/deployments?limit=500&cursor={c}"),
+            None => "/api/deployments?limit=500".into(),
+        };
+        let page: Value = app.get(&path).await.json().await.unwrap();
+        for item in page["items"].as_array().unwrap() {
+            records.push(Record {
+                id: text(&item["id"]),
+                application: text(&item["application"]["id"]),
+                environment: text(&item["environment"]["id"]),
+                version: text(&item["version"]["versionIdentifier"]),
+                deployment_date: instant(&item["deploymentDate"]),
+                created_at: instant(&item["createdAt"]),
+            });
+        }
+        match page["nextCursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => break,
+        }
+    }
+    records
+}
+
+/// Active rows or columns, in matrix order, as ids.
+async fn active(app: &TestApp, path: &str) -> Vec<String> {
+    let listed: Vec<Value> = app.get(path).await.json().await.unwrap();
+    listed.iter().map(|item| text(&item["id"])).collect()
+}
+
+/// The matrix at `at` (None: now) computed from the history alone: per active pair, the latest
+/// live deployment dated at or before `at`, a rollback when its version is older than the
+/// previous one's (versions are numbered in creation order here).
+fn brute_force(
+    history: &[Record],
+    applications: &[String],
+    environments: &[String],
+    at: Option<DateTime<Utc>>,
+) -> Vec<Cell> {
+    let mut sorted: Vec<&Record> = history
+        .iter()
+        .filter(|r| at.is_none_or(|at| r.deployment_date <= at))
+        .collect();
+    sorted.sort_by(|a, b| {
+        (b.deployment_date, b.created_at, &b.id).cmp(&(a.deployment_date, a.created_at, &a.id))
+    });
+    let mut per_pair: HashMap<(&str, &str), Vec<&Record>> = HashMap::new();
+    for record in sorted {
+        per_pair
+            .entry((&record.application, &record.environment))
+            .or_default()
+            .push(record);
+    }
+    let number = |version: &str| version.trim_start_matches("1.").parse::<u32>().unwrap();
+    let mut cells = vec![];
+    for application in applications {
+        for environment in environments {
+            let Some(list) = per_pair.get(&(application.as_str(), environment.as_str())) else {
+                continue;
+            };
+            let current = list[0];
+            cells.push(Cell {
+                application: application.clone(),
+                environment: environment.clone(),
+                deployment: current.id.clone(),
+                version: current.version.clone(),
+                is_rollback: list
+                    .get(1)
+                    .is_some_and(|previous| number(&current.version) < number(&previous.version)),
+            });
+        }
+    }
+    cells
+}
+
+async fn matrix_from(client: &reqwest::Client, base: &str, query: &str) -> Vec<Cell> {
+    let response = client
+        .get(format!("{base}/api/deployments/current{query}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{query}");
+    let states: Vec<Value> = response.json().await.unwrap();
+    states
+        .iter()
+        .map(|s| Cell {
+            application: text(&s["application"]["id"]),
+            environment: text(&s["environment"]["id"]),
+            deployment: text(&s["deploymentId"]),
+            version: text(&s["version"]["versionIdentifier"]),
+            is_rollback: s["isRollback"].as_bool().unwrap(),
+        })
+        .collect()
+}
+
+async fn kept_matrix_and_time_travel_equal_the_history_after_every_change(app: TestApp) {
+    let seed = std::env::var("MATRIX_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| fastrand::u64(..));
+    eprintln!("matrix exactness seed: {seed} (MATRIX_SEED={seed} repeats this history)");
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let second = app.second_server().await;
+    let servers = [app.base.clone(), second];
+
+    let mut applications = vec![];
+    let mut versions: HashMap<String, Vec<String>> = HashMap::new();
+    for name in ["Portal", "billing", "Checkout", "Search"] {
+        let created = app
+            .create("/api/applications", json!({ "name": name }))
+            .await;
+        let id = text(&created["id"]);
+        for number in 0..4 {
+            let version = app
+                .create(
+                    &format!("/api/applications/{id}/versions"),
+                    json!({ "versionIdentifier": format!("1.{number}") }),
+                )
+                .await;
+            versions
+                .entry(id.clone())
+                .or_default()
+                .push(text(&version["id"]));
+        }
+        applications.push(id);
+    }
+    let mut environments = vec![];
+    for name in ["DEV", "STAGING", "PROD"] {
+        let created = app
+            .create("/api/environments", json!({ "name": name }))
+            .await;
+        environments.push(text(&created["id"]));
+    }
+
+    let now = Utc::now();
+    // A small set of dates, so ties on deploymentDate (broken by createdAt and id) happen.
+    let dates: Vec<DateTime<Utc>> = (1..=12).map(|d| now - Duration::days(d * 3)).collect();
+    let mut live: Vec<String> = vec![];
+    let mut changes = vec![];
+    for step in 0..60 {
+        // Both servers keep their matrix between changes, so the next read patches it.
+        for base in &servers {
+            matrix_from(&app.client, base, "").await;
+        }
+        let server = &servers[rng.usize(..servers.len())];
+        let roll = rng.u32(..100);
+        let change = if roll < 70 || live.is_empty() {
+            let application = &applications[rng.usize(..applications.len())];
+            let candidates = &versions[application];
+            let version = &candidates[rng.usize(..candidates.len())];
+            let environment = &environments[rng.usize(..environments.len())];
+            let date = if rng.bool() {
+                now - Duration::seconds(step)
+            } else {
+                dates[rng.usize(..dates.len())]
+            };
+            let response = app
+                .client
+                .post(format!("{server}/api/deployments"))
+                .json(&json!({
+                    "applicationId": application, "versionId": version,
+                    "environmentId": environment, "deploymentDate": rfc3339(date),
+                }))
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let body: Value = response.json().await.unwrap();
+            // Recording into an archived environment is refused; nothing changed then.
+            assert!(status == 201 || status == 422, "record: {status} {body}");
+            if status == 201 {
+                live.push(text(&body["id"]));
+            }
+            format!("record {date} ({status})")
+        } else if roll < 90 {
+            let deployment = live.swap_remove(rng.usize(..live.len()));
+            let response = app
+                .client
+                .delete(format!("{server}/api/deployments/{deployment}"))
+                .json(&json!({ "reason": "randomized test" }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200, "retract {deployment}");
+            format!("retract {deployment}")
+        } else if roll < 97 {
+            let application = &applications[rng.usize(..applications.len())];
+            let name = format!("App {}", rng.u32(..1_000_000));
+            let response = app
+                .client
+                .patch(format!("{server}/api/applications/{application}"))
+                .json(&json!({ "name": name }))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200, "rename {application}");
+            format!("rename {application} to {name}")
+        } else {
+            let environment = &environments[rng.usize(..environments.len())];
+            let response = app
+                .client
+                .post(format!("{server}/api/environments/{environment}/archive"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200, "archive {environment}");
+            format!("archive {environment}")
+        };
+        changes.push(change);
+
+        let history = whole_history(&app).await;
+        let shown_applications = active(&app, "/api/applications").await;
+        let shown_environments = active(&app, "/api/environments").await;
+        let expected = brute_force(&history, &shown_applications, &shown_environments, None);
+        for base in &servers {
+            assert_eq!(
+                matrix_from(&app.client, base, "").await,
+                expected,
+                "the matrix of {base} after step {step} (seed {seed}): {changes:#?}"
+            );
+        }
+
+        // Time travel at the instants where answers change, and just before them.
+        let mut instants: Vec<DateTime<Utc>> =
+            (0..3).map(|_| dates[rng.usize(..dates.len())]).collect();
+        if let Some(record) = history.get(rng.usize(..history.len().max(1))) {
+            instants.push(record.deployment_date);
+            instants.push(record.deployment_date - Duration::microseconds(1));
+        }
+        for at in instants {
+            let expected =
+                brute_force(&history, &shown_applications, &shown_environments, Some(at));
+            let query = format!("?at={}", rfc3339(at).replace('+', "%2B"));
+            assert_eq!(
+                matrix_from(&app.client, &servers[0], &query).await,
+                expected,
+                "time travel to {at} after step {step} (seed {seed}): {changes:#?}"
+            );
+        }
+    }
+}
