@@ -289,22 +289,23 @@ async fn matrix_stamp_changes_with_everything_the_matrix_shows(store: Arc<dyn St
         .unwrap();
     moved(&store, &mut seen, "a deployment to another pair").await;
 
-    // The per-pair revisions are the parts the stamp sums: a kept matrix diffs them to find
-    // the pairs to read again.
-    let revisions = store.pair_revisions().await.unwrap();
-    assert_eq!(revisions.len(), 2, "one row per pair with a deployment");
+    // The per-pair revisions are the parts the stamp sums: a kept matrix compares them to
+    // find the pairs to read again.
+    let named = store.pair_revisions(true).await.unwrap();
+    assert_eq!(named.pairs.len(), 2, "one row per pair with a deployment");
+    assert_eq!(named.revisions.len(), 2);
     let revision_of = |environment: uuid::Uuid| {
-        revisions
-            .iter()
-            .find(|r| r.application_id == app.id && r.environment_id == environment)
-            .map(|r| r.revision)
+        let i = named.pairs.iter().position(|&pair| pair == (app.id, environment));
+        i.map(|i| named.revisions[i])
     };
     assert_eq!(revision_of(dev.id), Some(3), "three records into DEV");
     assert_eq!(revision_of(prod.id), Some(1));
-    assert_eq!(
-        revisions.iter().map(|r| r.revision).sum::<i64>(),
-        store.matrix_stamp().await.unwrap().revisions
-    );
+    let stamp = store.matrix_stamp().await.unwrap();
+    assert_eq!(named.revisions.iter().sum::<i64>(), stamp.revisions);
+    assert_eq!(named.epoch, stamp.epoch);
+    let unnamed = store.pair_revisions(false).await.unwrap();
+    assert_eq!(unnamed.revisions, named.revisions, "the same order either way");
+    assert!(unnamed.pairs.is_empty());
 
     let unchanged = store.matrix_stamp().await.unwrap();
     store.current_states(Default::default()).await.unwrap();

@@ -9,6 +9,6 @@ pub use caller::{Authenticated, Via};
 pub use service::{AccessPolicy, Credential, Service};
 pub use store::{
     CurrentStateRecord, DeploymentRecord, HistoryKey, HookRecord, IdempotencyClaim,
-    IdempotencyRecord, Inserted, MatrixStamp, NewDeployment, PairFilter, PairRevision,
+    IdempotencyRecord, Inserted, MatrixStamp, NewDeployment, PairFilter, PairRevisions,
     SessionRecord, Store, StoreError,
 };

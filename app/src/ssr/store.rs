@@ -172,12 +172,16 @@ pub struct PairFilter {
     pub environment_id: Option<Uuid>,
 }
 
-/// One pair's row in the current state and its revision (raised by each record or retraction).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct PairRevision {
-    pub application_id: Uuid,
-    pub environment_id: Uuid,
-    pub revision: i64,
+/// The matrix epoch and every pair row's revision (raised by each record or retraction into
+/// it), read in one snapshot, in the pairs' key order; `pairs` names them when asked for.
+/// Within one epoch pair rows are only ever added, so two reads of one epoch with as many
+/// revisions list the same pairs in the same order.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PairRevisions {
+    pub epoch: i64,
+    pub revisions: Vec<i64>,
+    /// (application id, environment id) per revision; empty unless asked for.
+    pub pairs: Vec<(Uuid, Uuid)>,
 }
 
 /// Changes whenever anything the current-state matrix shows changes (a recorded or retracted
@@ -350,9 +354,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<CurrentStateRecord>, StoreError>;
     /// The stamp of the current state as of now (read before the state it is to vouch for).
     async fn matrix_stamp(&self) -> Result<MatrixStamp, StoreError>;
-    /// Every pair row's revision (the parts the stamp sums), so a kept matrix can refetch only
-    /// the pairs that changed.
-    async fn pair_revisions(&self) -> Result<Vec<PairRevision>, StoreError>;
+    /// The parts the stamp sums, per pair (see [`PairRevisions`]), so a kept matrix can read
+    /// again only the pairs that changed; `with_pairs` also names the pairs.
+    async fn pair_revisions(&self, with_pairs: bool) -> Result<PairRevisions, StoreError>;
     /// The same as it was at `at`: per pair, the latest live deployment dated at or before it.
     async fn states_at(
         &self,

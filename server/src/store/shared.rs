@@ -827,20 +827,14 @@ macro_rules! store_with_shared_statements {
                     .map_err(map_sqlx_error)
             }
 
-            async fn pair_revisions(&self) -> Result<Vec<PairRevision>, StoreError> {
-                sqlx::query_as::<_, (DbId, DbId, i64)>(PAIR_REVISIONS)
-                    .fetch_all(self.reader())
-                    .await
-                    .map(|rows| {
-                        rows.into_iter()
-                            .map(|(application, environment, revision)| PairRevision {
-                                application_id: application.0,
-                                environment_id: environment.0,
-                                revision,
-                            })
-                            .collect()
-                    })
-                    .map_err(map_sqlx_error)
+            async fn pair_revisions(&self, with_pairs: bool) -> Result<PairRevisions, StoreError> {
+                let sql = if with_pairs { PAIR_REVISIONS_AND_KEYS } else { PAIR_REVISIONS };
+                let (epoch, revisions, pairs) =
+                    sqlx::query_as::<_, (i64, Option<String>, Option<String>)>(sql)
+                        .fetch_one(self.reader())
+                        .await
+                        .map_err(map_sqlx_error)?;
+                parse_pair_revisions(epoch, revisions, pairs)
             }
 
             async fn states_at(

@@ -12,7 +12,7 @@ use app::model::{
 };
 use app::ssr::{
     CurrentStateRecord, DeploymentRecord, HistoryKey, HookRecord, IdempotencyClaim,
-    IdempotencyRecord, Inserted, MatrixStamp, NewDeployment, PairFilter, PairRevision,
+    IdempotencyRecord, Inserted, MatrixStamp, NewDeployment, PairFilter, PairRevisions,
     SessionRecord, Store, StoreError,
 };
 use chrono::{DateTime, Utc};

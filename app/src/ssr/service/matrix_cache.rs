@@ -14,7 +14,7 @@ use super::deployments::to_current_state;
 use super::store_error;
 use crate::error::AppError;
 use crate::model::{Application, CurrentDeploymentState, Environment, MatrixCell, MatrixView};
-use crate::ssr::store::{CurrentStateRecord, MatrixStamp, PairFilter, PairRevision, Store};
+use crate::ssr::store::{CurrentStateRecord, MatrixStamp, PairFilter, Store};
 
 /// More changed pairs than this since the kept matrix: rebuild it whole in one query instead
 /// of one query per pair.
@@ -23,12 +23,16 @@ const MOST_PAIRS_PATCHED: usize = 32;
 type Pair = (Uuid, Uuid);
 
 /// The full current-state matrix, as the dashboard's view and as the REST API's JSON body.
+#[derive(Clone)]
 pub(super) struct Matrix {
     stamp: MatrixStamp,
-    /// Every pair row's revision when it was read (shown or not: archived ones too).
-    revisions: HashMap<Pair, i64>,
+    /// What the revisions were when read before the cells: the pairs (shown or not — archived
+    /// ones too) in key order, each with its revision.
+    epoch: i64,
+    pairs: Vec<Pair>,
+    revisions: Vec<i64>,
     /// Where each shown pair's cell is in `view.cells` and `json_cells` (matrix order).
-    positions: Arc<HashMap<Pair, usize>>,
+    positions: HashMap<Pair, usize>,
     pub view: Arc<MatrixView>,
     json_cells: Vec<Bytes>,
     pub json: Bytes,
@@ -56,16 +60,18 @@ impl KeptMatrix {
         if let Some(kept) = slot.as_ref().filter(|kept| kept.stamp >= stamp) {
             return Ok(kept.clone());
         }
-        let revisions = store.pair_revisions().await.map_err(&failed)?;
-        let patched = match slot.as_ref() {
-            Some(kept) if kept.stamp.epoch == stamp.epoch => {
-                kept.patched(stamp, &revisions, store).await?
+        let kept = slot.take();
+        let matrix = match kept {
+            Some(kept) => {
+                // Patch in place when no request still holds the kept one (the usual case).
+                let kept = Arc::try_unwrap(kept).unwrap_or_else(|shared| Matrix::clone(&shared));
+                kept.patched(stamp, store).await?
             }
-            _ => None,
+            None => None,
         };
-        let matrix = match patched {
+        let matrix = match matrix {
             Some(matrix) => matrix,
-            None => Matrix::build(stamp, &revisions, store).await?,
+            None => Matrix::build(stamp, store).await?,
         };
         let matrix = Arc::new(matrix);
         *slot = Some(matrix.clone());
@@ -145,21 +151,11 @@ fn json_array(cells: &[Bytes]) -> Bytes {
     out.freeze()
 }
 
-fn revision_map(revisions: &[PairRevision]) -> HashMap<Pair, i64> {
-    revisions
-        .iter()
-        .map(|r| ((r.application_id, r.environment_id), r.revision))
-        .collect()
-}
-
 impl Matrix {
-    /// Reads the whole matrix (after `revisions`, so it is at least as new as they are).
-    async fn build(
-        stamp: MatrixStamp,
-        revisions: &[PairRevision],
-        store: &dyn Store,
-    ) -> Result<Self, AppError> {
+    /// Reads the whole matrix (after the revisions, so it is at least as new as they are).
+    async fn build(stamp: MatrixStamp, store: &dyn Store) -> Result<Self, AppError> {
         let failed = store_error("matrix");
+        let revisions = store.pair_revisions(true).await.map_err(&failed)?;
         let applications = store.list_applications(false).await.map_err(&failed)?;
         let environments = store.list_environments(false).await.map_err(&failed)?;
         let records = store
@@ -177,8 +173,10 @@ impl Matrix {
         }
         Ok(Self {
             stamp,
-            revisions: revision_map(revisions),
-            positions: Arc::new(positions),
+            epoch: revisions.epoch,
+            pairs: revisions.pairs,
+            revisions: revisions.revisions,
+            positions,
             json: json_array(&json_cells),
             json_cells,
             view: Arc::new(MatrixView {
@@ -190,58 +188,49 @@ impl Matrix {
     }
 
     /// This matrix with the pairs whose revision changed read again; None when that is not
-    /// enough (a pair appeared or went, or too many changed) and the matrix must be rebuilt.
+    /// enough (the epoch moved: a name, the order or the set of pairs changed; a pair was
+    /// added; too many changed) and the matrix must be rebuilt.
     async fn patched(
-        &self,
+        mut self,
         stamp: MatrixStamp,
-        revisions: &[PairRevision],
         store: &dyn Store,
     ) -> Result<Option<Self>, AppError> {
-        let fresh = revision_map(revisions);
-        if fresh.len() != self.revisions.len() {
+        let failed = store_error("matrix");
+        let fresh = store.pair_revisions(false).await.map_err(&failed)?;
+        if fresh.epoch != self.epoch || fresh.revisions.len() != self.revisions.len() {
             return Ok(None);
         }
-        let mut changed = vec![];
-        for (pair, revision) in &fresh {
-            match self.revisions.get(pair) {
-                None => return Ok(None),
-                Some(kept) if kept != revision => changed.push(*pair),
-                Some(_) => {}
-            }
-        }
+        let changed: Vec<usize> = (0..fresh.revisions.len())
+            .filter(|&i| fresh.revisions[i] != self.revisions[i])
+            .collect();
         if changed.len() > MOST_PAIRS_PATCHED {
             return Ok(None);
         }
-        let mut view = MatrixView::clone(&self.view);
-        let mut json_cells = self.json_cells.clone();
-        for (application_id, environment_id) in changed {
-            let pair = PairFilter {
-                application_id: Some(application_id),
-                environment_id: Some(environment_id),
-            };
-            let mut records = store
-                .current_states(pair)
-                .await
-                .map_err(store_error("matrix"))?;
-            let position = self.positions.get(&(application_id, environment_id));
-            match (records.pop(), position) {
-                (None, None) => {} // a pair the matrix does not show (archived)
-                (Some(record), Some(&position)) if records.is_empty() => {
-                    let kept = &view.cells[position];
-                    let (cell, json) = cell(record, kept.row, kept.column)?;
-                    view.cells[position] = cell;
-                    json_cells[position] = json;
+        if !changed.is_empty() {
+            let view = Arc::make_mut(&mut self.view);
+            for &i in &changed {
+                let (application_id, environment_id) = self.pairs[i];
+                let pair = PairFilter {
+                    application_id: Some(application_id),
+                    environment_id: Some(environment_id),
+                };
+                let mut records = store.current_states(pair).await.map_err(&failed)?;
+                let position = self.positions.get(&(application_id, environment_id));
+                match (records.pop(), position) {
+                    (None, None) => {} // a pair the matrix does not show (archived)
+                    (Some(record), Some(&position)) if records.is_empty() => {
+                        let kept = &view.cells[position];
+                        let (cell, json) = cell(record, kept.row, kept.column)?;
+                        view.cells[position] = cell;
+                        self.json_cells[position] = json;
+                    }
+                    _ => return Ok(None),
                 }
-                _ => return Ok(None),
             }
+            self.json = json_array(&self.json_cells);
         }
-        Ok(Some(Self {
-            stamp,
-            revisions: fresh,
-            positions: self.positions.clone(),
-            json: json_array(&json_cells),
-            json_cells,
-            view: Arc::new(view),
-        }))
+        self.stamp = stamp;
+        self.revisions = fresh.revisions;
+        Ok(Some(self))
     }
 }
