@@ -22,6 +22,8 @@ export async function seedEveryPage(api: APIRequestContext) {
   const routes = [
     '/',
     `/?at=${at}`,
+    `/?q=${encodeURIComponent(c.portal.name)}`,
+    `/?at=${at}&q=${encodeURIComponent(c.portal.name)}&page=2`,
     '/deployments',
     `/deployments?applicationId=${c.portal.id}&environmentId=${c.dev.id}&dateFrom=${day}&q=1.1`,
     `/deployments/${deployment.id}`,

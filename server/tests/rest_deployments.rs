@@ -147,6 +147,7 @@ for_both_backends!(run;
     rollbacks_are_flagged,
     current_rollback_mark_follows_back_dated_records_and_retractions,
     dashboard_matrix_places_cells_by_row_and_column,
+    current_matrix_pages_by_application_follow_the_link_header,
     full_matrix_shows_changes_made_through_another_server,
     csv_export_is_filtered_and_formula_safe,
     concurrent_recorders_keep_every_record_and_the_right_current,
@@ -765,7 +766,12 @@ async fn dashboard_matrix_places_cells_by_row_and_column(app: TestApp) {
     };
     let response = call(String::new()).await.unwrap();
     assert_eq!(response.status(), 200);
-    let matrix: Value = response.json().await.unwrap();
+    let page: Value = response.json().await.unwrap();
+    assert_eq!(
+        (&page["first"], &page["matching"], &page["total"]),
+        (&json!(0), &json!(2), &json!(2))
+    );
+    let matrix = &page["view"];
     let names = |list: &str| -> Vec<String> {
         matrix[list]
             .as_array()
@@ -813,7 +819,7 @@ async fn dashboard_matrix_places_cells_by_row_and_column(app: TestApp) {
         .unwrap();
     assert_eq!(past.status(), 200);
     let past: Value = past.json().await.unwrap();
-    let past_cells = past["cells"].as_array().unwrap();
+    let past_cells = past["view"]["cells"].as_array().unwrap();
     assert_eq!(past_cells.len(), 1);
     assert_eq!(past_cells[0]["version"], "1.0.0");
 }
@@ -848,13 +854,13 @@ async fn full_matrix_shows_changes_made_through_another_server(app: TestApp) {
                 )
             })
             .collect();
-        let rows: Vec<String> = dashboard["applications"]
+        let rows: Vec<String> = dashboard["view"]["applications"]
             .as_array()
             .unwrap()
             .iter()
             .map(|a| a["name"].as_str().unwrap().into())
             .collect();
-        let mut versions: Vec<String> = dashboard["cells"]
+        let mut versions: Vec<String> = dashboard["view"]["cells"]
             .as_array()
             .unwrap()
             .iter()
@@ -1060,4 +1066,93 @@ async fn comparison_lists_promotion_candidates_first(app: TestApp) {
         .find(|r| r["application"]["name"] == "Customer Portal")
         .unwrap();
     assert_eq!(portal["status"], "behind");
+}
+
+/// `?limit=` pages the whole current matrix by application; following the `Link` headers gives
+/// the full matrix, in order, each cell once.
+async fn current_matrix_pages_by_application_follow_the_link_header(app: TestApp) {
+    let w = world(&app).await;
+    let mut names = vec![];
+    for i in 0..5 {
+        let name = format!("Paged {i}");
+        let created = app
+            .create("/api/applications", json!({ "name": name }))
+            .await;
+        let version = app
+            .create(
+                &format!("/api/applications/{}/versions", id(&created)),
+                json!({"versionIdentifier": "1.0.0"}),
+            )
+            .await;
+        record(&app, &id(&created), &id(&version), &w.dev, &ago(2)).await;
+        if i % 2 == 0 {
+            record(&app, &id(&created), &id(&version), &w.prod, &ago(1)).await;
+        }
+        names.push(id(&created));
+    }
+    record(&app, &w.portal, &w.v["1.1.0"], &w.staging, &ago(1)).await;
+    let whole = current(&app, "/api/deployments/current").await;
+
+    let mut paged = vec![];
+    let mut pages = 0;
+    let mut next = Some("/api/deployments/current?limit=2".to_string());
+    while let Some(path) = next.take() {
+        let response = app.get(&path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        next = response.headers().get("link").map(|link| {
+            let link = link.to_str().unwrap();
+            assert!(link.ends_with(r#">; rel="next""#), "{link}");
+            link[1..link.find('>').unwrap()].to_string()
+        });
+        let cells: Vec<Value> = response.json().await.unwrap();
+        let applications: std::collections::BTreeSet<&str> = cells
+            .iter()
+            .map(|c| c["application"]["id"].as_str().unwrap())
+            .collect();
+        assert!(applications.len() <= 2, "at most 2 applications per page");
+        paged.extend(cells);
+        pages += 1;
+    }
+    // Billing, Customer Portal and the five "Paged" applications: four pages (rows without a
+    // deployment count too, so a page may hold fewer cells).
+    assert_eq!(pages, 4);
+    assert_eq!(
+        paged, whole,
+        "the pages together are the whole matrix, in order"
+    );
+
+    let app = &app;
+    let status = |path: &'static str| async move { app.get(path).await.status().as_u16() };
+    assert_eq!(status("/api/deployments/current?limit=0").await, 422);
+    assert_eq!(status("/api/deployments/current?limit=501").await, 422);
+    assert_eq!(status("/api/deployments/current?limit=-1").await, 422);
+    assert_eq!(
+        status("/api/deployments/current?limit=2&cursor=%00%ff").await,
+        400
+    );
+    assert_eq!(
+        status("/api/deployments/current?cursor=not-a-cursor").await,
+        400
+    );
+    assert_eq!(
+        status("/api/deployments/current?limit=2&at=2026-01-01T00:00:00Z").await,
+        422
+    );
+    // A cursor naming an application archived since: start again, said plainly.
+    let archived = app
+        .client
+        .post(app.url(&format!("/api/applications/{}/archive", names[0])))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(archived.status(), 200);
+    let response = app
+        .get(&format!(
+            "/api/deployments/current?limit=2&cursor={}",
+            names[0]
+        ))
+        .await;
+    assert_eq!(response.status(), 422);
+    let problem: Value = response.json().await.unwrap();
+    assert!(problem.to_string().contains("first page"), "{problem}");
 }

@@ -295,7 +295,10 @@ async fn matrix_stamp_changes_with_everything_the_matrix_shows(store: Arc<dyn St
     assert_eq!(named.pairs.len(), 2, "one row per pair with a deployment");
     assert_eq!(named.revisions.len(), 2);
     let revision_of = |environment: uuid::Uuid| {
-        let i = named.pairs.iter().position(|&pair| pair == (app.id, environment));
+        let i = named
+            .pairs
+            .iter()
+            .position(|&pair| pair == (app.id, environment));
         i.map(|i| named.revisions[i])
     };
     assert_eq!(revision_of(dev.id), Some(3), "three records into DEV");
@@ -304,7 +307,10 @@ async fn matrix_stamp_changes_with_everything_the_matrix_shows(store: Arc<dyn St
     assert_eq!(named.revisions.iter().sum::<i64>(), stamp.revisions);
     assert_eq!(named.epoch, stamp.epoch);
     let unnamed = store.pair_revisions(false).await.unwrap();
-    assert_eq!(unnamed.revisions, named.revisions, "the same order either way");
+    assert_eq!(
+        unnamed.revisions, named.revisions,
+        "the same order either way"
+    );
     assert!(unnamed.pairs.is_empty());
 
     let unchanged = store.matrix_stamp().await.unwrap();

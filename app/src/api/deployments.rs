@@ -80,11 +80,16 @@ pub async fn current_state(
     service.current_state(&user, pairs, at).await
 }
 
-/// The dashboard's matrix, compactly (now, or as it was at `at`).
+/// A page of the dashboard's matrix, compactly (now, or as it was at `at`): the applications
+/// whose name contains `q`, from the `first`-th.
 #[server(prefix = "/rpc")]
-pub async fn dashboard_matrix(at: Option<DateTime<Utc>>) -> Result<MatrixView, AppError> {
+pub async fn dashboard_matrix(
+    at: Option<DateTime<Utc>>,
+    #[server(default)] q: String,
+    #[server(default)] first: u32,
+) -> Result<MatrixPage, AppError> {
     let (service, user) = signed_in()?;
-    service.matrix(&user, at).await
+    service.matrix_page(&user, at, &q, first).await
 }
 
 #[server(prefix = "/rpc")]

@@ -91,7 +91,74 @@ pub struct MatrixCell {
     pub is_rollback: bool,
 }
 
+/// Rows on one page of the dashboard's matrix: at 15 environments about 750 cells, which keeps
+/// the page's HTML under 1 MB however many applications there are.
+pub const MATRIX_PAGE_ROWS: usize = 50;
+
+/// One page of the dashboard's matrix: the applications whose name contains the filter, from
+/// the `first`-th of them (0-based), with their cells.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MatrixPage {
+    pub view: MatrixView,
+    pub first: u32,
+    /// Applications whose name contains the filter (all of them when there is none).
+    pub matching: u32,
+    /// Active applications.
+    pub total: u32,
+}
+
+/// The dashboard's filter: applications whose name contains `filter` (case-insensitive,
+/// surrounding spaces ignored).
+pub fn name_matches(name: &str, filter: &str) -> bool {
+    let needle = filter.trim().to_lowercase();
+    needle.is_empty() || name.to_lowercase().contains(&needle)
+}
+
 impl MatrixView {
+    /// The rows `first..first + rows` of those whose application name contains `filter`, with
+    /// their cells (rows renumbered from 0).
+    pub fn page(&self, filter: &str, first: usize, rows: usize) -> MatrixPage {
+        let matching: Vec<usize> = (0..self.applications.len())
+            .filter(|&row| name_matches(&self.applications[row].name, filter))
+            .collect();
+        // Past the end (a stale link, a shorter filter result): the last page.
+        let first = if first >= matching.len() {
+            matching.len().saturating_sub(1) / rows.max(1) * rows
+        } else {
+            first
+        };
+        let shown = &matching[first..(first + rows).min(matching.len())];
+        let mut renumbered = vec![None; self.applications.len()];
+        for (new, &old) in shown.iter().enumerate() {
+            renumbered[old] = Some(new as u32);
+        }
+        let cells = self
+            .cells
+            .iter()
+            .filter_map(|cell| {
+                let row = (*renumbered.get(cell.row as usize)?)?;
+                Some(MatrixCell {
+                    row,
+                    ..cell.clone()
+                })
+            })
+            .collect();
+        MatrixPage {
+            view: MatrixView {
+                applications: shown
+                    .iter()
+                    .map(|&row| self.applications[row].clone())
+                    .collect(),
+                environments: self.environments.clone(),
+                cells,
+            },
+            first: first as u32,
+            matching: matching.len() as u32,
+            total: self.applications.len() as u32,
+        }
+    }
+
     /// The cell at (row, column), if that pair has a current deployment.
     pub fn cell_grid(&self) -> Vec<Vec<Option<&MatrixCell>>> {
         let mut grid = vec![vec![None; self.environments.len()]; self.applications.len()];
@@ -298,4 +365,96 @@ pub struct EnvironmentComparison {
     pub to: EnvironmentRef,
     /// Promotion candidates first, then by application name.
     pub rows: Vec<ComparisonRow>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view(names: &[&str], environments: usize) -> MatrixView {
+        let at = Utc::now();
+        let applications: Vec<Application> = names
+            .iter()
+            .map(|name| Application {
+                id: Uuid::now_v7(),
+                name: name.to_string(),
+                description: None,
+                repository: None,
+                created_at: at,
+                updated_at: at,
+                archived_at: None,
+            })
+            .collect();
+        let environments: Vec<Environment> = (0..environments)
+            .map(|position| Environment {
+                id: Uuid::now_v7(),
+                name: format!("E{position}"),
+                description: None,
+                position: position as i32,
+                is_production: false,
+                created_at: at,
+                updated_at: at,
+                archived_at: None,
+            })
+            .collect();
+        let cells = (0..applications.len() as u32)
+            .flat_map(|row| {
+                (0..environments.len() as u32).map(move |column| MatrixCell {
+                    row,
+                    column,
+                    version: format!("{row}.{column}"),
+                    deployment_id: Uuid::now_v7(),
+                    deployment_date: at,
+                    deployed_by: None,
+                    is_rollback: false,
+                })
+            })
+            .collect();
+        MatrixView {
+            applications,
+            environments,
+            cells,
+        }
+    }
+
+    #[test]
+    fn filter_matches_names_case_insensitively() {
+        assert!(name_matches("Customer Portal", " portal "));
+        assert!(name_matches("Billing", ""));
+        assert!(!name_matches("Billing", "portal"));
+    }
+
+    #[test]
+    fn a_page_holds_its_rows_and_their_cells_renumbered() {
+        let names = ["a0", "b1", "a2", "b3", "a4", "a5", "b6"];
+        let matrix = view(&names, 2);
+        let page = matrix.page("A", 2, 2);
+        let shown: Vec<&str> = page
+            .view
+            .applications
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect();
+        assert_eq!(shown, ["a4", "a5"], "the 3rd and 4th of the matching rows");
+        assert_eq!((page.first, page.matching, page.total), (2, 4, 7));
+        let versions: Vec<(u32, &str)> = page
+            .view
+            .cells
+            .iter()
+            .map(|c| (c.row, c.version.as_str()))
+            .collect();
+        assert_eq!(versions, [(0, "4.0"), (0, "4.1"), (1, "5.0"), (1, "5.1")]);
+        assert_eq!(page.view.environments.len(), 2);
+    }
+
+    #[test]
+    fn a_page_past_the_end_is_the_last_one() {
+        let matrix = view(&["a", "b", "c", "d", "e"], 1);
+        let page = matrix.page("", 400, 2);
+        assert_eq!(page.first, 4);
+        assert_eq!(page.view.applications.len(), 1);
+        let none = matrix.page("zzz", 0, 2);
+        assert_eq!((none.first, none.matching, none.total), (0, 0, 5));
+        assert!(none.view.applications.is_empty() && none.view.cells.is_empty());
+    }
 }

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::NavigateOptions;
 
 use crate::api::deployments::{dashboard_matrix, deployment_stats};
 use crate::components::age::Age;
@@ -16,16 +17,10 @@ use crate::components::session::SessionUser;
 use crate::components::timers::Delayed;
 use crate::components::timestamp::{relative, Timestamp};
 use crate::components::zone::{use_zone, Zone};
-use crate::model::{DeploymentFilter, MatrixView, Role};
+use crate::model::{DeploymentFilter, MatrixPage, MatrixView, Role, MATRIX_PAGE_ROWS, SEARCH_MAX};
 
 /// How long the matrix filter waits for the next key before filtering.
 const FILTER_DELAY_MS: u32 = 150;
-
-/// Matrix rows shown: applications whose name contains `filter` (case-insensitive).
-pub fn name_matches(name: &str, filter: &str) -> bool {
-    let needle = filter.trim().to_lowercase();
-    needle.is_empty() || name.to_lowercase().contains(&needle)
-}
 
 #[component]
 pub fn DashboardPage() -> impl IntoView {
@@ -44,13 +39,40 @@ pub fn DashboardPage() -> impl IntoView {
             .filter(|raw| !raw.trim().is_empty() && DateTime::parse_from_rfc3339(raw).is_err())
             .map(|raw| raw.chars().take(100).collect::<String>())
     };
+    // The filter and the page are in the URL (`?q=…&page=2`), so a filtered view can be shared.
+    let filter = move || query.get().get("q").unwrap_or_default();
+    let page_number = move || {
+        query
+            .get()
+            .get("page")
+            .and_then(|p| p.trim().parse::<u32>().ok())
+            .filter(|&p| p >= 1)
+            .unwrap_or(1)
+    };
     let tick = use_deployment_events();
     let session = expect_context::<SessionUser>();
 
-    let matrix = Resource::new(move || (at(), tick.get()), |(at, _)| dashboard_matrix(at));
+    let matrix = Resource::new(
+        move || (at(), filter(), page_number(), tick.get()),
+        |(at, q, page, _)| {
+            let first = (page - 1).saturating_mul(MATRIX_PAGE_ROWS as u32);
+            dashboard_matrix(at, q, first)
+        },
+    );
     let stats = Resource::new(move || tick.get(), |_| deployment_stats());
-    let filter = RwSignal::new(String::new());
     let filter_typing = Delayed::new();
+    let navigate = use_navigate();
+    let show_filtered = move |q: String| {
+        let url = dashboard_url(at(), &q, 1);
+        navigate(
+            &url,
+            NavigateOptions {
+                replace: true,
+                scroll: false,
+                ..Default::default()
+            },
+        );
+    };
     let matrix_focus = MatrixFocus::default();
 
     view! {
@@ -76,10 +98,11 @@ pub fn DashboardPage() -> impl IntoView {
                 <div class="matrix-panel card">
                     <div class="matrix-tools">
                         <input type="search" placeholder="Filter applications…" aria-label="Filter applications"
-                            id="matrix-filter" on:input=move |ev| {
-                                // Typing a name re-renders the matrix once, after the last key.
+                            id="matrix-filter" maxlength=SEARCH_MAX prop:value=filter on:input=move |ev| {
+                                // Typing a name asks for the matrix once, after the last key.
                                 let value = event_target_value(&ev);
-                                filter_typing.after(FILTER_DELAY_MS, move || filter.set(value));
+                                let show = show_filtered.clone();
+                                filter_typing.after(FILTER_DELAY_MS, move || show(value));
                             }/>
                         <Legend/>
                     </div>
@@ -88,7 +111,20 @@ pub fn DashboardPage() -> impl IntoView {
                             let (matrix, user) = (matrix.await, session.0.await);
                             let can_record = matches!(user, Ok(Some(u)) if u.can(Role::Editor)) && at().is_none();
                             match matrix {
-                                Ok(matrix) => view! { <Matrix matrix filter can_record focus=matrix_focus/> }.into_any(),
+                                Ok(page) if page.total == 0 || page.view.environments.is_empty() => view! {
+                                    <p class="empty">
+                                        "Nothing to show yet: create "<a href="/applications">"applications"</a>" and "
+                                        <a href="/environments">"environments"</a>", then record a deployment."
+                                    </p>
+                                }.into_any(),
+                                Ok(page) if page.view.applications.is_empty() => view! {
+                                    <MatrixRange page filter=filter() at=at()/>
+                                    <p class="empty" id="matrix-none">"No application’s name contains “"{filter().trim().to_string()}"”."</p>
+                                }.into_any(),
+                                Ok(page) => view! {
+                                    <MatrixRange page=page.clone() filter=filter() at=at()/>
+                                    <Matrix matrix=page.view can_record focus=matrix_focus/>
+                                }.into_any(),
                                 Err(e) => view! { <p class="form-error" role="alert">"The matrix could not be loaded: "{e.to_string()}</p> }.into_any(),
                             }
                         })}
@@ -118,6 +154,65 @@ pub fn DashboardPage() -> impl IntoView {
     }
 }
 
+/// The dashboard's address for a filter and a page (the instant kept).
+fn dashboard_url(at: Option<DateTime<Utc>>, filter: &str, page: u32) -> String {
+    let encode = |value: &str| {
+        percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let mut params = vec![];
+    if let Some(at) = at {
+        params.push(format!(
+            "at={}",
+            encode(&at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        ));
+    }
+    if !filter.is_empty() {
+        params.push(format!("q={}", encode(filter)));
+    }
+    if page > 1 {
+        params.push(format!("page={page}"));
+    }
+    if params.is_empty() {
+        "/".into()
+    } else {
+        format!("/?{}", params.join("&"))
+    }
+}
+
+/// Which applications the page shows, of how many, with links to the pages before and after.
+#[component]
+fn MatrixRange(page: MatrixPage, filter: String, at: Option<DateTime<Utc>>) -> impl IntoView {
+    let rows = page.view.applications.len() as u32;
+    let shown = if rows == 0 {
+        String::new()
+    } else {
+        format!("{}–{} of ", page.first + 1, page.first + rows)
+    };
+    let of = if filter.trim().is_empty() {
+        format!("{} applications", page.total)
+    } else {
+        format!(
+            "{} matching “{}” ({} in all)",
+            page.matching,
+            filter.trim(),
+            page.total
+        )
+    };
+    let number = page.first / MATRIX_PAGE_ROWS as u32 + 1;
+    let previous = (page.first > 0).then(|| dashboard_url(at, &filter, number - 1));
+    let next = (page.first + rows < page.matching).then(|| dashboard_url(at, &filter, number + 1));
+    let paged = previous.is_some() || next.is_some();
+    view! {
+        <nav class="matrix-range" aria-label="Matrix pages">
+            <span id="matrix-range">{shown}{of}</span>
+            {paged.then(|| view! {
+                {previous.map(|href| view! { <a href=href rel="prev" id="matrix-previous">"← Previous"</a> })}
+                {next.map(|href| view! { <a href=href rel="next" id="matrix-next">"Next →"</a> })}
+            })}
+        </nav>
+    }
+}
+
 #[component]
 fn Legend() -> impl IntoView {
     view! {
@@ -131,21 +226,7 @@ fn Legend() -> impl IntoView {
 }
 
 #[component]
-fn Matrix(
-    matrix: MatrixView,
-    filter: RwSignal<String>,
-    can_record: bool,
-    focus: MatrixFocus,
-) -> impl IntoView {
-    if matrix.applications.is_empty() || matrix.environments.is_empty() {
-        return view! {
-            <p class="empty">
-                "Nothing to show yet: create "<a href="/applications">"applications"</a>" and "
-                <a href="/environments">"environments"</a>", then record a deployment."
-            </p>
-        }
-        .into_any();
-    }
+fn Matrix(matrix: MatrixView, can_record: bool, focus: MatrixFocus) -> impl IntoView {
     let header = matrix
         .environments
         .iter()
@@ -161,14 +242,10 @@ fn Matrix(
     let matrix = StoredValue::new(matrix);
     let now = Utc::now();
     let zone = use_zone();
-    let rows = move || {
-        zone.with(|zone| {
-            matrix.with_value(|m| matrix_rows_html(m, &filter.get(), now, zone, can_record))
-        })
-    };
+    let rows =
+        move || zone.with(|zone| matrix.with_value(|m| matrix_rows_html(m, now, zone, can_record)));
     // A live update or the filter rebuilds the rows; a keyboard user keeps their place.
     Effect::new(move |_| {
-        filter.track();
         zone.track();
         request_animation_frame(move || focus.restore());
     });
@@ -188,7 +265,6 @@ fn Matrix(
         </div>
         <p class="muted small" id="matrix-keys">"Arrow keys move between cells; Enter opens a deployment."</p>
     }
-    .into_any()
 }
 
 /// Which matrix cell has the keyboard focus — (application, column) — so that it can be given
@@ -332,7 +408,6 @@ fn move_focus_in_matrix(ev: leptos::ev::KeyboardEvent) {
 /// cells hold only links, so nothing inside needs hydrating. Every stored value is escaped.
 pub fn matrix_rows_html(
     matrix: &MatrixView,
-    filter: &str,
     now: DateTime<Utc>,
     zone: &Zone,
     can_record: bool,
@@ -347,9 +422,6 @@ pub fn matrix_rows_html(
         matrix.applications.len() * (250 + matrix.environments.len() * 1_000),
     );
     for (row, app) in matrix.applications.iter().enumerate() {
-        if !name_matches(&app.name, filter) {
-            continue;
-        }
         let name = esc(&app.name);
         let _ = write!(
             html,
@@ -489,34 +561,12 @@ mod tests {
                 is_rollback: true,
             }],
         };
-        let html = matrix_rows_html(&matrix, "", at, &Zone::default(), true);
+        let html = matrix_rows_html(&matrix, at, &Zone::default(), true);
         for raw in ["<script>", "<b>", "<img", "<R>"] {
             assert!(!html.contains(raw), "{raw} left unescaped in {html}");
         }
         assert!(html.contains("1.0.0&lt;b&gt;"));
         assert!(html.contains(r#"class="badge rollback""#));
         assert_eq!(html.matches("<td ").count(), 1);
-        assert!(matrix_rows_html(&matrix, "no such app", at, &Zone::default(), true).is_empty());
-    }
-
-    #[test]
-    fn filter_matches_names_case_insensitively() {
-        let app = |name: &str| Application {
-            id: Uuid::now_v7(),
-            name: name.into(),
-            description: None,
-            repository: None,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-            archived_at: None,
-        };
-        let apps = vec![app("Customer Portal"), app("Billing"), app("Portal Admin")];
-        let names: Vec<String> = apps
-            .into_iter()
-            .filter(|a| name_matches(&a.name, " portal "))
-            .map(|a| a.name)
-            .collect();
-        assert_eq!(names, ["Customer Portal", "Portal Admin"]);
-        assert!(name_matches("Billing", ""));
     }
 }

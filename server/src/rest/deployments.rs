@@ -121,6 +121,12 @@ struct CurrentQuery {
     environment_id: Option<Uuid>,
     /// The state as it was at this instant (RFC 3339).
     at: Option<DateTime<Utc>>,
+    /// Pages the whole current matrix by application: the cells of at most this many
+    /// applications (in matrix order); a `Link: <…>; rel="next"` header names the next page.
+    #[param(minimum = 1, maximum = 500)]
+    limit: Option<i64>,
+    /// From the previous page's `Link` header, unchanged.
+    cursor: Option<String>,
 }
 
 #[derive(Deserialize, Default, utoipa::IntoParams)]
@@ -318,7 +324,31 @@ async fn current(
         application_id: query.application_id,
         environment_id: query.environment_id,
     };
-    current_json(&state, &user, pairs, query.at).await
+    if query.limit.is_none() && query.cursor.is_none() {
+        return current_json(&state, &user, pairs, query.at).await;
+    }
+    if pairs.application_id.is_some() || pairs.environment_id.is_some() || query.at.is_some() {
+        return Err(Problem(AppError::field(
+            "limit",
+            "pages the whole current matrix only: leave out applicationId, environmentId and at",
+        )));
+    }
+    let limit = query
+        .limit
+        .unwrap_or(app::ssr::service::deployments::DEFAULT_PAGE_SIZE);
+    let page = state
+        .service
+        .current_state_page(&user, query.cursor.as_deref(), limit)
+        .await?;
+    let mut response = ([(header::CONTENT_TYPE, "application/json")], page.body).into_response();
+    if let Some(cursor) = page.next_cursor {
+        let link =
+            format!("</api/deployments/current?limit={limit}&cursor={cursor}>; rel=\"next\"");
+        if let Ok(value) = HeaderValue::from_str(&link) {
+            response.headers_mut().insert(header::LINK, value);
+        }
+    }
+    Ok(response)
 }
 
 #[utoipa::path(

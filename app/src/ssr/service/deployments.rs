@@ -6,6 +6,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use uuid::Uuid;
 
+use super::matrix_cache::MatrixJsonPage;
 use super::{now, require, store_error, Service};
 use crate::error::{AppError, FieldError};
 use crate::model::*;
@@ -280,19 +281,54 @@ impl Service {
         Ok(self.matrix.get(self.store.as_ref()).await?.json.clone())
     }
 
-    /// The dashboard's matrix (now or at `at`), compactly: see [`MatrixView`]. The one for now
-    /// is the kept one, like [`Self::current_state_json`].
-    pub async fn matrix(
+    /// A page of the current matrix for API clients: the cells of at most `limit` applications
+    /// after the cursor's (matrix order), from the kept matrix.
+    pub async fn current_state_page(
+        &self,
+        actor: &User,
+        cursor: Option<&str>,
+        limit: i64,
+    ) -> Result<MatrixJsonPage, AppError> {
+        require(actor, Role::Viewer)?;
+        if !(1..=MAX_PAGE_SIZE).contains(&limit) {
+            return Err(AppError::field(
+                "limit",
+                format!("must be between 1 and {MAX_PAGE_SIZE}"),
+            ));
+        }
+        let after = cursor
+            .map(|cursor| {
+                Uuid::parse_str(cursor).map_err(|_| {
+                    AppError::BadRequest(
+                        "invalid cursor: pass the cursor of the previous page's Link header unchanged"
+                            .into(),
+                    )
+                })
+            })
+            .transpose()?;
+        let matrix = self.matrix.get(self.store.as_ref()).await?;
+        matrix.json_page(after, limit as usize)
+    }
+
+    /// One page of the dashboard's matrix (now or at `at`), compactly: see [`MatrixPage`]. The
+    /// filter searches every application's name, not only the page's. The matrix for now is the
+    /// kept one, like [`Self::current_state_json`].
+    pub async fn matrix_page(
         &self,
         actor: &User,
         at: Option<DateTime<Utc>>,
-    ) -> Result<MatrixView, AppError> {
+        filter: &str,
+        first: u32,
+    ) -> Result<MatrixPage, AppError> {
         require(actor, Role::Viewer)?;
+        let mut errors = vec![];
+        optional_text("q", Some(filter), SEARCH_MAX, &mut errors);
+        check_instant("at", at.as_ref(), &mut errors);
+        finish(errors)?;
+        let page = |view: &MatrixView| view.page(filter, first as usize, MATRIX_PAGE_ROWS);
         let Some(at) = at else {
-            let kept = self.matrix.get(self.store.as_ref()).await?;
-            return Ok(MatrixView::clone(&kept.view));
+            return Ok(page(&self.matrix.get(self.store.as_ref()).await?.view));
         };
-        check_at(Some(&at))?;
         let failed = store_error("matrix");
         let applications = self.store.list_applications(false).await.map_err(&failed)?;
         let environments = self.store.list_environments(false).await.map_err(&failed)?;
@@ -300,11 +336,11 @@ impl Service {
             .states(PairFilter::default(), Some(at))
             .await
             .map_err(&failed)?;
-        Ok(super::matrix_cache::view_at(
+        Ok(page(&super::matrix_cache::view_at(
             applications,
             environments,
             records,
-        ))
+        )))
     }
 
     /// The admin's one-time soft-delete: hidden from history and current state, kept on record.

@@ -151,7 +151,45 @@ fn json_array(cells: &[Bytes]) -> Bytes {
     out.freeze()
 }
 
+/// A page of the current matrix as the REST API's JSON body.
+pub struct MatrixJsonPage {
+    pub body: Bytes,
+    /// For the next page, when more applications follow.
+    pub next_cursor: Option<String>,
+}
+
 impl Matrix {
+    /// The cells of up to `limit` applications after application `after` (matrix order).
+    pub(super) fn json_page(
+        &self,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<MatrixJsonPage, AppError> {
+        let applications = &self.view.applications;
+        let start = match after {
+            None => 0,
+            Some(id) => {
+                let position = applications.iter().position(|a| a.id == id).ok_or_else(|| {
+                    AppError::field(
+                        "cursor",
+                        "names an application no longer in the matrix (archived); start again from the first page",
+                    )
+                })?;
+                position + 1
+            }
+        };
+        let end = (start + limit).min(applications.len());
+        let rows = start as u32..end as u32;
+        let cells: Vec<Bytes> = (self.view.cells.iter().zip(&self.json_cells))
+            .filter(|(cell, _)| rows.contains(&cell.row))
+            .map(|(_, json)| json.clone())
+            .collect();
+        Ok(MatrixJsonPage {
+            body: json_array(&cells),
+            next_cursor: (end < applications.len()).then(|| applications[end - 1].id.to_string()),
+        })
+    }
+
     /// Reads the whole matrix (after the revisions, so it is at least as new as they are).
     async fn build(stamp: MatrixStamp, store: &dyn Store) -> Result<Self, AppError> {
         let failed = store_error("matrix");

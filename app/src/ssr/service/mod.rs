@@ -18,6 +18,7 @@ use crate::error::AppError;
 use crate::model::{Role, User};
 
 pub use access::{AccessPolicy, Credential};
+pub use matrix_cache::MatrixJsonPage;
 
 pub struct Service {
     store: Arc<dyn Store>,
