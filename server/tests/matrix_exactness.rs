@@ -136,14 +136,54 @@ async fn matrix_from(client: &reqwest::Client, base: &str, query: &str) -> Vec<C
         .unwrap();
     assert_eq!(response.status(), 200, "{query}");
     let states: Vec<Value> = response.json().await.unwrap();
-    states
+    states.iter().map(cell_of).collect()
+}
+
+/// A cell of the REST API's current state.
+fn cell_of(state: &Value) -> Cell {
+    Cell {
+        application: text(&state["application"]["id"]),
+        environment: text(&state["environment"]["id"]),
+        deployment: text(&state["deploymentId"]),
+        version: text(&state["version"]["versionIdentifier"]),
+        is_rollback: state["isRollback"].as_bool().unwrap(),
+    }
+}
+
+/// The dashboard's page of the matrix (a server function), as cells.
+async fn dashboard_page(app: &TestApp, at: Option<DateTime<Utc>>) -> Vec<Cell> {
+    let body = at.map_or(String::new(), |at| {
+        format!("at={}", rfc3339(at).replace('+', "%2B"))
+    });
+    let response = app
+        .client
+        .post(app.url(common::server_fn_path("dashboard_matrix")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let page: Value = response.json().await.unwrap();
+    let ids = |list: &str| -> Vec<String> {
+        page["view"][list]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|item| text(&item["id"]))
+            .collect()
+    };
+    let (rows, columns) = (ids("applications"), ids("environments"));
+    page["view"]["cells"]
+        .as_array()
+        .unwrap()
         .iter()
-        .map(|s| Cell {
-            application: text(&s["application"]["id"]),
-            environment: text(&s["environment"]["id"]),
-            deployment: text(&s["deploymentId"]),
-            version: text(&s["version"]["versionIdentifier"]),
-            is_rollback: s["isRollback"].as_bool().unwrap(),
+        .map(|cell| Cell {
+            application: rows[cell["row"].as_u64().unwrap() as usize].clone(),
+            environment: columns[cell["column"].as_u64().unwrap() as usize].clone(),
+            deployment: text(&cell["deploymentId"]),
+            version: text(&cell["version"]),
+            is_rollback: cell["isRollback"].as_bool().unwrap(),
         })
         .collect()
 }
@@ -274,6 +314,11 @@ async fn kept_matrix_and_time_travel_equal_the_history_after_every_change(app: T
                 "the matrix of {base} after step {step} (seed {seed}): {changes:#?}"
             );
         }
+        assert_eq!(
+            dashboard_page(&app, None).await,
+            expected,
+            "the dashboard after step {step} (seed {seed}): {changes:#?}"
+        );
 
         // Time travel at the instants where answers change, and just before them.
         let mut instants: Vec<DateTime<Utc>> =
@@ -290,6 +335,27 @@ async fn kept_matrix_and_time_travel_equal_the_history_after_every_change(app: T
                 matrix_from(&app.client, &servers[0], &query).await,
                 expected,
                 "time travel to {at} after step {step} (seed {seed}): {changes:#?}"
+            );
+            let mut paged = vec![];
+            let mut next = Some(format!("/api/deployments/current{query}&limit=3"));
+            while let Some(path) = next.take() {
+                let response = app.get(&path).await;
+                assert_eq!(response.status(), 200, "{path}");
+                next = response.headers().get("link").map(|link| {
+                    let link = link.to_str().unwrap();
+                    link[1..link.find('>').unwrap()].to_string()
+                });
+                let states: Vec<Value> = response.json().await.unwrap();
+                paged.extend(states.iter().map(cell_of));
+            }
+            assert_eq!(
+                paged, expected,
+                "paged time travel to {at} after step {step} (seed {seed})"
+            );
+            assert_eq!(
+                dashboard_page(&app, Some(at)).await,
+                expected,
+                "the dashboard at {at} after step {step} (seed {seed}): {changes:#?}"
             );
         }
     }

@@ -1068,6 +1068,34 @@ async fn comparison_lists_promotion_candidates_first(app: TestApp) {
     assert_eq!(portal["status"], "behind");
 }
 
+/// Follows `Link: <…>; rel="next"` from `path`: every page's cells in order, and how many pages.
+async fn follow_pages(app: &TestApp, path: &str) -> (Vec<Value>, usize) {
+    let mut cells = vec![];
+    let mut pages = 0;
+    let mut next = Some(path.to_string());
+    while let Some(path) = next.take() {
+        let response = app.get(&path).await;
+        assert_eq!(response.status(), 200, "{path}");
+        next = response.headers().get("link").map(|link| {
+            let link = link.to_str().unwrap();
+            assert!(link.ends_with(r#">; rel="next""#), "{link}");
+            link[1..link.find('>').unwrap()].to_string()
+        });
+        let page: Vec<Value> = response.json().await.unwrap();
+        let applications: std::collections::BTreeSet<&str> = page
+            .iter()
+            .map(|c| c["application"]["id"].as_str().unwrap())
+            .collect();
+        assert!(
+            applications.len() <= 3,
+            "at most `limit` applications per page"
+        );
+        cells.extend(page);
+        pages += 1;
+    }
+    (cells, pages)
+}
+
 /// `?limit=` pages the whole current matrix by application; following the `Link` headers gives
 /// the full matrix, in order, each cell once.
 async fn current_matrix_pages_by_application_follow_the_link_header(app: TestApp) {
@@ -1093,32 +1121,23 @@ async fn current_matrix_pages_by_application_follow_the_link_header(app: TestApp
     record(&app, &w.portal, &w.v["1.1.0"], &w.staging, &ago(1)).await;
     let whole = current(&app, "/api/deployments/current").await;
 
-    let mut paged = vec![];
-    let mut pages = 0;
-    let mut next = Some("/api/deployments/current?limit=2".to_string());
-    while let Some(path) = next.take() {
-        let response = app.get(&path).await;
-        assert_eq!(response.status(), 200, "{path}");
-        next = response.headers().get("link").map(|link| {
-            let link = link.to_str().unwrap();
-            assert!(link.ends_with(r#">; rel="next""#), "{link}");
-            link[1..link.find('>').unwrap()].to_string()
-        });
-        let cells: Vec<Value> = response.json().await.unwrap();
-        let applications: std::collections::BTreeSet<&str> = cells
-            .iter()
-            .map(|c| c["application"]["id"].as_str().unwrap())
-            .collect();
-        assert!(applications.len() <= 2, "at most 2 applications per page");
-        paged.extend(cells);
-        pages += 1;
-    }
+    let (paged, pages) = follow_pages(&app, "/api/deployments/current?limit=2").await;
     // Billing, Customer Portal and the five "Paged" applications: four pages (rows without a
     // deployment count too, so a page may hold fewer cells).
     assert_eq!(pages, 4);
     assert_eq!(
         paged, whole,
         "the pages together are the whole matrix, in order"
+    );
+    // The same as it was at an instant: the Link headers keep the instant.
+    let at = (Utc::now() - Duration::hours(36)).format("%Y-%m-%dT%H:%M:%SZ");
+    let whole_then = current(&app, &format!("/api/deployments/current?at={at}")).await;
+    let (paged_then, _) =
+        follow_pages(&app, &format!("/api/deployments/current?limit=3&at={at}")).await;
+    assert_eq!(paged_then, whole_then);
+    assert!(
+        whole_then.len() < whole.len(),
+        "the instant is before some records"
     );
 
     let app = &app;
@@ -1135,8 +1154,8 @@ async fn current_matrix_pages_by_application_follow_the_link_header(app: TestApp
         400
     );
     assert_eq!(
-        status("/api/deployments/current?limit=2&at=2026-01-01T00:00:00Z").await,
-        422
+        status("/api/deployments/current?limit=2&at=10000-01-01T00:00:00Z").await,
+        400
     );
     // A cursor naming an application archived since: start again, said plainly.
     let archived = app

@@ -357,6 +357,13 @@ pub trait Store: Send + Sync + 'static {
     /// The parts the stamp sums, per pair (see [`PairRevisions`]), so a kept matrix can read
     /// again only the pairs that changed; `with_pairs` also names the pairs.
     async fn pair_revisions(&self, with_pairs: bool) -> Result<PairRevisions, StoreError>;
+    /// As [`Self::states_at`] for the pairs of these applications only (a page of the matrix:
+    /// a seek per pair shown rather than per pair in the organisation).
+    async fn states_at_of(
+        &self,
+        application_ids: &[Uuid],
+        at: DateTime<Utc>,
+    ) -> Result<Vec<CurrentStateRecord>, StoreError>;
     /// The same as it was at `at`: per pair, the latest live deployment dated at or before it.
     async fn states_at(
         &self,

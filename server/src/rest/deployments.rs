@@ -121,7 +121,7 @@ struct CurrentQuery {
     environment_id: Option<Uuid>,
     /// The state as it was at this instant (RFC 3339).
     at: Option<DateTime<Utc>>,
-    /// Pages the whole current matrix by application: the cells of at most this many
+    /// Pages the whole matrix (now or at `at`) by application: the cells of at most this many
     /// applications (in matrix order); a `Link: <…>; rel="next"` header names the next page.
     #[param(minimum = 1, maximum = 500)]
     limit: Option<i64>,
@@ -327,10 +327,10 @@ async fn current(
     if query.limit.is_none() && query.cursor.is_none() {
         return current_json(&state, &user, pairs, query.at).await;
     }
-    if pairs.application_id.is_some() || pairs.environment_id.is_some() || query.at.is_some() {
+    if pairs.application_id.is_some() || pairs.environment_id.is_some() {
         return Err(Problem(AppError::field(
             "limit",
-            "pages the whole current matrix only: leave out applicationId, environmentId and at",
+            "pages the whole matrix only: leave out applicationId and environmentId",
         )));
     }
     let limit = query
@@ -338,12 +338,15 @@ async fn current(
         .unwrap_or(app::ssr::service::deployments::DEFAULT_PAGE_SIZE);
     let page = state
         .service
-        .current_state_page(&user, query.cursor.as_deref(), limit)
+        .current_state_page(&user, query.at, query.cursor.as_deref(), limit)
         .await?;
     let mut response = ([(header::CONTENT_TYPE, "application/json")], page.body).into_response();
     if let Some(cursor) = page.next_cursor {
+        let at = query.at.map_or(String::new(), |at| {
+            format!("&at={}", at.format("%Y-%m-%dT%H:%M:%S%.6fZ"))
+        });
         let link =
-            format!("</api/deployments/current?limit={limit}&cursor={cursor}>; rel=\"next\"");
+            format!("</api/deployments/current?limit={limit}{at}&cursor={cursor}>; rel=\"next\"");
         if let Ok(value) = HeaderValue::from_str(&link) {
             response.headers_mut().insert(header::LINK, value);
         }

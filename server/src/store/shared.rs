@@ -837,6 +837,28 @@ macro_rules! store_with_shared_statements {
                 parse_pair_revisions(epoch, revisions, pairs)
             }
 
+            async fn states_at_of(
+                &self,
+                application_ids: &[Uuid],
+                at: DateTime<Utc>,
+            ) -> Result<Vec<CurrentStateRecord>, StoreError> {
+                if application_ids.is_empty() {
+                    return Ok(vec![]);
+                }
+                let mut qb = sqlx::QueryBuilder::<$db>::new(Self::CELLS_PREFIX);
+                qb.push(CURRENT_STATE_COLUMNS);
+                qb.push(Self::CELLS_AT).push_bind(DbTime(at)).push(Self::CELLS_AT_PAIRS);
+                Self::push_pair_filter(&mut qb, PairFilter::default(), "pa", "pe");
+                qb.push(" AND pa.id IN (");
+                let mut ids = qb.separated(", ");
+                for id in application_ids {
+                    ids.push_bind(DbId(*id));
+                }
+                qb.push(")");
+                qb.push(Self::CELLS_AT_END).push(CURRENT_STATE_JOINS);
+                self.fetch_cells(qb).await
+            }
+
             async fn states_at(
                 &self,
                 pairs: PairFilter,

@@ -286,10 +286,12 @@ impl Service {
     pub async fn current_state_page(
         &self,
         actor: &User,
+        at: Option<DateTime<Utc>>,
         cursor: Option<&str>,
         limit: i64,
     ) -> Result<MatrixJsonPage, AppError> {
         require(actor, Role::Viewer)?;
+        check_at(at.as_ref())?;
         if !(1..=MAX_PAGE_SIZE).contains(&limit) {
             return Err(AppError::field(
                 "limit",
@@ -306,8 +308,24 @@ impl Service {
                 })
             })
             .transpose()?;
-        let matrix = self.matrix.get(self.store.as_ref()).await?;
-        matrix.json_page(after, limit as usize)
+        let Some(at) = at else {
+            let matrix = self.matrix.get(self.store.as_ref()).await?;
+            return matrix.json_page(after, limit as usize);
+        };
+        // As it was at `at`: only the page's applications are looked up (a seek per pair).
+        let failed = store_error("matrix");
+        let applications = self.store.list_applications(false).await.map_err(&failed)?;
+        let (rows, next_cursor) =
+            super::matrix_cache::application_page(&applications, after, limit as usize)?;
+        let shown: Vec<Uuid> = applications[rows].iter().map(|a| a.id).collect();
+        let records = self.store.states_at_of(&shown, at).await.map_err(&failed)?;
+        let states: Vec<CurrentDeploymentState> =
+            records.into_iter().map(to_current_state).collect();
+        let body = serde_json::to_vec(&states).map_err(|_| AppError::Internal)?;
+        Ok(MatrixJsonPage {
+            body: Bytes::from(body),
+            next_cursor,
+        })
     }
 
     /// One page of the dashboard's matrix (now or at `at`), compactly: see [`MatrixPage`]. The
@@ -329,18 +347,22 @@ impl Service {
         let Some(at) = at else {
             return Ok(page(&self.matrix.get(self.store.as_ref()).await?.view));
         };
+        // Only the page's applications are looked up as they were: a seek per pair shown.
         let failed = store_error("matrix");
         let applications = self.store.list_applications(false).await.map_err(&failed)?;
         let environments = self.store.list_environments(false).await.map_err(&failed)?;
-        let records = self
-            .states(PairFilter::default(), Some(at))
-            .await
-            .map_err(&failed)?;
-        Ok(page(&super::matrix_cache::view_at(
+        let rows = MatrixView {
             applications,
-            environments,
-            records,
-        )))
+            environments: vec![],
+            cells: vec![],
+        }
+        .page(filter, first as usize, MATRIX_PAGE_ROWS);
+        let shown: Vec<Uuid> = rows.view.applications.iter().map(|a| a.id).collect();
+        let records = self.store.states_at_of(&shown, at).await.map_err(&failed)?;
+        Ok(MatrixPage {
+            view: super::matrix_cache::view_at(rows.view.applications, environments, records),
+            ..rows
+        })
     }
 
     /// The admin's one-time soft-delete: hidden from history and current state, kept on record.

@@ -158,6 +158,30 @@ pub struct MatrixJsonPage {
     pub next_cursor: Option<String>,
 }
 
+/// Which of `applications` (matrix order) a page of at most `limit` after application `after`
+/// holds, and the cursor of the next page when more follow.
+pub(super) fn application_page(
+    applications: &[Application],
+    after: Option<Uuid>,
+    limit: usize,
+) -> Result<(std::ops::Range<usize>, Option<String>), AppError> {
+    let start = match after {
+        None => 0,
+        Some(id) => {
+            let position = applications.iter().position(|a| a.id == id).ok_or_else(|| {
+                AppError::field(
+                    "cursor",
+                    "names an application no longer in the matrix (archived); start again from the first page",
+                )
+            })?;
+            position + 1
+        }
+    };
+    let end = (start + limit).min(applications.len());
+    let next_cursor = (end < applications.len()).then(|| applications[end - 1].id.to_string());
+    Ok((start..end, next_cursor))
+}
+
 impl Matrix {
     /// The cells of up to `limit` applications after application `after` (matrix order).
     pub(super) fn json_page(
@@ -165,28 +189,15 @@ impl Matrix {
         after: Option<Uuid>,
         limit: usize,
     ) -> Result<MatrixJsonPage, AppError> {
-        let applications = &self.view.applications;
-        let start = match after {
-            None => 0,
-            Some(id) => {
-                let position = applications.iter().position(|a| a.id == id).ok_or_else(|| {
-                    AppError::field(
-                        "cursor",
-                        "names an application no longer in the matrix (archived); start again from the first page",
-                    )
-                })?;
-                position + 1
-            }
-        };
-        let end = (start + limit).min(applications.len());
-        let rows = start as u32..end as u32;
+        let (rows, next_cursor) = application_page(&self.view.applications, after, limit)?;
+        let rows = rows.start as u32..rows.end as u32;
         let cells: Vec<Bytes> = (self.view.cells.iter().zip(&self.json_cells))
             .filter(|(cell, _)| rows.contains(&cell.row))
             .map(|(_, json)| json.clone())
             .collect();
         Ok(MatrixJsonPage {
             body: json_array(&cells),
-            next_cursor: (end < applications.len()).then(|| applications[end - 1].id.to_string()),
+            next_cursor,
         })
     }
 
