@@ -121,12 +121,15 @@ LUA
     row "one application's current state" "$base/api/applications/$app/deployments/current"
     row "one environment's current state" "$base/api/environments/$env/deployments/current"
     row "time-travel matrix \`?at=\` a year ago" "$base/api/deployments/current?at=$year_ago"
+    row "one page of the matrix (\`?limit=50\`, 50 applications)" "$base/api/deployments/current?limit=50"
+    row "one page of the time-travel matrix (\`?limit=50&at=\` a year ago)" "$base/api/deployments/current?limit=50&at=$year_ago"
     row "history, first page (50)" "$base/api/deployments"
     row "history, first page filtered by environment" "$base/api/deployments?environmentId=$env"
     if [ -n "$deep_cursor" ]; then
       row "history, page ~100,000 rows deep" "$base/api/deployments?cursor=$deep_cursor"
     fi
     row "dashboard page (server-side render)" "$base/"
+    row "dashboard page as it was a year ago (\`/?at=\`)" "$base/?at=$year_ago"
     EXTRA_HEADER="Accept-Encoding: gzip, deflate, br, zstd" row "dashboard page, compressed as Chromium asks (zstd)" "$base/"
     row "\`POST /api/deployments\` (record)" "$base/api/deployments" "$work/post.lua"
     # The kept matrix while one client records continuously (each record is the newest in its

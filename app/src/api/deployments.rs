@@ -80,16 +80,16 @@ pub async fn current_state(
     service.current_state(&user, pairs, at).await
 }
 
-/// A page of the dashboard's matrix, compactly (now, or as it was at `at`): the applications
-/// whose name contains `q`, from the `first`-th.
+/// A page of the dashboard's matrix, compactly (now, or as it was at `at`): page `page` (from
+/// 1) of the applications whose name contains `q`.
 #[server(prefix = "/rpc")]
 pub async fn dashboard_matrix(
     at: Option<DateTime<Utc>>,
     #[server(default)] q: String,
-    #[server(default)] first: u32,
+    #[server(default)] page: u32,
 ) -> Result<MatrixPage, AppError> {
     let (service, user) = signed_in()?;
-    service.matrix_page(&user, at, &q, first).await
+    service.matrix_page(&user, at, &q, page).await
 }
 
 #[server(prefix = "/rpc")]

@@ -91,9 +91,15 @@ pub struct MatrixCell {
     pub is_rollback: bool,
 }
 
-/// Rows on one page of the dashboard's matrix: at 15 environments about 750 cells, which keeps
-/// the page's HTML under 1 MB however many applications there are.
-pub const MATRIX_PAGE_ROWS: usize = 50;
+/// Cells on one page of the dashboard's matrix, about: with them its HTML stays well under
+/// 1 MB however large the organisation.
+const MATRIX_PAGE_CELLS: usize = 750;
+
+/// Rows on one page of the dashboard's matrix: 50 at up to 15 environments, fewer (at least
+/// 10) when there are more columns, so a page holds about [`MATRIX_PAGE_CELLS`] cells.
+pub fn matrix_page_rows(environments: usize) -> usize {
+    (MATRIX_PAGE_CELLS / environments.max(1)).clamp(10, 50)
+}
 
 /// One page of the dashboard's matrix: the applications whose name contains the filter, from
 /// the `first`-th of them (0-based), with their cells.
@@ -102,6 +108,8 @@ pub const MATRIX_PAGE_ROWS: usize = 50;
 pub struct MatrixPage {
     pub view: MatrixView,
     pub first: u32,
+    /// Rows per page (see [`matrix_page_rows`]).
+    pub page_rows: u32,
     /// Applications whose name contains the filter (all of them when there is none).
     pub matching: u32,
     /// Active applications.
@@ -116,9 +124,10 @@ pub fn name_matches(name: &str, filter: &str) -> bool {
 }
 
 impl MatrixView {
-    /// The rows `first..first + rows` of those whose application name contains `filter`, with
-    /// their cells (rows renumbered from 0).
-    pub fn page(&self, filter: &str, first: usize, rows: usize) -> MatrixPage {
+    /// Page `number` (from 1) of `rows` rows of those whose application name contains
+    /// `filter`, with their cells (rows renumbered from 0).
+    pub fn page(&self, filter: &str, number: u32, rows: usize) -> MatrixPage {
+        let first = (number.max(1) as usize - 1).saturating_mul(rows);
         let matching: Vec<usize> = (0..self.applications.len())
             .filter(|&row| name_matches(&self.applications[row].name, filter))
             .collect();
@@ -154,6 +163,7 @@ impl MatrixView {
                 cells,
             },
             first: first as u32,
+            page_rows: rows as u32,
             matching: matching.len() as u32,
             total: self.applications.len() as u32,
         }
@@ -448,9 +458,17 @@ mod tests {
     }
 
     #[test]
+    fn pages_hold_about_the_same_number_of_cells_however_many_columns() {
+        assert_eq!(matrix_page_rows(15), 50);
+        assert_eq!(matrix_page_rows(40), 18);
+        assert_eq!(matrix_page_rows(500), 10);
+        assert_eq!(matrix_page_rows(0), 50);
+    }
+
+    #[test]
     fn a_page_past_the_end_is_the_last_one() {
         let matrix = view(&["a", "b", "c", "d", "e"], 1);
-        let page = matrix.page("", 400, 2);
+        let page = matrix.page("", 200, 2);
         assert_eq!(page.first, 4);
         assert_eq!(page.view.applications.len(), 1);
         let none = matrix.page("zzz", 0, 2);

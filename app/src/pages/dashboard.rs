@@ -17,7 +17,7 @@ use crate::components::session::SessionUser;
 use crate::components::timers::Delayed;
 use crate::components::timestamp::{relative, Timestamp};
 use crate::components::zone::{use_zone, Zone};
-use crate::model::{DeploymentFilter, MatrixPage, MatrixView, Role, MATRIX_PAGE_ROWS, SEARCH_MAX};
+use crate::model::{DeploymentFilter, MatrixPage, MatrixView, Role, SEARCH_MAX};
 
 /// How long the matrix filter waits for the next key before filtering.
 const FILTER_DELAY_MS: u32 = 150;
@@ -54,10 +54,7 @@ pub fn DashboardPage() -> impl IntoView {
 
     let matrix = Resource::new(
         move || (at(), filter(), page_number(), tick.get()),
-        |(at, q, page, _)| {
-            let first = (page - 1).saturating_mul(MATRIX_PAGE_ROWS as u32);
-            dashboard_matrix(at, q, first)
-        },
+        |(at, q, page, _)| dashboard_matrix(at, q, page),
     );
     let stats = Resource::new(move || tick.get(), |_| deployment_stats());
     let filter_typing = Delayed::new();
@@ -198,7 +195,7 @@ fn MatrixRange(page: MatrixPage, filter: String, at: Option<DateTime<Utc>>) -> i
             page.total
         )
     };
-    let number = page.first / MATRIX_PAGE_ROWS as u32 + 1;
+    let number = page.first / page.page_rows.max(1) + 1;
     let previous = (page.first > 0).then(|| dashboard_url(at, &filter, number - 1));
     let next = (page.first + rows < page.matching).then(|| dashboard_url(at, &filter, number + 1));
     let paged = previous.is_some() || next.is_some();

@@ -336,14 +336,16 @@ impl Service {
         actor: &User,
         at: Option<DateTime<Utc>>,
         filter: &str,
-        first: u32,
+        number: u32,
     ) -> Result<MatrixPage, AppError> {
         require(actor, Role::Viewer)?;
         let mut errors = vec![];
         optional_text("q", Some(filter), SEARCH_MAX, &mut errors);
         check_instant("at", at.as_ref(), &mut errors);
         finish(errors)?;
-        let page = |view: &MatrixView| view.page(filter, first as usize, MATRIX_PAGE_ROWS);
+        let page = |view: &MatrixView| {
+            view.page(filter, number, matrix_page_rows(view.environments.len()))
+        };
         let Some(at) = at else {
             return Ok(page(&self.matrix.get(self.store.as_ref()).await?.view));
         };
@@ -356,7 +358,7 @@ impl Service {
             environments: vec![],
             cells: vec![],
         }
-        .page(filter, first as usize, MATRIX_PAGE_ROWS);
+        .page(filter, number, matrix_page_rows(environments.len()));
         let shown: Vec<Uuid> = rows.view.applications.iter().map(|a| a.id).collect();
         let records = self.store.states_at_of(&shown, at).await.map_err(&failed)?;
         Ok(MatrixPage {
