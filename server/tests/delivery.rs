@@ -197,7 +197,43 @@ async fn answers_are_compressed_and_never_stored(app: TestApp) {
 
 mod by_backend {
     use super::*;
-    for_both_backends!(run_backend; pages_name_assets_by_content_and_they_are_kept_a_year);
+    for_both_backends!(run_backend;
+        pages_name_assets_by_content_and_they_are_kept_a_year,
+        the_whole_matrix_streamed_in_chunks_is_the_paged_one,
+    );
 }
 
 for_both_backends!(run; answers_are_compressed_and_never_stored);
+
+/// The whole matrix is streamed from the kept cells in 64 KB chunks (about 1,000 cells here,
+/// several chunks): joined, they are one valid JSON array, equal to the pages put together (the
+/// pages are built by other code) and with no cell cut at a chunk's edge.
+async fn the_whole_matrix_streamed_in_chunks_is_the_paged_one(backend: Backend) {
+    let Some(db) = common::seeded_db(backend, 100, 10, 3_000, 2).await else {
+        return;
+    };
+    let app = TestApp::spawn_on(db, |_| {}).await;
+    let response = app.get("/api/deployments/current").await;
+    assert_eq!(response.status(), 200);
+    let body = response.bytes().await.unwrap();
+    assert!(
+        body.len() > 3 * 64 * 1024,
+        "several chunks: {} bytes",
+        body.len()
+    );
+    let whole: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
+    let mut paged = vec![];
+    let mut next = Some("/api/deployments/current?limit=7".to_string());
+    while let Some(path) = next.take() {
+        let response = app.get(&path).await;
+        next = response
+            .headers()
+            .get("link")
+            .map(|link| link.to_str().unwrap().to_string())
+            .map(|link| link[1..link.find('>').unwrap()].to_string());
+        let page: Vec<serde_json::Value> = response.json().await.unwrap();
+        paged.extend(page);
+    }
+    assert_eq!(whole.len(), paged.len());
+    assert!(whole == paged, "the streamed matrix differs from the pages");
+}

@@ -303,7 +303,10 @@ async fn current_json(
     pairs: PairFilter,
     at: Option<DateTime<Utc>>,
 ) -> ApiResult<Response> {
-    let body = state.service.current_state_json(user, pairs, at).await?;
+    let chunks = state.service.current_state_json(user, pairs, at).await?;
+    let body = Body::from_stream(futures::stream::iter(
+        chunks.map(Ok::<_, std::convert::Infallible>),
+    ));
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use uuid::Uuid;
 
-use super::matrix_cache::MatrixJsonPage;
+use super::matrix_cache::{MatrixJsonChunks, MatrixJsonPage};
 use super::{now, require, store_error, Service};
 use crate::error::{AppError, FieldError};
 use crate::model::*;
@@ -260,25 +260,25 @@ impl Service {
         }
     }
 
-    /// The current state as the REST API's JSON body. The whole matrix as it is now — what
-    /// dashboards and pipelines poll — is kept and reused while the database's matrix stamp is
-    /// unchanged (see [`matrix_cache`](super::matrix_cache)).
+    /// The current state as the REST API's JSON body, in chunks. The whole matrix as it is now
+    /// — what dashboards and pipelines poll — is kept and reused while the database's matrix
+    /// stamp is unchanged (see [`matrix_cache`](super::matrix_cache)), and streamed from there.
     pub async fn current_state_json(
         &self,
         actor: &User,
         pairs: PairFilter,
         at: Option<DateTime<Utc>>,
-    ) -> Result<Bytes, AppError> {
+    ) -> Result<Box<dyn Iterator<Item = Bytes> + Send>, AppError> {
         let whole_matrix_now =
             pairs.application_id.is_none() && pairs.environment_id.is_none() && at.is_none();
         if !whole_matrix_now {
             let states = self.current_state(actor, pairs, at).await?;
-            return serde_json::to_vec(&states)
-                .map(Bytes::from)
-                .map_err(|_| AppError::Internal);
+            let body = serde_json::to_vec(&states).map_err(|_| AppError::Internal)?;
+            return Ok(Box::new(std::iter::once(Bytes::from(body))));
         }
         require(actor, Role::Viewer)?;
-        Ok(self.matrix.get(self.store.as_ref()).await?.json.clone())
+        let matrix = self.matrix.get(self.store.as_ref()).await?;
+        Ok(Box::new(MatrixJsonChunks::new(matrix)))
     }
 
     /// A page of the current matrix for API clients: the cells of at most `limit` applications

@@ -35,7 +35,6 @@ pub(super) struct Matrix {
     positions: HashMap<Pair, usize>,
     pub view: Arc<MatrixView>,
     json_cells: Vec<Bytes>,
-    pub json: Bytes,
 }
 
 pub(super) struct KeptMatrix {
@@ -136,6 +135,54 @@ pub(super) fn view_at(
     }
 }
 
+/// The whole matrix as the REST API's JSON body, `[cell,cell,…]`, in chunks of about
+/// [`CHUNK_BYTES`]: at 80,000 cells the body is ~24 MB, which is streamed from the kept cells
+/// rather than joined into one buffer per change and held per response.
+pub struct MatrixJsonChunks {
+    matrix: Arc<Matrix>,
+    next_cell: usize,
+    done: bool,
+}
+
+const CHUNK_BYTES: usize = 64 * 1024;
+
+impl MatrixJsonChunks {
+    pub(super) fn new(matrix: Arc<Matrix>) -> Self {
+        Self {
+            matrix,
+            next_cell: 0,
+            done: false,
+        }
+    }
+}
+
+impl Iterator for MatrixJsonChunks {
+    type Item = Bytes;
+
+    fn next(&mut self) -> Option<Bytes> {
+        if self.done {
+            return None;
+        }
+        let cells = &self.matrix.json_cells;
+        let mut chunk = BytesMut::with_capacity(CHUNK_BYTES + 1024);
+        if self.next_cell == 0 {
+            chunk.put_u8(b'[');
+        }
+        while self.next_cell < cells.len() && chunk.len() < CHUNK_BYTES {
+            if self.next_cell > 0 {
+                chunk.put_u8(b',');
+            }
+            chunk.put_slice(&cells[self.next_cell]);
+            self.next_cell += 1;
+        }
+        if self.next_cell == cells.len() {
+            chunk.put_u8(b']');
+            self.done = true;
+        }
+        Some(chunk.freeze())
+    }
+}
+
 /// `[cell,cell,…]`: the same bytes as serializing the list at once.
 fn json_array(cells: &[Bytes]) -> Bytes {
     let length = 2 + cells.iter().map(|c| c.len() + 1).sum::<usize>();
@@ -226,7 +273,6 @@ impl Matrix {
             pairs: revisions.pairs,
             revisions: revisions.revisions,
             positions,
-            json: json_array(&json_cells),
             json_cells,
             view: Arc::new(MatrixView {
                 applications,
@@ -276,7 +322,6 @@ impl Matrix {
                     _ => return Ok(None),
                 }
             }
-            self.json = json_array(&self.json_cells);
         }
         self.stamp = stamp;
         self.revisions = fresh.revisions;
