@@ -17,6 +17,13 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
+/// Marks a response whose body is already produced, or streamed from memory the server keeps
+/// anyway (the kept matrix's cells): it is sent as it streams, without a permit and without
+/// collecting it first (collecting the 24 MB matrix of a 2,000 × 40 organisation cost more
+/// than building it).
+#[derive(Clone, Copy, Debug)]
+pub struct ProducedAlready;
+
 /// One permit per core.
 pub fn limit() -> Arc<Semaphore> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -48,7 +55,11 @@ pub async fn limit_heavy(
         // The semaphore is never closed; should it be, serve unbounded rather than fail.
         return next.run(request).await;
     };
-    let (parts, body) = next.run(request).await.into_parts();
+    let response = next.run(request).await;
+    if response.extensions().get::<ProducedAlready>().is_some() {
+        return response;
+    }
+    let (parts, body) = response.into_parts();
     let collected = axum::body::to_bytes(body, usize::MAX).await;
     drop(permit);
     match collected {

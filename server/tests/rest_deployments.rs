@@ -987,6 +987,17 @@ async fn stats_count_this_week_per_environment_and_per_week(app: TestApp) {
     record(&app, &w.portal, &w.v["1.0.0"], &w.prod, &ago(0)).await;
     record(&app, &w.portal, &w.v["1.1.0"], &w.prod, &ago(100)).await;
     record(&app, &w.billing, &w.billing_v1, &w.dev, &ago(0)).await;
+    // An archived application is not counted.
+    let archived = app
+        .create("/api/applications", json!({"name": "Retired"}))
+        .await;
+    let response = app
+        .client
+        .post(app.url(&format!("/api/applications/{}/archive", id(&archived))))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
     let stats: Value = app.get("/api/stats").await.json().await.unwrap();
     assert_eq!(stats["applications"], 2);
     assert_eq!(stats["environments"], 3);

@@ -209,6 +209,8 @@ pub trait Store: Send + Sync + 'static {
         &self,
         include_archived: bool,
     ) -> Result<Vec<Application>, StoreError>;
+    /// Active applications (the dashboard's figure: counted, not listed).
+    async fn count_active_applications(&self) -> Result<i64, StoreError>;
     async fn get_application(&self, id: Uuid) -> Result<Application, StoreError>;
     /// By name, case-insensitively (names are unique that way).
     async fn find_application(&self, name: &str) -> Result<Application, StoreError>;

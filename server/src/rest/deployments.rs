@@ -307,7 +307,11 @@ async fn current_json(
     let body = Body::from_stream(futures::stream::iter(
         chunks.map(Ok::<_, std::convert::Infallible>),
     ));
-    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+    let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+    response
+        .extensions_mut()
+        .insert(crate::heavy_responses::ProducedAlready);
+    Ok(response)
 }
 
 #[utoipa::path(

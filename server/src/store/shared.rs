@@ -298,6 +298,13 @@ macro_rules! store_with_shared_statements {
                 expect_one(result.map(|r| r.rows_affected()))
             }
 
+            async fn count_active_applications(&self) -> Result<i64, StoreError> {
+                sqlx::query_scalar("SELECT COUNT(*) FROM application WHERE archived_at IS NULL")
+                    .fetch_one(self.reader())
+                    .await
+                    .map_err(map_sqlx_error)
+            }
+
             async fn count_users(&self) -> Result<i64, StoreError> {
                 sqlx::query_scalar("SELECT COUNT(*) FROM app_user")
                     .fetch_one(self.reader())

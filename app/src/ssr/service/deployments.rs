@@ -399,10 +399,9 @@ impl Service {
         let failed = store_error("statistics");
         let applications = self
             .store
-            .list_applications(false)
+            .count_active_applications()
             .await
-            .map_err(&failed)?
-            .len() as i64;
+            .map_err(&failed)?;
         let environments = self.store.list_environments(false).await.map_err(&failed)?;
         let counts = self
             .store
