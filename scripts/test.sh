@@ -57,6 +57,7 @@ for backend in sqlite postgres; do
   suite "deploytrack record / current against the server [$backend]" test_run -p server --test cli -- "$backend::"
   suite "live updates across instances (LISTEN/NOTIFY) [$backend]" test_run -p server --test instances -- "$backend::"
   suite "what the browser receives: compression, caching, asset paths [$backend]" test_run -p server --test delivery -- "$backend::"
+  suite "kept matrix, pages and time travel equal the history (randomized) [$backend]" test_run -p server --test matrix_exactness -- "$backend::"
 done
 suite "log hygiene, demo data, bulk seed [sqlite + postgres]" test_run -p server --test log_hygiene --test demo
 suite "kill -9 durability of acknowledged writes [sqlite + postgres]" test_run -p server --test durability
