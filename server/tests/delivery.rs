@@ -222,18 +222,12 @@ async fn the_whole_matrix_streamed_in_chunks_is_the_paged_one(backend: Backend) 
         body.len()
     );
     let whole: Vec<serde_json::Value> = serde_json::from_slice(&body).unwrap();
-    let mut paged = vec![];
-    let mut next = Some("/api/deployments/current?limit=7".to_string());
-    while let Some(path) = next.take() {
-        let response = app.get(&path).await;
-        next = response
-            .headers()
-            .get("link")
-            .map(|link| link.to_str().unwrap().to_string())
-            .map(|link| link[1..link.find('>').unwrap()].to_string());
-        let page: Vec<serde_json::Value> = response.json().await.unwrap();
-        paged.extend(page);
-    }
+    let paged: Vec<serde_json::Value> = app
+        .follow_pages("/api/deployments/current?limit=7")
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
     assert_eq!(whole.len(), paged.len());
     assert!(whole == paged, "the streamed matrix differs from the pages");
 }

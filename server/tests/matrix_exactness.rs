@@ -336,18 +336,13 @@ async fn kept_matrix_and_time_travel_equal_the_history_after_every_change(app: T
                 expected,
                 "time travel to {at} after step {step} (seed {seed}): {changes:#?}"
             );
-            let mut paged = vec![];
-            let mut next = Some(format!("/api/deployments/current{query}&limit=3"));
-            while let Some(path) = next.take() {
-                let response = app.get(&path).await;
-                assert_eq!(response.status(), 200, "{path}");
-                next = response.headers().get("link").map(|link| {
-                    let link = link.to_str().unwrap();
-                    link[1..link.find('>').unwrap()].to_string()
-                });
-                let states: Vec<Value> = response.json().await.unwrap();
-                paged.extend(states.iter().map(cell_of));
-            }
+            let paged: Vec<Cell> = app
+                .follow_pages(&format!("/api/deployments/current{query}&limit=3"))
+                .await
+                .iter()
+                .flatten()
+                .map(cell_of)
+                .collect();
             assert_eq!(
                 paged, expected,
                 "paged time travel to {at} after step {step} (seed {seed})"

@@ -276,6 +276,24 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
+    /// Follows `Link: <…>; rel="next"` headers from `path` (each answer 200): every page's
+    /// JSON array, in order.
+    pub async fn follow_pages(&self, path: &str) -> Vec<Vec<serde_json::Value>> {
+        let mut pages = vec![];
+        let mut next = Some(path.to_string());
+        while let Some(path) = next.take() {
+            let response = self.get(&path).await;
+            assert_eq!(response.status(), 200, "{path}");
+            next = response.headers().get("link").map(|link| {
+                let link = link.to_str().unwrap();
+                assert!(link.ends_with(r#">; rel="next""#), "{link}");
+                link[1..link.find('>').unwrap()].to_string()
+            });
+            pages.push(response.json().await.unwrap());
+        }
+        pages
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(self.url(path)).send().await.expect("GET")
     }
