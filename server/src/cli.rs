@@ -272,9 +272,22 @@ async fn try_record(args: RecordArgs) -> Result<ExitCode, Failure> {
     let key = args
         .idempotency_key
         .unwrap_or_else(|| format!("deploytrack-cli-{}", uuid::Uuid::now_v7()));
+    let chose_the_date = args.date.is_none();
     let (deployment, replayed): (Deployment, bool) = client
         .send(Method::POST, "/api/deployments", Some(&body), Some(&key))
-        .await?;
+        .await
+        .map_err(|mut failure| {
+            // A second run of the same command sends a new "now": the key's first request
+            // differs in its date only, and the user needs to know that is why.
+            if chose_the_date && failure.message.contains("\n  Idempotency-Key:") {
+                failure.message.push_str(
+                    "\n  (no --date was given, so this run sent the current time as the deployment date; \
+                     if an earlier run with this key recorded the deployment, it is recorded: \
+                     pass that run's --date to get its answer again)",
+                );
+            }
+            failure
+        })?;
     println_quiet(&format!(
         "{}\t{}/deployments/{}",
         deployment.id, client.base, deployment.id

@@ -165,6 +165,19 @@ async fn the_same_key_records_once(app: TestApp) {
         second.stderr
     );
     assert_eq!(history(&app).await.len(), 1);
+
+    // Without --date, a second run sends another "now": refused, with the reason spelled out.
+    let undated = &args[..args.len() - 2];
+    let third = deploytrack(&app.base, &app.admin_token, undated).await;
+    assert_eq!(third.status, 1, "{}", third.stderr);
+    assert!(
+        third
+            .stderr
+            .contains("no --date was given, so this run sent the current time"),
+        "{}",
+        third.stderr
+    );
+    assert_eq!(history(&app).await.len(), 1);
 }
 
 /// The server is down when the pipeline reports; it comes up during the command's retries, and
