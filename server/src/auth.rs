@@ -7,6 +7,7 @@ use std::net::{IpAddr, SocketAddr};
 use app::error::AppError;
 use app::model::{Secret, User};
 use app::ssr::caller::{self, ClientAddr, ForwardedHttps};
+use app::ssr::service::{RequestOrigin, REQUEST_ORIGIN};
 use app::ssr::{Authenticated, Credential, Via};
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -132,17 +133,25 @@ pub async fn authenticate(
         }
         request.extensions_mut().insert(ClientAddr(client));
     }
+    let client_address = request
+        .extensions()
+        .get::<ClientAddr>()
+        .map(|ClientAddr(ip)| ip.to_string());
     let path = request.uri().path().to_string();
     let headers = request.headers();
 
+    let mut token_name = None;
     let authenticated = if let Some(token) = bearer_token(headers) {
         // A presented but bad token is refused outright, even on public paths' neighbours.
         let token = Secret::from(token);
         match state.service.authenticate(Credential::Bearer(&token)).await {
-            Ok(user) => Some(Authenticated {
-                user,
-                via: Via::Token,
-            }),
+            Ok((user, name)) => {
+                token_name = name;
+                Some(Authenticated {
+                    user,
+                    via: Via::Token,
+                })
+            }
             Err(err) => return Problem(err).into_response(),
         }
     } else if let Some(secret) = caller::session_secret(headers) {
@@ -151,7 +160,7 @@ pub async fn authenticate(
             .authenticate(Credential::Session(&secret))
             .await
         {
-            Ok(user) => Some(Authenticated {
+            Ok((user, _)) => Some(Authenticated {
                 user,
                 via: Via::Session,
             }),
@@ -187,7 +196,12 @@ pub async fn authenticate(
         None if is_machine_path(&path) => return Problem(AppError::Unauthorized).into_response(),
         None => return login_redirect(&request),
     }
-    next.run(request).await
+    // What the service writes into audit entries about this request.
+    let origin = RequestOrigin {
+        client_address,
+        token_name,
+    };
+    REQUEST_ORIGIN.scope(origin, next.run(request)).await
 }
 
 /// The signed-in user, for REST handlers.

@@ -82,17 +82,17 @@ for_both_backends!(run;
 
 async fn application_round_trips_exactly(store: Arc<dyn Store>) {
     let app = application("Customer Portal");
-    store.insert_application(&app).await.unwrap();
+    store.insert_application(&app, &[]).await.unwrap();
     assert_eq!(store.get_application(app.id).await.unwrap(), app);
 }
 
 async fn application_names_are_unique_case_insensitively(store: Arc<dyn Store>) {
     store
-        .insert_application(&application("Billing"))
+        .insert_application(&application("Billing"), &[])
         .await
         .unwrap();
     let err = store
-        .insert_application(&application("BILLING"))
+        .insert_application(&application("BILLING"), &[])
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict("name")), "{err:?}");
@@ -101,7 +101,7 @@ async fn application_names_are_unique_case_insensitively(store: Arc<dyn Store>) 
 
 async fn updating_a_missing_application_is_not_found(store: Arc<dyn Store>) {
     let err = store
-        .update_application(&application("ghost"))
+        .update_application(&application("ghost"), &[])
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::NotFound), "{err:?}");
@@ -109,10 +109,13 @@ async fn updating_a_missing_application_is_not_found(store: Arc<dyn Store>) {
 
 async fn archived_applications_are_listed_only_on_request(store: Arc<dyn Store>) {
     let mut old = application("Old");
-    store.insert_application(&old).await.unwrap();
-    store.insert_application(&application("New")).await.unwrap();
+    store.insert_application(&old, &[]).await.unwrap();
+    store
+        .insert_application(&application("New"), &[])
+        .await
+        .unwrap();
     old.archived_at = Some(now());
-    store.update_application(&old).await.unwrap();
+    store.update_application(&old, &[]).await.unwrap();
     let active: Vec<String> = store
         .list_applications(false)
         .await
@@ -127,7 +130,7 @@ async fn archived_applications_are_listed_only_on_request(store: Arc<dyn Store>)
 async fn environments_list_in_pipeline_order(store: Arc<dyn Store>) {
     for (name, position) in [("PROD", 2), ("DEV", 0), ("STAGING", 1)] {
         store
-            .insert_environment(&environment(name, position))
+            .insert_environment(&environment(name, position), &[])
             .await
             .unwrap();
     }
@@ -145,10 +148,10 @@ async fn environments_list_in_pipeline_order(store: Arc<dyn Store>) {
 async fn environment_positions_are_rewritten_together(store: Arc<dyn Store>) {
     let dev = environment("DEV", 0);
     let prod = environment("PROD", 1);
-    store.insert_environment(&dev).await.unwrap();
-    store.insert_environment(&prod).await.unwrap();
+    store.insert_environment(&dev, &[]).await.unwrap();
+    store.insert_environment(&prod, &[]).await.unwrap();
     store
-        .set_environment_positions(&[prod.id, dev.id], now())
+        .set_environment_positions(&[prod.id, dev.id], now(), &[])
         .await
         .unwrap();
     let listed = store.list_environments(false).await.unwrap();
@@ -160,11 +163,11 @@ async fn environment_positions_are_rewritten_together(store: Arc<dyn Store>) {
 
 async fn environment_names_are_unique_case_insensitively(store: Arc<dyn Store>) {
     store
-        .insert_environment(&environment("PROD-EU", 0))
+        .insert_environment(&environment("PROD-EU", 0), &[])
         .await
         .unwrap();
     let err = store
-        .insert_environment(&environment("prod-eu", 1))
+        .insert_environment(&environment("prod-eu", 1), &[])
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::Conflict("name")), "{err:?}");
@@ -173,18 +176,18 @@ async fn environment_names_are_unique_case_insensitively(store: Arc<dyn Store>) 
 async fn version_identifiers_are_unique_per_application(store: Arc<dyn Store>) {
     let portal = application("Portal");
     let billing = application("Billing");
-    store.insert_application(&portal).await.unwrap();
-    store.insert_application(&billing).await.unwrap();
+    store.insert_application(&portal, &[]).await.unwrap();
+    store.insert_application(&billing, &[]).await.unwrap();
     store
-        .insert_version(&version(portal.id, "1.2.0"))
+        .insert_version(&version(portal.id, "1.2.0"), &[])
         .await
         .unwrap();
     store
-        .insert_version(&version(billing.id, "1.2.0"))
+        .insert_version(&version(billing.id, "1.2.0"), &[])
         .await
         .expect("same identifier in another application is fine");
     let err = store
-        .insert_version(&version(portal.id, "1.2.0"))
+        .insert_version(&version(portal.id, "1.2.0"), &[])
         .await
         .unwrap_err();
     assert!(
@@ -195,13 +198,13 @@ async fn version_identifiers_are_unique_per_application(store: Arc<dyn Store>) {
 
 async fn version_round_trips_and_updates(store: Arc<dyn Store>) {
     let portal = application("Portal");
-    store.insert_application(&portal).await.unwrap();
+    store.insert_application(&portal, &[]).await.unwrap();
     let mut v = version(portal.id, "2.0.0");
-    store.insert_version(&v).await.unwrap();
+    store.insert_version(&v, &[]).await.unwrap();
     assert_eq!(store.get_version(v.id).await.unwrap(), v);
     v.notes = None;
     v.archived_at = Some(now());
-    store.update_version(&v).await.unwrap();
+    store.update_version(&v, &[]).await.unwrap();
     assert_eq!(store.get_version(v.id).await.unwrap(), v);
     assert!(store
         .list_versions(portal.id, false)
@@ -259,32 +262,38 @@ async fn matrix_stamp_changes_with_everything_the_matrix_shows(store: Arc<dyn St
     }
 
     let mut app = application("Billing");
-    store.insert_application(&app).await.unwrap();
+    store.insert_application(&app, &[]).await.unwrap();
     moved(&store, &mut seen, "adding an application").await;
     let dev = environment("DEV", 0);
     let prod = environment("PROD", 1);
-    store.insert_environment(&dev).await.unwrap();
-    store.insert_environment(&prod).await.unwrap();
+    store.insert_environment(&dev, &[]).await.unwrap();
+    store.insert_environment(&prod, &[]).await.unwrap();
     moved(&store, &mut seen, "adding environments").await;
     let v1 = version(app.id, "1.0.0");
     let v2 = version(app.id, "2.0.0");
-    store.insert_version(&v1).await.unwrap();
-    store.insert_version(&v2).await.unwrap();
+    store.insert_version(&v1, &[]).await.unwrap();
+    store.insert_version(&v2, &[]).await.unwrap();
 
     let first = deployment_of(&v1, &dev, 3);
-    store.insert_deployment(&first, None, None).await.unwrap();
+    store
+        .insert_deployment(&first, None, None, &[])
+        .await
+        .unwrap();
     moved(&store, &mut seen, "a pair's first deployment").await;
     let second = deployment_of(&v2, &dev, 1);
-    store.insert_deployment(&second, None, None).await.unwrap();
+    store
+        .insert_deployment(&second, None, None, &[])
+        .await
+        .unwrap();
     moved(&store, &mut seen, "a newer deployment").await;
     store
-        .insert_deployment(&deployment_of(&v1, &dev, 2), None, None)
+        .insert_deployment(&deployment_of(&v1, &dev, 2), None, None, &[])
         .await
         .unwrap();
     moved(&store, &mut seen, "a back-dated deployment").await;
     let only_in_prod = deployment_of(&v1, &prod, 1);
     store
-        .insert_deployment(&only_in_prod, None, None)
+        .insert_deployment(&only_in_prod, None, None, &[])
         .await
         .unwrap();
     moved(&store, &mut seen, "a deployment to another pair").await;
@@ -322,21 +331,21 @@ async fn matrix_stamp_changes_with_everything_the_matrix_shows(store: Arc<dyn St
     );
 
     store
-        .retract_deployment(second.id, now(), "admin", "wrong build")
+        .retract_deployment(second.id, now(), "admin", "wrong build", &[])
         .await
         .unwrap();
     moved(&store, &mut seen, "a retraction").await;
     store
-        .retract_deployment(only_in_prod.id, now(), "admin", "wrong environment")
+        .retract_deployment(only_in_prod.id, now(), "admin", "wrong environment", &[])
         .await
         .unwrap();
     moved(&store, &mut seen, "retracting a pair's only deployment").await;
 
     app.name = "Billing Service".into();
-    store.update_application(&app).await.unwrap();
+    store.update_application(&app, &[]).await.unwrap();
     moved(&store, &mut seen, "renaming an application").await;
     store
-        .set_environment_positions(&[prod.id, dev.id], now())
+        .set_environment_positions(&[prod.id, dev.id], now(), &[])
         .await
         .unwrap();
     moved(&store, &mut seen, "reordering environments").await;
@@ -350,11 +359,11 @@ async fn login_failures_count_restart_after_the_window_and_are_pruned(store: Arc
     let old = at - Duration::hours(1);
     // Two failures an hour ago under one key, one under another.
     store
-        .record_login_failure("pair:old|1.2.3.4", old, old - window)
+        .record_login_failure("pair:old|1.2.3.4", old, old - window, &[])
         .await
         .unwrap();
     store
-        .record_login_failure("pair:old|1.2.3.4", old, old - window)
+        .record_login_failure("pair:old|1.2.3.4", old, old - window, &[])
         .await
         .unwrap();
     assert_eq!(
@@ -365,12 +374,12 @@ async fn login_failures_count_restart_after_the_window_and_are_pruned(store: Arc
         Some((2, old))
     );
     store
-        .record_login_failure("client:1.2.3.4", old, old - window)
+        .record_login_failure("client:1.2.3.4", old, old - window, &[])
         .await
         .unwrap();
     // A failure now counts from 1 again for a key whose last failure left the window...
     store
-        .record_login_failure("pair:old|1.2.3.4", at, at - window)
+        .record_login_failure("pair:old|1.2.3.4", at, at - window, &[])
         .await
         .unwrap();
     assert_eq!(

@@ -8,12 +8,14 @@ use uuid::Uuid;
 use crate::error::{AppError, FieldError};
 
 mod access;
+mod audit;
 mod catalog;
 mod deployments;
 mod hooks;
 mod validation;
 
 pub use access::*;
+pub use audit::*;
 pub use catalog::*;
 pub use deployments::*;
 pub use hooks::*;

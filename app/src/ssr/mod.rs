@@ -8,7 +8,7 @@ pub mod store;
 pub use caller::{Authenticated, Via};
 pub use service::{AccessPolicy, Credential, Service};
 pub use store::{
-    CurrentStateRecord, DeploymentRecord, HistoryKey, HookRecord, IdempotencyClaim,
-    IdempotencyRecord, Inserted, MatrixStamp, NewDeployment, PairFilter, PairRevisions,
-    SessionRecord, Store, StoreError,
+    AuditFilter, AuditKey, AuditRecord, CurrentStateRecord, DeploymentRecord, HistoryKey,
+    HookRecord, IdempotencyClaim, IdempotencyRecord, Inserted, MatrixStamp, NewDeployment,
+    PairFilter, PairRevisions, SessionRecord, Store, StoreError,
 };

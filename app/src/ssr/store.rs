@@ -157,6 +157,43 @@ pub struct CurrentStateRecord {
     pub previous_version: Option<(String, DateTime<Utc>)>,
 }
 
+/// One audit trail entry as stored (see migration 0010/0012): appended in the same transaction as
+/// the change it describes, never altered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    /// Who acted (none for a failed sign-in); the username is a copy taken at the time.
+    pub actor_id: Option<Uuid>,
+    pub actor_username: Option<String>,
+    /// The API token's name when the change came with one.
+    pub token_name: Option<String>,
+    pub client_address: Option<String>,
+    /// `application.created`, `deployment.retracted`, `auth.login_failed`, …
+    pub action: String,
+    pub target_type: String,
+    pub target_id: Option<String>,
+    /// JSON `{field: {"before": …, "after": …}}` for edits (and a retraction's reason).
+    pub changes: Option<String>,
+}
+
+/// Narrows an audit trail read; every part optional.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub actor_id: Option<Uuid>,
+    pub action: Option<String>,
+    pub target_id: Option<String>,
+    pub date_from: Option<DateTime<Utc>>,
+    pub date_to: Option<DateTime<Utc>>,
+}
+
+/// A position in the audit trail's order (at, id — descending).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuditKey {
+    pub at: DateTime<Utc>,
+    pub id: Uuid,
+}
+
 /// A position in the history order (deploymentDate, createdAt, id — descending).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HistoryKey {
@@ -214,13 +251,21 @@ pub trait Store: Send + Sync + 'static {
     async fn get_application(&self, id: Uuid) -> Result<Application, StoreError>;
     /// By name, case-insensitively (names are unique that way).
     async fn find_application(&self, name: &str) -> Result<Application, StoreError>;
-    async fn insert_application(&self, application: &Application) -> Result<(), StoreError>;
+    async fn insert_application(
+        &self,
+        application: &Application,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
     /// By repository path, case-insensitively (unique that way).
     async fn find_application_by_repository(
         &self,
         repository: &str,
     ) -> Result<Application, StoreError>;
-    async fn update_application(&self, application: &Application) -> Result<(), StoreError>;
+    async fn update_application(
+        &self,
+        application: &Application,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
 
     /// Environments in pipeline order (position, then name).
     async fn list_environments(
@@ -230,8 +275,16 @@ pub trait Store: Send + Sync + 'static {
     async fn get_environment(&self, id: Uuid) -> Result<Environment, StoreError>;
     /// By name, case-insensitively (names are unique that way).
     async fn find_environment(&self, name: &str) -> Result<Environment, StoreError>;
-    async fn insert_environment(&self, environment: &Environment) -> Result<(), StoreError>;
-    async fn update_environment(&self, environment: &Environment) -> Result<(), StoreError>;
+    async fn insert_environment(
+        &self,
+        environment: &Environment,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
+    async fn update_environment(
+        &self,
+        environment: &Environment,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
     /// One past the highest position in use (0 when there are none).
     async fn next_environment_position(&self) -> Result<i32, StoreError>;
     /// Gives `ordered_ids[i]` position `i`, all in one transaction.
@@ -239,6 +292,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         ordered_ids: &[Uuid],
         updated_at: DateTime<Utc>,
+        audit: &[AuditRecord],
     ) -> Result<(), StoreError>;
 
     async fn list_versions(
@@ -253,37 +307,74 @@ pub trait Store: Send + Sync + 'static {
         application_id: Uuid,
         identifier: &str,
     ) -> Result<Version, StoreError>;
-    async fn insert_version(&self, version: &Version) -> Result<(), StoreError>;
-    async fn update_version(&self, version: &Version) -> Result<(), StoreError>;
+    async fn insert_version(
+        &self,
+        version: &Version,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
+    async fn update_version(
+        &self,
+        version: &Version,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
 
     async fn count_users(&self) -> Result<i64, StoreError>;
-    async fn insert_user(&self, user: &User, password_hash: &str) -> Result<(), StoreError>;
+    async fn insert_user(
+        &self,
+        user: &User,
+        password_hash: &str,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
     async fn get_user(&self, id: Uuid) -> Result<User, StoreError>;
     /// The user and their password hash, by username (case-insensitive).
     async fn find_credentials(&self, username: &str) -> Result<(User, String), StoreError>;
     async fn list_users(&self) -> Result<Vec<User>, StoreError>;
     /// Saves role, display name and disabled state.
-    async fn update_user(&self, user: &User, updated_at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn update_user(
+        &self,
+        user: &User,
+        updated_at: DateTime<Utc>,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
     async fn set_password_hash(
         &self,
         user_id: Uuid,
         password_hash: &str,
         updated_at: DateTime<Utc>,
+        audit: &[AuditRecord],
     ) -> Result<(), StoreError>;
 
-    async fn insert_session(&self, session: &SessionRecord) -> Result<(), StoreError>;
+    async fn insert_session(
+        &self,
+        session: &SessionRecord,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
     async fn get_session(&self, secret_hash: &str) -> Result<SessionRecord, StoreError>;
     async fn touch_session(&self, secret_hash: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
-    async fn delete_session(&self, secret_hash: &str) -> Result<(), StoreError>;
+    async fn delete_session(
+        &self,
+        secret_hash: &str,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
     async fn delete_sessions_of(&self, user_id: Uuid) -> Result<(), StoreError>;
 
-    async fn insert_token(&self, token: &ApiToken, secret_hash: &str) -> Result<(), StoreError>;
+    async fn insert_token(
+        &self,
+        token: &ApiToken,
+        secret_hash: &str,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
     /// A user's tokens, newest first.
     async fn list_tokens(&self, user_id: Uuid) -> Result<Vec<ApiToken>, StoreError>;
     async fn get_token(&self, id: Uuid) -> Result<ApiToken, StoreError>;
     async fn find_token(&self, secret_hash: &str) -> Result<ApiToken, StoreError>;
     async fn touch_token(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError>;
-    async fn revoke_token(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn revoke_token(
+        &self,
+        id: Uuid,
+        at: DateTime<Utc>,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
 
     /// Failed sign-ins under `key` since `since`, and when the last one was (the login
     /// throttle; kept in the database so it holds across instances and restarts).
@@ -299,14 +390,16 @@ pub trait Store: Send + Sync + 'static {
         key: &str,
         at: DateTime<Utc>,
         since: DateTime<Utc>,
+        audit: &[AuditRecord],
     ) -> Result<(), StoreError>;
     async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError>;
 
-    async fn insert_hook(&self, hook: &HookRecord) -> Result<(), StoreError>;
+    async fn insert_hook(&self, hook: &HookRecord, audit: &[AuditRecord])
+        -> Result<(), StoreError>;
     /// All hooks, or those of one provider, oldest first.
     async fn list_hooks(&self, provider: Option<&str>) -> Result<Vec<HookRecord>, StoreError>;
     /// Deletes the hook and its deliveries.
-    async fn delete_hook(&self, id: Uuid) -> Result<(), StoreError>;
+    async fn delete_hook(&self, id: Uuid, audit: &[AuditRecord]) -> Result<(), StoreError>;
     /// Keeps the delivery and prunes the hook's to the newest `DELIVERIES_KEPT`; false (and
     /// nothing kept) when the hook already has one with this delivery id.
     async fn insert_delivery(&self, delivery: &HookDelivery) -> Result<bool, StoreError>;
@@ -332,6 +425,7 @@ pub trait Store: Send + Sync + 'static {
         deployment: &NewDeployment,
         new_version: Option<&Version>,
         claim: Option<&IdempotencyClaim>,
+        audit: &[AuditRecord],
     ) -> Result<Inserted, StoreError>;
     /// What the key recorded, if it was taken at or after `since`.
     async fn find_idempotency_key(
@@ -380,6 +474,7 @@ pub trait Store: Send + Sync + 'static {
         deleted_at: DateTime<Utc>,
         deleted_by: &str,
         reason: &str,
+        audit: &[AuditRecord],
     ) -> Result<(), StoreError>;
     /// Live deployments dated in [from, to).
     async fn count_deployments_between(
@@ -396,6 +491,13 @@ pub trait Store: Send + Sync + 'static {
         &self,
         deployments: &[NewDeployment],
     ) -> Result<(), StoreError>;
+    /// The audit trail, newest first, strictly after `after` in that order.
+    async fn list_audit(
+        &self,
+        filter: &AuditFilter,
+        after: Option<AuditKey>,
+        limit: i64,
+    ) -> Result<Vec<AuditRecord>, StoreError>;
     /// Recomputes the whole current-state table from history.
     async fn rebuild_current_deployments(&self) -> Result<(), StoreError>;
 }

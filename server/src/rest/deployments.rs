@@ -418,7 +418,7 @@ async fn stats(
 }
 
 /// Spreadsheets run cells that start with these as formulas; a leading quote keeps them text.
-fn spreadsheet_safe(cell: &str) -> String {
+pub(super) fn spreadsheet_safe(cell: &str) -> String {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{cell}")
     } else {

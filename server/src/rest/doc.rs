@@ -111,7 +111,8 @@ impl Modify for Security {
         (name = "deployments", description = "The immutable deployment record and the current state"),
         (name = "applications"), (name = "environments"), (name = "versions"),
         (name = "access", description = "Sign-in, API tokens, users"),
-        (name = "hooks", description = "Signed deliveries from GitHub and GitLab")
+        (name = "hooks", description = "Signed deliveries from GitHub and GitLab"),
+        (name = "audit", description = "The append-only audit trail (admins)")
     )
 )]
 pub struct ApiDoc;

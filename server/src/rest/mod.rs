@@ -1,6 +1,7 @@
 //! The REST API under `/api`: authenticate, call the service, shape the answer.
 
 mod access;
+mod audit;
 mod catalog;
 mod deployments;
 pub mod doc;
@@ -28,6 +29,7 @@ pub fn routes() -> Router<AppState> {
             "/api",
             OpenApiRouter::new()
                 .merge(access::routes())
+                .merge(audit::routes())
                 .merge(catalog::routes())
                 .merge(deployments::routes())
                 .merge(hooks::routes()),

@@ -6,7 +6,7 @@
 use app::model::{ApiToken, Application, Environment, Role, User, Version};
 use app::model::{DeliveryOutcome, HookDelivery};
 use app::ssr::{
-    CurrentStateRecord, DeploymentRecord, HookRecord, IdempotencyRecord, SessionRecord,
+    AuditRecord, CurrentStateRecord, DeploymentRecord, HookRecord, IdempotencyRecord, SessionRecord,
 };
 use chrono::{DateTime, Utc};
 use sqlx::encode::IsNull;
@@ -289,6 +289,19 @@ model_row!(DeliveryRow => HookDelivery {
     outcome: DbOutcome,
     detail: String,
     deployment_id: Option<DbId>,
+});
+
+model_row!(AuditRow => AuditRecord {
+    id: DbId,
+    at: DbTime,
+    actor_id: Option<DbId>,
+    actor_username: Option<String>,
+    token_name: Option<String>,
+    client_address: Option<String>,
+    action: String,
+    target_type: String,
+    target_id: Option<String>,
+    changes: Option<String>,
 });
 
 model_row!(IdempotencyRow => IdempotencyRecord {

@@ -113,6 +113,12 @@ macro_rules! insert_version {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
     };
 }
+/// Appends an audit entry; binds the columns in table order.
+const INSERT_AUDIT: &str = "INSERT INTO audit_entry
+       (id, at, actor_id, actor_username, token_name, client_address, action, target_type,
+        target_id, changes)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
 const INSERT_VERSION: &str = insert_version!();
 /// As `INSERT_VERSION`, leaving an identifier the application already has alone.
 const INSERT_VERSION_IF_NEW: &str = concat!(

@@ -8,9 +8,9 @@ use app::model::{
     DELIVERIES_KEPT,
 };
 use app::ssr::{
-    CurrentStateRecord, DeploymentRecord, HistoryKey, HookRecord, IdempotencyClaim,
-    IdempotencyRecord, Inserted, MatrixStamp, NewDeployment, PairFilter, PairRevisions,
-    SessionRecord, Store, StoreError,
+    AuditFilter, AuditKey, AuditRecord, CurrentStateRecord, DeploymentRecord, HistoryKey,
+    HookRecord, IdempotencyClaim, IdempotencyRecord, Inserted, MatrixStamp, NewDeployment,
+    PairFilter, PairRevisions, SessionRecord, Store, StoreError,
 };
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -18,9 +18,9 @@ use sqlx::{Connection, PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::columns::{
-    ApplicationRow, CredentialsRow, CurrentStateRow, DbId, DbOutcome, DbRole, DbTime, DeliveryRow,
-    DeploymentRow, EnvironmentRow, HookRow, IdempotencyRow, SessionRow, TokenRow, UserRow,
-    VersionRow,
+    ApplicationRow, AuditRow, CredentialsRow, CurrentStateRow, DbId, DbOutcome, DbRole, DbTime,
+    DeliveryRow, DeploymentRow, EnvironmentRow, HookRow, IdempotencyRow, SessionRow, TokenRow,
+    UserRow, VersionRow,
 };
 use super::*;
 

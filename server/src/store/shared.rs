@@ -9,6 +9,32 @@
 //!   matrix is read (rows, or SQLite's single JSON text) and time travel's per-pair seek;
 //! - and, in the macro call, `backend()` and the bulk insert.
 
+/// Runs `$body` (which reaches the transaction's connection as `$tx`) in a transaction on the
+/// writer, appends the audit entries to the same transaction and commits: a change and its entry
+/// land together or not at all. With `if |outcome| keep`, an outcome that fails `keep` (an
+/// update that found no row) is rolled back and no entry written.
+macro_rules! audited {
+    ($self:ident, $audit:expr, |$tx:ident| $body:expr) => {
+        audited!($self, $audit, |$tx| $body, if |_outcome| true)
+    };
+    ($self:ident, $audit:expr, |$tx:ident| $body:expr, if |$outcome:ident| $keep:expr) => {
+        async {
+            let mut transaction = $self.writer().begin().await?;
+            let outcome = {
+                let $tx = &mut *transaction;
+                $body
+            };
+            let $outcome = &outcome;
+            if $keep {
+                Self::append_audit(&mut transaction, $audit).await?;
+                transaction.commit().await?;
+            }
+            Ok::<_, sqlx::Error>(outcome)
+        }
+        .await
+    };
+}
+
 /// Expands to `impl Store for $store` with every shared method plus `$specific`, and an
 /// inherent impl with the helpers those methods share.
 macro_rules! store_with_shared_statements {
@@ -26,6 +52,29 @@ macro_rules! store_with_shared_statements {
                     .execute(tx)
                     .await
                     .map(|_| ())
+            }
+
+            /// Appends audit entries inside the caller's transaction.
+            async fn append_audit(
+                tx: &mut <$db as sqlx::Database>::Connection,
+                entries: &[AuditRecord],
+            ) -> Result<(), sqlx::Error> {
+                for e in entries {
+                    sqlx::query(INSERT_AUDIT)
+                        .bind(DbId(e.id))
+                        .bind(DbTime(e.at))
+                        .bind(e.actor_id.map(DbId))
+                        .bind(&e.actor_username)
+                        .bind(&e.token_name)
+                        .bind(&e.client_address)
+                        .bind(&e.action)
+                        .bind(&e.target_type)
+                        .bind(&e.target_id)
+                        .bind(&e.changes)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Ok(())
             }
 
             /// `sql` (an `insert_version!` statement) with the version's columns bound in order.
@@ -110,8 +159,8 @@ macro_rules! store_with_shared_statements {
                 .one()
             }
 
-            async fn insert_application(&self, a: &Application) -> Result<(), StoreError> {
-                sqlx::query(
+            async fn insert_application(&self, a: &Application, audit: &[AuditRecord]) -> Result<(), StoreError> {
+                audited!(self, audit, |tx| sqlx::query(
                     "INSERT INTO application
                        (id, name, description, repository, created_at, updated_at, archived_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -123,13 +172,13 @@ macro_rules! store_with_shared_statements {
                 .bind(DbTime(a.created_at))
                 .bind(DbTime(a.updated_at))
                 .bind(a.archived_at.map(DbTime))
-                .execute(self.writer())
-                .await
+                .execute(tx)
+                .await?)
                 .done()
             }
 
-            async fn update_application(&self, a: &Application) -> Result<(), StoreError> {
-                let result = sqlx::query(
+            async fn update_application(&self, a: &Application, audit: &[AuditRecord]) -> Result<(), StoreError> {
+                let result = audited!(self, audit, |tx| sqlx::query(
                     "UPDATE application SET name = $1, description = $2, repository = $3,
                             updated_at = $4, archived_at = $5
                      WHERE id = $6",
@@ -140,9 +189,10 @@ macro_rules! store_with_shared_statements {
                 .bind(DbTime(a.updated_at))
                 .bind(a.archived_at.map(DbTime))
                 .bind(DbId(a.id))
-                .execute(self.writer())
-                .await;
-                expect_one(result.map(|r| r.rows_affected()))
+                .execute(tx)
+                .await?
+                .rows_affected(), if |updated| *updated == 1);
+                expect_one(result)
             }
 
             async fn list_environments(&self, include_archived: bool) -> Result<Vec<Environment>, StoreError> {
@@ -174,8 +224,8 @@ macro_rules! store_with_shared_statements {
                 .one()
             }
 
-            async fn insert_environment(&self, e: &Environment) -> Result<(), StoreError> {
-                sqlx::query(
+            async fn insert_environment(&self, e: &Environment, audit: &[AuditRecord]) -> Result<(), StoreError> {
+                audited!(self, audit, |tx| sqlx::query(
                     "INSERT INTO environment
                        (id, name, description, position, is_production, created_at, updated_at, archived_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -188,13 +238,13 @@ macro_rules! store_with_shared_statements {
                 .bind(DbTime(e.created_at))
                 .bind(DbTime(e.updated_at))
                 .bind(e.archived_at.map(DbTime))
-                .execute(self.writer())
-                .await
+                .execute(tx)
+                .await?)
                 .done()
             }
 
-            async fn update_environment(&self, e: &Environment) -> Result<(), StoreError> {
-                let result = sqlx::query(
+            async fn update_environment(&self, e: &Environment, audit: &[AuditRecord]) -> Result<(), StoreError> {
+                let result = audited!(self, audit, |tx| sqlx::query(
                     "UPDATE environment SET name = $1, description = $2, position = $3,
                             is_production = $4, updated_at = $5, archived_at = $6
                      WHERE id = $7",
@@ -206,9 +256,10 @@ macro_rules! store_with_shared_statements {
                 .bind(DbTime(e.updated_at))
                 .bind(e.archived_at.map(DbTime))
                 .bind(DbId(e.id))
-                .execute(self.writer())
-                .await;
-                expect_one(result.map(|r| r.rows_affected()))
+                .execute(tx)
+                .await?
+                .rows_affected(), if |updated| *updated == 1);
+                expect_one(result)
             }
 
             async fn next_environment_position(&self) -> Result<i32, StoreError> {
@@ -222,9 +273,9 @@ macro_rules! store_with_shared_statements {
                 &self,
                 ordered_ids: &[Uuid],
                 updated_at: DateTime<Utc>,
+                audit: &[AuditRecord],
             ) -> Result<(), StoreError> {
-                async {
-                    let mut tx = self.writer().begin().await?;
+                audited!(self, audit, |tx| {
                     for (position, id) in ordered_ids.iter().enumerate() {
                         sqlx::query("UPDATE environment SET position = $1, updated_at = $2 WHERE id = $3")
                             .bind(position as i32)
@@ -233,9 +284,7 @@ macro_rules! store_with_shared_statements {
                             .execute(&mut *tx)
                             .await?;
                     }
-                    tx.commit().await
-                }
-                .await
+                })
                 .map_err(map_sqlx_error)
             }
 
@@ -278,24 +327,22 @@ macro_rules! store_with_shared_statements {
                 .one()
             }
 
-            async fn insert_version(&self, v: &Version) -> Result<(), StoreError> {
-                Self::bind_version(INSERT_VERSION, v)
-                    .execute(self.writer())
-                    .await
-                    .done()
+            async fn insert_version(&self, v: &Version, audit: &[AuditRecord]) -> Result<(), StoreError> {
+                audited!(self, audit, |tx| Self::bind_version(INSERT_VERSION, v).execute(tx).await?).done()
             }
 
-            async fn update_version(&self, v: &Version) -> Result<(), StoreError> {
-                let result = sqlx::query(
+            async fn update_version(&self, v: &Version, audit: &[AuditRecord]) -> Result<(), StoreError> {
+                let result = audited!(self, audit, |tx| sqlx::query(
                     "UPDATE version SET released_at = $1, notes = $2, archived_at = $3 WHERE id = $4",
                 )
                 .bind(v.released_at.map(DbTime))
                 .bind(&v.notes)
                 .bind(v.archived_at.map(DbTime))
                 .bind(DbId(v.id))
-                .execute(self.writer())
-                .await;
-                expect_one(result.map(|r| r.rows_affected()))
+                .execute(tx)
+                .await?
+                .rows_affected(), if |updated| *updated == 1);
+                expect_one(result)
             }
 
             async fn count_active_applications(&self) -> Result<i64, StoreError> {
@@ -312,8 +359,8 @@ macro_rules! store_with_shared_statements {
                     .map_err(map_sqlx_error)
             }
 
-            async fn insert_user(&self, u: &User, password_hash: &str) -> Result<(), StoreError> {
-                sqlx::query(
+            async fn insert_user(&self, u: &User, password_hash: &str, audit: &[AuditRecord]) -> Result<(), StoreError> {
+                audited!(self, audit, |tx| sqlx::query(
                     "INSERT INTO app_user
                        (id, username, display_name, role, password_hash, created_at, updated_at, disabled_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
@@ -325,8 +372,8 @@ macro_rules! store_with_shared_statements {
                 .bind(password_hash)
                 .bind(DbTime(u.created_at))
                 .bind(u.disabled_at.map(DbTime))
-                .execute(self.writer())
-                .await
+                .execute(tx)
+                .await?)
                 .done()
             }
 
@@ -353,8 +400,8 @@ macro_rules! store_with_shared_statements {
                     .many()
             }
 
-            async fn update_user(&self, u: &User, updated_at: DateTime<Utc>) -> Result<(), StoreError> {
-                let result = sqlx::query(
+            async fn update_user(&self, u: &User, updated_at: DateTime<Utc>, audit: &[AuditRecord]) -> Result<(), StoreError> {
+                let result = audited!(self, audit, |tx| sqlx::query(
                     "UPDATE app_user SET display_name = $1, role = $2, disabled_at = $3, updated_at = $4
                      WHERE id = $5",
                 )
@@ -363,9 +410,10 @@ macro_rules! store_with_shared_statements {
                 .bind(u.disabled_at.map(DbTime))
                 .bind(DbTime(updated_at))
                 .bind(DbId(u.id))
-                .execute(self.writer())
-                .await;
-                expect_one(result.map(|r| r.rows_affected()))
+                .execute(tx)
+                .await?
+                .rows_affected(), if |updated| *updated == 1);
+                expect_one(result)
             }
 
             async fn set_password_hash(
@@ -373,18 +421,22 @@ macro_rules! store_with_shared_statements {
                 user_id: Uuid,
                 password_hash: &str,
                 updated_at: DateTime<Utc>,
+                audit: &[AuditRecord],
             ) -> Result<(), StoreError> {
-                let result = sqlx::query("UPDATE app_user SET password_hash = $1, updated_at = $2 WHERE id = $3")
-                    .bind(password_hash)
-                    .bind(DbTime(updated_at))
-                    .bind(DbId(user_id))
-                    .execute(self.writer())
-                    .await;
-                expect_one(result.map(|r| r.rows_affected()))
+                let result = audited!(self, audit, |tx| sqlx::query(
+                    "UPDATE app_user SET password_hash = $1, updated_at = $2 WHERE id = $3",
+                )
+                .bind(password_hash)
+                .bind(DbTime(updated_at))
+                .bind(DbId(user_id))
+                .execute(tx)
+                .await?
+                .rows_affected(), if |updated| *updated == 1);
+                expect_one(result)
             }
 
-            async fn insert_session(&self, s: &SessionRecord) -> Result<(), StoreError> {
-                sqlx::query(
+            async fn insert_session(&self, s: &SessionRecord, audit: &[AuditRecord]) -> Result<(), StoreError> {
+                audited!(self, audit, |tx| sqlx::query(
                     "INSERT INTO user_session (secret_hash, user_id, created_at, last_seen_at, expires_at)
                      VALUES ($1, $2, $3, $4, $5)",
                 )
@@ -393,8 +445,8 @@ macro_rules! store_with_shared_statements {
                 .bind(DbTime(s.created_at))
                 .bind(DbTime(s.last_seen_at))
                 .bind(DbTime(s.expires_at))
-                .execute(self.writer())
-                .await
+                .execute(tx)
+                .await?)
                 .done()
             }
 
@@ -415,12 +467,12 @@ macro_rules! store_with_shared_statements {
                     .done()
             }
 
-            async fn delete_session(&self, secret_hash: &str) -> Result<(), StoreError> {
-                sqlx::query("DELETE FROM user_session WHERE secret_hash = $1")
+            async fn delete_session(&self, secret_hash: &str, audit: &[AuditRecord]) -> Result<(), StoreError> {
+                audited!(self, audit, |tx| sqlx::query("DELETE FROM user_session WHERE secret_hash = $1")
                     .bind(secret_hash)
-                    .execute(self.writer())
-                    .await
-                    .done()
+                    .execute(tx)
+                    .await?)
+                .done()
             }
 
             async fn delete_sessions_of(&self, user_id: Uuid) -> Result<(), StoreError> {
@@ -431,8 +483,8 @@ macro_rules! store_with_shared_statements {
                     .done()
             }
 
-            async fn insert_token(&self, t: &ApiToken, secret_hash: &str) -> Result<(), StoreError> {
-                sqlx::query(
+            async fn insert_token(&self, t: &ApiToken, secret_hash: &str, audit: &[AuditRecord]) -> Result<(), StoreError> {
+                audited!(self, audit, |tx| sqlx::query(
                     "INSERT INTO api_token
                        (id, user_id, name, secret_hash, created_at, last_used_at, expires_at, revoked_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -445,8 +497,8 @@ macro_rules! store_with_shared_statements {
                 .bind(t.last_used_at.map(DbTime))
                 .bind(t.expires_at.map(DbTime))
                 .bind(t.revoked_at.map(DbTime))
-                .execute(self.writer())
-                .await
+                .execute(tx)
+                .await?)
                 .done()
             }
 
@@ -485,13 +537,22 @@ macro_rules! store_with_shared_statements {
                     .done()
             }
 
-            async fn revoke_token(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
-                let result = sqlx::query("UPDATE api_token SET revoked_at = COALESCE(revoked_at, $1) WHERE id = $2")
-                    .bind(DbTime(at))
-                    .bind(DbId(id))
-                    .execute(self.writer())
-                    .await;
-                expect_one(result.map(|r| r.rows_affected()))
+            async fn revoke_token(&self, id: Uuid, at: DateTime<Utc>, audit: &[AuditRecord]) -> Result<(), StoreError> {
+                // Only a live token is revoked (and audited); revoking again changes nothing.
+                let result = audited!(self, audit, |tx| {
+                    let revoked = sqlx::query("UPDATE api_token SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+                        .bind(DbTime(at))
+                        .bind(DbId(id))
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_token WHERE id = $1")
+                        .bind(DbId(id))
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    (revoked, exists)
+                }, if |outcome| outcome.0 == 1);
+                expect_one(result.map(|(_, exists)| exists as u64))
             }
 
             async fn login_failures(
@@ -513,9 +574,9 @@ macro_rules! store_with_shared_statements {
                 key: &str,
                 at: DateTime<Utc>,
                 since: DateTime<Utc>,
+                audit: &[AuditRecord],
             ) -> Result<(), StoreError> {
-                async {
-                    let mut tx = self.writer().begin().await?;
+                audited!(self, audit, |tx| {
                     sqlx::query(PRUNE_LOGIN_FAILURES).bind(DbTime(since)).execute(&mut *tx).await?;
                     sqlx::query(RECORD_LOGIN_FAILURE)
                         .bind(key)
@@ -523,9 +584,7 @@ macro_rules! store_with_shared_statements {
                         .bind(DbTime(since))
                         .execute(&mut *tx)
                         .await?;
-                    tx.commit().await
-                }
-                .await
+                })
                 .map_err(map_sqlx_error)
             }
 
@@ -537,8 +596,8 @@ macro_rules! store_with_shared_statements {
                     .done()
             }
 
-            async fn insert_hook(&self, h: &HookRecord) -> Result<(), StoreError> {
-                sqlx::query(
+            async fn insert_hook(&self, h: &HookRecord, audit: &[AuditRecord]) -> Result<(), StoreError> {
+                audited!(self, audit, |tx| sqlx::query(
                     "INSERT INTO hook (id, provider, name, signing_secret, secret_hash, created_by, created_at)
                      VALUES ($1, $2, $3, $4, $5, $6, $7)",
                 )
@@ -549,8 +608,8 @@ macro_rules! store_with_shared_statements {
                 .bind(&h.secret_hash)
                 .bind(DbId(h.created_by))
                 .bind(DbTime(h.created_at))
-                .execute(self.writer())
-                .await
+                .execute(tx)
+                .await?)
                 .done()
             }
 
@@ -564,21 +623,18 @@ macro_rules! store_with_shared_statements {
                 .many()
             }
 
-            async fn delete_hook(&self, id: Uuid) -> Result<(), StoreError> {
-                let deleted = async {
-                    let mut tx = self.writer().begin().await?;
+            async fn delete_hook(&self, id: Uuid, audit: &[AuditRecord]) -> Result<(), StoreError> {
+                let deleted = audited!(self, audit, |tx| {
                     sqlx::query("DELETE FROM hook_delivery WHERE hook_id = $1")
                         .bind(DbId(id))
                         .execute(&mut *tx)
                         .await?;
-                    let deleted = sqlx::query("DELETE FROM hook WHERE id = $1")
+                    sqlx::query("DELETE FROM hook WHERE id = $1")
                         .bind(DbId(id))
                         .execute(&mut *tx)
                         .await?
-                        .rows_affected();
-                    tx.commit().await.map(|_| deleted)
-                }
-                .await;
+                        .rows_affected()
+                }, if |deleted| *deleted == 1);
                 expect_one(deleted)
             }
 
@@ -660,6 +716,7 @@ macro_rules! store_with_shared_statements {
                 d: &NewDeployment,
                 new_version: Option<&Version>,
                 claim: Option<&IdempotencyClaim>,
+                audit: &[AuditRecord],
             ) -> Result<Inserted, StoreError> {
                 let (application, environment) = (DbId(d.application_id), DbId(d.environment_id));
                 let taken = async {
@@ -731,6 +788,7 @@ macro_rules! store_with_shared_statements {
                         .execute(&mut *tx)
                         .await?;
                     Self::refresh_pair(&mut tx, application, environment).await?;
+                    Self::append_audit(&mut tx, audit).await?;
                     tx.commit().await.map(|_| false)
                 }
                 .await
@@ -885,6 +943,7 @@ macro_rules! store_with_shared_statements {
                 deleted_at: DateTime<Utc>,
                 deleted_by: &str,
                 reason: &str,
+                audit: &[AuditRecord],
             ) -> Result<(), StoreError> {
                 let retracted = async {
                     // Write first, so the transaction holds SQLite's write lock from its first
@@ -913,6 +972,7 @@ macro_rules! store_with_shared_statements {
                         sqlx::query(statement).bind(application).bind(environment).execute(&mut *tx).await?;
                     }
                     Self::refresh_pair(&mut tx, application, environment).await?;
+                    Self::append_audit(&mut tx, audit).await?;
                     tx.commit().await.map(|_| true)
                 }
                 .await
@@ -942,6 +1002,41 @@ macro_rules! store_with_shared_statements {
                     .await
                     .map(|rows| rows.into_iter().map(|(id, n)| (id.0, n)).collect())
                     .map_err(map_sqlx_error)
+            }
+
+            async fn list_audit(
+                &self,
+                filter: &AuditFilter,
+                after: Option<AuditKey>,
+                limit: i64,
+            ) -> Result<Vec<AuditRecord>, StoreError> {
+                let mut qb = sqlx::QueryBuilder::<$db>::new("SELECT * FROM audit_entry WHERE 1 = 1");
+                if let Some(id) = filter.actor_id {
+                    qb.push(" AND actor_id = ").push_bind(DbId(id));
+                }
+                if let Some(action) = &filter.action {
+                    qb.push(" AND action = ").push_bind(action.clone());
+                }
+                if let Some(target) = &filter.target_id {
+                    qb.push(" AND target_id = ").push_bind(target.clone());
+                }
+                if let Some(from) = filter.date_from {
+                    qb.push(" AND at >= ").push_bind(DbTime(from));
+                }
+                if let Some(to) = filter.date_to {
+                    qb.push(" AND at <= ").push_bind(DbTime(to));
+                }
+                if let Some(key) = after {
+                    // A plain range on the leading column, so both planners walk the index.
+                    qb.push(" AND at <= ").push_bind(DbTime(key.at));
+                    qb.push(" AND (at < ").push_bind(DbTime(key.at));
+                    qb.push(" OR id < ").push_bind(DbId(key.id)).push(")");
+                }
+                qb.push(" ORDER BY at DESC, id DESC LIMIT ").push_bind(limit);
+                qb.build_query_as::<AuditRow>()
+                    .fetch_all(self.reader())
+                    .await
+                    .many()
             }
 
             async fn rebuild_current_deployments(&self) -> Result<(), StoreError> {

@@ -11,9 +11,9 @@ use app::model::{
     DELIVERIES_KEPT,
 };
 use app::ssr::{
-    CurrentStateRecord, DeploymentRecord, HistoryKey, HookRecord, IdempotencyClaim,
-    IdempotencyRecord, Inserted, MatrixStamp, NewDeployment, PairFilter, PairRevisions,
-    SessionRecord, Store, StoreError,
+    AuditFilter, AuditKey, AuditRecord, CurrentStateRecord, DeploymentRecord, HistoryKey,
+    HookRecord, IdempotencyClaim, IdempotencyRecord, Inserted, MatrixStamp, NewDeployment,
+    PairFilter, PairRevisions, SessionRecord, Store, StoreError,
 };
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -21,9 +21,9 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use uuid::Uuid;
 
 use super::columns::{
-    parse_sqlite_instant, ApplicationRow, CredentialsRow, DbId, DbOutcome, DbRole, DbTime,
-    DeliveryRow, DeploymentRow, EnvironmentRow, HookRow, IdempotencyRow, SessionRow, TokenRow,
-    UserRow, VersionRow,
+    parse_sqlite_instant, ApplicationRow, AuditRow, CredentialsRow, DbId, DbOutcome, DbRole,
+    DbTime, DeliveryRow, DeploymentRow, EnvironmentRow, HookRow, IdempotencyRow, SessionRow,
+    TokenRow, UserRow, VersionRow,
 };
 use super::*;
 

@@ -3,6 +3,7 @@
 use chrono::SubsecRound;
 use uuid::Uuid;
 
+use super::audit::{changes, entry, Target};
 use super::{now, require, store_error, Service};
 use crate::error::AppError;
 use crate::model::*;
@@ -58,7 +59,15 @@ impl Service {
             archived_at: None,
         };
         self.store
-            .insert_application(&application)
+            .insert_application(
+                &application,
+                &[entry(
+                    Some(actor),
+                    "application.created",
+                    Target::of("application", application.id),
+                    None,
+                )],
+            )
             .await
             .map_err(store_error("an application"))?;
         self.announce(Uuid::nil());
@@ -72,7 +81,8 @@ impl Service {
         patch: ApplicationPatch,
     ) -> Result<Application, AppError> {
         require(actor, Role::Editor)?;
-        let mut application = self.get_application(actor, id).await?;
+        let before = self.get_application(actor, id).await?;
+        let mut application = before.clone();
         let mut errors = vec![];
         if let Some(name) = &patch.name {
             application.name = required_text("name", name, NAME_MAX, &mut errors);
@@ -90,8 +100,19 @@ impl Service {
         }
         finish(errors)?;
         application.updated_at = now();
+        let Some(changed) = changes(&before, &application, &["updatedAt"]) else {
+            return Ok(before);
+        };
         self.store
-            .update_application(&application)
+            .update_application(
+                &application,
+                &[entry(
+                    Some(actor),
+                    "application.updated",
+                    Target::of("application", id),
+                    Some(changed),
+                )],
+            )
             .await
             .map_err(store_error("an application"))?;
         self.announce(Uuid::nil());
@@ -110,7 +131,15 @@ impl Service {
             application.archived_at = Some(now);
             application.updated_at = now;
             self.store
-                .update_application(&application)
+                .update_application(
+                    &application,
+                    &[entry(
+                        Some(actor),
+                        "application.archived",
+                        Target::of("application", id),
+                        None,
+                    )],
+                )
                 .await
                 .map_err(store_error("application"))?;
             self.announce(Uuid::nil());
@@ -176,7 +205,15 @@ impl Service {
             archived_at: None,
         };
         self.store
-            .insert_environment(&environment)
+            .insert_environment(
+                &environment,
+                &[entry(
+                    Some(actor),
+                    "environment.created",
+                    Target::of("environment", environment.id),
+                    None,
+                )],
+            )
             .await
             .map_err(store_error("an environment"))?;
         self.announce(Uuid::nil());
@@ -190,7 +227,8 @@ impl Service {
         patch: EnvironmentPatch,
     ) -> Result<Environment, AppError> {
         require(actor, Role::Editor)?;
-        let mut environment = self.get_environment(actor, id).await?;
+        let before = self.get_environment(actor, id).await?;
+        let mut environment = before.clone();
         let mut errors = vec![];
         if let Some(name) = &patch.name {
             environment.name = required_text("name", name, NAME_MAX, &mut errors);
@@ -212,8 +250,19 @@ impl Service {
             environment.is_production = is_production;
         }
         environment.updated_at = now();
+        let Some(changed) = changes(&before, &environment, &["updatedAt"]) else {
+            return Ok(before);
+        };
         self.store
-            .update_environment(&environment)
+            .update_environment(
+                &environment,
+                &[entry(
+                    Some(actor),
+                    "environment.updated",
+                    Target::of("environment", id),
+                    Some(changed),
+                )],
+            )
             .await
             .map_err(store_error("an environment"))?;
         self.announce(Uuid::nil());
@@ -232,7 +281,15 @@ impl Service {
             environment.archived_at = Some(now);
             environment.updated_at = now;
             self.store
-                .update_environment(&environment)
+                .update_environment(
+                    &environment,
+                    &[entry(
+                        Some(actor),
+                        "environment.archived",
+                        Target::of("environment", id),
+                        None,
+                    )],
+                )
                 .await
                 .map_err(store_error("environment"))?;
             self.announce(Uuid::nil());
@@ -258,8 +315,27 @@ impl Service {
                 "must list every active environment exactly once",
             ));
         }
+        let order = |ids: Vec<Uuid>| {
+            serde_json::Value::from(ids.iter().map(Uuid::to_string).collect::<Vec<_>>())
+        };
+        let reordered = serde_json::json!({"order": {
+            "before": order(current.iter().map(|e| e.id).collect()),
+            "after": order(ordered_ids.clone()),
+        }});
         self.store
-            .set_environment_positions(&ordered_ids, now())
+            .set_environment_positions(
+                &ordered_ids,
+                now(),
+                &[entry(
+                    Some(actor),
+                    "environment.reordered",
+                    Target {
+                        kind: "environment",
+                        id: None,
+                    },
+                    Some(reordered),
+                )],
+            )
             .await
             .map_err(store_error("environment"))?;
         self.announce(Uuid::nil());
@@ -359,7 +435,15 @@ impl Service {
             archived_at: None,
         };
         self.store
-            .insert_version(&version)
+            .insert_version(
+                &version,
+                &[entry(
+                    Some(actor),
+                    "version.created",
+                    Target::of("version", version.id),
+                    None,
+                )],
+            )
             .await
             .map_err(store_error("a version"))?;
         Ok(version)
@@ -372,7 +456,8 @@ impl Service {
         patch: VersionPatch,
     ) -> Result<Version, AppError> {
         require(actor, Role::Editor)?;
-        let mut version = self.get_version(actor, id).await?;
+        let before = self.get_version(actor, id).await?;
+        let mut version = before.clone();
         let mut errors = vec![];
         if let Some(notes) = &patch.notes {
             version.notes = optional_text("notes", Some(notes), NOTES_MAX, &mut errors);
@@ -382,8 +467,19 @@ impl Service {
         if let Some(released_at) = patch.released_at {
             version.released_at = Some(released_at.trunc_subsecs(6));
         }
+        let Some(changed) = changes(&before, &version, &[]) else {
+            return Ok(before);
+        };
         self.store
-            .update_version(&version)
+            .update_version(
+                &version,
+                &[entry(
+                    Some(actor),
+                    "version.updated",
+                    Target::of("version", id),
+                    Some(changed),
+                )],
+            )
             .await
             .map_err(store_error("version"))?;
         Ok(version)
@@ -395,7 +491,15 @@ impl Service {
         if version.archived_at.is_none() {
             version.archived_at = Some(now());
             self.store
-                .update_version(&version)
+                .update_version(
+                    &version,
+                    &[entry(
+                        Some(actor),
+                        "version.archived",
+                        Target::of("version", id),
+                        None,
+                    )],
+                )
                 .await
                 .map_err(store_error("version"))?;
         }

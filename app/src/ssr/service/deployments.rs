@@ -6,6 +6,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use uuid::Uuid;
 
+use super::audit::{entry, set_field, Target};
 use super::matrix_cache::{MatrixJsonChunks, MatrixJsonPage};
 use super::{now, require, store_error, Service};
 use crate::error::{AppError, FieldError};
@@ -379,7 +380,18 @@ impl Service {
         let reason = required_text("reason", reason, REASON_MAX, &mut errors);
         finish(errors)?;
         self.store
-            .retract_deployment(id, now(), &actor.username, &reason)
+            .retract_deployment(
+                id,
+                now(),
+                &actor.username,
+                &reason,
+                &[entry(
+                    Some(actor),
+                    "deployment.retracted",
+                    Target::of("deployment", id),
+                    Some(set_field("reason", reason.as_str())),
+                )],
+            )
             .await
             .map_err(|err| match err {
                 StoreError::Conflict(_) => AppError::Conflict {

@@ -11,6 +11,7 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use super::access::{random_secret, secret_hash};
+use super::audit::{entry, Target};
 use super::{now, require, store_error, Service};
 use crate::error::AppError;
 use crate::model::*;
@@ -229,7 +230,18 @@ impl Service {
             created_at: now(),
         };
         self.store
-            .insert_hook(&record)
+            .insert_hook(
+                &record,
+                &[entry(
+                    Some(actor),
+                    "hook.created",
+                    Target::of("hook", record.id),
+                    Some(serde_json::json!({
+                        "provider": {"before": null, "after": record.provider},
+                        "name": {"before": null, "after": record.name},
+                    })),
+                )],
+            )
             .await
             .map_err(store_error("a hook"))?;
         tracing::info!(by = %actor.username, hook = %record.id, provider = %record.provider, "hook created");
@@ -240,7 +252,15 @@ impl Service {
     pub async fn delete_hook(&self, actor: &User, id: Uuid) -> Result<(), AppError> {
         require(actor, Role::Admin)?;
         self.store
-            .delete_hook(id)
+            .delete_hook(
+                id,
+                &[entry(
+                    Some(actor),
+                    "hook.deleted",
+                    Target::of("hook", id),
+                    None,
+                )],
+            )
             .await
             .map_err(store_error("hook"))?;
         tracing::info!(by = %actor.username, hook = %id, "hook deleted");

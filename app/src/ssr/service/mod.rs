@@ -2,6 +2,7 @@
 //! it: each call names the acting user, and the role check happens here, not at the door.
 
 mod access;
+mod audit;
 mod catalog;
 mod compare;
 pub mod deployments;
@@ -18,6 +19,7 @@ use crate::error::AppError;
 use crate::model::{Role, User};
 
 pub use access::{AccessPolicy, Credential};
+pub use audit::{RequestOrigin, REQUEST_ORIGIN};
 pub use matrix_cache::MatrixJsonPage;
 
 pub struct Service {

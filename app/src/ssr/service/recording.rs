@@ -5,6 +5,7 @@ use chrono::{Duration, SubsecRound};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::audit::{entry, Target};
 use super::deployments::CLOCK_SKEW;
 use super::{now, require, store_error, Service};
 use crate::error::{AppError, FieldError};
@@ -171,9 +172,23 @@ impl Service {
             notes,
             created_at: at,
         };
+        let mut audit = vec![entry(
+            Some(actor),
+            "deployment.recorded",
+            Target::of("deployment", deployment.id),
+            None,
+        )];
+        if let Some(version) = &new_version {
+            audit.push(entry(
+                Some(actor),
+                "version.created",
+                Target::of("version", version.id),
+                None,
+            ));
+        }
         let inserted = self
             .store
-            .insert_deployment(&deployment, new_version.as_ref(), claim.as_ref())
+            .insert_deployment(&deployment, new_version.as_ref(), claim.as_ref(), &audit)
             .await
             .map_err(store_error("deployment"))?;
         if let (Inserted::KeyTaken(earlier), Some(claim)) = (inserted, &claim) {

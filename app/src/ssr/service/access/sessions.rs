@@ -6,6 +6,7 @@ use super::secrets::{decoy_hash, random_secret, secret_hash, verify_password};
 use super::Credential;
 use crate::error::AppError;
 use crate::model::*;
+use crate::ssr::service::audit::{entry, Target};
 use crate::ssr::service::{now, store_error, Service};
 use crate::ssr::store::{SessionRecord, StoreError};
 
@@ -44,7 +45,14 @@ impl Service {
         let user = match found {
             Some((user, _)) if password_ok && user.disabled_at.is_none() => user,
             _ => {
-                self.count_failure(&keys, at, since).await?;
+                // Nobody proved who they are: no actor; the target is the account tried, if any.
+                let target = Target {
+                    kind: "user",
+                    id: found.map(|(user, _)| user.id.to_string()),
+                };
+                let mut failed = entry(None, "auth.login_failed", target, None);
+                failed.client_address = Some(client.to_string());
+                self.count_failure(&keys, at, since, failed).await?;
                 tracing::info!(client, "failed sign-in");
                 return Err(AppError::InvalidCredentials);
             }
@@ -60,8 +68,10 @@ impl Service {
             last_seen_at: at,
             expires_at: at + self.policy.session_lifetime,
         };
+        let mut signed_in = entry(Some(&user), "auth.login", Target::of("user", user.id), None);
+        signed_in.client_address = Some(client.to_string());
         self.store
-            .insert_session(&session)
+            .insert_session(&session, &[signed_in])
             .await
             .map_err(store_error("session"))?;
         tracing::info!(user = %user.username, "signed in");
@@ -70,22 +80,43 @@ impl Service {
 
     /// Ends the session with this secret (no error if it is already gone).
     pub async fn logout(&self, session_secret: &Secret) -> Result<(), AppError> {
+        let hash = secret_hash(session_secret.expose());
+        let session = match self.store.get_session(&hash).await {
+            Ok(session) => session,
+            Err(StoreError::NotFound) => return Ok(()),
+            Err(err) => return Err(store_error("session")(err)),
+        };
+        let user = self
+            .store
+            .get_user(session.user_id)
+            .await
+            .map_err(store_error("user"))?;
+        let signed_out = entry(
+            Some(&user),
+            "auth.logout",
+            Target::of("user", user.id),
+            None,
+        );
         self.store
-            .delete_session(&secret_hash(session_secret.expose()))
+            .delete_session(&hash, &[signed_out])
             .await
             .map_err(store_error("session"))
     }
 
-    /// Who presents this credential; `Unauthorized` when it is unknown, expired, revoked or
-    /// belongs to a disabled user.
-    pub async fn authenticate(&self, credential: Credential<'_>) -> Result<User, AppError> {
+    /// Who presents this credential, and the API token's name when it is one; `Unauthorized`
+    /// when it is unknown, expired, revoked or belongs to a disabled user.
+    pub async fn authenticate(
+        &self,
+        credential: Credential<'_>,
+    ) -> Result<(User, Option<String>), AppError> {
         let at = now();
+        let mut token_name = None;
         let user_id = match credential {
             Credential::Session(secret) => {
                 let hash = secret_hash(secret.expose());
                 let session = self.store.get_session(&hash).await.map_err(unauthorized)?;
                 if at > session.expires_at || at > session.last_seen_at + self.policy.session_idle {
-                    let _ = self.store.delete_session(&hash).await;
+                    let _ = self.store.delete_session(&hash, &[]).await;
                     return Err(AppError::Unauthorized);
                 }
                 // Write at most once a minute per session, not on every request.
@@ -115,6 +146,7 @@ impl Service {
                         .await
                         .map_err(store_error("token"))?;
                 }
+                token_name = Some(token.name);
                 token.user_id
             }
         };
@@ -123,7 +155,7 @@ impl Service {
             let _ = self.store.delete_sessions_of(user.id).await;
             return Err(AppError::Unauthorized);
         }
-        Ok(user)
+        Ok((user, token_name))
     }
 }
 

@@ -46,16 +46,20 @@ impl Service {
         Ok(())
     }
 
-    /// Counts one failed sign-in under each of `keys`.
+    /// Counts one failed sign-in under each of `keys`, with its audit entry.
     pub(super) async fn count_failure(
         &self,
         keys: &[(&str, i64)],
         at: DateTime<Utc>,
         since: DateTime<Utc>,
+        audit: crate::ssr::AuditRecord,
     ) -> Result<(), AppError> {
+        // The audit entry goes with the first count: one failed sign-in, one entry.
+        let mut audit = Some(audit);
         for &(key, _) in keys {
+            let entries: Vec<_> = audit.take().into_iter().collect();
             self.store
-                .record_login_failure(key, at, since)
+                .record_login_failure(key, at, since, &entries)
                 .await
                 .map_err(store_error("sign-in throttle"))?;
         }

@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::secrets::{random_secret, secret_hash};
 use crate::error::{AppError, FieldError};
 use crate::model::*;
+use crate::ssr::service::audit::{entry, Target};
 use crate::ssr::service::{now, store_error, Service};
 
 impl Service {
@@ -40,7 +41,16 @@ impl Service {
             revoked_at: None,
         };
         self.store
-            .insert_token(&token, &secret_hash(secret.expose()))
+            .insert_token(
+                &token,
+                &secret_hash(secret.expose()),
+                &[entry(
+                    Some(actor),
+                    "token.created",
+                    Target::of("token", token.id),
+                    Some(serde_json::json!({"name": {"before": null, "after": token.name}})),
+                )],
+            )
             .await
             .map_err(store_error("a token"))?;
         Ok(CreatedToken {
@@ -60,7 +70,16 @@ impl Service {
             return Err(AppError::NotFound("token not found".into()));
         }
         self.store
-            .revoke_token(id, now())
+            .revoke_token(
+                id,
+                now(),
+                &[entry(
+                    Some(actor),
+                    "token.revoked",
+                    Target::of("token", id),
+                    None,
+                )],
+            )
             .await
             .map_err(store_error("token"))?;
         self.store.get_token(id).await.map_err(store_error("token"))

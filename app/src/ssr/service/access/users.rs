@@ -5,6 +5,7 @@ use uuid::Uuid;
 use super::secrets::{hash_password, random_secret};
 use crate::error::{AppError, FieldError};
 use crate::model::*;
+use crate::ssr::service::audit::{changes, entry, Target};
 use crate::ssr::service::{now, require, store_error, Service};
 
 fn check_username(username: &str, errors: &mut Vec<FieldError>) -> String {
@@ -52,7 +53,17 @@ impl Service {
         };
         let hash = hash_password(password).await?;
         self.store
-            .insert_user(&admin, &hash)
+            .insert_user(
+                &admin,
+                &hash,
+                // Created by the server itself on first start: no actor.
+                &[entry(
+                    None,
+                    "user.created",
+                    Target::of("user", admin.id),
+                    None,
+                )],
+            )
             .await
             .map_err(store_error("a user"))?;
         Ok(generated)
@@ -97,7 +108,16 @@ impl Service {
         };
         let hash = hash_password(input.password).await?;
         self.store
-            .insert_user(&user, &hash)
+            .insert_user(
+                &user,
+                &hash,
+                &[entry(
+                    Some(actor),
+                    "user.created",
+                    Target::of("user", user.id),
+                    Some(serde_json::json!({"role": {"before": null, "after": user.role}})),
+                )],
+            )
             .await
             .map_err(store_error("a user"))?;
         tracing::info!(by = %actor.username, user = %user.username, role = user.role.as_str(), "user created");
@@ -113,7 +133,8 @@ impl Service {
         patch: UserPatch,
     ) -> Result<User, AppError> {
         require(actor, Role::Admin)?;
-        let mut user = self.store.get_user(id).await.map_err(store_error("user"))?;
+        let before = self.store.get_user(id).await.map_err(store_error("user"))?;
+        let mut user = before.clone();
         let mut errors = vec![];
         if let Some(display_name) = &patch.display_name {
             user.display_name = required_text("displayName", display_name, NAME_MAX, &mut errors);
@@ -138,15 +159,43 @@ impl Service {
             Some(false) => user.disabled_at = None,
             _ => {}
         }
-        self.store
-            .update_user(&user, at)
-            .await
-            .map_err(store_error("user"))?;
+        if let Some(changed) = changes(&before, &user, &[]) {
+            // Named for the weightiest change; `changes` lists them all.
+            let action = if user.role != before.role {
+                "user.role_changed"
+            } else if user.disabled_at.is_some() && before.disabled_at.is_none() {
+                "user.disabled"
+            } else if user.disabled_at.is_none() && before.disabled_at.is_some() {
+                "user.enabled"
+            } else {
+                "user.updated"
+            };
+            self.store
+                .update_user(
+                    &user,
+                    at,
+                    &[entry(
+                        Some(actor),
+                        action,
+                        Target::of("user", id),
+                        Some(changed),
+                    )],
+                )
+                .await
+                .map_err(store_error("user"))?;
+        }
         let password_changed = patch.password.is_some();
         if let Some(password) = patch.password {
             let hash = hash_password(password).await?;
+            // Never the password or its hash: only that it was set.
+            let reset = entry(
+                Some(actor),
+                "user.password_changed",
+                Target::of("user", id),
+                None,
+            );
             self.store
-                .set_password_hash(id, &hash, at)
+                .set_password_hash(id, &hash, at, &[reset])
                 .await
                 .map_err(store_error("user"))?;
         }

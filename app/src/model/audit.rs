@@ -1,0 +1,71 @@
+//! The audit trail: every state change and security event, append-only.
+
+use super::*;
+
+/// Who acted: the user as they were named at the time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AuditActor {
+    pub id: Uuid,
+    pub username: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntry {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    /// `null` for a failed sign-in (nobody proved who they were).
+    pub actor: Option<AuditActor>,
+    /// The API token's name when the change came with a token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_name: Option<String>,
+    pub client_address: Option<String>,
+    /// `auth.login`, `auth.login_failed`, `auth.logout`, `token.created`, `token.revoked`,
+    /// `user.created`, `user.updated`, `user.password_changed`, `application.created`,
+    /// `application.updated`, `application.archived`, `environment.created`,
+    /// `environment.updated`, `environment.archived`, `environment.reordered`,
+    /// `version.created`, `version.updated`, `version.archived`, `deployment.recorded`,
+    /// `deployment.retracted`, `hook.created`, `hook.deleted`.
+    pub action: String,
+    pub target_type: String,
+    pub target_id: Option<String>,
+    /// For edits: `{field: {"before": …, "after": …}}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
+    pub changes: Option<serde_json::Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AuditPage {
+    pub items: Vec<AuditEntry>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Filters and paging of `GET /api/audit`; every part optional.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AuditQuery {
+    #[serde(default)]
+    pub actor_id: Option<Uuid>,
+    #[serde(default)]
+    pub action: Option<String>,
+    #[serde(default)]
+    pub target_id: Option<String>,
+    #[serde(default)]
+    pub date_from: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub date_to: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub cursor: Option<String>,
+    /// 1–500, 50 unless given.
+    #[serde(default)]
+    pub limit: Option<i64>,
+}
