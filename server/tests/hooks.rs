@@ -185,6 +185,22 @@ async fn github_success_records_once(app: TestApp) {
         .find(|v| v["versionIdentifier"] == "v1.4.0")
         .expect("the version was registered");
     assert_eq!(new["commitSha"], "7638417db6d59f3c431d3e1f261cc637155684cd");
+    // The audit trail names the hook the deployment came through.
+    let audit: Value = app
+        .get(&format!(
+            "/api/audit?targetId={}",
+            deployment["id"].as_str().unwrap()
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit["items"][0]["action"], "deployment.recorded");
+    assert_eq!(
+        audit["items"][0]["tokenName"],
+        "github hook 'github org hook'"
+    );
+    assert_eq!(audit["items"][0]["actor"]["username"], "admin");
 
     // GitHub's "Redeliver" sends the same delivery id: nothing new.
     let (status, answer) = deliver_github(

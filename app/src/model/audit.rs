@@ -19,7 +19,8 @@ pub struct AuditEntry {
     pub at: DateTime<Utc>,
     /// `null` for a failed sign-in (nobody proved who they were).
     pub actor: Option<AuditActor>,
-    /// The API token's name when the change came with a token.
+    /// The API token's name when the change came with a token (for a hook's delivery:
+    /// `github hook 'acme'`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_name: Option<String>,
     pub client_address: Option<String>,

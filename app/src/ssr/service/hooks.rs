@@ -11,7 +11,7 @@ use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
 use super::access::{random_secret, secret_hash};
-use super::audit::{entry, Target};
+use super::audit::{entry, RequestOrigin, Target, REQUEST_ORIGIN};
 use super::{now, require, store_error, Service};
 use crate::error::AppError;
 use crate::model::*;
@@ -424,7 +424,15 @@ impl Service {
             "hook-{:x}",
             Sha256::digest(format!("{}/{delivery_id}", hook.id))
         );
-        match self.record_deployment(&owner, request, Some(&key)).await {
+        // The trail names the hook as the credential the deployment came with.
+        let origin = RequestOrigin {
+            token_name: Some(format!("{} hook '{}'", hook.provider, hook.name)),
+            ..REQUEST_ORIGIN.try_with(Clone::clone).unwrap_or_default()
+        };
+        let recorded = REQUEST_ORIGIN
+            .scope(origin, self.record_deployment(&owner, request, Some(&key)))
+            .await;
+        match recorded {
             Ok(recorded) => Ok(HookAnswer {
                 outcome: if recorded.replayed {
                     DeliveryOutcome::Replayed
