@@ -20,6 +20,7 @@ use components::session::provide_session_user;
 use pages::{
     application::ApplicationPage,
     applications::ApplicationsPage,
+    audit::AuditPage,
     compare::ComparePage,
     dashboard::DashboardPage,
     deployments::{DeploymentPage, DeploymentsPage},
@@ -85,6 +86,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/tokens") view=TokensPage/>
                     <Route path=path!("/settings/hooks") view=HooksPage/>
                     <Route path=path!("/admin/users") view=UsersPage/>
+                    <Route path=path!("/admin/audit") view=AuditPage/>
                 </Routes>
             </main>
         </Router>

@@ -43,6 +43,9 @@ export async function seedEveryPage(api: APIRequestContext) {
     '/admin/users',
     '/settings/hooks',
     `/settings/hooks?hook=${hook.id}`,
+    '/admin/audit',
+    `/admin/audit?action=deployment.recorded&dateFrom=${day}`,
+    `/admin/audit?targetId=${deployment.id}`,
   ];
   return { catalog: c, deployment, viewer, routes };
 }

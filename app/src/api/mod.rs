@@ -2,6 +2,7 @@
 //! together with the signed-in user.
 
 pub mod access;
+pub mod audit;
 pub mod catalog;
 pub mod deployments;
 pub mod hooks;

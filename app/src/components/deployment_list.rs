@@ -249,7 +249,7 @@ pub fn filter_from_query(
 
 /// A filter date: the first (or, for `end_of_day`, the last) microsecond of a day in `zone`, or
 /// an exact RFC 3339 instant.
-fn parse_filter_date(raw: &str, end_of_day: bool, zone: &Zone) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_filter_date(raw: &str, end_of_day: bool, zone: &Zone) -> Option<DateTime<Utc>> {
     let raw = raw.trim();
     if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
         return Some(t.with_timezone(&Utc));

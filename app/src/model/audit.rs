@@ -2,6 +2,35 @@
 
 use super::*;
 
+/// Every action the trail records.
+pub const AUDIT_ACTIONS: [&str; 25] = [
+    "auth.login",
+    "auth.login_failed",
+    "auth.logout",
+    "token.created",
+    "token.revoked",
+    "user.created",
+    "user.updated",
+    "user.role_changed",
+    "user.disabled",
+    "user.enabled",
+    "user.password_changed",
+    "application.created",
+    "application.updated",
+    "application.archived",
+    "environment.created",
+    "environment.updated",
+    "environment.archived",
+    "environment.reordered",
+    "version.created",
+    "version.updated",
+    "version.archived",
+    "deployment.recorded",
+    "deployment.retracted",
+    "hook.created",
+    "hook.deleted",
+];
+
 /// Who acted: the user as they were named at the time.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -24,12 +53,7 @@ pub struct AuditEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token_name: Option<String>,
     pub client_address: Option<String>,
-    /// `auth.login`, `auth.login_failed`, `auth.logout`, `token.created`, `token.revoked`,
-    /// `user.created`, `user.updated`, `user.password_changed`, `application.created`,
-    /// `application.updated`, `application.archived`, `environment.created`,
-    /// `environment.updated`, `environment.archived`, `environment.reordered`,
-    /// `version.created`, `version.updated`, `version.archived`, `deployment.recorded`,
-    /// `deployment.retracted`, `hook.created`, `hook.deleted`.
+    /// One of [`AUDIT_ACTIONS`].
     pub action: String,
     pub target_type: String,
     pub target_id: Option<String>,

@@ -2,6 +2,7 @@
 
 pub mod application;
 pub mod applications;
+pub mod audit;
 pub mod compare;
 pub mod dashboard;
 pub mod deployments;
