@@ -55,6 +55,7 @@ for backend in sqlite postgres; do
   suite "pipelines: names, createVersion, Idempotency-Key [$backend]" test_run -p server --test pipelines -- "$backend::"
   suite "hooks: signed GitHub and GitLab deliveries [$backend]" test_run -p server --test hooks -- "$backend::"
   suite "audit trail: every change and security event, one transaction, append-only [$backend]" test_run -p server --test audit -- "$backend::"
+  suite "delivery insights on a known history [$backend]" test_run -p server --test insights -- "$backend::"
   suite "deploytrack record / current against the server [$backend]" test_run -p server --test cli -- "$backend::"
   suite "live updates across instances (LISTEN/NOTIFY) [$backend]" test_run -p server --test instances -- "$backend::"
   suite "what the browser receives: compression, caching, asset paths [$backend]" test_run -p server --test delivery -- "$backend::"

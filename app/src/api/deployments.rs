@@ -112,3 +112,21 @@ pub async fn compare_environments(
     let (service, user) = signed_in()?;
     service.compare_environments(&user, from, to).await
 }
+
+/// Delivery metrics for the insights page.
+#[server(prefix = "/rpc")]
+pub async fn delivery_insights(
+    #[server(default)] application_id: Option<Uuid>,
+    #[server(default)] environment_id: Option<Uuid>,
+    #[server(default)] from: Option<DateTime<Utc>>,
+    #[server(default)] to: Option<DateTime<Utc>>,
+) -> Result<Insights, AppError> {
+    let (service, user) = signed_in()?;
+    let query = InsightsQuery {
+        application_id,
+        environment_id,
+        from,
+        to,
+    };
+    service.insights(&user, query).await
+}

@@ -7,6 +7,7 @@ pub mod form_feedback;
 pub mod header;
 pub mod live;
 pub mod loaded;
+pub mod query;
 pub mod session;
 pub mod timers;
 pub mod timestamp;

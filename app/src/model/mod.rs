@@ -12,6 +12,7 @@ mod audit;
 mod catalog;
 mod deployments;
 mod hooks;
+mod insights;
 mod validation;
 
 pub use access::*;
@@ -19,4 +20,5 @@ pub use audit::*;
 pub use catalog::*;
 pub use deployments::*;
 pub use hooks::*;
+pub use insights::*;
 pub use validation::*;

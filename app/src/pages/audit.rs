@@ -12,6 +12,7 @@ use crate::api::access::list_users;
 use crate::api::audit::audit_trail;
 use crate::components::deployment_list::{parse_filter_date, DateRangeInputs};
 use crate::components::loaded::Loaded;
+use crate::components::query::encode_query_value as encode;
 use crate::components::timestamp::Timestamp;
 use crate::components::zone::use_zone;
 use crate::model::{AuditEntry, AuditPage, AUDIT_ACTIONS};
@@ -117,10 +118,6 @@ pub fn AuditPage() -> impl IntoView {
             }/>
         </section>
     }
-}
-
-fn encode(value: &str) -> String {
-    percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 #[component]

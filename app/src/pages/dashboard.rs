@@ -153,9 +153,7 @@ pub fn DashboardPage() -> impl IntoView {
 
 /// The dashboard's address for a filter and a page (the instant kept).
 fn dashboard_url(at: Option<DateTime<Utc>>, filter: &str, page: u32) -> String {
-    let encode = |value: &str| {
-        percent_encoding::utf8_percent_encode(value, percent_encoding::NON_ALPHANUMERIC).to_string()
-    };
+    let encode = crate::components::query::encode_query_value;
     let mut params = vec![];
     if let Some(at) = at {
         params.push(format!(

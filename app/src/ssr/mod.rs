@@ -9,6 +9,6 @@ pub use caller::{Authenticated, Via};
 pub use service::{AccessPolicy, Credential, Service};
 pub use store::{
     AuditFilter, AuditKey, AuditRecord, CurrentStateRecord, DeploymentRecord, HistoryKey,
-    HookRecord, IdempotencyClaim, IdempotencyRecord, Inserted, MatrixStamp, NewDeployment,
-    PairFilter, PairRevisions, SessionRecord, Store, StoreError,
+    HookRecord, IdempotencyClaim, IdempotencyRecord, Inserted, InsightRecord, MatrixStamp,
+    NewDeployment, PairFilter, PairRevisions, SessionRecord, Store, StoreError,
 };

@@ -194,6 +194,28 @@ pub struct AuditKey {
     pub id: Uuid,
 }
 
+/// A deployment to the environments insights measure, with what followed it in its pair and
+/// when its version first reached those environments and any other (see `insight_rows`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InsightRecord {
+    pub deployment_id: Uuid,
+    pub application_id: Uuid,
+    pub environment_id: Uuid,
+    pub version_id: Uuid,
+    pub deployment_date: DateTime<Utc>,
+    pub deleted_at: Option<DateTime<Utc>>,
+    pub version_identifier: String,
+    pub version_created_at: DateTime<Utc>,
+    pub released_at: Option<DateTime<Utc>>,
+    /// The next live deployment in the same pair, if any.
+    pub next_date: Option<DateTime<Utc>>,
+    pub next_version_identifier: Option<String>,
+    pub next_version_created_at: Option<DateTime<Utc>>,
+    /// The version's first live deployment to the measured environments / to any other.
+    pub first_here: Option<DateTime<Utc>>,
+    pub first_elsewhere: Option<DateTime<Utc>>,
+}
+
 /// A position in the history order (deploymentDate, createdAt, id — descending).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HistoryKey {
@@ -498,6 +520,16 @@ pub trait Store: Send + Sync + 'static {
         after: Option<AuditKey>,
         limit: i64,
     ) -> Result<Vec<AuditRecord>, StoreError>;
+    /// Every deployment (retracted ones too) to `environment_ids` dated in [from, to), of one
+    /// application or all, oldest first, with what followed each (see [`InsightRecord`]).
+    /// Reads only that range (and one index seek per row), never the whole history.
+    async fn insight_rows(
+        &self,
+        environment_ids: &[Uuid],
+        application_id: Option<Uuid>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<InsightRecord>, StoreError>;
     /// Recomputes the whole current-state table from history.
     async fn rebuild_current_deployments(&self) -> Result<(), StoreError>;
 }

@@ -6,6 +6,7 @@ mod catalog;
 mod deployments;
 pub mod doc;
 mod hooks;
+mod insights;
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -32,7 +33,8 @@ pub fn routes() -> Router<AppState> {
                 .merge(audit::routes())
                 .merge(catalog::routes())
                 .merge(deployments::routes())
-                .merge(hooks::routes()),
+                .merge(hooks::routes())
+                .merge(insights::routes()),
         )
         .split_for_parts();
     let openapi = Arc::new(openapi);

@@ -6,7 +6,8 @@
 use app::model::{ApiToken, Application, Environment, Role, User, Version};
 use app::model::{DeliveryOutcome, HookDelivery};
 use app::ssr::{
-    AuditRecord, CurrentStateRecord, DeploymentRecord, HookRecord, IdempotencyRecord, SessionRecord,
+    AuditRecord, CurrentStateRecord, DeploymentRecord, HookRecord, IdempotencyRecord,
+    InsightRecord, SessionRecord,
 };
 use chrono::{DateTime, Utc};
 use sqlx::encode::IsNull;
@@ -302,6 +303,23 @@ model_row!(AuditRow => AuditRecord {
     target_type: String,
     target_id: Option<String>,
     changes: Option<String>,
+});
+
+model_row!(InsightRow => InsightRecord {
+    deployment_id: DbId,
+    application_id: DbId,
+    environment_id: DbId,
+    version_id: DbId,
+    deployment_date: DbTime,
+    deleted_at: Option<DbTime>,
+    version_identifier: String,
+    version_created_at: DbTime,
+    released_at: Option<DbTime>,
+    next_date: Option<DbTime>,
+    next_version_identifier: Option<String>,
+    next_version_created_at: Option<DbTime>,
+    first_here: Option<DbTime>,
+    first_elsewhere: Option<DbTime>,
 });
 
 model_row!(IdempotencyRow => IdempotencyRecord {

@@ -251,6 +251,26 @@ fn parse_pair_revisions(
     })
 }
 
+/// Insight rows ([`app::ssr::InsightRecord`]): the deployment, its version, and the next live
+/// deployment in its pair (found by one seek down the pair index); the caller appends the two
+/// first-deployment columns, [`INSIGHT_JOINS`] and the range.
+const INSIGHT_COLUMNS: &str = "SELECT d.id AS deployment_id, d.application_id, d.environment_id,
+            d.version_id, d.deployment_date, d.deleted_at,
+            v.version_identifier, v.created_at AS version_created_at, v.released_at,
+            n.deployment_date AS next_date, nv.version_identifier AS next_version_identifier,
+            nv.created_at AS next_version_created_at,";
+
+const INSIGHT_JOINS: &str = " FROM deployment d
+       JOIN version v ON v.id = d.version_id
+       LEFT JOIN deployment n ON n.id =
+            (SELECT x.id FROM deployment x
+              WHERE x.application_id = d.application_id AND x.environment_id = d.environment_id
+                AND x.deleted_at IS NULL
+                AND (x.deployment_date, x.created_at, x.id) > (d.deployment_date, d.created_at, d.id)
+              ORDER BY x.deployment_date, x.created_at, x.id
+              LIMIT 1)
+       LEFT JOIN version nv ON nv.id = n.version_id";
+
 /// Live deployments per environment, from the per-pair counts.
 const COUNT_PER_ENVIRONMENT: &str = "SELECT environment_id, CAST(SUM(live_deployments) AS BIGINT)
        FROM current_deployment GROUP BY environment_id";

@@ -9,8 +9,8 @@ use app::model::{
 };
 use app::ssr::{
     AuditFilter, AuditKey, AuditRecord, CurrentStateRecord, DeploymentRecord, HistoryKey,
-    HookRecord, IdempotencyClaim, IdempotencyRecord, Inserted, MatrixStamp, NewDeployment,
-    PairFilter, PairRevisions, SessionRecord, Store, StoreError,
+    HookRecord, IdempotencyClaim, IdempotencyRecord, Inserted, InsightRecord, MatrixStamp,
+    NewDeployment, PairFilter, PairRevisions, SessionRecord, Store, StoreError,
 };
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -19,8 +19,8 @@ use uuid::Uuid;
 
 use super::columns::{
     ApplicationRow, AuditRow, CredentialsRow, CurrentStateRow, DbId, DbOutcome, DbRole, DbTime,
-    DeliveryRow, DeploymentRow, EnvironmentRow, HookRow, IdempotencyRow, SessionRow, TokenRow,
-    UserRow, VersionRow,
+    DeliveryRow, DeploymentRow, EnvironmentRow, HookRow, IdempotencyRow, InsightRow, SessionRow,
+    TokenRow, UserRow, VersionRow,
 };
 use super::*;
 

@@ -1039,6 +1039,50 @@ macro_rules! store_with_shared_statements {
                     .many()
             }
 
+            async fn insight_rows(
+                &self,
+                environment_ids: &[Uuid],
+                application_id: Option<Uuid>,
+                from: DateTime<Utc>,
+                to: DateTime<Utc>,
+            ) -> Result<Vec<InsightRecord>, StoreError> {
+                if environment_ids.is_empty() {
+                    return Ok(vec![]);
+                }
+                let environments = |qb: &mut sqlx::QueryBuilder<'_, $db>| {
+                    qb.push("(");
+                    let mut ids = qb.separated(", ");
+                    for id in environment_ids {
+                        ids.push_bind(DbId(*id));
+                    }
+                    qb.push(")");
+                };
+                let mut qb = sqlx::QueryBuilder::<$db>::new(INSIGHT_COLUMNS);
+                qb.push(" (SELECT MIN(f.deployment_date) FROM deployment f
+                           WHERE f.version_id = d.version_id AND f.deleted_at IS NULL
+                             AND f.environment_id IN ");
+                environments(&mut qb);
+                qb.push(") AS first_here,
+                         (SELECT MIN(f.deployment_date) FROM deployment f
+                           WHERE f.version_id = d.version_id AND f.deleted_at IS NULL
+                             AND f.environment_id NOT IN ");
+                environments(&mut qb);
+                qb.push(") AS first_elsewhere");
+                qb.push(INSIGHT_JOINS);
+                qb.push(" WHERE d.environment_id IN ");
+                environments(&mut qb);
+                qb.push(" AND d.deployment_date >= ").push_bind(DbTime(from));
+                qb.push(" AND d.deployment_date < ").push_bind(DbTime(to));
+                if let Some(id) = application_id {
+                    qb.push(" AND d.application_id = ").push_bind(DbId(id));
+                }
+                qb.push(" ORDER BY d.deployment_date, d.created_at, d.id");
+                qb.build_query_as::<InsightRow>()
+                    .fetch_all(self.reader())
+                    .await
+                    .many()
+            }
+
             async fn rebuild_current_deployments(&self) -> Result<(), StoreError> {
                 async {
                     let mut tx = self.writer().begin().await?;

@@ -12,8 +12,8 @@ use app::model::{
 };
 use app::ssr::{
     AuditFilter, AuditKey, AuditRecord, CurrentStateRecord, DeploymentRecord, HistoryKey,
-    HookRecord, IdempotencyClaim, IdempotencyRecord, Inserted, MatrixStamp, NewDeployment,
-    PairFilter, PairRevisions, SessionRecord, Store, StoreError,
+    HookRecord, IdempotencyClaim, IdempotencyRecord, Inserted, InsightRecord, MatrixStamp,
+    NewDeployment, PairFilter, PairRevisions, SessionRecord, Store, StoreError,
 };
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -22,8 +22,8 @@ use uuid::Uuid;
 
 use super::columns::{
     parse_sqlite_instant, ApplicationRow, AuditRow, CredentialsRow, DbId, DbOutcome, DbRole,
-    DbTime, DeliveryRow, DeploymentRow, EnvironmentRow, HookRow, IdempotencyRow, SessionRow,
-    TokenRow, UserRow, VersionRow,
+    DbTime, DeliveryRow, DeploymentRow, EnvironmentRow, HookRow, IdempotencyRow, InsightRow,
+    SessionRow, TokenRow, UserRow, VersionRow,
 };
 use super::*;
 

@@ -7,6 +7,7 @@ mod catalog;
 mod compare;
 pub mod deployments;
 pub mod hooks;
+mod insights;
 mod matrix_cache;
 mod recording;
 

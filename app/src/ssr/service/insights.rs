@@ -1,0 +1,310 @@
+//! Delivery metrics from the deployment history alone: how often a team ships to production,
+//! how often that is undone, how long undoing takes, and how long a version waits for
+//! production. The definitions are the ones the insights page states.
+
+use std::cmp::Ordering;
+use std::collections::HashSet;
+
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+
+use super::deployments::week_start;
+use super::{now, require, store_error, Service};
+use crate::error::AppError;
+use crate::model::*;
+use crate::ssr::ordering::compare_identifiers;
+use crate::ssr::InsightRecord;
+
+/// The range measured unless the caller gives one.
+const DEFAULT_DAYS: i64 = 90;
+/// The longest range one request may measure (its cost grows with the range, not the history).
+const MAX_DAYS: i64 = 3 * 366;
+
+impl Service {
+    /// Delivery metrics for one application or all, in one environment or production.
+    pub async fn insights(&self, actor: &User, query: InsightsQuery) -> Result<Insights, AppError> {
+        require(actor, Role::Viewer)?;
+        let mut errors = vec![];
+        check_instant("from", query.from.as_ref(), &mut errors);
+        check_instant("to", query.to.as_ref(), &mut errors);
+        finish(errors)?;
+        let to = query.to.unwrap_or_else(now);
+        let from = query.from.unwrap_or(to - Duration::days(DEFAULT_DAYS));
+        if from >= to {
+            return Err(AppError::field("from", "must be before to"));
+        }
+        if to - from > Duration::days(MAX_DAYS) {
+            return Err(AppError::field(
+                "from",
+                format!("the range may span at most {MAX_DAYS} days"),
+            ));
+        }
+        let application = match query.application_id {
+            Some(id) => Some(known(
+                self.store.get_application(id).await,
+                "applicationId",
+            )?),
+            None => None,
+        };
+        let environments = self
+            .store
+            .list_environments(true)
+            .await
+            .map_err(store_error("environment"))?;
+        let (measured, production_marked) = match query.environment_id {
+            Some(id) => {
+                let chosen = environments.into_iter().find(|e| e.id == id);
+                let chosen = chosen
+                    .ok_or_else(|| AppError::field("environmentId", "unknown environment"))?;
+                let marked = chosen.is_production;
+                (vec![chosen], marked)
+            }
+            None => {
+                let active: Vec<Environment> = environments
+                    .into_iter()
+                    .filter(|e| e.archived_at.is_none())
+                    .collect();
+                let production: Vec<Environment> =
+                    active.iter().filter(|e| e.is_production).cloned().collect();
+                if production.is_empty() {
+                    // Nothing marked: the pipeline's last stage is the nearest thing to it.
+                    (active.last().cloned().into_iter().collect(), false)
+                } else {
+                    (production, true)
+                }
+            }
+        };
+        let ids: Vec<Uuid> = measured.iter().map(|e| e.id).collect();
+        let rows = self
+            .store
+            .insight_rows(&ids, application.as_ref().map(|a| a.id), from, to)
+            .await
+            .map_err(store_error("deployment"))?;
+        let (deployment_frequency, change_failure_rate, time_to_restore, lead_time) =
+            measure(&rows, from, to);
+        Ok(Insights {
+            from,
+            to,
+            application: application.map(|a| ApplicationRef {
+                id: a.id,
+                name: a.name,
+            }),
+            environments: measured
+                .into_iter()
+                .map(|e| EnvironmentRef {
+                    id: e.id,
+                    name: e.name,
+                })
+                .collect(),
+            production_marked,
+            deployment_frequency,
+            change_failure_rate,
+            time_to_restore,
+            lead_time,
+        })
+    }
+}
+
+/// An id given as a filter that names nothing is the caller's mistake (422), not a 404.
+fn known<T>(found: Result<T, crate::ssr::StoreError>, field: &str) -> Result<T, AppError> {
+    found.map_err(|err| match err {
+        crate::ssr::StoreError::NotFound => AppError::field(field, "unknown id"),
+        other => store_error(field)(other),
+    })
+}
+
+/// A deployment failed when it was retracted, or when the deployment that replaced it in its
+/// pair went back to an older version (a rollback).
+fn failed(row: &InsightRecord) -> Option<Failure> {
+    if row.deleted_at.is_some() {
+        return Some(Failure::Retracted);
+    }
+    let next = (
+        row.next_version_identifier.as_deref()?,
+        row.next_version_created_at?,
+    );
+    let this = (row.version_identifier.as_str(), row.version_created_at);
+    (compare_identifiers(next, this) == Ordering::Less).then_some(Failure::RolledBack)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Failure {
+    Retracted,
+    RolledBack,
+}
+
+/// The four metrics over `rows` (every deployment in [from, to) to the measured environments).
+fn measure(
+    rows: &[InsightRecord],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> (DeploymentFrequency, ChangeFailureRate, Durations, Durations) {
+    let live: Vec<&InsightRecord> = rows.iter().filter(|r| r.deleted_at.is_none()).collect();
+
+    let mut weeks = vec![];
+    let mut week = week_start(from);
+    while week < to {
+        weeks.push(WeekCount {
+            week_start: week,
+            deployments: 0,
+        });
+        week += Duration::weeks(1);
+    }
+    for row in &live {
+        let index = (week_start(row.deployment_date) - week_start(from)).num_weeks() as usize;
+        if let Some(count) = weeks.get_mut(index) {
+            count.deployments += 1;
+        }
+    }
+    let days = (to - from).num_seconds() as f64 / 86_400.0;
+    let per_day = live.len() as f64 / days;
+    let band = if per_day >= 1.0 {
+        "elite"
+    } else if per_day >= 1.0 / 7.0 {
+        "high"
+    } else if per_day >= 1.0 / 30.0 {
+        "medium"
+    } else {
+        "low"
+    };
+    let frequency = DeploymentFrequency {
+        deployments: live.len() as i64,
+        per_week: (per_day * 7.0 * 100.0).round() / 100.0,
+        band: band.into(),
+        weeks,
+    };
+
+    let failures: Vec<(&InsightRecord, Failure)> = rows
+        .iter()
+        .filter_map(|row| failed(row).map(|why| (row, why)))
+        .collect();
+    let count = |kind: Failure| failures.iter().filter(|(_, why)| *why == kind).count() as i64;
+    let failure_rate = ChangeFailureRate {
+        deployments: rows.len() as i64,
+        rolled_back: count(Failure::RolledBack),
+        retracted: count(Failure::Retracted),
+        rate: (!rows.is_empty())
+            .then(|| (failures.len() as f64 / rows.len() as f64 * 10_000.0).round() / 10_000.0),
+    };
+    let restore = durations(
+        failures
+            .iter()
+            .filter_map(|(row, _)| Some(row.next_date? - row.deployment_date)),
+    );
+
+    // Each version once, at its first live deployment here within the range.
+    let mut seen = HashSet::new();
+    let lead = durations(live.iter().filter_map(|row| {
+        if row.first_here != Some(row.deployment_date) || !seen.insert(row.version_id) {
+            return None;
+        }
+        let start = row.released_at.or(row.first_elsewhere)?;
+        // Released after it reached production: no meaningful lead time.
+        (start <= row.deployment_date).then(|| row.deployment_date - start)
+    }));
+    (frequency, failure_rate, restore, lead)
+}
+
+fn durations(values: impl Iterator<Item = Duration>) -> Durations {
+    let mut seconds: Vec<i64> = values.map(|d| d.num_seconds()).collect();
+    seconds.sort_unstable();
+    let count = seconds.len();
+    let median = match count {
+        0 => None,
+        n if n % 2 == 1 => Some(seconds[n / 2]),
+        n => Some((seconds[n / 2 - 1] + seconds[n / 2]) / 2),
+    };
+    Durations {
+        count: count as i64,
+        median_seconds: median,
+        mean_seconds: (count > 0).then(|| seconds.iter().sum::<i64>() / count as i64),
+        max_seconds: seconds.last().copied(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(day: u32, hour: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap()
+    }
+
+    fn row(version: &str, day: u32, next: Option<(&str, u32)>) -> InsightRecord {
+        InsightRecord {
+            deployment_id: Uuid::now_v7(),
+            application_id: Uuid::nil(),
+            environment_id: Uuid::nil(),
+            // One id per identifier: the same version deployed twice is one version.
+            version_id: Uuid::from_u128(version.bytes().fold(0, |id, b| id * 31 + b as u128)),
+            deployment_date: at(day, 12),
+            deleted_at: None,
+            version_identifier: version.into(),
+            version_created_at: at(1, 0),
+            released_at: None,
+            next_date: next.map(|(_, day)| at(day, 12)),
+            next_version_identifier: next.map(|(v, _)| v.to_string()),
+            next_version_created_at: next.map(|_| at(1, 0)),
+            first_here: Some(at(day, 12)),
+            first_elsewhere: None,
+        }
+    }
+
+    #[test]
+    fn rollbacks_and_retractions_count_as_failures_with_their_restore_times() {
+        let mut retracted = row("1.2.0", 9, None);
+        retracted.deleted_at = Some(at(9, 13));
+        let rows = vec![
+            row("1.0.0", 2, Some(("1.1.0", 4))),
+            row("1.1.0", 4, Some(("1.0.0", 5))), // rolled back a day later
+            row("1.0.0", 5, Some(("1.1.1", 6))),
+            row("1.1.1", 6, None),
+            retracted,
+        ];
+        let (frequency, rate, restore, _) = measure(&rows, at(2, 0), at(16, 0));
+        assert_eq!(frequency.deployments, 4);
+        assert_eq!(frequency.per_week, 2.0);
+        assert_eq!(frequency.band, "high");
+        assert_eq!(
+            frequency
+                .weeks
+                .iter()
+                .map(|w| w.deployments)
+                .collect::<Vec<_>>(),
+            [4, 0]
+        );
+        assert_eq!(
+            (rate.deployments, rate.rolled_back, rate.retracted),
+            (5, 1, 1)
+        );
+        assert_eq!(rate.rate, Some(0.4));
+        assert_eq!(restore.count, 1, "the retraction was never replaced");
+        assert_eq!(restore.median_seconds, Some(86_400));
+    }
+
+    #[test]
+    fn lead_time_counts_each_version_once_from_release_or_first_deployment_elsewhere() {
+        let mut released = row("2.0.0", 10, None);
+        released.released_at = Some(at(8, 12));
+        let mut staged = row("2.1.0", 12, None);
+        staged.first_elsewhere = Some(at(11, 0));
+        let mut again = staged.clone();
+        again.deployment_date = at(13, 0);
+        let mut late = row("2.2.0", 14, None);
+        late.released_at = Some(at(15, 0));
+        let (_, _, _, lead) = measure(&[released, staged, again, late], at(1, 0), at(30, 0));
+        assert_eq!(lead.count, 2);
+        assert_eq!(lead.median_seconds, Some((2 * 86_400 + 36 * 3_600) / 2));
+        assert_eq!(lead.max_seconds, Some(2 * 86_400));
+    }
+
+    #[test]
+    fn bands_follow_the_rate() {
+        let daily: Vec<InsightRecord> = (1..=28).map(|day| row("1.0.0", day, None)).collect();
+        assert_eq!(measure(&daily, at(1, 0), at(29, 0)).0.band, "elite");
+        assert_eq!(measure(&daily[..2], at(1, 0), at(29, 0)).0.band, "medium");
+        assert_eq!(measure(&[], at(1, 0), at(29, 0)).0.band, "low");
+        assert_eq!(measure(&[], at(1, 0), at(29, 0)).1.rate, None);
+    }
+}
