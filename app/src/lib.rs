@@ -27,6 +27,7 @@ use pages::{
     environment::EnvironmentPage,
     environments::EnvironmentsPage,
     hooks::HooksPage,
+    insights::InsightsPage,
     login::LoginPage,
     record::RecordPage,
     tokens::TokensPage,
@@ -81,6 +82,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/deployments") view=DeploymentsPage/>
                     <Route path=path!("/compare") view=ComparePage/>
+                    <Route path=path!("/insights") view=InsightsPage/>
                     <Route path=path!("/deployments/new") view=RecordPage/>
                     <Route path=path!("/deployments/:id") view=DeploymentPage/>
                     <Route path=path!("/settings/tokens") view=TokensPage/>

@@ -43,6 +43,8 @@ export async function seedEveryPage(api: APIRequestContext) {
     '/admin/users',
     '/settings/hooks',
     `/settings/hooks?hook=${hook.id}`,
+    '/insights',
+    `/insights?applicationId=${c.portal.id}&environmentId=${c.prod.id}&dateFrom=${day}`,
     '/admin/audit',
     `/admin/audit?action=deployment.recorded&dateFrom=${day}`,
     `/admin/audit?targetId=${deployment.id}`,

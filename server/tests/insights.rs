@@ -105,7 +105,7 @@ async fn every_metric_on_a_known_history(app: TestApp) {
         .map(|e| e["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["PROD", "PROD-EU"], "production by default");
-    assert_eq!(all["productionMarked"], true);
+    assert_eq!(all["standIn"], false);
     assert_eq!(all["application"], Value::Null);
 
     let frequency = &all["deploymentFrequency"];
@@ -141,7 +141,7 @@ async fn every_metric_on_a_known_history(app: TestApp) {
     assert_eq!(billing["changeFailureRate"]["deployments"], 5);
 
     let staging = insights(&app, &format!("{RANGE}&environmentId={}", h.staging)).await;
-    assert_eq!(staging["productionMarked"], false);
+    assert_eq!(staging["standIn"], false, "chosen, not standing in");
     assert_eq!(staging["deploymentFrequency"]["deployments"], 1);
     assert_eq!(staging["deploymentFrequency"]["band"], "medium");
 
@@ -172,7 +172,27 @@ async fn anyone_signed_in_reads_them_and_bad_queries_are_explained(app: TestApp)
     }
 }
 
+/// Nothing marked production: the pipeline's last environment stands in, and says so.
+async fn without_production_the_last_stage_stands_in(app: TestApp) {
+    for name in ["DEV", "QA"] {
+        app.create("/api/environments", json!({"name": name})).await;
+    }
+    app.create("/api/applications", json!({"name": "Billing"}))
+        .await;
+    app.create(
+        "/api/deployments",
+        json!({"application": "Billing", "version": "1.0.0", "environment": "QA",
+               "createVersion": true, "deploymentDate": "2026-11-03T12:00:00Z"}),
+    )
+    .await;
+    let measured = insights(&app, RANGE).await;
+    assert_eq!(measured["environments"][0]["name"], "QA");
+    assert_eq!(measured["standIn"], true);
+    assert_eq!(measured["deploymentFrequency"]["deployments"], 1);
+}
+
 for_both_backends!(run;
+    without_production_the_last_stage_stands_in,
     every_metric_on_a_known_history,
     anyone_signed_in_reads_them_and_bad_queries_are_explained,
 );

@@ -75,7 +75,7 @@ pub fn WeeklyChart(weeks: Vec<WeekCount>) -> impl IntoView {
                 {bars}
             </svg>
             <table class="sr-only">
-                <caption>"Deployments per week, last 12 weeks"</caption>
+                <caption>"Deployments per week"</caption>
                 <thead><tr><th scope="col">"Week starting"</th><th scope="col">"Deployments"</th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>

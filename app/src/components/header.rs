@@ -42,6 +42,7 @@ pub fn SiteHeader() -> impl IntoView {
                     <A href="/" exact=true>"Dashboard"</A>
                     <A href="/deployments">"Deployments"</A>
                     <A href="/compare">"Compare"</A>
+                    <A href="/insights">"Insights"</A>
                     <A href="/applications">"Applications"</A>
                     <A href="/environments">"Environments"</A>
                 </nav>

@@ -48,8 +48,9 @@ pub struct Insights {
     pub application: Option<ApplicationRef>,
     /// The environments measured: the one asked for, else every production environment.
     pub environments: Vec<EnvironmentRef>,
-    /// False when no environment is marked production and the pipeline's last one stands in.
-    pub production_marked: bool,
+    /// True when no environment was asked for, none is marked production, and the pipeline's
+    /// last one stands in for production.
+    pub stand_in: bool,
     pub deployment_frequency: DeploymentFrequency,
     pub change_failure_rate: ChangeFailureRate,
     /// From a failed deployment to the deployment that replaced it.

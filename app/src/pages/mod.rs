@@ -9,6 +9,7 @@ pub mod deployments;
 pub mod environment;
 pub mod environments;
 pub mod hooks;
+pub mod insights;
 pub mod login;
 pub mod record;
 pub mod tokens;

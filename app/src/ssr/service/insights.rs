@@ -51,13 +51,12 @@ impl Service {
             .list_environments(true)
             .await
             .map_err(store_error("environment"))?;
-        let (measured, production_marked) = match query.environment_id {
+        let (measured, stand_in) = match query.environment_id {
             Some(id) => {
                 let chosen = environments.into_iter().find(|e| e.id == id);
                 let chosen = chosen
                     .ok_or_else(|| AppError::field("environmentId", "unknown environment"))?;
-                let marked = chosen.is_production;
-                (vec![chosen], marked)
+                (vec![chosen], false)
             }
             None => {
                 let active: Vec<Environment> = environments
@@ -68,9 +67,9 @@ impl Service {
                     active.iter().filter(|e| e.is_production).cloned().collect();
                 if production.is_empty() {
                     // Nothing marked: the pipeline's last stage is the nearest thing to it.
-                    (active.last().cloned().into_iter().collect(), false)
+                    (active.last().cloned().into_iter().collect(), true)
                 } else {
-                    (production, true)
+                    (production, false)
                 }
             }
         };
@@ -96,7 +95,7 @@ impl Service {
                     name: e.name,
                 })
                 .collect(),
-            production_marked,
+            stand_in,
             deployment_frequency,
             change_failure_rate,
             time_to_restore,

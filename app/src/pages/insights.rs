@@ -1,0 +1,196 @@
+//! `/insights`: delivery metrics from the history alone — how often a team ships to production,
+//! how often that is undone and how long undoing takes, how long a version waits for
+//! production — for one application or all, with each definition stated on the page.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+use uuid::Uuid;
+
+use crate::api::catalog::{list_applications, list_environments};
+use crate::api::deployments::delivery_insights;
+use crate::components::chart::WeeklyChart;
+use crate::components::deployment_list::{parse_filter_date, DateRangeInputs};
+use crate::components::loaded::{IdOptions, Loaded};
+use crate::components::timestamp::Timestamp;
+use crate::components::zone::use_zone;
+use crate::model::{Durations, Insights};
+
+#[component]
+pub fn InsightsPage() -> impl IntoView {
+    let query = use_query_map();
+    let zone = use_zone();
+    let raw = move |key: &str| query.with(|q| q.get(key)).unwrap_or_default();
+    let request = Memo::new(move |_| {
+        let date = |key: &str, end_of_day: bool| {
+            zone.with(|z| parse_filter_date(&raw(key), end_of_day, z))
+        };
+        (
+            Uuid::parse_str(&raw("applicationId")).ok(),
+            Uuid::parse_str(&raw("environmentId")).ok(),
+            date("dateFrom", false),
+            // The range is half-open: "to 2026-11-30" includes that whole day.
+            date("dateTo", true).map(|t| t + chrono::Duration::microseconds(1)),
+        )
+    });
+    let insights = Resource::new(
+        move || request.get(),
+        |(application, environment, from, to)| {
+            delivery_insights(application, environment, from, to)
+        },
+    );
+    let applications = Resource::new(|| (), |_| list_applications(false));
+    let environments = Resource::new(|| (), |_| list_environments(false));
+
+    view! {
+        <Title text="Insights"/>
+        <section class="page">
+            <h1>"Delivery insights"</h1>
+            <Form method="GET" action="" attr:class="filters card" attr:id="insights-filters">
+                <label>"Application"
+                    <select name="applicationId">
+                        <option value="">"All"</option>
+                        <IdOptions resource=applications selected=Signal::derive(move || raw("applicationId"))/>
+                    </select>
+                </label>
+                <label>"Environment"
+                    <select name="environmentId">
+                        <option value="">"Production"</option>
+                        <IdOptions resource=environments selected=Signal::derive(move || raw("environmentId"))/>
+                    </select>
+                </label>
+                <DateRangeInputs/>
+                <button type="submit" class="secondary">"Show"</button>
+                <a href="/insights">"Last 90 days"</a>
+            </Form>
+            <Loaded resource=insights render=move |insights| view! { <Metrics insights/> }/>
+            <Definitions/>
+        </section>
+    }
+}
+
+#[component]
+fn Metrics(insights: Insights) -> impl IntoView {
+    let names = insights
+        .environments
+        .iter()
+        .map(|e| e.name.clone())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let scope = match &insights.application {
+        Some(application) => format!("{} in {names}", application.name),
+        None => format!("All applications in {names}"),
+    };
+    let frequency = insights.deployment_frequency;
+    let failures = insights.change_failure_rate;
+    let failed = failures.rolled_back + failures.retracted;
+    let rate = failures
+        .rate
+        .map_or_else(|| "—".to_string(), |rate| format!("{:.0} %", rate * 100.0));
+    view! {
+        <p class="hint" id="insights-scope">
+            {scope}", "<Timestamp at=insights.from/>" to "<Timestamp at=insights.to/>
+            {insights.stand_in.then_some(" (no environment is marked production: showing the pipeline's last)")}
+        </p>
+        <div class="insights">
+            <div class="card metric" id="metric-frequency">
+                <h2>"Deployment frequency"</h2>
+                <p><span class="figure">{format!("{}", frequency.per_week)}</span>" per week"
+                    <span class=format!("badge band-{}", frequency.band)>{frequency.band.clone()}</span></p>
+                <p class="hint">{format!("{} deployments", frequency.deployments)}</p>
+                <WeeklyChart weeks=frequency.weeks/>
+            </div>
+            <div class="card metric" id="metric-failure-rate">
+                <h2>"Change failure rate"</h2>
+                <p><span class="figure">{rate}</span></p>
+                <p class="hint">{format!(
+                    "{failed} of {} deployments: {} rolled back, {} retracted",
+                    failures.deployments, failures.rolled_back, failures.retracted
+                )}</p>
+            </div>
+            <DurationMetric id="metric-restore" title="Time to restore" durations=insights.time_to_restore unit="failures"/>
+            <DurationMetric id="metric-lead-time" title="Lead time to production" durations=insights.lead_time unit="versions"/>
+        </div>
+    }
+}
+
+#[component]
+fn DurationMetric(
+    id: &'static str,
+    title: &'static str,
+    durations: Durations,
+    unit: &'static str,
+) -> impl IntoView {
+    let median = durations
+        .median_seconds
+        .map_or_else(|| "—".to_string(), readable_duration);
+    let detail = match (durations.mean_seconds, durations.max_seconds) {
+        (Some(mean), Some(max)) => format!(
+            "median of {} {unit}; mean {}, longest {}",
+            durations.count,
+            readable_duration(mean),
+            readable_duration(max)
+        ),
+        _ => format!("no {unit} to measure in this range"),
+    };
+    view! {
+        <div class="card metric" id=id>
+            <h2>{title}</h2>
+            <p><span class="figure">{median}</span></p>
+            <p class="hint">{detail}</p>
+        </div>
+    }
+}
+
+/// "2 d 4 h", "6 h 30 min", "45 min", "20 s".
+pub fn readable_duration(seconds: i64) -> String {
+    let (days, hours, minutes) = (
+        seconds / 86_400,
+        seconds % 86_400 / 3_600,
+        seconds % 3_600 / 60,
+    );
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{seconds} s"),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, 0, _) => format!("{d} d"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
+/// What each figure means, as the server computes it.
+#[component]
+fn Definitions() -> impl IntoView {
+    view! {
+        <details class="card definitions" id="insights-definitions" open>
+            <summary>"How these are measured"</summary>
+            <dl>
+                <dt>"Deployment frequency"</dt>
+                <dd>"Deployments to the environments shown (every production environment unless one is chosen) in the range, retracted ones left out, per week. Band: elite at least once a day, high at least once a week, medium at least once a month, low less often."</dd>
+                <dt>"Change failure rate"</dt>
+                <dd>"The share of those deployments (retracted ones included) that were later rolled back — replaced in the same environment by an older version — or retracted."</dd>
+                <dt>"Time to restore"</dt>
+                <dd>"For each failed deployment, the time until the deployment that replaced it in the same environment (the rollback, or the next deployment)."</dd>
+                <dt>"Lead time to production"</dt>
+                <dd>"For each version that first reached these environments in the range: from its release date, or else its first deployment to any other environment, to that first deployment here. Versions with neither are left out."</dd>
+            </dl>
+        </details>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::readable_duration;
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        assert_eq!(readable_duration(20), "20 s");
+        assert_eq!(readable_duration(45 * 60), "45 min");
+        assert_eq!(readable_duration(6 * 3_600), "6 h");
+        assert_eq!(readable_duration(6 * 3_600 + 30 * 60), "6 h 30 min");
+        assert_eq!(readable_duration(2 * 86_400), "2 d");
+        assert_eq!(readable_duration(151_200), "1 d 18 h");
+    }
+}
