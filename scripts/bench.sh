@@ -128,6 +128,8 @@ LUA
     if [ -n "$deep_cursor" ]; then
       row "history, page ~100,000 rows deep" "$base/api/deployments?cursor=$deep_cursor"
     fi
+    row "delivery insights, production, last 90 days (\`/api/insights\`)" "$base/api/insights"
+    row "delivery insights, production, a year (\`/api/insights?from=\`)" "$base/api/insights?from=$year_ago"
     row "dashboard page (server-side render)" "$base/"
     row "dashboard page as it was a year ago (\`/?at=\`)" "$base/?at=$year_ago"
     EXTRA_HEADER="Accept-Encoding: gzip, deflate, br, zstd" row "dashboard page, compressed as Chromium asks (zstd)" "$base/"

@@ -56,6 +56,7 @@ for backend in sqlite postgres; do
   suite "hooks: signed GitHub and GitLab deliveries [$backend]" test_run -p server --test hooks -- "$backend::"
   suite "audit trail: every change and security event, one transaction, append-only [$backend]" test_run -p server --test audit -- "$backend::"
   suite "delivery insights on a known history [$backend]" test_run -p server --test insights -- "$backend::"
+  suite "webhooks: signed, retried, once across instances, after kill -9 [$backend]" test_run -p server --test webhooks -- "$backend::"
   suite "deploytrack record / current against the server [$backend]" test_run -p server --test cli -- "$backend::"
   suite "live updates across instances (LISTEN/NOTIFY) [$backend]" test_run -p server --test instances -- "$backend::"
   suite "what the browser receives: compression, caching, asset paths [$backend]" test_run -p server --test delivery -- "$backend::"

@@ -100,6 +100,24 @@ pub struct Config {
     #[arg(long, env = "DEPLOYTRACK_LIVE_FEEDS_PER_USER", default_value_t = 8)]
     pub live_feeds_per_user: usize,
 
+    /// Let webhooks call loopback and private addresses (refused by default: a webhook must not
+    /// become a way into the network the server sits in).
+    #[arg(
+        long,
+        env = "DEPLOYTRACK_WEBHOOK_ALLOW_PRIVATE",
+        default_value_t = false
+    )]
+    pub webhook_allow_private: bool,
+
+    /// The wait before a failed webhook notification's first retry, in milliseconds; each
+    /// further retry waits twice as long (at most an hour), for up to a day.
+    #[arg(
+        long,
+        env = "DEPLOYTRACK_WEBHOOK_FIRST_RETRY_MS",
+        default_value_t = 30_000
+    )]
+    pub webhook_first_retry_ms: u64,
+
     /// What to do (default: serve).
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -124,6 +142,14 @@ impl Config {
             session_idle: chrono::Duration::minutes(self.session_idle_minutes.max(1)),
             session_lifetime: chrono::Duration::hours(self.session_max_hours.max(1)),
             secure_cookies: self.secure_cookies,
+            ..Default::default()
+        }
+    }
+
+    pub fn webhook_policy(&self) -> app::ssr::service::webhooks::WebhookPolicy {
+        app::ssr::service::webhooks::WebhookPolicy {
+            first_retry: chrono::Duration::milliseconds(self.webhook_first_retry_ms.max(1) as i64),
+            allow_private: self.webhook_allow_private,
             ..Default::default()
         }
     }

@@ -13,6 +13,7 @@ pub mod fixtures;
 mod heavy_responses;
 mod live_feeds;
 pub mod metrics;
+mod notifier;
 pub mod problem;
 pub mod rest;
 mod router;

@@ -20,7 +20,9 @@ async fn connect_service(config: &Config) -> anyhow::Result<Arc<Service>> {
         "database ready"
     );
     report_out_of_range_instants(store.as_ref()).await;
-    let service = Arc::new(Service::new(store, config.access_policy()));
+    let service = Arc::new(
+        Service::new(store, config.access_policy()).with_webhook_policy(config.webhook_policy()),
+    );
     if let Some(generated) = service
         .bootstrap_admin(config.admin_password.as_ref())
         .await
@@ -84,6 +86,7 @@ pub async fn build_app_with_shutdown(
     if config.demo {
         demo::load(&service).await?;
     }
+    crate::notifier::spawn(service.clone(), shutdown.clone());
     let state = AppState {
         leptos_options,
         assets,

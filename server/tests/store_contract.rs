@@ -276,24 +276,24 @@ async fn matrix_stamp_changes_with_everything_the_matrix_shows(store: Arc<dyn St
 
     let first = deployment_of(&v1, &dev, 3);
     store
-        .insert_deployment(&first, None, None, &[])
+        .insert_deployment(&first, None, None, &[], &[])
         .await
         .unwrap();
     moved(&store, &mut seen, "a pair's first deployment").await;
     let second = deployment_of(&v2, &dev, 1);
     store
-        .insert_deployment(&second, None, None, &[])
+        .insert_deployment(&second, None, None, &[], &[])
         .await
         .unwrap();
     moved(&store, &mut seen, "a newer deployment").await;
     store
-        .insert_deployment(&deployment_of(&v1, &dev, 2), None, None, &[])
+        .insert_deployment(&deployment_of(&v1, &dev, 2), None, None, &[], &[])
         .await
         .unwrap();
     moved(&store, &mut seen, "a back-dated deployment").await;
     let only_in_prod = deployment_of(&v1, &prod, 1);
     store
-        .insert_deployment(&only_in_prod, None, None, &[])
+        .insert_deployment(&only_in_prod, None, None, &[], &[])
         .await
         .unwrap();
     moved(&store, &mut seen, "a deployment to another pair").await;
@@ -331,12 +331,19 @@ async fn matrix_stamp_changes_with_everything_the_matrix_shows(store: Arc<dyn St
     );
 
     store
-        .retract_deployment(second.id, now(), "admin", "wrong build", &[])
+        .retract_deployment(second.id, now(), "admin", "wrong build", &[], &[])
         .await
         .unwrap();
     moved(&store, &mut seen, "a retraction").await;
     store
-        .retract_deployment(only_in_prod.id, now(), "admin", "wrong environment", &[])
+        .retract_deployment(
+            only_in_prod.id,
+            now(),
+            "admin",
+            "wrong environment",
+            &[],
+            &[],
+        )
         .await
         .unwrap();
     moved(&store, &mut seen, "retracting a pair's only deployment").await;

@@ -3,7 +3,7 @@
 use super::*;
 
 /// Every action the trail records.
-pub const AUDIT_ACTIONS: [&str; 25] = [
+pub const AUDIT_ACTIONS: [&str; 27] = [
     "auth.login",
     "auth.login_failed",
     "auth.logout",
@@ -29,6 +29,8 @@ pub const AUDIT_ACTIONS: [&str; 25] = [
     "deployment.retracted",
     "hook.created",
     "hook.deleted",
+    "webhook.created",
+    "webhook.deleted",
 ];
 
 /// Who acted: the user as they were named at the time.

@@ -14,6 +14,7 @@ mod deployments;
 mod hooks;
 mod insights;
 mod validation;
+mod webhooks;
 
 pub use access::*;
 pub use audit::*;
@@ -22,3 +23,4 @@ pub use deployments::*;
 pub use hooks::*;
 pub use insights::*;
 pub use validation::*;
+pub use webhooks::*;

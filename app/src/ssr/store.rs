@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use crate::model::{
     ApiToken, Application, DeploymentFilter, Environment, HookDelivery, User, Version,
+    WebhookDelivery,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -214,6 +215,21 @@ pub struct InsightRecord {
     /// The version's first live deployment to the measured environments / to any other.
     pub first_here: Option<DateTime<Utc>>,
     pub first_elsewhere: Option<DateTime<Utc>>,
+}
+
+/// A webhook target as stored: with its signing key (never sent to a client again).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WebhookRecord {
+    pub id: Uuid,
+    pub url: String,
+    /// Comma-separated event names.
+    pub events: String,
+    /// Comma-separated environment ids, or every environment.
+    pub environment_ids: Option<String>,
+    pub format: String,
+    pub signing_secret: String,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A position in the history order (deploymentDate, createdAt, id — descending).
@@ -448,6 +464,7 @@ pub trait Store: Send + Sync + 'static {
         new_version: Option<&Version>,
         claim: Option<&IdempotencyClaim>,
         audit: &[AuditRecord],
+        outbox: &[WebhookDelivery],
     ) -> Result<Inserted, StoreError>;
     /// What the key recorded, if it was taken at or after `since`.
     async fn find_idempotency_key(
@@ -497,6 +514,7 @@ pub trait Store: Send + Sync + 'static {
         deleted_by: &str,
         reason: &str,
         audit: &[AuditRecord],
+        outbox: &[WebhookDelivery],
     ) -> Result<(), StoreError>;
     /// Live deployments dated in [from, to).
     async fn count_deployments_between(
@@ -530,6 +548,34 @@ pub trait Store: Send + Sync + 'static {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> Result<Vec<InsightRecord>, StoreError>;
+    async fn insert_webhook(
+        &self,
+        webhook: &WebhookRecord,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
+    async fn list_webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError>;
+    async fn delete_webhook(&self, id: Uuid, audit: &[AuditRecord]) -> Result<(), StoreError>;
+    /// A webhook's log, newest first (the last [`WEBHOOK_DELIVERIES_KEPT`]).
+    async fn list_webhook_deliveries(
+        &self,
+        webhook_id: Uuid,
+    ) -> Result<Vec<WebhookDelivery>, StoreError>;
+    /// Queues notifications outside a deployment's transaction ("send test", "redeliver").
+    async fn insert_webhook_deliveries(
+        &self,
+        deliveries: &[WebhookDelivery],
+    ) -> Result<(), StoreError>;
+    /// Takes up to `limit` pending deliveries due at `now` that nobody holds, holding them until
+    /// `lease_until` and counting the attempt. Two instances never take the same row at once;
+    /// a holder that dies lets its rows fall due again when the lease ends.
+    async fn claim_webhook_deliveries(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<WebhookDelivery>, StoreError>;
+    /// Stores an attempt's outcome (and releases the lease); prunes the webhook's log.
+    async fn finish_webhook_delivery(&self, delivery: &WebhookDelivery) -> Result<(), StoreError>;
     /// Recomputes the whole current-state table from history.
     async fn rebuild_current_deployments(&self) -> Result<(), StoreError>;
 }

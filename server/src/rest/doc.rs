@@ -112,7 +112,8 @@ impl Modify for Security {
         (name = "applications"), (name = "environments"), (name = "versions"),
         (name = "access", description = "Sign-in, API tokens, users"),
         (name = "hooks", description = "Signed deliveries from GitHub and GitLab"),
-        (name = "audit", description = "The append-only audit trail (admins)")
+        (name = "audit", description = "The append-only audit trail (admins)"),
+        (name = "webhooks", description = "Signed notifications to Slack, Teams or any endpoint")
     )
 )]
 pub struct ApiDoc;

@@ -7,6 +7,7 @@ mod deployments;
 pub mod doc;
 mod hooks;
 mod insights;
+mod webhooks;
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -34,7 +35,8 @@ pub fn routes() -> Router<AppState> {
                 .merge(catalog::routes())
                 .merge(deployments::routes())
                 .merge(hooks::routes())
-                .merge(insights::routes()),
+                .merge(insights::routes())
+                .merge(webhooks::routes()),
         )
         .split_for_parts();
     let openapi = Arc::new(openapi);

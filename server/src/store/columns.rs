@@ -4,10 +4,10 @@
 //! Rows are read by `FromRow` structs built from these, then turned into the model's types.
 
 use app::model::{ApiToken, Application, Environment, Role, User, Version};
-use app::model::{DeliveryOutcome, HookDelivery};
+use app::model::{DeliveryOutcome, HookDelivery, WebhookDelivery};
 use app::ssr::{
     AuditRecord, CurrentStateRecord, DeploymentRecord, HookRecord, IdempotencyRecord,
-    InsightRecord, SessionRecord,
+    InsightRecord, SessionRecord, WebhookRecord,
 };
 use chrono::{DateTime, Utc};
 use sqlx::encode::IsNull;
@@ -165,6 +165,7 @@ into_model! {
     String => String: |s| s;
     Option<String> => Option<String>: |s| s;
     i32 => i32: |n| n;
+    Option<i32> => Option<i32>: |n| n;
     bool => bool: |b| b;
 }
 
@@ -320,6 +321,31 @@ model_row!(InsightRow => InsightRecord {
     next_version_created_at: Option<DbTime>,
     first_here: Option<DbTime>,
     first_elsewhere: Option<DbTime>,
+});
+
+model_row!(WebhookRow => WebhookRecord {
+    id: DbId,
+    url: String,
+    events: String,
+    environment_ids: Option<String>,
+    format: String,
+    signing_secret: String,
+    created_by: DbId,
+    created_at: DbTime,
+});
+
+model_row!(WebhookDeliveryRow => WebhookDelivery {
+    id: DbId,
+    webhook_id: DbId,
+    event: String,
+    deployment_id: Option<DbId>,
+    created_at: DbTime,
+    status: String,
+    attempts: i32,
+    next_attempt_at: DbTime,
+    last_status: Option<i32>,
+    last_error: Option<String>,
+    delivered_at: Option<DbTime>,
 });
 
 model_row!(IdempotencyRow => IdempotencyRecord {

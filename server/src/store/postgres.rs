@@ -5,12 +5,12 @@ use std::str::FromStr;
 
 use app::model::{
     ApiToken, Application, DeploymentFilter, Environment, HookDelivery, User, Version,
-    DELIVERIES_KEPT,
+    WebhookDelivery, DELIVERIES_KEPT, WEBHOOK_DELIVERIES_KEPT,
 };
 use app::ssr::{
     AuditFilter, AuditKey, AuditRecord, CurrentStateRecord, DeploymentRecord, HistoryKey,
     HookRecord, IdempotencyClaim, IdempotencyRecord, Inserted, InsightRecord, MatrixStamp,
-    NewDeployment, PairFilter, PairRevisions, SessionRecord, Store, StoreError,
+    NewDeployment, PairFilter, PairRevisions, SessionRecord, Store, StoreError, WebhookRecord,
 };
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::columns::{
     ApplicationRow, AuditRow, CredentialsRow, CurrentStateRow, DbId, DbOutcome, DbRole, DbTime,
     DeliveryRow, DeploymentRow, EnvironmentRow, HookRow, IdempotencyRow, InsightRow, SessionRow,
-    TokenRow, UserRow, VersionRow,
+    TokenRow, UserRow, VersionRow, WebhookDeliveryRow, WebhookRow,
 };
 use super::*;
 
@@ -54,6 +54,8 @@ pub struct PgStore {
 
 impl PgStore {
     const LIKE: &'static str = "ILIKE";
+    /// Instances claiming at once each take other rows instead of waiting for one another.
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
     const CELLS_PREFIX: &'static str = "";
     const CELLS_AT: &'static str = CELLS_AT;
     const CELLS_AT_PAIRS: &'static str = CELLS_AT_PAIRS;

@@ -77,6 +77,30 @@ macro_rules! store_with_shared_statements {
                 Ok(())
             }
 
+            /// Queues webhook notifications inside the caller's transaction.
+            async fn append_outbox(
+                tx: &mut <$db as sqlx::Database>::Connection,
+                deliveries: &[WebhookDelivery],
+            ) -> Result<(), sqlx::Error> {
+                for d in deliveries {
+                    sqlx::query(
+                        "INSERT INTO webhook_delivery
+                           (id, webhook_id, event, deployment_id, created_at, status, attempts,
+                            next_attempt_at)
+                         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6)",
+                    )
+                    .bind(DbId(d.id))
+                    .bind(DbId(d.webhook_id))
+                    .bind(&d.event)
+                    .bind(d.deployment_id.map(DbId))
+                    .bind(DbTime(d.created_at))
+                    .bind(DbTime(d.next_attempt_at))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                Ok(())
+            }
+
             /// `sql` (an `insert_version!` statement) with the version's columns bound in order.
             fn bind_version<'q>(
                 sql: &'q str,
@@ -717,6 +741,7 @@ macro_rules! store_with_shared_statements {
                 new_version: Option<&Version>,
                 claim: Option<&IdempotencyClaim>,
                 audit: &[AuditRecord],
+                outbox: &[WebhookDelivery],
             ) -> Result<Inserted, StoreError> {
                 let (application, environment) = (DbId(d.application_id), DbId(d.environment_id));
                 let taken = async {
@@ -789,6 +814,7 @@ macro_rules! store_with_shared_statements {
                         .await?;
                     Self::refresh_pair(&mut tx, application, environment).await?;
                     Self::append_audit(&mut tx, audit).await?;
+                    Self::append_outbox(&mut tx, outbox).await?;
                     tx.commit().await.map(|_| false)
                 }
                 .await
@@ -944,6 +970,7 @@ macro_rules! store_with_shared_statements {
                 deleted_by: &str,
                 reason: &str,
                 audit: &[AuditRecord],
+                outbox: &[WebhookDelivery],
             ) -> Result<(), StoreError> {
                 let retracted = async {
                     // Write first, so the transaction holds SQLite's write lock from its first
@@ -973,6 +1000,7 @@ macro_rules! store_with_shared_statements {
                     }
                     Self::refresh_pair(&mut tx, application, environment).await?;
                     Self::append_audit(&mut tx, audit).await?;
+                    Self::append_outbox(&mut tx, outbox).await?;
                     tx.commit().await.map(|_| true)
                 }
                 .await
@@ -1081,6 +1109,124 @@ macro_rules! store_with_shared_statements {
                     .fetch_all(self.reader())
                     .await
                     .many()
+            }
+
+            async fn insert_webhook(&self, w: &WebhookRecord, audit: &[AuditRecord]) -> Result<(), StoreError> {
+                audited!(self, audit, |tx| sqlx::query(
+                    "INSERT INTO webhook
+                       (id, url, events, environment_ids, format, signing_secret, created_by, created_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(DbId(w.id))
+                .bind(&w.url)
+                .bind(&w.events)
+                .bind(&w.environment_ids)
+                .bind(&w.format)
+                .bind(&w.signing_secret)
+                .bind(DbId(w.created_by))
+                .bind(DbTime(w.created_at))
+                .execute(tx)
+                .await?)
+                .done()
+            }
+
+            async fn list_webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError> {
+                sqlx::query_as::<_, WebhookRow>("SELECT * FROM webhook ORDER BY created_at, id")
+                    .fetch_all(self.reader())
+                    .await
+                    .many()
+            }
+
+            async fn delete_webhook(&self, id: Uuid, audit: &[AuditRecord]) -> Result<(), StoreError> {
+                let deleted = audited!(self, audit, |tx| {
+                    sqlx::query("DELETE FROM webhook_delivery WHERE webhook_id = $1")
+                        .bind(DbId(id))
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("DELETE FROM webhook WHERE id = $1")
+                        .bind(DbId(id))
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected()
+                }, if |deleted| *deleted == 1);
+                expect_one(deleted)
+            }
+
+            async fn list_webhook_deliveries(&self, webhook_id: Uuid) -> Result<Vec<WebhookDelivery>, StoreError> {
+                sqlx::query_as::<_, WebhookDeliveryRow>(
+                    "SELECT * FROM webhook_delivery WHERE webhook_id = $1
+                      ORDER BY created_at DESC, id DESC LIMIT $2",
+                )
+                .bind(DbId(webhook_id))
+                .bind(WEBHOOK_DELIVERIES_KEPT)
+                .fetch_all(self.reader())
+                .await
+                .many()
+            }
+
+            async fn insert_webhook_deliveries(&self, deliveries: &[WebhookDelivery]) -> Result<(), StoreError> {
+                async {
+                    let mut tx = self.writer().begin().await?;
+                    Self::append_outbox(&mut tx, deliveries).await?;
+                    tx.commit().await
+                }
+                .await
+                .map_err(map_sqlx_error)
+            }
+
+            async fn claim_webhook_deliveries(
+                &self,
+                now: DateTime<Utc>,
+                lease_until: DateTime<Utc>,
+                limit: i64,
+            ) -> Result<Vec<WebhookDelivery>, StoreError> {
+                let sql = format!(
+                    "UPDATE webhook_delivery SET locked_until = $1, attempts = attempts + 1
+                      WHERE id IN (SELECT id FROM webhook_delivery
+                                    WHERE status = 'pending' AND next_attempt_at <= $2
+                                      AND (locked_until IS NULL OR locked_until <= $2)
+                                    ORDER BY next_attempt_at LIMIT $3{})
+                      RETURNING *",
+                    Self::SKIP_LOCKED
+                );
+                sqlx::query_as::<_, WebhookDeliveryRow>(&sql)
+                    .bind(DbTime(lease_until))
+                    .bind(DbTime(now))
+                    .bind(limit)
+                    .fetch_all(self.writer())
+                    .await
+                    .many()
+            }
+
+            async fn finish_webhook_delivery(&self, d: &WebhookDelivery) -> Result<(), StoreError> {
+                async {
+                    let mut tx = self.writer().begin().await?;
+                    sqlx::query(
+                        "UPDATE webhook_delivery SET status = $1, next_attempt_at = $2, locked_until = NULL,
+                                last_status = $3, last_error = $4, delivered_at = $5
+                          WHERE id = $6",
+                    )
+                    .bind(&d.status)
+                    .bind(DbTime(d.next_attempt_at))
+                    .bind(d.last_status)
+                    .bind(&d.last_error)
+                    .bind(d.delivered_at.map(DbTime))
+                    .bind(DbId(d.id))
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "DELETE FROM webhook_delivery WHERE webhook_id = $1 AND status <> 'pending'
+                           AND id NOT IN (SELECT id FROM webhook_delivery WHERE webhook_id = $1
+                                           ORDER BY created_at DESC, id DESC LIMIT $2)",
+                    )
+                    .bind(DbId(d.webhook_id))
+                    .bind(WEBHOOK_DELIVERIES_KEPT)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await
+                }
+                .await
+                .map_err(map_sqlx_error)
             }
 
             async fn rebuild_current_deployments(&self) -> Result<(), StoreError> {

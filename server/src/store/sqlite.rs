@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use app::model::{
     ApiToken, Application, DeploymentFilter, Environment, HookDelivery, User, Version,
-    DELIVERIES_KEPT,
+    WebhookDelivery, DELIVERIES_KEPT, WEBHOOK_DELIVERIES_KEPT,
 };
 use app::ssr::{
     AuditFilter, AuditKey, AuditRecord, CurrentStateRecord, DeploymentRecord, HistoryKey,
     HookRecord, IdempotencyClaim, IdempotencyRecord, Inserted, InsightRecord, MatrixStamp,
-    NewDeployment, PairFilter, PairRevisions, SessionRecord, Store, StoreError,
+    NewDeployment, PairFilter, PairRevisions, SessionRecord, Store, StoreError, WebhookRecord,
 };
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -23,7 +23,7 @@ use uuid::Uuid;
 use super::columns::{
     parse_sqlite_instant, ApplicationRow, AuditRow, CredentialsRow, DbId, DbOutcome, DbRole,
     DbTime, DeliveryRow, DeploymentRow, EnvironmentRow, HookRow, IdempotencyRow, InsightRow,
-    SessionRow, TokenRow, UserRow, VersionRow,
+    SessionRow, TokenRow, UserRow, VersionRow, WebhookDeliveryRow, WebhookRow,
 };
 use super::*;
 
@@ -111,6 +111,8 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     const LIKE: &'static str = "LIKE";
+    /// One writer at a time: a claiming UPDATE needs no row locks to be exclusive.
+    const SKIP_LOCKED: &'static str = "";
     const CELLS_PREFIX: &'static str = CELLS_AS_ONE_ROW;
     const CELLS_AT: &'static str = CELLS_AT;
     const CELLS_AT_PAIRS: &'static str = CELLS_AT_PAIRS;

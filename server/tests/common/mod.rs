@@ -195,7 +195,14 @@ impl TestApp {
     /// A second server on this app's database (as when several instances share one
     /// PostgreSQL); returns its base URL. The admin's token works on it too.
     pub async fn second_server(&self) -> String {
-        Self::serve(&server::Config::for_database(self.db.url.clone())).await
+        self.second_server_with(|_| {}).await
+    }
+
+    /// As `second_server`, after `adjust` has changed its settings.
+    pub async fn second_server_with(&self, adjust: impl FnOnce(&mut server::Config)) -> String {
+        let mut config = server::Config::for_database(self.db.url.clone());
+        adjust(&mut config);
+        Self::serve(&config).await
     }
 
     /// A client that keeps cookies, like a browser.

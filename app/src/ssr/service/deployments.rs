@@ -59,7 +59,7 @@ pub(super) fn to_current_state(record: CurrentStateRecord) -> CurrentDeploymentS
     }
 }
 
-fn to_deployment(record: DeploymentRecord) -> Deployment {
+pub(super) fn to_deployment(record: DeploymentRecord) -> Deployment {
     let is_rollback = is_rollback(
         (&record.version_identifier, record.version_created_at),
         record.previous_version.as_ref(),
@@ -379,6 +379,15 @@ impl Service {
         let mut errors = vec![];
         let reason = required_text("reason", reason, REASON_MAX, &mut errors);
         finish(errors)?;
+        let environment_id = self
+            .store
+            .get_deployment(id)
+            .await
+            .map_err(store_error("deployment"))?
+            .environment_id;
+        let outbox = self
+            .outbox_for("deployment.retracted", id, environment_id)
+            .await?;
         self.store
             .retract_deployment(
                 id,
@@ -391,6 +400,7 @@ impl Service {
                     Target::of("deployment", id),
                     Some(set_field("reason", reason.as_str())),
                 )],
+                &outbox,
             )
             .await
             .map_err(|err| match err {

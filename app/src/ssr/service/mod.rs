@@ -10,6 +10,7 @@ pub mod hooks;
 mod insights;
 mod matrix_cache;
 mod recording;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ pub struct Service {
     policy: AccessPolicy,
     /// The full current-state matrix as the REST API's JSON body and as the dashboard's view.
     matrix: matrix_cache::KeptMatrix,
+    webhooks: webhooks::WebhookPolicy,
 }
 
 /// Timestamps are kept to the microsecond so both backends store them exactly.
@@ -79,7 +81,14 @@ impl Service {
             events: tokio::sync::broadcast::channel(256).0,
             policy,
             matrix: matrix_cache::KeptMatrix::new(),
+            webhooks: webhooks::WebhookPolicy::default(),
         }
+    }
+
+    /// The same service with outbound webhooks paced and guarded by `policy`.
+    pub fn with_webhook_policy(mut self, policy: webhooks::WebhookPolicy) -> Self {
+        self.webhooks = policy;
+        self
     }
 
     /// Live feed of deployment changes (ids; nil: refetch everything), for server-sent events.

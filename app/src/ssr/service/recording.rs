@@ -186,9 +186,18 @@ impl Service {
                 None,
             ));
         }
+        let outbox = self
+            .outbox_for("deployment.recorded", deployment.id, environment.id)
+            .await?;
         let inserted = self
             .store
-            .insert_deployment(&deployment, new_version.as_ref(), claim.as_ref(), &audit)
+            .insert_deployment(
+                &deployment,
+                new_version.as_ref(),
+                claim.as_ref(),
+                &audit,
+                &outbox,
+            )
             .await
             .map_err(store_error("deployment"))?;
         if let (Inserted::KeyTaken(earlier), Some(claim)) = (inserted, &claim) {

@@ -1,0 +1,516 @@
+//! Outbound webhooks against a real local receiver: signed notifications (the test checks the
+//! HMAC itself), JSON and Slack bodies, environment filters, retries after a 500, private
+//! addresses refused, exactly one delivery with two instances, and delivery after `kill -9`.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
+use common::{run_backend, Backend, TestApp, TestDb, ADMIN_PASSWORD};
+use hmac::{Hmac, Mac};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+/// What the receiver was sent, and how it answers: the first `failures` requests get a 500.
+#[derive(Clone, Default)]
+struct Receiver {
+    received: Arc<Mutex<Vec<(HeaderMap, String)>>>,
+    failures: Arc<Mutex<usize>>,
+}
+
+impl Receiver {
+    /// Serves on `listener` (127.0.0.1) until the test ends.
+    fn serve(&self, listener: tokio::net::TcpListener) {
+        let me = self.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: String| {
+                let me = me.clone();
+                async move {
+                    me.received.lock().unwrap().push((headers, body));
+                    let mut failures = me.failures.lock().unwrap();
+                    if *failures > 0 {
+                        *failures -= 1;
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        StatusCode::NO_CONTENT
+                    }
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+    }
+
+    async fn start() -> (Receiver, String) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let receiver = Receiver::default();
+        receiver.serve(listener);
+        (receiver, url)
+    }
+
+    /// Waits (at most 20 s) until `n` requests arrived; returns them.
+    async fn wait_for(&self, n: usize) -> Vec<(HeaderMap, String)> {
+        for _ in 0..200 {
+            if self.received.lock().unwrap().len() >= n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let received = self.received.lock().unwrap().clone();
+        assert!(
+            received.len() >= n,
+            "{} of {n} requests arrived",
+            received.len()
+        );
+        received
+    }
+}
+
+/// Checks `X-Deploytrack-Signature` the way a receiver would, and returns the body as JSON.
+fn verified(secret: &str, (headers, body): &(HeaderMap, String)) -> Value {
+    let timestamp = headers["x-deploytrack-timestamp"].to_str().unwrap();
+    let age = chrono::Utc::now().timestamp() - timestamp.parse::<i64>().unwrap();
+    assert!((0..300).contains(&age), "a fresh timestamp");
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{timestamp}.{body}").as_bytes());
+    let expected = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    assert_eq!(
+        headers["x-deploytrack-signature"].to_str().unwrap(),
+        expected
+    );
+    assert_eq!(headers["content-type"], "application/json");
+    serde_json::from_str(body).unwrap()
+}
+
+fn allow_private(config: &mut server::Config) {
+    config.webhook_allow_private = true;
+    config.webhook_first_retry_ms = 200;
+}
+
+async fn spawn(backend: Backend) -> Option<TestApp> {
+    TestApp::spawn_with(backend, allow_private).await
+}
+
+/// STAGING and PROD, the application Billing with version 1.0.0.
+async fn catalogue(app: &TestApp) -> (String, String) {
+    let staging = app
+        .create("/api/environments", json!({"name": "STAGING"}))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let prod = app
+        .create(
+            "/api/environments",
+            json!({"name": "PROD", "isProduction": true}),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    app.create("/api/applications", json!({"name": "Billing"}))
+        .await;
+    (staging, prod)
+}
+
+async fn record(app: &TestApp, version: &str, env: &str) -> Value {
+    app.create(
+        "/api/deployments",
+        json!({"application": "Billing", "version": version, "environment": env,
+               "createVersion": true, "deploymentDate": "2026-11-30T10:00:00Z"}),
+    )
+    .await
+}
+
+async fn deliveries(app: &TestApp, webhook: &str) -> Vec<Value> {
+    let log: Value = app
+        .get(&format!("/api/webhooks/{webhook}/deliveries"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    log.as_array().unwrap().clone()
+}
+
+async fn recorded_and_retracted_deployments_are_signed_and_delivered(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let (receiver, url) = Receiver::start().await;
+    catalogue(&app).await;
+    let webhook = app
+        .create(
+            "/api/webhooks",
+            json!({"url": url, "events": ["deployment.recorded", "deployment.retracted"]}),
+        )
+        .await;
+    let secret = webhook["secret"].as_str().unwrap();
+    assert_eq!(webhook["format"], "json");
+    let listed: Value = app.get("/api/webhooks").await.json().await.unwrap();
+    assert!(
+        !listed.to_string().contains(secret),
+        "the secret is shown once"
+    );
+
+    let deployment = record(&app, "1.0.0", "PROD").await;
+    let first = receiver.wait_for(1).await;
+    let body = verified(secret, &first[0]);
+    assert_eq!(body["event"], "deployment.recorded");
+    assert_eq!(body["deployment"]["id"], deployment["id"]);
+    assert_eq!(body["deployment"]["environment"]["name"], "PROD");
+    assert_eq!(first[0].0["x-deploytrack-event"], "deployment.recorded");
+
+    let retracted = app
+        .client
+        .delete(app.url(&format!(
+            "/api/deployments/{}",
+            deployment["id"].as_str().unwrap()
+        )))
+        .json(&json!({"reason": "wrong environment"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retracted.status(), 200);
+    let both = receiver.wait_for(2).await;
+    let body = verified(secret, &both[1]);
+    assert_eq!(body["event"], "deployment.retracted");
+    assert_eq!(body["deployment"]["deleteReason"], "wrong environment");
+
+    let id = webhook["id"].as_str().unwrap();
+    for _ in 0..50 {
+        if deliveries(&app, id)
+            .await
+            .iter()
+            .all(|d| d["status"] == "delivered")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let log = deliveries(&app, id).await;
+    assert_eq!(log.len(), 2);
+    assert!(log
+        .iter()
+        .all(|d| d["status"] == "delivered" && d["lastStatus"] == 204));
+
+    // "Send test" and "redeliver" queue new notifications.
+    let test = app
+        .post_json(&format!("/api/webhooks/{id}/test"), json!({}))
+        .await;
+    assert_eq!(test.status(), 202);
+    let again = app
+        .post_json(
+            &format!(
+                "/api/webhooks/{id}/deliveries/{}/redeliver",
+                log[1]["id"].as_str().unwrap()
+            ),
+            json!({}),
+        )
+        .await;
+    assert_eq!(again.status(), 202);
+    let four = receiver.wait_for(4).await;
+    let events: Vec<Value> = four[2..]
+        .iter()
+        .map(|r| verified(secret, r)["event"].clone())
+        .collect();
+    assert!(events.contains(&json!("ping")));
+    assert!(events.contains(&json!("deployment.recorded")));
+}
+
+async fn slack_bodies_and_environment_filters(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let (receiver, url) = Receiver::start().await;
+    let (_, prod) = catalogue(&app).await;
+    let webhook = app
+        .create(
+            "/api/webhooks",
+            json!({"url": url, "events": ["deployment.recorded"], "environmentIds": [prod],
+                   "format": "slack"}),
+        )
+        .await;
+    record(&app, "1.0.0", "STAGING").await;
+    record(&app, "1.1.0", "PROD").await;
+    let received = receiver.wait_for(1).await;
+    let body = verified(webhook["secret"].as_str().unwrap(), &received[0]);
+    assert_eq!(
+        body,
+        json!({"text": "Billing 1.1.0 deployed to PROD by admin at 2026-11-30 10:00 UTC"})
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        receiver.received.lock().unwrap().len(),
+        1,
+        "STAGING is filtered out"
+    );
+}
+
+async fn a_failing_receiver_is_retried(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let (receiver, url) = Receiver::start().await;
+    *receiver.failures.lock().unwrap() = 2;
+    catalogue(&app).await;
+    let webhook = app
+        .create(
+            "/api/webhooks",
+            json!({"url": url, "events": ["deployment.recorded"]}),
+        )
+        .await;
+    record(&app, "1.0.0", "PROD").await;
+    let received = receiver.wait_for(3).await;
+    let ids: Vec<&str> = received
+        .iter()
+        .map(|(h, _)| h["x-deploytrack-delivery"].to_str().unwrap())
+        .collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] == w[1]),
+        "one notification, retried"
+    );
+    let id = webhook["id"].as_str().unwrap();
+    for _ in 0..50 {
+        if deliveries(&app, id).await[0]["status"] == "delivered" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let log = deliveries(&app, id).await;
+    assert_eq!(log[0]["status"], "delivered");
+    assert_eq!(log[0]["attempts"], 3);
+}
+
+async fn private_addresses_and_bad_input_are_refused(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    catalogue(&app).await;
+    for (body, field) in [
+        (
+            json!({"url": "http://127.0.0.1:9/hook", "events": ["deployment.recorded"]}),
+            "url",
+        ),
+        (
+            json!({"url": "http://169.254.169.254/latest", "events": ["deployment.recorded"]}),
+            "url",
+        ),
+        (
+            json!({"url": "ftp://example.com/", "events": ["deployment.recorded"]}),
+            "url",
+        ),
+        (
+            json!({"url": "https://u:p@example.com/", "events": ["deployment.recorded"]}),
+            "url",
+        ),
+        (
+            json!({"url": "https://example.com/", "events": []}),
+            "events",
+        ),
+        (
+            json!({"url": "https://example.com/", "events": ["deployment.exploded"]}),
+            "events",
+        ),
+        (
+            json!({"url": "https://example.com/", "events": ["deployment.recorded"], "format": "xml"}),
+            "format",
+        ),
+        (
+            json!({"url": format!("https://example.com/{}", "a".repeat(100_000)), "events": ["deployment.recorded"]}),
+            "url",
+        ),
+        (
+            json!({"url": "https://example.com/", "events": ["deployment.recorded"],
+                "environmentIds": ["0190a0a0-0000-7000-8000-000000000000"]}),
+            "environmentIds",
+        ),
+    ] {
+        let response = app.post_json("/api/webhooks", body.clone()).await;
+        assert_eq!(response.status(), 422, "{body}");
+        let problem: Value = response.json().await.unwrap();
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
+    // A name is checked where it resolves: localhost is loopback, so nothing is sent.
+    let (receiver, url) = Receiver::start().await;
+    let port = url.split(':').nth(2).unwrap().split('/').next().unwrap();
+    let webhook = app
+        .create(
+            "/api/webhooks",
+            json!({"url": format!("http://localhost:{port}/hook"), "events": ["deployment.recorded"]}),
+        )
+        .await;
+    record(&app, "1.0.0", "PROD").await;
+    let id = webhook["id"].as_str().unwrap();
+    let mut log = vec![];
+    for _ in 0..50 {
+        log = deliveries(&app, id).await;
+        if log.first().is_some_and(|d| !d["lastError"].is_null()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        log[0]["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("private address"),
+        "{log:?}"
+    );
+    assert!(receiver.received.lock().unwrap().is_empty());
+    // Viewers and editors cannot see or add webhooks.
+    let editor = app.signed_in_as("ed", "editor").await;
+    let listed = editor.get(app.url("/api/webhooks")).send().await.unwrap();
+    assert_eq!(listed.status(), 403);
+}
+
+async fn two_instances_deliver_each_notification_once(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let second = app.second_server_with(allow_private).await;
+    let (receiver, url) = Receiver::start().await;
+    catalogue(&app).await;
+    app.create(
+        "/api/webhooks",
+        json!({"url": url, "events": ["deployment.recorded"]}),
+    )
+    .await;
+    let second_client = TestApp::bearer_client(&app.admin_token);
+    for n in 0..20 {
+        let (client, base) = if n % 2 == 0 {
+            (&app.client, app.base.as_str())
+        } else {
+            (&second_client, second.as_str())
+        };
+        let response = client
+            .post(format!("{base}/api/deployments"))
+            .json(
+                &json!({"application": "Billing", "version": format!("1.0.{n}"),
+                          "environment": "PROD", "createVersion": true,
+                          "deploymentDate": "2026-11-30T10:00:00Z"}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+    }
+    receiver.wait_for(20).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let received = receiver.received.lock().unwrap().clone();
+    let mut ids: Vec<&str> = received
+        .iter()
+        .map(|(h, _)| h["x-deploytrack-delivery"].to_str().unwrap())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(
+        (received.len(), ids.len()),
+        (20, 20),
+        "each notification exactly once"
+    );
+}
+
+/// The server binary, killed with SIGKILL while a notification is pending, and started again.
+struct ServerProcess(Child, String);
+
+impl ServerProcess {
+    async fn start(database_url: &str) -> ServerProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_deploytrack"))
+            .env("DATABASE_URL", database_url)
+            .env("DEPLOYTRACK_ADDR", format!("127.0.0.1:{port}"))
+            .env("DEPLOYTRACK_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env("DEPLOYTRACK_WEBHOOK_ALLOW_PRIVATE", "true")
+            .env("DEPLOYTRACK_WEBHOOK_FIRST_RETRY_MS", "300")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start the server binary");
+        let server = ServerProcess(child, format!("http://127.0.0.1:{port}"));
+        for _ in 0..240 {
+            if reqwest::get(format!("{}/healthz", server.1))
+                .await
+                .is_ok_and(|r| r.status() == 200)
+            {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        panic!("the server did not become healthy within 60 s");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill(); // SIGKILL on Unix
+        let _ = self.0.wait();
+    }
+}
+
+async fn a_pending_notification_survives_kill_9(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    // The receiver's port is chosen now but nothing listens on it yet.
+    let parked = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = parked.local_addr().unwrap();
+    drop(parked);
+    let url = format!("http://{address}/hook");
+
+    let server = ServerProcess::start(&db.url).await;
+    let token = TestApp::admin_token(&server.1, "ops").await;
+    let client = TestApp::bearer_client(&token);
+    let post = |path: &'static str, body: Value| {
+        let (client, base) = (client.clone(), server.1.clone());
+        async move {
+            let response = client
+                .post(format!("{base}{path}"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 201, "{path}");
+        }
+    };
+    post("/api/environments", json!({"name": "PROD"})).await;
+    post("/api/applications", json!({"name": "Billing"})).await;
+    post(
+        "/api/webhooks",
+        json!({"url": url, "events": ["deployment.recorded"]}),
+    )
+    .await;
+    post(
+        "/api/deployments",
+        json!({"application": "Billing", "version": "1.0.0", "environment": "PROD",
+               "createVersion": true, "deploymentDate": "2026-11-30T10:00:00Z"}),
+    )
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await; // a refused attempt or two
+    drop(server); // SIGKILL
+
+    let receiver = Receiver::default();
+    receiver.serve(tokio::net::TcpListener::bind(address).await.unwrap());
+    let _restarted = ServerProcess::start(&db.url).await;
+    let received = receiver.wait_for(1).await;
+    let body: Value = serde_json::from_str(&received[0].1).unwrap();
+    assert_eq!(body["event"], "deployment.recorded");
+    assert_eq!(body["deployment"]["version"]["versionIdentifier"], "1.0.0");
+}
+
+for_both_backends!(run_backend;
+    recorded_and_retracted_deployments_are_signed_and_delivered,
+    slack_bodies_and_environment_filters,
+    a_failing_receiver_is_retried,
+    private_addresses_and_bad_input_are_refused,
+    two_instances_deliver_each_notification_once,
+    a_pending_notification_survives_kill_9,
+);
