@@ -32,6 +32,7 @@ use pages::{
     record::RecordPage,
     tokens::TokensPage,
     users::UsersPage,
+    webhooks::WebhooksPage,
 };
 
 /// The HTML document around the app, rendered on the server.
@@ -87,6 +88,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/deployments/:id") view=DeploymentPage/>
                     <Route path=path!("/settings/tokens") view=TokensPage/>
                     <Route path=path!("/settings/hooks") view=HooksPage/>
+                    <Route path=path!("/settings/webhooks") view=WebhooksPage/>
                     <Route path=path!("/admin/users") view=UsersPage/>
                     <Route path=path!("/admin/audit") view=AuditPage/>
                 </Routes>

@@ -45,6 +45,7 @@ export async function seedEveryPage(api: APIRequestContext) {
     `/settings/hooks?hook=${hook.id}`,
     '/insights',
     `/insights?applicationId=${c.portal.id}&environmentId=${c.prod.id}&dateFrom=${day}`,
+    '/settings/webhooks',
     '/admin/audit',
     `/admin/audit?action=deployment.recorded&dateFrom=${day}`,
     `/admin/audit?targetId=${deployment.id}`,

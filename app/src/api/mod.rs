@@ -6,6 +6,7 @@ pub mod audit;
 pub mod catalog;
 pub mod deployments;
 pub mod hooks;
+pub mod webhooks;
 
 #[cfg(feature = "ssr")]
 pub(crate) use ssr_context::*;

@@ -85,6 +85,7 @@ pub fn UserMenu() -> impl IntoView {
                             {user.can(Role::Admin).then(|| view! {
                                 <a href="/admin/users">"Users"</a>
                                 <a href="/settings/hooks">"Hooks"</a>
+                                <a href="/settings/webhooks">"Webhooks"</a>
                                 <a href="/admin/audit">"Audit"</a>
                             })}
                             <ActionForm action=logout attr:class="inline">

@@ -14,6 +14,7 @@ pub mod login;
 pub mod record;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use uuid::Uuid;
 
