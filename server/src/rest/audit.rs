@@ -2,12 +2,10 @@
 
 use app::error::AppError;
 use app::model::{AuditEntry, AuditPage, AuditQuery};
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Json;
-use futures::StreamExt;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::deployments::spreadsheet_safe;
@@ -109,35 +107,23 @@ async fn export_csv(
         limit: Some(500),
         ..query
     };
-    // The first page is fetched up front so bad filters and roles still get a proper error.
     let first = state.service.audit_trail(&user, query.clone()).await?;
     let head = csv_rows(&first.items, true)?;
     let service = state.service.clone();
-    let rest = futures::stream::unfold(first.next_cursor, move |cursor| {
-        let (service, user, query) = (service.clone(), user.clone(), query.clone());
-        async move {
-            let query = AuditQuery {
-                cursor: Some(cursor?),
-                ..query
-            };
-            let page = service.audit_trail(&user, query).await;
-            match page.and_then(|p| Ok((csv_rows(&p.items, false)?, p.next_cursor))) {
-                Ok((bytes, next)) => Some((Ok::<_, std::io::Error>(bytes), next)),
-                Err(err) => Some((Err(std::io::Error::other(err.to_string())), None)),
+    Ok(super::csv_download(
+        "audit.csv",
+        head,
+        first.next_cursor,
+        move |cursor| {
+            let (service, user, query) = (service.clone(), user.clone(), query.clone());
+            async move {
+                let query = AuditQuery {
+                    cursor: Some(cursor),
+                    ..query
+                };
+                let page = service.audit_trail(&user, query).await?;
+                Ok((csv_rows(&page.items, false)?, page.next_cursor))
             }
-        }
-    });
-    // Fused, like the history export: a compressor may poll once more after the end.
-    let body = futures::stream::once(async { Ok(head) }).chain(rest).fuse();
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"audit.csv\"",
-            ),
-        ],
-        Body::from_stream(body),
-    )
-        .into_response())
+        },
+    ))
 }

@@ -93,29 +93,24 @@ pub(crate) fn set_field(field: &str, value: impl Into<Value>) -> Value {
     serde_json::json!({ field: {"before": Value::Null, "after": value.into()} })
 }
 
-/// Cursors are opaque to clients: base64 of the last entry's (at, id).
+/// The last entry's (at, id), as an opaque cursor.
 fn encode_cursor(key: &AuditKey) -> String {
-    use base64::Engine;
-    let raw = format!(
-        "{}|{}",
+    super::encode_cursor_parts(&[
         key.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        key.id
-    );
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+        key.id.to_string(),
+    ])
 }
 
 fn decode_cursor(cursor: &str) -> Result<AuditKey, AppError> {
-    use base64::Engine;
     let invalid = || {
         AppError::BadRequest(
             "invalid cursor: pass the nextCursor value of the previous page unchanged".into(),
         )
     };
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| invalid())?;
-    let raw = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let (at, id) = raw.split_once('|').ok_or_else(invalid)?;
+    let parts = super::decode_cursor_parts(cursor)?;
+    let [at, id] = parts.as_slice() else {
+        return Err(invalid());
+    };
     let at = DateTime::parse_from_rfc3339(at)
         .map(|at| at.with_timezone(&Utc))
         .ok()

@@ -1,7 +1,6 @@
 //! Recording deployments, their history, the current state (now or at any past instant),
 //! retraction and statistics.
 
-use base64::Engine;
 use bytes::Bytes;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use uuid::Uuid;
@@ -91,15 +90,12 @@ pub(super) fn to_deployment(record: DeploymentRecord) -> Deployment {
 
 /// Cursors are opaque to clients: base64 of the last row's position in the history order.
 pub fn encode_cursor(key: &HistoryKey) -> String {
-    let raw = format!(
-        "{}|{}|{}",
-        key.deployment_date
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        key.created_at
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        key.id
-    );
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw)
+    let instant = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    super::encode_cursor_parts(&[
+        instant(&key.deployment_date),
+        instant(&key.created_at),
+        key.id.to_string(),
+    ])
 }
 
 pub fn decode_cursor(cursor: &str) -> Result<HistoryKey, AppError> {
@@ -108,11 +104,8 @@ pub fn decode_cursor(cursor: &str) -> Result<HistoryKey, AppError> {
             "invalid cursor: pass the nextCursor value of the previous page unchanged".into(),
         )
     };
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(cursor)
-        .map_err(|_| invalid())?;
-    let raw = String::from_utf8(bytes).map_err(|_| invalid())?;
-    let mut parts = raw.split('|');
+    let parts = super::decode_cursor_parts(cursor)?;
+    let mut parts = parts.iter().map(String::as_str);
     let mut instant = || {
         parts
             .next()

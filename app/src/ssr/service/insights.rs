@@ -155,7 +155,8 @@ fn measure(
             count.deployments += 1;
         }
     }
-    let days = (to - from).num_seconds() as f64 / 86_400.0;
+    // In microseconds: a range of under a second is still a range (never a division by zero).
+    let days = (to - from).num_microseconds().unwrap_or(i64::MAX).max(1) as f64 / 86_400e6;
     let per_day = live.len() as f64 / days;
     let band = if per_day >= 1.0 {
         "elite"
@@ -305,5 +306,12 @@ mod tests {
         assert_eq!(measure(&daily[..2], at(1, 0), at(29, 0)).0.band, "medium");
         assert_eq!(measure(&[], at(1, 0), at(29, 0)).0.band, "low");
         assert_eq!(measure(&[], at(1, 0), at(29, 0)).1.rate, None);
+        // Found by the fuzzer: a one-second range made the rate 0/0 (null in JSON).
+        let second = at(3, 12) + Duration::seconds(1);
+        let tiny = measure(&[], at(3, 12), second).0;
+        assert_eq!(tiny.per_week, 0.0);
+        let busy = measure(&daily[2..3], at(3, 12), second).0;
+        assert!(busy.per_week.is_finite() && busy.per_week > 0.0);
+        assert_eq!(busy.band, "elite");
     }
 }

@@ -52,6 +52,28 @@ pub(crate) fn require(actor: &User, role: Role) -> Result<(), AppError> {
     }
 }
 
+/// Cursors are opaque to clients: URL-safe base64 of the last row's position, its parts joined
+/// by `|`.
+pub(crate) fn encode_cursor_parts(parts: &[String]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(parts.join("|"))
+}
+
+/// The parts of a cursor made by [`encode_cursor_parts`]; 400 for anything else.
+pub(crate) fn decode_cursor_parts(cursor: &str) -> Result<Vec<String>, AppError> {
+    use base64::Engine;
+    let invalid = || {
+        AppError::BadRequest(
+            "invalid cursor: pass the nextCursor value of the previous page unchanged".into(),
+        )
+    };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor)
+        .map_err(|_| invalid())?;
+    let raw = String::from_utf8(bytes).map_err(|_| invalid())?;
+    Ok(raw.split('|').map(str::to_string).collect())
+}
+
 /// Turns a storage failure into the error a caller sees; `what` names the missing thing.
 fn store_error(what: &str) -> impl Fn(StoreError) -> AppError + '_ {
     move |err| match err {
