@@ -33,6 +33,8 @@ test('insights show the known figures of a history, by URL and through the form'
   await expect(page.locator('#metric-frequency svg rect')).toHaveCount(3);
   await expect(page.locator('#metric-failure-rate')).toContainText('33 %');
   await expect(page.locator('#metric-failure-rate')).toContainText('1 of 3 deployments: 1 rolled back, 0 retracted');
+  await expect(page.locator('#metric-failure-rate figcaption')).toHaveText('Failed deployments per week');
+  await expect(page.locator('#metric-failure-rate svg text.value')).toHaveText(['0', '1', '0']);
   await expect(page.locator('#metric-restore .figure')).toHaveText('6 h');
   await expect(page.locator('#metric-lead-time .figure')).toHaveText('1 d');
   await expect(page.locator('#insights-definitions')).toContainText('rolled back');

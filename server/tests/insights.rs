@@ -119,7 +119,9 @@ async fn every_metric_on_a_known_history(app: TestApp) {
     );
     assert_eq!(
         all["changeFailureRate"],
-        json!({"deployments": 6, "rolledBack": 1, "retracted": 1, "rate": 0.3333})
+        json!({"deployments": 6, "rolledBack": 1, "retracted": 1, "rate": 0.3333,
+               "weeks": [{"weekStart": "2026-11-02T00:00:00Z", "deployments": 1},
+                         {"weekStart": "2026-11-09T00:00:00Z", "deployments": 1}]})
     );
     assert_eq!(
         all["timeToRestore"],

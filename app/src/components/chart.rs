@@ -23,10 +23,14 @@ pub fn bar_geometry(weeks: &[WeekCount]) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// Deployments per week: each bar carries its count above it and its week on hover; the first,
-/// middle and last weeks are named below. Screen readers get the same figures as a table.
+/// Deployments per week (or, with another `caption`, some of them — failed ones): each bar
+/// carries its count above it and its week on hover; the first, middle and last weeks are named
+/// below. Screen readers get the same figures as a table.
 #[component]
-pub fn WeeklyChart(weeks: Vec<WeekCount>) -> impl IntoView {
+pub fn WeeklyChart(
+    weeks: Vec<WeekCount>,
+    #[prop(default = "Deployments per week")] caption: &'static str,
+) -> impl IntoView {
     let width = 240.0 / weeks.len().max(1) as f64;
     let base = 12.0 + BAR_AREA;
     let labelled = [0, weeks.len() / 2, weeks.len().saturating_sub(1)];
@@ -69,13 +73,13 @@ pub fn WeeklyChart(weeks: Vec<WeekCount>) -> impl IntoView {
         .collect_view();
     view! {
         <figure class="chart">
-            <figcaption>"Deployments per week"</figcaption>
+            <figcaption>{caption}</figcaption>
             <svg class="chart" viewBox="0 0 240 74" aria-hidden="true">
                 <line class="baseline" x1="0" x2="240" y1=base y2=base/>
                 {bars}
             </svg>
             <table class="sr-only">
-                <caption>"Deployments per week"</caption>
+                <caption>{caption}</caption>
                 <thead><tr><th scope="col">"Week starting"</th><th scope="col">"Deployments"</th></tr></thead>
                 <tbody>{rows}</tbody>
             </table>

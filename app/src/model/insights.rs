@@ -25,6 +25,8 @@ pub struct ChangeFailureRate {
     pub retracted: i64,
     /// (rolled back + retracted) / deployments; `null` without deployments.
     pub rate: Option<f64>,
+    /// Failed deployments per week (by the week they were deployed).
+    pub weeks: Vec<WeekCount>,
 }
 
 /// A distribution of durations in seconds; `null`s when there is nothing to measure.

@@ -108,6 +108,7 @@ fn Metrics(insights: Insights) -> impl IntoView {
                     "{failed} of {} deployments: {} rolled back, {} retracted",
                     failures.deployments, failures.rolled_back, failures.retracted
                 )}</p>
+                <WeeklyChart weeks=failures.weeks caption="Failed deployments per week"/>
             </div>
             <DurationMetric id="metric-restore" title="Time to restore" durations=insights.time_to_restore unit="failures"/>
             <DurationMetric id="metric-lead-time" title="Lead time to production" durations=insights.lead_time unit="versions"/>

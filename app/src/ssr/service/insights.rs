@@ -140,21 +140,7 @@ fn measure(
 ) -> (DeploymentFrequency, ChangeFailureRate, Durations, Durations) {
     let live: Vec<&InsightRecord> = rows.iter().filter(|r| r.deleted_at.is_none()).collect();
 
-    let mut weeks = vec![];
-    let mut week = week_start(from);
-    while week < to {
-        weeks.push(WeekCount {
-            week_start: week,
-            deployments: 0,
-        });
-        week += Duration::weeks(1);
-    }
-    for row in &live {
-        let index = (week_start(row.deployment_date) - week_start(from)).num_weeks() as usize;
-        if let Some(count) = weeks.get_mut(index) {
-            count.deployments += 1;
-        }
-    }
+    let weeks = per_week(live.iter().copied(), from, to);
     // In microseconds: a range of under a second is still a range (never a division by zero).
     let days = (to - from).num_microseconds().unwrap_or(i64::MAX).max(1) as f64 / 86_400e6;
     let per_day = live.len() as f64 / days;
@@ -179,12 +165,14 @@ fn measure(
         .filter_map(|row| failed(row).map(|why| (row, why)))
         .collect();
     let count = |kind: Failure| failures.iter().filter(|(_, why)| *why == kind).count() as i64;
+    let failed_weeks = per_week(failures.iter().map(|(row, _)| *row), from, to);
     let failure_rate = ChangeFailureRate {
         deployments: rows.len() as i64,
         rolled_back: count(Failure::RolledBack),
         retracted: count(Failure::Retracted),
         rate: (!rows.is_empty())
             .then(|| (failures.len() as f64 / rows.len() as f64 * 10_000.0).round() / 10_000.0),
+        weeks: failed_weeks,
     };
     let restore = durations(
         failures
@@ -203,6 +191,30 @@ fn measure(
         (start <= row.deployment_date).then(|| row.deployment_date - start)
     }));
     (frequency, failure_rate, restore, lead)
+}
+
+/// How many of `rows` fall in each week (Monday 00:00 UTC) that [from, to) touches.
+fn per_week<'a>(
+    rows: impl Iterator<Item = &'a InsightRecord>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<WeekCount> {
+    let mut weeks = vec![];
+    let mut week = week_start(from);
+    while week < to {
+        weeks.push(WeekCount {
+            week_start: week,
+            deployments: 0,
+        });
+        week += Duration::weeks(1);
+    }
+    for row in rows {
+        let index = (week_start(row.deployment_date) - week_start(from)).num_weeks() as usize;
+        if let Some(count) = weeks.get_mut(index) {
+            count.deployments += 1;
+        }
+    }
+    weeks
 }
 
 fn durations(values: impl Iterator<Item = Duration>) -> Durations {
@@ -279,6 +291,11 @@ mod tests {
             (5, 1, 1)
         );
         assert_eq!(rate.rate, Some(0.4));
+        assert_eq!(
+            rate.weeks.iter().map(|w| w.deployments).collect::<Vec<_>>(),
+            [1, 1],
+            "1.1.0 in the first week, the retracted 1.2.0 in the second"
+        );
         assert_eq!(restore.count, 1, "the retraction was never replaced");
         assert_eq!(restore.median_seconds, Some(86_400));
     }
