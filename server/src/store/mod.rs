@@ -252,7 +252,8 @@ fn parse_pair_revisions(
 }
 
 /// Insight rows ([`app::ssr::InsightRecord`]): the deployment, its version, and the next live
-/// deployment in its pair (found by one seek down the pair index); the caller appends the two
+/// deployment in its pair (found by one seek down the pair index: a plain range on the date, which
+/// SQLite turns into an index range where it would not for a row value); the caller appends the two
 /// first-deployment columns, [`INSIGHT_JOINS`] and the range.
 const INSIGHT_COLUMNS: &str = "SELECT d.id AS deployment_id, d.application_id, d.environment_id,
             d.version_id, d.deployment_date, d.deleted_at,
@@ -266,7 +267,9 @@ const INSIGHT_JOINS: &str = " FROM deployment d
             (SELECT x.id FROM deployment x
               WHERE x.application_id = d.application_id AND x.environment_id = d.environment_id
                 AND x.deleted_at IS NULL
-                AND (x.deployment_date, x.created_at, x.id) > (d.deployment_date, d.created_at, d.id)
+                AND x.deployment_date >= d.deployment_date
+                AND (x.deployment_date > d.deployment_date OR x.created_at > d.created_at
+                     OR (x.created_at = d.created_at AND x.id > d.id))
               ORDER BY x.deployment_date, x.created_at, x.id
               LIMIT 1)
        LEFT JOIN version nv ON nv.id = n.version_id";
