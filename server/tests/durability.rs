@@ -4,64 +4,11 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::{Backend, TestApp, TestDb, ADMIN_PASSWORD};
+use common::{Backend, ServerProcess, TestApp, TestDb};
 use serde_json::{json, Value};
-
-/// The release server as a separate process, like an operator runs it.
-struct ServerProcess {
-    child: Child,
-    base: String,
-}
-
-impl ServerProcess {
-    async fn start(database_url: &str) -> ServerProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_deploytrack"))
-            .env("DATABASE_URL", database_url)
-            .env("DEPLOYTRACK_ADDR", format!("127.0.0.1:{port}"))
-            .env("DEPLOYTRACK_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the server binary");
-        // Owned at once, so that every path below (even a panic) kills and reaps it.
-        let server = ServerProcess {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        let client = reqwest::Client::new();
-        for _ in 0..240 {
-            if let Ok(response) = client.get(format!("{}/healthz", server.base)).send().await {
-                if response.status() == 200 {
-                    return server;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        panic!("the server did not become healthy within 60 s");
-    }
-
-    fn kill_9(mut self) {
-        self.child.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn get_json(client: &reqwest::Client, url: String) -> Value {
     let response = client.get(url).send().await.unwrap();

@@ -4,12 +4,11 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::{HeaderMap, StatusCode};
-use common::{run_backend, Backend, TestApp, TestDb, ADMIN_PASSWORD};
+use common::{run_backend, Backend, ServerProcess, TestApp, TestDb};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -414,46 +413,13 @@ async fn two_instances_deliver_each_notification_once(backend: Backend) {
     );
 }
 
-/// The server binary, killed with SIGKILL while a notification is pending, and started again.
-struct ServerProcess(Child, String);
-
-impl ServerProcess {
-    async fn start(database_url: &str) -> ServerProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_deploytrack"))
-            .env("DATABASE_URL", database_url)
-            .env("DEPLOYTRACK_ADDR", format!("127.0.0.1:{port}"))
-            .env("DEPLOYTRACK_ADMIN_PASSWORD", ADMIN_PASSWORD)
-            .env("DEPLOYTRACK_WEBHOOK_ALLOW_PRIVATE", "true")
-            .env("DEPLOYTRACK_WEBHOOK_FIRST_RETRY_MS", "300")
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start the server binary");
-        let server = ServerProcess(child, format!("http://127.0.0.1:{port}"));
-        for _ in 0..240 {
-            if reqwest::get(format!("{}/healthz", server.1))
-                .await
-                .is_ok_and(|r| r.status() == 200)
-            {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(250)).await;
-        }
-        panic!("the server did not become healthy within 60 s");
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        let _ = self.0.kill(); // SIGKILL on Unix
-        let _ = self.0.wait();
-    }
+/// The server binary with webhooks allowed to reach the local receiver, retrying quickly.
+async fn server_process(database_url: &str) -> ServerProcess {
+    let settings = [
+        ("DEPLOYTRACK_WEBHOOK_ALLOW_PRIVATE", "true"),
+        ("DEPLOYTRACK_WEBHOOK_FIRST_RETRY_MS", "300"),
+    ];
+    ServerProcess::start_with(database_url, &settings).await
 }
 
 async fn a_pending_notification_survives_kill_9(backend: Backend) {
@@ -466,11 +432,11 @@ async fn a_pending_notification_survives_kill_9(backend: Backend) {
     drop(parked);
     let url = format!("http://{address}/hook");
 
-    let server = ServerProcess::start(&db.url).await;
-    let token = TestApp::admin_token(&server.1, "ops").await;
+    let server = server_process(&db.url).await;
+    let token = TestApp::admin_token(&server.base, "ops").await;
     let client = TestApp::bearer_client(&token);
     let post = |path: &'static str, body: Value| {
-        let (client, base) = (client.clone(), server.1.clone());
+        let (client, base) = (client.clone(), server.base.clone());
         async move {
             let response = client
                 .post(format!("{base}{path}"))
@@ -495,11 +461,11 @@ async fn a_pending_notification_survives_kill_9(backend: Backend) {
     )
     .await;
     tokio::time::sleep(Duration::from_millis(500)).await; // a refused attempt or two
-    drop(server); // SIGKILL
+    server.kill_9();
 
     let receiver = Receiver::default();
     receiver.serve(tokio::net::TcpListener::bind(address).await.unwrap());
-    let _restarted = ServerProcess::start(&db.url).await;
+    let _restarted = server_process(&db.url).await;
     let received = receiver.wait_for(1).await;
     let body: Value = serde_json::from_str(&received[0].1).unwrap();
     assert_eq!(body["event"], "deployment.recorded");

@@ -394,6 +394,64 @@ where
     case(backend).await
 }
 
+/// The release server as a separate process, like an operator runs it.
+pub struct ServerProcess {
+    child: std::process::Child,
+    pub base: String,
+}
+
+impl ServerProcess {
+    pub async fn start(database_url: &str) -> ServerProcess {
+        Self::start_with(database_url, &[]).await
+    }
+
+    /// As `start`, with more environment variables (settings) for the server.
+    pub async fn start_with(database_url: &str, settings: &[(&str, &str)]) -> ServerProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_deploytrack"))
+            .env("DATABASE_URL", database_url)
+            .env("DEPLOYTRACK_ADDR", format!("127.0.0.1:{port}"))
+            .env("DEPLOYTRACK_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .envs(settings.iter().copied())
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .expect("start the server binary");
+        // Owned at once, so that every path below (even a panic) kills and reaps it.
+        let server = ServerProcess {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let client = reqwest::Client::new();
+        for _ in 0..240 {
+            if let Ok(response) = client.get(format!("{}/healthz", server.base)).send().await {
+                if response.status() == 200 {
+                    return server;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        panic!("the server did not become healthy within 60 s");
+    }
+
+    pub fn kill_9(mut self) {
+        self.child.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 /// Runs each listed case once per backend, as separately named tests:
 /// `sqlite::case` and `postgres::case`.
 #[macro_export]
