@@ -134,6 +134,18 @@ async fn every_metric_on_a_known_history(app: TestApp) {
         json!({"count": 2, "medianSeconds": 151_200, "meanSeconds": 151_200, "maxSeconds": 216_000})
     );
 
+    // A range that ends between 1.1.0 and the rollback that undid it: the rollback, dated after
+    // the range, still marks 1.1.0 failed and says when it was restored.
+    let cut = insights(&app, "from=2026-11-02T00:00:00Z&to=2026-11-05T12:00:00Z").await;
+    assert_eq!(
+        (
+            &cut["changeFailureRate"]["deployments"],
+            &cut["changeFailureRate"]["rolledBack"]
+        ),
+        (&json!(2), &json!(1))
+    );
+    assert_eq!(cut["timeToRestore"]["medianSeconds"], 21_600);
+
     let ledger = insights(&app, &format!("{RANGE}&applicationId={}", h.ledger)).await;
     assert_eq!(ledger["application"]["name"], "Ledger");
     assert_eq!(ledger["deploymentFrequency"]["deployments"], 1);

@@ -310,9 +310,36 @@ async fn matrix_stamp_changes_with_everything_the_matrix_shows(store: Arc<dyn St
             .position(|&pair| pair == (app.id, environment));
         i.map(|i| named.revisions[i])
     };
-    assert_eq!(revision_of(dev.id), Some(3), "three records into DEV");
-    assert_eq!(revision_of(prod.id), Some(1));
+    // Revisions come from one rising counter: the pair changed last has the highest, and the
+    // pairs above a revision are exactly those changed after it.
+    let (dev_revision, prod_revision) =
+        (revision_of(dev.id).unwrap(), revision_of(prod.id).unwrap());
+    assert!(
+        dev_revision < prod_revision,
+        "PROD changed after DEV's three records"
+    );
     let stamp = store.matrix_stamp().await.unwrap();
+    let since_dev = store.pair_changes(dev_revision).await.unwrap();
+    assert_eq!(since_dev.changed, [((app.id, prod.id), prod_revision)]);
+    assert_eq!(
+        (since_dev.epoch, since_dev.revision_sum),
+        (stamp.epoch, stamp.revisions)
+    );
+    let since_start = store.pair_changes(0).await.unwrap();
+    assert_eq!(
+        since_start.changed,
+        [
+            ((app.id, dev.id), dev_revision),
+            ((app.id, prod.id), prod_revision)
+        ],
+        "lowest revision first"
+    );
+    assert!(store
+        .pair_changes(prod_revision)
+        .await
+        .unwrap()
+        .changed
+        .is_empty());
     assert_eq!(named.revisions.iter().sum::<i64>(), stamp.revisions);
     assert_eq!(named.epoch, stamp.epoch);
     let unnamed = store.pair_revisions(false).await.unwrap();
@@ -335,6 +362,9 @@ async fn matrix_stamp_changes_with_everything_the_matrix_shows(store: Arc<dyn St
         .await
         .unwrap();
     moved(&store, &mut seen, "a retraction").await;
+    let retracted = store.pair_changes(prod_revision).await.unwrap().changed;
+    assert_eq!(retracted.len(), 1, "the retraction gave DEV a new revision");
+    assert!(retracted[0].0 == (app.id, dev.id) && retracted[0].1 > prod_revision);
     store
         .retract_deployment(
             only_in_prod.id,

@@ -10,5 +10,6 @@ pub use service::{AccessPolicy, Credential, Service};
 pub use store::{
     AuditFilter, AuditKey, AuditRecord, CurrentStateRecord, DeploymentRecord, HistoryKey,
     HookRecord, IdempotencyClaim, IdempotencyRecord, Inserted, InsightRecord, MatrixStamp,
-    NewDeployment, PairFilter, PairRevisions, SessionRecord, Store, StoreError, WebhookRecord,
+    NewDeployment, PairChanges, PairFilter, PairRevisions, SessionRecord, Store, StoreError,
+    WebhookRecord,
 };

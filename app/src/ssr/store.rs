@@ -259,6 +259,16 @@ pub struct PairRevisions {
     pub pairs: Vec<(Uuid, Uuid)>,
 }
 
+/// The pairs whose revision rose above a given one (see [`Store::pair_changes`]), with the
+/// epoch and the stamp's sum read in the same snapshot.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PairChanges {
+    pub epoch: i64,
+    pub revision_sum: i64,
+    /// ((application id, environment id), revision), lowest revision first; at most 33.
+    pub changed: Vec<((Uuid, Uuid), i64)>,
+}
+
 /// Changes whenever anything the current-state matrix shows changes (a recorded or retracted
 /// deployment, an application or environment edit), whichever server made the change: equal
 /// stamps mean an equal matrix. (epoch, sum of pair revisions); see migration 0006. Neither part
@@ -492,6 +502,10 @@ pub trait Store: Send + Sync + 'static {
     /// The parts the stamp sums, per pair (see [`PairRevisions`]), so a kept matrix can read
     /// again only the pairs that changed; `with_pairs` also names the pairs.
     async fn pair_revisions(&self, with_pairs: bool) -> Result<PairRevisions, StoreError>;
+    /// The pairs whose revision is above `above`: revisions are drawn from one rising counter,
+    /// so a kept matrix that saw revisions up to `above` reads only what changed since. A
+    /// change may commit out of counter order (PostgreSQL); the sum tells the caller so.
+    async fn pair_changes(&self, above: i64) -> Result<PairChanges, StoreError>;
     /// As [`Self::states_at`] for the pairs of these applications only (a page of the matrix:
     /// a seek per pair shown rather than per pair in the organisation).
     async fn states_at_of(

@@ -7,7 +7,7 @@ use app::model::{ApiToken, Application, Environment, Role, User, Version};
 use app::model::{DeliveryOutcome, HookDelivery, WebhookDelivery};
 use app::ssr::{
     AuditRecord, CurrentStateRecord, DeploymentRecord, HookRecord, IdempotencyRecord,
-    InsightRecord, SessionRecord, WebhookRecord,
+    SessionRecord, WebhookRecord,
 };
 use chrono::{DateTime, Utc};
 use sqlx::encode::IsNull;
@@ -306,22 +306,53 @@ model_row!(AuditRow => AuditRecord {
     changes: Option<String>,
 });
 
-model_row!(InsightRow => InsightRecord {
-    deployment_id: DbId,
-    application_id: DbId,
-    environment_id: DbId,
-    version_id: DbId,
-    deployment_date: DbTime,
-    deleted_at: Option<DbTime>,
-    version_identifier: String,
-    version_created_at: DbTime,
-    released_at: Option<DbTime>,
-    next_date: Option<DbTime>,
-    next_version_identifier: Option<String>,
-    next_version_created_at: Option<DbTime>,
-    first_here: Option<DbTime>,
-    first_elsewhere: Option<DbTime>,
-});
+/// An instant inside a JSON row (see `json_rows`): RFC 3339 text on both backends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
+pub struct JsonInstant(pub DateTime<Utc>);
+
+impl TryFrom<String> for JsonInstant {
+    type Error = chrono::ParseError;
+
+    fn try_from(raw: String) -> Result<Self, Self::Error> {
+        parse_sqlite_instant(&raw).map(JsonInstant)
+    }
+}
+
+/// A deployment in the range insights measure, with its version (see `insight_rows`); read as
+/// a JSON row, in this column order.
+#[derive(serde::Deserialize)]
+pub struct InsightRangeRow {
+    pub id: Uuid,
+    pub application_id: Uuid,
+    pub environment_id: Uuid,
+    pub version_id: Uuid,
+    pub deployment_date: JsonInstant,
+    pub created_at: JsonInstant,
+    pub deleted_at: Option<JsonInstant>,
+    pub version_identifier: String,
+    pub version_created_at: JsonInstant,
+    pub released_at: Option<JsonInstant>,
+}
+
+/// A pair's first live deployment after the range insights measure (a JSON row).
+#[derive(serde::Deserialize)]
+pub struct InsightNextRow {
+    pub application_id: Uuid,
+    pub environment_id: Uuid,
+    pub deployment_date: JsonInstant,
+    pub version_identifier: String,
+    pub version_created_at: JsonInstant,
+}
+
+/// A version's first live deployments to the measured environments and to any other (a JSON
+/// row).
+#[derive(serde::Deserialize)]
+pub struct InsightFirstsRow {
+    pub version_id: Uuid,
+    pub first_here: Option<JsonInstant>,
+    pub first_elsewhere: Option<JsonInstant>,
+}
 
 model_row!(WebhookRow => WebhookRecord {
     id: DbId,

@@ -26,6 +26,44 @@ macro_rules! previous_version_of_d {
     };
 }
 
+/// Counts a just-inserted deployment in its pair's current_deployment row (creating the row for
+/// a pair's first deployment) and gives the row a new revision (the matrix stamp, migrations
+/// 0006 and 0014/0016): `$next` is the backend's next value of the revision counter, `$raised`
+/// the conflicting row's new revision, which must exceed its old one (the stamp's sum never
+/// goes down).
+/// This also locks the row until commit: concurrent recorders of one pair then refresh it one
+/// after the other. Binds: application_id, environment_id,
+/// deployment_id, deployment_date, created_at, version_id, deployed_by of the new deployment.
+macro_rules! claim_pair {
+    ($next:literal, $raised:literal) => {
+        concat!(
+            "INSERT INTO current_deployment
+               (application_id, environment_id, deployment_id, deployment_date, created_at,
+                version_id, deployed_by, live_deployments, revision)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, ",
+            $next,
+            ")
+             ON CONFLICT (application_id, environment_id)
+             DO UPDATE SET live_deployments = current_deployment.live_deployments + 1,
+                           revision = ",
+            $raised
+        )
+    };
+}
+
+/// Uncounts a retracted deployment and gives the pair a new revision (and locks the pair's
+/// row). Binds: application_id, environment_id.
+macro_rules! uncount_retracted {
+    ($next:literal) => {
+        concat!(
+            "UPDATE current_deployment
+                SET live_deployments = live_deployments - 1, revision = ",
+            $next,
+            " WHERE application_id = $1 AND environment_id = $2"
+        )
+    };
+}
+
 #[macro_use]
 mod shared;
 mod columns;
@@ -161,25 +199,6 @@ const REBUILD_CURRENT: &str = "INSERT INTO current_deployment
                                      ORDER BY deployment_date DESC, created_at DESC, id DESC)) ranked
       WHERE latest = 1";
 
-/// Counts a just-inserted deployment in its pair's current_deployment row (creating the row for
-/// a pair's first deployment) and bumps the row's revision (the matrix stamp, migration 0006).
-/// This also locks the row until commit: concurrent recorders of one pair then refresh it one
-/// after the other. Binds: application_id, environment_id,
-/// deployment_id, deployment_date, created_at, version_id, deployed_by of the new deployment.
-const CLAIM_PAIR: &str = "INSERT INTO current_deployment
-       (application_id, environment_id, deployment_id, deployment_date, created_at,
-        version_id, deployed_by, live_deployments)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, 1)
-     ON CONFLICT (application_id, environment_id)
-     DO UPDATE SET live_deployments = current_deployment.live_deployments + 1,
-                   revision = current_deployment.revision + 1";
-
-/// Uncounts a retracted deployment and bumps the pair's revision (and locks the pair's row).
-/// Binds: application_id, environment_id.
-const UNCOUNT_RETRACTED: &str = "UPDATE current_deployment
-        SET live_deployments = live_deployments - 1, revision = revision + 1
-      WHERE application_id = $1 AND environment_id = $2";
-
 /// Recomputes a locked pair's current_deployment row from history, in a statement of its own so
 /// that it sees every deployment committed before the lock was taken.
 /// Binds: application_id, environment_id.
@@ -218,6 +237,42 @@ const PAIR_REVISIONS_AND_KEYS: &str = "SELECT (SELECT epoch FROM matrix_epoch WH
                                ',' ORDER BY application_id, environment_id)
                FROM current_deployment)";
 
+/// The matrix epoch, the stamp's sum and the pairs whose revision is above `$1`
+/// (`application_id environment_id revision`, comma-separated; at most 33, lowest first: more
+/// than the kept matrix patches means a rebuild anyway), as one row from one snapshot.
+const PAIR_CHANGES: &str = "SELECT (SELECT epoch FROM matrix_epoch WHERE id = 1),
+            (SELECT CAST(COALESCE(SUM(revision), 0) AS BIGINT) FROM current_deployment),
+            (SELECT string_agg(CAST(application_id AS TEXT) || ' ' || CAST(environment_id AS TEXT)
+                               || ' ' || CAST(revision AS TEXT), ',')
+               FROM (SELECT application_id, environment_id, revision FROM current_deployment
+                      WHERE revision > $1 ORDER BY revision LIMIT 33) changed)";
+
+/// Reads [`PAIR_CHANGES`]' row.
+fn parse_pair_changes(
+    epoch: i64,
+    revision_sum: i64,
+    changed: Option<String>,
+) -> Result<app::ssr::PairChanges, app::ssr::StoreError> {
+    let parse = |entry: &str| -> Option<((uuid::Uuid, uuid::Uuid), i64)> {
+        let mut parts = entry.split(' ');
+        let application = uuid::Uuid::parse_str(parts.next()?).ok()?;
+        let environment = uuid::Uuid::parse_str(parts.next()?).ok()?;
+        let revision = parts.next()?.parse().ok()?;
+        Some(((application, environment), revision))
+    };
+    let changed = changed
+        .as_deref()
+        .map_or(Some(vec![]), |text| text.split(',').map(parse).collect())
+        .ok_or_else(|| {
+            app::ssr::StoreError::other(std::io::Error::other("malformed pair changes"))
+        })?;
+    Ok(app::ssr::PairChanges {
+        epoch,
+        revision_sum,
+        changed,
+    })
+}
+
 /// Reads [`PAIR_REVISIONS`]' row.
 fn parse_pair_revisions(
     epoch: i64,
@@ -251,28 +306,127 @@ fn parse_pair_revisions(
     })
 }
 
-/// Insight rows ([`app::ssr::InsightRecord`]): the deployment, its version, and the next live
-/// deployment in its pair (found by one seek down the pair index: a plain range on the date, which
-/// SQLite turns into an index range where it would not for a row value); the caller appends the two
-/// first-deployment columns, [`INSIGHT_JOINS`] and the range.
-const INSIGHT_COLUMNS: &str = "SELECT d.id AS deployment_id, d.application_id, d.environment_id,
-            d.version_id, d.deployment_date, d.deleted_at,
-            v.version_identifier, v.created_at AS version_created_at, v.released_at,
-            n.deployment_date AS next_date, nv.version_identifier AS next_version_identifier,
-            nv.created_at AS next_version_created_at,";
+/// Insights are read in three statements (deployments to the measured environments dated in
+/// [from, to), optionally of one application): the range's deployments, each measured pair's
+/// first live deployment after the range, and the first live deployments of each version the
+/// range holds. What followed a deployment in its pair is then found by walking the pair (see
+/// [`insight_records`]): one index seek per pair instead of one per deployment, one per
+/// version instead of two per deployment. Each comes back as one JSON text (see `json_rows`).
+/// The range's deployments: these columns, from [`INSIGHT_RANGE`], a predicate on `d`, and the
+/// range predicate; live ones and retracted ones apart (see `insight_rows`).
+const INSIGHT_RANGE_COLUMNS: &str = "id, application_id, environment_id, version_id,
+        deployment_date, created_at, deleted_at, version_identifier, version_created_at,
+        released_at";
+const INSIGHT_RANGE: &str = "SELECT d.id, d.application_id, d.environment_id, d.version_id,
+            d.deployment_date, d.created_at, d.deleted_at,
+            v.version_identifier, v.created_at AS version_created_at, v.released_at
+       FROM deployment d JOIN version v ON v.id = d.version_id
+      WHERE ";
 
-const INSIGHT_JOINS: &str = " FROM deployment d
-       JOIN version v ON v.id = d.version_id
-       LEFT JOIN deployment n ON n.id =
+/// Each measured pair with its first live deployment dated at or after `to`: these columns,
+/// from [`INSIGHT_NEXT`], the bound `to`, [`INSIGHT_NEXT_PAIRS`] and a filter on `p`.
+const INSIGHT_NEXT_COLUMNS: &str =
+    "application_id, environment_id, deployment_date, version_identifier, version_created_at";
+const INSIGHT_NEXT: &str = "SELECT p.application_id, p.environment_id, n.deployment_date,
+            nv.version_identifier, nv.created_at AS version_created_at
+       FROM current_deployment p
+       JOIN deployment n ON n.id =
             (SELECT x.id FROM deployment x
-              WHERE x.application_id = d.application_id AND x.environment_id = d.environment_id
-                AND x.deleted_at IS NULL
-                AND x.deployment_date >= d.deployment_date
-                AND (x.deployment_date > d.deployment_date OR x.created_at > d.created_at
-                     OR (x.created_at = d.created_at AND x.id > d.id))
+              WHERE x.application_id = p.application_id AND x.environment_id = p.environment_id
+                AND x.deleted_at IS NULL AND x.deployment_date >= ";
+const INSIGHT_NEXT_PAIRS: &str = "
               ORDER BY x.deployment_date, x.created_at, x.id
               LIMIT 1)
-       LEFT JOIN version nv ON nv.id = n.version_id";
+       JOIN version nv ON nv.id = n.version_id
+      WHERE ";
+
+/// A version's first live deployment to the environments in the list that follows (`IN` or
+/// `NOT IN` before it), read in date order from `ix_deployment_version_first` until one matches.
+const INSIGHT_FIRSTS_COLUMNS: &str = "version_id, first_here, first_elsewhere";
+const FIRST_DEPLOYMENT_OF_V: &str = "(SELECT f.deployment_date FROM deployment f
+        WHERE f.version_id = v.id AND f.deleted_at IS NULL AND f.environment_id ";
+const FIRST_DEPLOYMENT_END: &str = " ORDER BY f.deployment_date LIMIT 1)";
+
+/// How many ids one statement binds (both backends allow far more; this keeps statements short).
+const IDS_PER_STATEMENT: usize = 1_000;
+
+/// What followed in a pair: a live deployment's date and version.
+#[derive(Clone)]
+struct NextInPair {
+    date: chrono::DateTime<chrono::Utc>,
+    version_identifier: String,
+    version_created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The insight records of the range's deployments, oldest first: each with the next live
+/// deployment of its pair (the next one in the range, else the pair's first after it) and its
+/// version's first deployments.
+fn insight_records(
+    mut range: Vec<columns::InsightRangeRow>,
+    after: Vec<columns::InsightNextRow>,
+    firsts: Vec<columns::InsightFirstsRow>,
+) -> Vec<app::ssr::InsightRecord> {
+    use std::collections::HashMap;
+    let after: HashMap<(uuid::Uuid, uuid::Uuid), NextInPair> = after
+        .into_iter()
+        .map(|n| {
+            let next = NextInPair {
+                date: n.deployment_date.0,
+                version_identifier: n.version_identifier,
+                version_created_at: n.version_created_at.0,
+            };
+            ((n.application_id, n.environment_id), next)
+        })
+        .collect();
+    let firsts: HashMap<uuid::Uuid, _> = firsts
+        .into_iter()
+        .map(|f| (f.version_id, (f.first_here, f.first_elsewhere)))
+        .collect();
+    // Pair by pair in history order (the order the old per-row seek used), walked backwards.
+    range.sort_unstable_by_key(|r| {
+        let pair = (r.application_id, r.environment_id);
+        (pair, r.deployment_date.0, r.created_at.0, r.id)
+    });
+    let mut records = Vec::with_capacity(range.len());
+    let mut pair = None;
+    let mut next: Option<NextInPair> = None;
+    for row in range.into_iter().rev() {
+        let this_pair = (row.application_id, row.environment_id);
+        if pair != Some(this_pair) {
+            pair = Some(this_pair);
+            next = after.get(&this_pair).cloned();
+        }
+        let (first_here, first_elsewhere) =
+            firsts.get(&row.version_id).copied().unwrap_or_default();
+        let record = app::ssr::InsightRecord {
+            deployment_id: row.id,
+            application_id: row.application_id,
+            environment_id: row.environment_id,
+            version_id: row.version_id,
+            deployment_date: row.deployment_date.0,
+            deleted_at: row.deleted_at.map(|t| t.0),
+            version_identifier: row.version_identifier,
+            version_created_at: row.version_created_at.0,
+            released_at: row.released_at.map(|t| t.0),
+            next_date: next.as_ref().map(|n| n.date),
+            next_version_identifier: next.as_ref().map(|n| n.version_identifier.clone()),
+            next_version_created_at: next.as_ref().map(|n| n.version_created_at),
+            first_here: first_here.map(|t| t.0),
+            first_elsewhere: first_elsewhere.map(|t| t.0),
+        };
+        if record.deleted_at.is_none() {
+            next = Some(NextInPair {
+                date: record.deployment_date,
+                version_identifier: record.version_identifier.clone(),
+                version_created_at: record.version_created_at,
+            });
+        }
+        records.push(record);
+    }
+    records.reverse();
+    records.sort_by_key(|r| r.deployment_date);
+    records
+}
 
 /// Live deployments per environment, from the per-pair counts.
 const COUNT_PER_ENVIRONMENT: &str = "SELECT environment_id, CAST(SUM(live_deployments) AS BIGINT)
@@ -404,7 +558,69 @@ fn map_sqlx_error(err: sqlx::Error) -> app::ssr::StoreError {
 
 #[cfg(test)]
 mod tests {
-    use super::{like_pattern, redact};
+    use super::columns::{InsightNextRow, InsightRangeRow, JsonInstant};
+    use super::{insight_records, like_pattern, redact};
+    use chrono::{TimeZone, Utc};
+    use uuid::Uuid;
+
+    fn at(day: u32) -> JsonInstant {
+        JsonInstant(Utc.with_ymd_and_hms(2026, 11, day, 12, 0, 0).unwrap())
+    }
+
+    fn deployed(pair: u128, day: u32, version: &str, retracted: bool) -> InsightRangeRow {
+        InsightRangeRow {
+            id: Uuid::now_v7(),
+            application_id: Uuid::from_u128(pair),
+            environment_id: Uuid::nil(),
+            version_id: Uuid::nil(),
+            deployment_date: at(day),
+            created_at: at(day),
+            deleted_at: retracted.then(|| at(day + 1)),
+            version_identifier: version.into(),
+            version_created_at: at(1),
+            released_at: None,
+        }
+    }
+
+    /// Each deployment is followed by the next live one of its own pair: a retracted one in
+    /// between is skipped, and the last ones take the pair's first deployment after the range.
+    #[test]
+    fn insight_records_follow_each_pair_to_its_next_live_deployment() {
+        let range = vec![
+            deployed(2, 4, "b1", false),
+            deployed(1, 3, "a2", true),
+            deployed(1, 2, "a1", false),
+            deployed(1, 5, "a3", false),
+        ];
+        let after = vec![InsightNextRow {
+            application_id: Uuid::from_u128(1),
+            environment_id: Uuid::nil(),
+            deployment_date: at(20),
+            version_identifier: "a4".into(),
+            version_created_at: at(1),
+        }];
+        let records = insight_records(range, after, vec![]);
+        let next: Vec<(&str, Option<&str>)> = records
+            .iter()
+            .map(|r| {
+                (
+                    r.version_identifier.as_str(),
+                    r.next_version_identifier.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            next,
+            [
+                ("a1", Some("a3")),
+                ("a2", Some("a3")),
+                ("b1", None),
+                ("a3", Some("a4"))
+            ],
+            "oldest first"
+        );
+        assert_eq!(records[3].next_date, Some(at(20).0));
+    }
 
     #[test]
     fn like_patterns_escape_wildcards() {

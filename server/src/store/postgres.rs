@@ -10,7 +10,8 @@ use app::model::{
 use app::ssr::{
     AuditFilter, AuditKey, AuditRecord, CurrentStateRecord, DeploymentRecord, HistoryKey,
     HookRecord, IdempotencyClaim, IdempotencyRecord, Inserted, InsightRecord, MatrixStamp,
-    NewDeployment, PairFilter, PairRevisions, SessionRecord, Store, StoreError, WebhookRecord,
+    NewDeployment, PairChanges, PairFilter, PairRevisions, SessionRecord, Store, StoreError,
+    WebhookRecord,
 };
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -19,8 +20,8 @@ use uuid::Uuid;
 
 use super::columns::{
     ApplicationRow, AuditRow, CredentialsRow, CurrentStateRow, DbId, DbOutcome, DbRole, DbTime,
-    DeliveryRow, DeploymentRow, EnvironmentRow, HookRow, IdempotencyRow, InsightRow, SessionRow,
-    TokenRow, UserRow, VersionRow, WebhookDeliveryRow, WebhookRow,
+    DeliveryRow, DeploymentRow, EnvironmentRow, HookRow, IdempotencyRow, SessionRow, TokenRow,
+    UserRow, VersionRow, WebhookDeliveryRow, WebhookRow,
 };
 use super::*;
 
@@ -60,6 +61,17 @@ impl PgStore {
     const CELLS_AT: &'static str = CELLS_AT;
     const CELLS_AT_PAIRS: &'static str = CELLS_AT_PAIRS;
     const CELLS_AT_END: &'static str = CELLS_AT_END;
+    /// Rows as one JSON text (see `json_rows`); an empty set is NULL.
+    const JSON_ROWS_OPEN: &'static str = "SELECT CAST(json_agg(json_build_array(";
+    const JSON_ROWS_FROM: &'static str = ")) AS TEXT) FROM (";
+    const CLAIM_PAIR: &'static str = claim_pair!(
+        "nextval('matrix_revision')",
+        // Drawn before waiting for the row lock: a writer that drew later but locked first may
+        // have committed a higher revision meanwhile.
+        "GREATEST(excluded.revision, current_deployment.revision + 1)"
+    );
+    const UNCOUNT_RETRACTED: &'static str =
+        uncount_retracted!("GREATEST(nextval('matrix_revision'), revision + 1)");
 
     fn reader(&self) -> &PgPool {
         &self.pool

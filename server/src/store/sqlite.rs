@@ -13,7 +13,8 @@ use app::model::{
 use app::ssr::{
     AuditFilter, AuditKey, AuditRecord, CurrentStateRecord, DeploymentRecord, HistoryKey,
     HookRecord, IdempotencyClaim, IdempotencyRecord, Inserted, InsightRecord, MatrixStamp,
-    NewDeployment, PairFilter, PairRevisions, SessionRecord, Store, StoreError, WebhookRecord,
+    NewDeployment, PairChanges, PairFilter, PairRevisions, SessionRecord, Store, StoreError,
+    WebhookRecord,
 };
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -22,8 +23,8 @@ use uuid::Uuid;
 
 use super::columns::{
     parse_sqlite_instant, ApplicationRow, AuditRow, CredentialsRow, DbId, DbOutcome, DbRole,
-    DbTime, DeliveryRow, DeploymentRow, EnvironmentRow, HookRow, IdempotencyRow, InsightRow,
-    SessionRow, TokenRow, UserRow, VersionRow, WebhookDeliveryRow, WebhookRow,
+    DbTime, DeliveryRow, DeploymentRow, EnvironmentRow, HookRow, IdempotencyRow, SessionRow,
+    TokenRow, UserRow, VersionRow, WebhookDeliveryRow, WebhookRow,
 };
 use super::*;
 
@@ -117,6 +118,16 @@ impl SqliteStore {
     const CELLS_AT: &'static str = CELLS_AT;
     const CELLS_AT_PAIRS: &'static str = CELLS_AT_PAIRS;
     const CELLS_AT_END: &'static str = CELLS_AT_END;
+    /// Rows as one JSON text (see `json_rows`).
+    const JSON_ROWS_OPEN: &'static str = "SELECT json_group_array(json_array(";
+    const JSON_ROWS_FROM: &'static str = ")) FROM (";
+    // One writer at a time: the highest revision + 1 is never drawn twice.
+    const CLAIM_PAIR: &'static str = claim_pair!(
+        "(SELECT COALESCE(MAX(revision), 0) + 1 FROM current_deployment)",
+        "excluded.revision"
+    );
+    const UNCOUNT_RETRACTED: &'static str =
+        uncount_retracted!("(SELECT MAX(revision) + 1 FROM current_deployment)");
 
     fn reader(&self) -> &SqlitePool {
         &self.pool

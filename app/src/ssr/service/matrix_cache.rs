@@ -31,6 +31,12 @@ pub(super) struct Matrix {
     epoch: i64,
     pairs: Vec<Pair>,
     revisions: Vec<i64>,
+    /// Where each pair is in `pairs` and `revisions`.
+    pair_index: HashMap<Pair, usize>,
+    /// The sum of `revisions` (what the stamp's sum was) and the highest of them: revisions
+    /// come from one rising counter, so the pairs changed since are those above it.
+    revision_sum: i64,
+    highest_revision: i64,
     /// Where each shown pair's cell is in `view.cells` and `json_cells` (matrix order).
     positions: HashMap<Pair, usize>,
     pub view: Arc<MatrixView>,
@@ -267,9 +273,13 @@ impl Matrix {
             cells.push(cell);
             json_cells.push(json);
         }
+        let pair_index = revisions.pairs.iter().copied().zip(0..).collect();
         Ok(Self {
             stamp,
             epoch: revisions.epoch,
+            pair_index,
+            revision_sum: revisions.revisions.iter().sum(),
+            highest_revision: revisions.revisions.iter().copied().max().unwrap_or(0),
             pairs: revisions.pairs,
             revisions: revisions.revisions,
             positions,
@@ -290,20 +300,13 @@ impl Matrix {
         stamp: MatrixStamp,
         store: &dyn Store,
     ) -> Result<Option<Self>, AppError> {
-        let failed = store_error("matrix");
-        let fresh = store.pair_revisions(false).await.map_err(&failed)?;
-        if fresh.epoch != self.epoch || fresh.revisions.len() != self.revisions.len() {
+        let Some(changed) = self.changed_pairs(store).await? else {
             return Ok(None);
-        }
-        let changed: Vec<usize> = (0..fresh.revisions.len())
-            .filter(|&i| fresh.revisions[i] != self.revisions[i])
-            .collect();
-        if changed.len() > MOST_PAIRS_PATCHED {
-            return Ok(None);
-        }
+        };
         if !changed.is_empty() {
+            let failed = store_error("matrix");
             let view = Arc::make_mut(&mut self.view);
-            for &i in &changed {
+            for &(i, revision) in &changed {
                 let (application_id, environment_id) = self.pairs[i];
                 let pair = PairFilter {
                     application_id: Some(application_id),
@@ -321,10 +324,52 @@ impl Matrix {
                     }
                     _ => return Ok(None),
                 }
+                self.revision_sum += revision - self.revisions[i];
+                self.revisions[i] = revision;
+                self.highest_revision = self.highest_revision.max(revision);
             }
         }
         self.stamp = stamp;
-        self.revisions = fresh.revisions;
         Ok(Some(self))
+    }
+
+    /// The pairs (index, new revision) whose revision changed since this matrix was read;
+    /// None when the matrix must be rebuilt instead. Usually one small read: the pairs above the
+    /// highest revision seen, checked against the stamp's sum. When the sum says a change
+    /// committed out of counter order (PostgreSQL's writers draw before they commit), every
+    /// pair's revision is compared instead.
+    async fn changed_pairs(
+        &self,
+        store: &dyn Store,
+    ) -> Result<Option<Vec<(usize, i64)>>, AppError> {
+        let failed = store_error("matrix");
+        let changes = store
+            .pair_changes(self.highest_revision)
+            .await
+            .map_err(&failed)?;
+        if changes.epoch != self.epoch || changes.changed.len() > MOST_PAIRS_PATCHED {
+            return Ok(None);
+        }
+        let mut changed = Vec::with_capacity(changes.changed.len());
+        let mut sum = self.revision_sum;
+        for (pair, revision) in &changes.changed {
+            let Some(&i) = self.pair_index.get(pair) else {
+                return Ok(None); // a pair's first deployment
+            };
+            sum += revision - self.revisions[i];
+            changed.push((i, *revision));
+        }
+        if sum == changes.revision_sum {
+            return Ok(Some(changed));
+        }
+        let fresh = store.pair_revisions(false).await.map_err(&failed)?;
+        if fresh.epoch != self.epoch || fresh.revisions.len() != self.revisions.len() {
+            return Ok(None);
+        }
+        let changed: Vec<(usize, i64)> = (0..fresh.revisions.len())
+            .filter(|&i| fresh.revisions[i] != self.revisions[i])
+            .map(|i| (i, fresh.revisions[i]))
+            .collect();
+        Ok((changed.len() <= MOST_PAIRS_PATCHED).then_some(changed))
     }
 }
