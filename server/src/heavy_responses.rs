@@ -1,5 +1,5 @@
 //! Bounds how many memory-heavy requests are worked on at once: pages (the dashboard renders
-//! the whole matrix), the current-state matrices and server functions. Beyond the number of
+//! the whole matrix), the current-state matrices, delivery insights and server functions. Beyond the number of
 //! cores, more of them at a time add no throughput, only memory: eight concurrent dashboard
 //! renders of a 7,500-cell matrix took the server past 350 MB. The others wait their turn;
 //! everything else (history pages, recording, the live feed, assets) is never held back.
@@ -32,7 +32,8 @@ pub fn limit() -> Arc<Semaphore> {
 
 fn is_heavy(path: &str) -> bool {
     if path.starts_with("/api/") {
-        return path.ends_with("/deployments/current");
+        // Insights over a year hold tens of thousands of deployments while they are measured.
+        return path.ends_with("/deployments/current") || path == "/api/insights";
     }
     path.starts_with("/rpc/")
         || !(path.starts_with("/pkg/")
@@ -84,6 +85,7 @@ mod tests {
             "/api/deployments/current",
             "/api/applications/x/deployments/current",
             "/api/environments/x/deployments/current",
+            "/api/insights",
         ] {
             assert!(is_heavy(path), "{path}");
         }
