@@ -14,7 +14,75 @@ use serde_json::{json, Value};
 
 for_both_backends!(run_app;
     kept_matrix_and_time_travel_equal_the_history_after_every_change,
+    a_change_committed_out_of_counter_order_is_still_shown,
 );
+
+/// Who deployed what runs in each application's DEV cell, by application name.
+async fn deployers(app: &TestApp) -> HashMap<String, Value> {
+    let cells: Vec<Value> = app
+        .get("/api/deployments/current")
+        .await
+        .json()
+        .await
+        .unwrap();
+    cells
+        .iter()
+        .map(|c| (text(&c["application"]["name"]), c["deployedBy"].clone()))
+        .collect()
+}
+
+/// PostgreSQL's writers draw a pair's revision before they commit, so a change can land with a
+/// revision no higher than the highest a kept matrix has already seen, and the "pairs above the
+/// highest revision" read misses it. Simulated here on both backends by raising an older pair's
+/// revision (and changing its cell) with raw SQL to no more than the highest: the kept matrix
+/// must still notice, by the stamp's sum, and show the change.
+async fn a_change_committed_out_of_counter_order_is_still_shown(app: TestApp) {
+    app.create("/api/environments", json!({"name": "DEV"}))
+        .await;
+    for name in ["Alpha", "Beta"] {
+        app.create("/api/applications", json!({"name": name})).await;
+    }
+    for (application, version, day) in [
+        ("Alpha", "1.0.0", 3),
+        ("Beta", "2.0.0", 4),
+        ("Beta", "2.0.1", 5),
+    ] {
+        app.create(
+            "/api/deployments",
+            json!({"application": application, "version": version, "environment": "DEV",
+                   "createVersion": true, "deployedBy": "ci",
+                   "deploymentDate": format!("2026-11-0{day}T12:00:00Z")}),
+        )
+        .await;
+    }
+    assert_eq!(
+        deployers(&app).await["Alpha"],
+        "ci",
+        "the matrix is kept from here on"
+    );
+    let raised = app
+        .raw_sql(
+            "UPDATE current_deployment SET deployed_by = 'late writer', revision = revision + 1
+              WHERE application_id = (SELECT id FROM application WHERE name = 'Alpha')",
+        )
+        .await;
+    assert_eq!(raised, Ok(1));
+    let highest_is_beta = app
+        .raw_sql(
+            "UPDATE current_deployment SET live_deployments = live_deployments
+              WHERE application_id = (SELECT id FROM application WHERE name = 'Beta')
+                AND revision >= (SELECT MAX(revision) FROM current_deployment)",
+        )
+        .await;
+    assert_eq!(
+        highest_is_beta,
+        Ok(1),
+        "Alpha's new revision is not above Beta's"
+    );
+    let shown = deployers(&app).await;
+    assert_eq!(shown["Alpha"], "late writer");
+    assert_eq!(shown["Beta"], "ci");
+}
 
 /// One cell as the brute force and the API both describe it.
 #[derive(Debug, PartialEq, Eq, Clone)]
