@@ -310,8 +310,9 @@ fn parse_pair_revisions(
 /// [from, to), optionally of one application): the range's deployments, each measured pair's
 /// first live deployment after the range, and the first live deployments of each version the
 /// range holds. What followed a deployment in its pair is then found by walking the pair (see
-/// [`insight_records`]): one index seek per pair instead of one per deployment, one per
+/// [`insight_records`]): one index seek per pair instead of one per deployment, two per
 /// version instead of two per deployment. Each comes back as one JSON text (see `json_rows`).
+///
 /// The range's deployments: these columns, from [`INSIGHT_RANGE`], a predicate on `d`, and the
 /// range predicate; live ones and retracted ones apart (see `insight_rows`).
 const INSIGHT_RANGE_COLUMNS: &str = "id, application_id, environment_id, version_id,
