@@ -2,7 +2,7 @@
 //! middleware every request passes (metrics, authentication, problem statuses, heavy-response
 //! limit, CSP and security headers, tracing).
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use app::ssr::Service;
 use app::{shell, App};
@@ -15,7 +15,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use leptos::nonce::Nonce;
 use leptos::prelude::{provide_context, use_context};
-use leptos_axum::{generate_route_list, handle_server_fns_with_context, LeptosRoutes};
+use leptos_axum::{
+    generate_route_list, handle_server_fns_with_context, AxumRouteListing, LeptosRoutes,
+};
 use serde_json::json;
 use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -37,6 +39,15 @@ fn page_context(service: Arc<Service>) -> impl Fn() + Clone + Send + 'static {
     }
 }
 
+/// The app's pages, listed once per process. Listing them renders the app with every resource
+/// held back process-wide until it ends, and a resource first polled meanwhile never loads
+/// (leptos#4773): a page served by another server in the same process (tests run them side by
+/// side) would hang for good.
+fn app_routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 pub(crate) fn router(state: AppState) -> Router {
     let provide_service = page_context(state.service.clone());
     let options = state.leptos_options.clone();
@@ -49,12 +60,9 @@ pub(crate) fn router(state: AppState) -> Router {
             "/rpc/{*fn_name}",
             get(server_function).post(server_function),
         )
-        .leptos_routes_with_context(
-            &state,
-            generate_route_list(App),
-            provide_service,
-            move || shell(options.clone()),
-        )
+        .leptos_routes_with_context(&state, app_routes(), provide_service, move || {
+            shell(options.clone())
+        })
         // Unknown paths render the app's own "not found" page, which needs the service too.
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,

@@ -203,7 +203,57 @@ mod by_backend {
     );
 }
 
-for_both_backends!(run; answers_are_compressed_and_never_stored);
+for_both_backends!(run;
+    answers_are_compressed_and_never_stored,
+    pages_finish_while_another_server_starts_in_the_process,
+);
+
+/// Building a server walks the app once to list its routes, and Leptos holds back every
+/// resource first polled anywhere in the process meanwhile — for good (a process-wide flag,
+/// leptos#4773). Pages rendered while another server starts (tests run servers side by side)
+/// must still finish: each of these has 20 s, and one normally takes milliseconds.
+async fn pages_finish_while_another_server_starts_in_the_process(app: TestApp) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let started = Arc::new(AtomicBool::new(false));
+    let (base, token) = (app.url(""), app.admin_token.clone());
+    let rendering = tokio::spawn({
+        let started = started.clone();
+        async move {
+            let client = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(20))
+                .build()
+                .unwrap();
+            let mut rendered = 0;
+            while !started.load(Ordering::Relaxed) {
+                for path in ["/", "/applications", "/deployments"] {
+                    let page = client
+                        .get(format!("{base}{path}"))
+                        .bearer_auth(&token)
+                        .send()
+                        .await
+                        .and_then(|response| response.error_for_status());
+                    let body = match page {
+                        Ok(page) => page.text().await,
+                        Err(err) => Err(err),
+                    };
+                    let body =
+                        body.unwrap_or_else(|err| panic!("{path} after {rendered} pages: {err}"));
+                    assert!(body.contains("</html>"), "{path}: the page ends");
+                    rendered += 1;
+                }
+            }
+            rendered
+        }
+    });
+    // Built here, not spawned: a server under construction is not `Send`.
+    let config = server::Config::for_database(app.db.url.clone());
+    for _ in 0..30 {
+        let _router = server::build_app(&config).await.expect("build app");
+    }
+    started.store(true, Ordering::Relaxed);
+    assert!(rendering.await.unwrap() > 0);
+}
 
 /// The whole matrix is streamed from the kept cells in 64 KB chunks (about 1,000 cells here,
 /// several chunks): joined, they are one valid JSON array, equal to the pages put together (the
