@@ -185,7 +185,8 @@ test('matrix cells are coloured by age: 10, 45 and 120 days', async ({ page, bas
   const suffix = unique();
   const app = await create(api, '/api/applications', { name: `Aged ${suffix}` });
   const version = (await create(api, `/api/applications/${app.id}/versions`, { versionIdentifier: '3.0.0' })).id;
-  const ages: [number, string][] = [[10, 'age-fresh'], [45, 'age-aging'], [120, 'age-stale']];
+  const ages: [number, string, string, string][] = [
+    [10, 'age-fresh', '●', 'recent'], [45, 'age-aging', '◐', 'older'], [120, 'age-stale', '○', 'very old']];
   const envs = [];
   for (const [days] of ages) {
     const env = await create(api, '/api/environments', { name: `AGE${days}-${suffix}` });
@@ -198,7 +199,12 @@ test('matrix cells are coloured by age: 10, 45 and 120 days', async ({ page, bas
   const columns = await page.locator('#matrix thead th').allTextContents();
   for (let i = 0; i < ages.length; i++) {
     const column = columns.findIndex((c) => c.startsWith(envs[i].name));
-    await expect(row.locator('td').nth(column - 1)).toHaveAttribute('data-age', ages[i][1]);
+    const cell = row.locator('td').nth(column - 1);
+    await expect(cell).toHaveClass(new RegExp(`(^| )${ages[i][1]}( |$)`));
+    // The cue survives without colour: a shape drawn by the stylesheet, the band in words.
+    const shape = await cell.locator('a.cell-link').evaluate((a) => getComputedStyle(a, '::before').content);
+    expect(shape).toContain(ages[i][2]);
+    await expect(cell.locator('.sr-only')).toHaveText(ages[i][3]);
   }
   await expect(page.locator('.legend')).toContainText('over 90 days');
 });

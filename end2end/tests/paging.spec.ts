@@ -20,12 +20,12 @@ test('the matrix is paged, and the filter finds applications on any page', async
   await record(api, last.id, version.id, environment.id, daysAgo(1));
   await signIn(page);
 
-  // Opened by its URL, filtered: the first page of the 55 matching. A page holds about 750
-  // cells: 50 rows with up to 15 environments, fewer (at least 10) when the suite has made more.
+  // Opened by its URL, filtered: the first page of the 55 matching. A page holds about 500
+  // cells: 50 rows with up to 10 environments, fewer (at least 10) when the suite has made more.
   await openHydrated(page, `/?q=${encodeURIComponent(prefix)}`);
   const rows = page.locator('#matrix tbody tr');
   const columns = await page.locator('#matrix thead th').count() - 1;
-  const perPage = Math.min(50, Math.max(10, Math.floor(750 / columns)));
+  const perPage = Math.min(50, Math.max(10, Math.floor(500 / columns)));
   await expect(rows).toHaveCount(perPage);
   await expect(page.locator('#matrix-range')).toContainText(`1–${perPage} of 55 matching “${prefix}”`);
   await expect(page.locator('#matrix-filter')).toHaveValue(prefix);

@@ -246,12 +246,13 @@ async fn dashboard_page(app: &TestApp, at: Option<DateTime<Utc>>) -> Vec<Cell> {
         .as_array()
         .unwrap()
         .iter()
+        // A cell travels as [row, column, version, deployment id, date, deployed by, rollback].
         .map(|cell| Cell {
-            application: rows[cell["row"].as_u64().unwrap() as usize].clone(),
-            environment: columns[cell["column"].as_u64().unwrap() as usize].clone(),
-            deployment: text(&cell["deploymentId"]),
-            version: text(&cell["version"]),
-            is_rollback: cell["isRollback"].as_bool().unwrap(),
+            application: rows[cell[0].as_u64().unwrap() as usize].clone(),
+            environment: columns[cell[1].as_u64().unwrap() as usize].clone(),
+            deployment: text(&cell[3]),
+            version: text(&cell[2]),
+            is_rollback: cell[6].as_bool().unwrap(),
         })
         .collect()
 }

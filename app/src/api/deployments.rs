@@ -99,9 +99,9 @@ pub async fn retract_deployment(id: Uuid, reason: String) -> Result<Deployment, 
 }
 
 #[server(prefix = "/rpc")]
-pub async fn deployment_stats() -> Result<Stats, AppError> {
+pub async fn dashboard_stats() -> Result<DashboardFigures, AppError> {
     let (service, user) = signed_in()?;
-    service.stats(&user).await
+    service.figures(&user).await
 }
 
 #[server(prefix = "/rpc")]

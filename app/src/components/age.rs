@@ -42,6 +42,15 @@ impl Age {
         }
     }
 
+    /// The band in a word, for screen readers in each cell (the legend gives the days).
+    pub fn word(self) -> &'static str {
+        match self {
+            Age::Fresh => "recent",
+            Age::Aging => "older",
+            Age::Stale => "very old",
+        }
+    }
+
     /// A shape that differs per age, so the cue survives without colour.
     pub fn symbol(self) -> &'static str {
         match self {

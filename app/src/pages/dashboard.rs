@@ -8,7 +8,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
-use crate::api::deployments::{dashboard_matrix, deployment_stats};
+use crate::api::deployments::{dashboard_matrix, dashboard_stats};
 use crate::components::age::Age;
 use crate::components::chart::WeeklyChart;
 use crate::components::deployment_list::RecentDeployments;
@@ -56,7 +56,7 @@ pub fn DashboardPage() -> impl IntoView {
         move || (at(), filter(), page_number(), tick.get()),
         |(at, q, page, _)| dashboard_matrix(at, q, page),
     );
-    let stats = Resource::new(move || tick.get(), |_| deployment_stats());
+    let stats = Resource::new(move || tick.get(), |_| dashboard_stats());
     let filter_typing = Delayed::new();
     let navigate = use_navigate();
     let show_filtered = move |q: String| {
@@ -424,9 +424,11 @@ pub fn matrix_rows_html(
             app.id
         );
         for (column, env) in matrix.environments.iter().enumerate() {
+            // The row's and column's names are on screen (both headers stay in view), so a
+            // cell says only what is its own: a page carries hundreds of them.
             let record_link = if can_record {
                 format!(
-                    r#"<a class="record" title="Record deployment" aria-label="Record deployment" href="/deployments/new?applicationId={}&amp;environmentId={}">+</a>"#,
+                    r#"<a class="record" aria-label="Record deployment" href="/deployments/new?applicationId={}&amp;environmentId={}">+</a>"#,
                     app.id, env.id
                 )
             } else {
@@ -441,32 +443,28 @@ pub fn matrix_rows_html(
             };
             let age = Age::of(cell.deployment_date, now);
             let title = format!(
-                "{} {} in {} since {}{} — {}",
-                app.name,
-                cell.version,
-                env.name,
+                "{}{}",
                 zone.format(cell.deployment_date),
                 cell.deployed_by
                     .as_ref()
                     .map(|b| format!(" by {b}"))
                     .unwrap_or_default(),
-                age.label()
             );
             let rollback = if cell.is_rollback {
                 r#"<span class="badge rollback" title="rollback">↩</span>"#
             } else {
                 ""
             };
+            // The age's symbol comes from the stylesheet (`.age-… .cell-link::before`).
             let _ = write!(
                 html,
-                r#"<td class="cell {class}" data-age="{class}"><a class="cell-link" href="/deployments/{id}" title="{title}"><span class="symbol" aria-hidden="true">{symbol}</span><span class="version mono">{version}</span>{rollback}<span class="when">{when}</span><span class="sr-only">{label}</span></a>{record_link}</td>"#,
+                r#"<td class="cell {class}"><a class="cell-link" href="/deployments/{id}" title="{title}"><span class="version">{version}</span>{rollback}<span class="when">{when}</span><span class="sr-only">{word}</span></a>{record_link}</td>"#,
                 class = age.class(),
                 id = cell.deployment_id,
                 title = esc(&title),
-                symbol = age.symbol(),
                 version = esc(&cell.version),
                 when = relative(cell.deployment_date, now),
-                label = age.label(),
+                word = age.word(),
             );
         }
         html.push_str("</tr>");

@@ -408,8 +408,8 @@ impl Service {
         self.get_deployment(actor, id).await
     }
 
-    /// Dashboard figures: counts, this week's deployments, per environment, per week (12 weeks).
-    pub async fn stats(&self, actor: &User) -> Result<Stats, AppError> {
+    /// Dashboard figures: counts, this week's deployments, per week (12 weeks).
+    pub async fn figures(&self, actor: &User) -> Result<DashboardFigures, AppError> {
         require(actor, Role::Viewer)?;
         let failed = store_error("statistics");
         let applications = self
@@ -417,6 +417,38 @@ impl Service {
             .count_active_applications()
             .await
             .map_err(&failed)?;
+        let environments = self
+            .store
+            .list_environments(false)
+            .await
+            .map_err(&failed)?
+            .len() as i64;
+        let this_week = week_start(now());
+        let mut per_week = Vec::with_capacity(12);
+        for weeks_ago in (0..12).rev() {
+            let start = this_week - Duration::weeks(weeks_ago);
+            let deployments = self
+                .store
+                .count_deployments_between(start, start + Duration::weeks(1))
+                .await
+                .map_err(&failed)?;
+            per_week.push(WeekCount {
+                week_start: start,
+                deployments,
+            });
+        }
+        Ok(DashboardFigures {
+            applications,
+            environments,
+            deployments_this_week: per_week.last().map_or(0, |w| w.deployments),
+            per_week,
+        })
+    }
+
+    /// The dashboard's figures and the live deployments per active environment.
+    pub async fn stats(&self, actor: &User) -> Result<Stats, AppError> {
+        let figures = self.figures(actor).await?;
+        let failed = store_error("statistics");
         let environments = self.store.list_environments(false).await.map_err(&failed)?;
         let counts = self
             .store
@@ -436,26 +468,12 @@ impl Service {
                     .map_or(0, |(_, n)| *n),
             })
             .collect();
-        let this_week = week_start(now());
-        let mut per_week = Vec::with_capacity(12);
-        for weeks_ago in (0..12).rev() {
-            let start = this_week - Duration::weeks(weeks_ago);
-            let deployments = self
-                .store
-                .count_deployments_between(start, start + Duration::weeks(1))
-                .await
-                .map_err(&failed)?;
-            per_week.push(WeekCount {
-                week_start: start,
-                deployments,
-            });
-        }
         Ok(Stats {
-            applications,
-            environments: environments.len() as i64,
-            deployments_this_week: per_week.last().map_or(0, |w| w.deployments),
+            applications: figures.applications,
+            environments: figures.environments,
+            deployments_this_week: figures.deployments_this_week,
             per_environment,
-            per_week,
+            per_week: figures.per_week,
         })
     }
 }
