@@ -299,7 +299,9 @@ async fn kept_matrix_and_time_travel_equal_the_history_after_every_change(app: T
     let now = Utc::now();
     // A small set of dates, so ties on deploymentDate (broken by createdAt and id) happen.
     let dates: Vec<DateTime<Utc>> = (1..=12).map(|d| now - Duration::days(d * 3)).collect();
-    let mut live: Vec<String> = vec![];
+    // Live deployments with their dates; the dates of retracted ones stay instants to check.
+    let mut live: Vec<(String, DateTime<Utc>)> = vec![];
+    let mut retracted_dates: Vec<DateTime<Utc>> = vec![];
     let mut changes = vec![];
     for step in 0..60 {
         // Both servers keep their matrix between changes, so the next read patches it.
@@ -333,11 +335,12 @@ async fn kept_matrix_and_time_travel_equal_the_history_after_every_change(app: T
             // Recording into an archived environment is refused; nothing changed then.
             assert!(status == 201 || status == 422, "record: {status} {body}");
             if status == 201 {
-                live.push(text(&body["id"]));
+                live.push((text(&body["id"]), instant(&body["deploymentDate"])));
             }
             format!("record {date} ({status})")
         } else if roll < 90 {
-            let deployment = live.swap_remove(rng.usize(..live.len()));
+            let (deployment, date) = live.swap_remove(rng.usize(..live.len()));
+            retracted_dates.push(date);
             let response = app
                 .client
                 .delete(format!("{server}/api/deployments/{deployment}"))
@@ -389,22 +392,29 @@ async fn kept_matrix_and_time_travel_equal_the_history_after_every_change(app: T
             "the dashboard after step {step} (seed {seed}): {changes:#?}"
         );
 
-        // Time travel at the instants where answers change, and just before them.
+        // Time travel at the instants where answers change (a live deployment's date, a
+        // retracted one's), and just before them, on both servers (each keeps its own lists).
         let mut instants: Vec<DateTime<Utc>> =
             (0..3).map(|_| dates[rng.usize(..dates.len())]).collect();
-        if let Some(record) = history.get(rng.usize(..history.len().max(1))) {
-            instants.push(record.deployment_date);
-            instants.push(record.deployment_date - Duration::microseconds(1));
+        let live_date = history
+            .get(rng.usize(..history.len().max(1)))
+            .map(|r| r.deployment_date);
+        let retracted_date = retracted_dates.get(rng.usize(..retracted_dates.len().max(1)));
+        for date in live_date.iter().chain(retracted_date) {
+            instants.push(*date);
+            instants.push(*date - Duration::microseconds(1));
         }
         for at in instants {
             let expected =
                 brute_force(&history, &shown_applications, &shown_environments, Some(at));
             let query = format!("?at={}", rfc3339(at).replace('+', "%2B"));
-            assert_eq!(
-                matrix_from(&app.client, &servers[0], &query).await,
-                expected,
-                "time travel to {at} after step {step} (seed {seed}): {changes:#?}"
-            );
+            for base in &servers {
+                assert_eq!(
+                    matrix_from(&app.client, base, &query).await,
+                    expected,
+                    "time travel to {at} on {base} after step {step} (seed {seed}): {changes:#?}"
+                );
+            }
             let paged: Vec<Cell> = app
                 .follow_pages(&format!("/api/deployments/current{query}&limit=3"))
                 .await

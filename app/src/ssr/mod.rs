@@ -11,5 +11,5 @@ pub use store::{
     AuditFilter, AuditKey, AuditRecord, CurrentStateRecord, DeploymentRecord, HistoryKey,
     HookRecord, IdempotencyClaim, IdempotencyRecord, Inserted, InsightRecord, MatrixStamp,
     NewDeployment, PairChanges, PairFilter, PairRevisions, SessionRecord, Store, StoreError,
-    WebhookRecord,
+    TimelineRecord, VersionBrief, WebhookRecord,
 };

@@ -240,6 +240,25 @@ pub struct HistoryKey {
     pub id: Uuid,
 }
 
+/// One live deployment as time travel keeps it (see [`Store::application_timeline`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimelineRecord {
+    pub environment_id: Uuid,
+    pub deployment_id: Uuid,
+    pub deployment_date: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub version_id: Uuid,
+    pub deployed_by: Option<String>,
+}
+
+/// What time travel needs of a version: how it is shown and how it compares (rollbacks).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VersionBrief {
+    pub id: Uuid,
+    pub version_identifier: String,
+    pub created_at: DateTime<Utc>,
+}
+
 /// Narrows a current-state read.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PairFilter {
@@ -506,19 +525,14 @@ pub trait Store: Send + Sync + 'static {
     /// so a kept matrix that saw revisions up to `above` reads only what changed since. A
     /// change may commit out of counter order (PostgreSQL); the sum tells the caller so.
     async fn pair_changes(&self, above: i64) -> Result<PairChanges, StoreError>;
-    /// As [`Self::states_at`] for the pairs of these applications only (a page of the matrix:
-    /// a seek per pair shown rather than per pair in the organisation).
-    async fn states_at_of(
+    /// An application's live deployments (of one environment, or all), in no particular order,
+    /// and then every version of the application (read after them, so each deployment's version
+    /// is among them). Time travel keeps these in memory (one index range per application).
+    async fn application_timeline(
         &self,
-        application_ids: &[Uuid],
-        at: DateTime<Utc>,
-    ) -> Result<Vec<CurrentStateRecord>, StoreError>;
-    /// The same as it was at `at`: per pair, the latest live deployment dated at or before it.
-    async fn states_at(
-        &self,
-        pairs: PairFilter,
-        at: DateTime<Utc>,
-    ) -> Result<Vec<CurrentStateRecord>, StoreError>;
+        application_id: Uuid,
+        environment_id: Option<Uuid>,
+    ) -> Result<(Vec<TimelineRecord>, Vec<VersionBrief>), StoreError>;
     /// Sets the deleted_* columns once and recomputes the pair's current deployment.
     /// `Conflict("id")` when it was already retracted.
     async fn retract_deployment(

@@ -354,6 +354,25 @@ pub struct InsightFirstsRow {
     pub first_elsewhere: Option<JsonInstant>,
 }
 
+/// A live deployment as time travel keeps it (see `application_timeline`); a JSON row.
+#[derive(serde::Deserialize)]
+pub struct TimelineRow {
+    pub environment_id: Uuid,
+    pub id: Uuid,
+    pub deployment_date: JsonInstant,
+    pub created_at: JsonInstant,
+    pub version_id: Uuid,
+    pub deployed_by: Option<String>,
+}
+
+/// A version as time travel needs it (a JSON row).
+#[derive(serde::Deserialize)]
+pub struct VersionBriefRow {
+    pub id: Uuid,
+    pub version_identifier: String,
+    pub created_at: JsonInstant,
+}
+
 model_row!(WebhookRow => WebhookRecord {
     id: DbId,
     url: String,

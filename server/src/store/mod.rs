@@ -348,6 +348,21 @@ const FIRST_DEPLOYMENT_OF_V: &str = "(SELECT f.deployment_date FROM deployment f
         WHERE f.version_id = v.id AND f.deleted_at IS NULL AND f.environment_id ";
 const FIRST_DEPLOYMENT_END: &str = " ORDER BY f.deployment_date LIMIT 1)";
 
+/// An application's live deployments for time travel (see `application_timeline`): these
+/// columns, from [`TIMELINE`], the bound application id, an optional environment filter and
+/// [`TIMELINE_ORDER`] (the pair index's order, so it is the index read).
+const TIMELINE_COLUMNS: &str =
+    "environment_id, id, deployment_date, created_at, version_id, deployed_by";
+const TIMELINE: &str =
+    "SELECT environment_id, id, deployment_date, created_at, version_id, deployed_by
+       FROM deployment WHERE deleted_at IS NULL AND application_id = ";
+const TIMELINE_ORDER: &str =
+    " ORDER BY application_id, environment_id, deployment_date DESC, created_at DESC, id DESC";
+/// An application's versions as time travel needs them (then the bound application id).
+const VERSION_BRIEF_COLUMNS: &str = "id, version_identifier, created_at";
+const VERSION_BRIEFS: &str =
+    "SELECT id, version_identifier, created_at FROM version WHERE application_id = ";
+
 /// How many ids one statement binds (both backends allow far more; this keeps statements short).
 const IDS_PER_STATEMENT: usize = 1_000;
 
@@ -462,10 +477,6 @@ const CURRENT_STATE_JOINS: &str = " c
       LEFT JOIN version pv ON pv.id = c.previous_version_id
      WHERE 1 = 1";
 
-/// current_deployment as it was at an instant, per backend (`CELLS_AT`, then the bound instant,
-/// `CELLS_AT_PAIRS`, a pair filter on `pa`/`pe`, and `CELLS_AT_END`): per pair, the latest live
-/// deployment dated at or before the instant and the version before it — index seeks per pair,
-/// whatever the length of history.
 /// Matrix order: applications by name, environments in pipeline order.
 const PAIR_ORDER: &str = " ORDER BY lower(a.name), a.id, e.position, lower(e.name)";
 

@@ -5,8 +5,8 @@
 //! - `reader()` / `writer()`: the pools for queries and for changes (SQLite has one writer);
 //! - `LIKE`: the case-insensitive match (`LIKE` in SQLite, `ILIKE` in PostgreSQL);
 //! - `push_after_key`: the history keyset predicate (each planner wants its own spelling);
-//! - `CELLS_PREFIX`, `CELLS_AT`, `CELLS_AT_PAIRS`, `CELLS_AT_END` and `fetch_cells`: how the
-//!   matrix is read (rows, or SQLite's single JSON text) and time travel's per-pair seek;
+//! - `CELLS_PREFIX` and `fetch_cells`: how the matrix is read (rows, or SQLite's single JSON
+//!   text);
 //! - and, in the macro call, `backend()` and the bulk insert.
 
 /// Runs `$body` (which reaches the transaction's connection as `$tx`) in a transaction on the
@@ -962,39 +962,43 @@ macro_rules! store_with_shared_statements {
                 parse_pair_changes(epoch, revision_sum, changed)
             }
 
-            async fn states_at_of(
+            async fn application_timeline(
                 &self,
-                application_ids: &[Uuid],
-                at: DateTime<Utc>,
-            ) -> Result<Vec<CurrentStateRecord>, StoreError> {
-                if application_ids.is_empty() {
-                    return Ok(vec![]);
+                application_id: Uuid,
+                environment_id: Option<Uuid>,
+            ) -> Result<(Vec<TimelineRecord>, Vec<VersionBrief>), StoreError> {
+                // In the pair index's order, so both planners read that (covering) index.
+                let mut qb = Self::json_rows(TIMELINE_COLUMNS);
+                qb.push(TIMELINE).push_bind(DbId(application_id));
+                if let Some(id) = environment_id {
+                    qb.push(" AND environment_id = ").push_bind(DbId(id));
                 }
-                let mut qb = sqlx::QueryBuilder::<$db>::new(Self::CELLS_PREFIX);
-                qb.push(CURRENT_STATE_COLUMNS);
-                qb.push(Self::CELLS_AT).push_bind(DbTime(at)).push(Self::CELLS_AT_PAIRS);
-                Self::push_pair_filter(&mut qb, PairFilter::default(), "pa", "pe");
-                qb.push(" AND pa.id IN (");
-                let mut ids = qb.separated(", ");
-                for id in application_ids {
-                    ids.push_bind(DbId(*id));
-                }
-                qb.push(")");
-                qb.push(Self::CELLS_AT_END).push(CURRENT_STATE_JOINS);
-                self.fetch_cells(qb).await
-            }
-
-            async fn states_at(
-                &self,
-                pairs: PairFilter,
-                at: DateTime<Utc>,
-            ) -> Result<Vec<CurrentStateRecord>, StoreError> {
-                let mut qb = sqlx::QueryBuilder::<$db>::new(Self::CELLS_PREFIX);
-                qb.push(CURRENT_STATE_COLUMNS);
-                qb.push(Self::CELLS_AT).push_bind(DbTime(at)).push(Self::CELLS_AT_PAIRS);
-                Self::push_pair_filter(&mut qb, pairs, "pa", "pe");
-                qb.push(Self::CELLS_AT_END).push(CURRENT_STATE_JOINS);
-                self.fetch_cells(qb).await
+                qb.push(TIMELINE_ORDER);
+                let rows: Vec<columns::TimelineRow> = self.fetch_json_rows(qb).await?;
+                // After the deployments: every version they name is among these.
+                let mut qb = Self::json_rows(VERSION_BRIEF_COLUMNS);
+                qb.push(VERSION_BRIEFS).push_bind(DbId(application_id));
+                let versions: Vec<columns::VersionBriefRow> = self.fetch_json_rows(qb).await?;
+                let rows = rows
+                    .into_iter()
+                    .map(|r| TimelineRecord {
+                        environment_id: r.environment_id,
+                        deployment_id: r.id,
+                        deployment_date: r.deployment_date.0,
+                        created_at: r.created_at.0,
+                        version_id: r.version_id,
+                        deployed_by: r.deployed_by,
+                    })
+                    .collect();
+                let versions = versions
+                    .into_iter()
+                    .map(|v| VersionBrief {
+                        id: v.id,
+                        version_identifier: v.version_identifier,
+                        created_at: v.created_at.0,
+                    })
+                    .collect();
+                Ok((rows, versions))
             }
 
             async fn retract_deployment(

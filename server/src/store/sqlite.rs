@@ -14,7 +14,7 @@ use app::ssr::{
     AuditFilter, AuditKey, AuditRecord, CurrentStateRecord, DeploymentRecord, HistoryKey,
     HookRecord, IdempotencyClaim, IdempotencyRecord, Inserted, InsightRecord, MatrixStamp,
     NewDeployment, PairChanges, PairFilter, PairRevisions, SessionRecord, Store, StoreError,
-    WebhookRecord,
+    TimelineRecord, VersionBrief, WebhookRecord,
 };
 use chrono::{DateTime, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -27,25 +27,6 @@ use super::columns::{
     TokenRow, UserRow, VersionRow, WebhookDeliveryRow, WebhookRow,
 };
 use super::*;
-
-/// Time-travel cells (see `CURRENT_STATE_COLUMNS`): a subquery seeks each pair's latest
-/// deployment id at the instant, then the deployment and its previous version are looked up.
-const CELLS_AT: &str = concat!(
-    "(SELECT d.application_id, d.environment_id, d.id AS deployment_id, d.deployment_date,
-             d.created_at, d.version_id, d.deployed_by, ",
-    previous_version_of_d!(),
-    " AS previous_version_id
-        FROM (SELECT (SELECT p.id FROM deployment p
-                       WHERE p.application_id = pa.id AND p.environment_id = pe.id
-                         AND p.deleted_at IS NULL AND p.deployment_date <= "
-);
-const CELLS_AT_PAIRS: &str = "
-                       ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC
-                       LIMIT 1) AS id
-                FROM application pa CROSS JOIN environment pe
-               WHERE 1 = 1";
-const CELLS_AT_END: &str = ") latest
-        JOIN deployment d ON d.id = latest.id)";
 
 /// Matrix cells come back as one JSON text rather than thousands of rows: sqlx hands SQLite
 /// rows over one at a time from its worker thread, a thread wake-up per row, which made the
@@ -115,9 +96,6 @@ impl SqliteStore {
     /// One writer at a time: a claiming UPDATE needs no row locks to be exclusive.
     const SKIP_LOCKED: &'static str = "";
     const CELLS_PREFIX: &'static str = CELLS_AS_ONE_ROW;
-    const CELLS_AT: &'static str = CELLS_AT;
-    const CELLS_AT_PAIRS: &'static str = CELLS_AT_PAIRS;
-    const CELLS_AT_END: &'static str = CELLS_AT_END;
     /// Rows as one JSON text (see `json_rows`).
     const JSON_ROWS_OPEN: &'static str = "SELECT json_group_array(json_array(";
     const JSON_ROWS_FROM: &'static str = ")) FROM (";

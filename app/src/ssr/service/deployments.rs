@@ -235,10 +235,7 @@ impl Service {
                 .await
                 .map_err(store_error("environment"))?;
         }
-        let records = self
-            .states(pairs, at)
-            .await
-            .map_err(store_error("deployment"))?;
+        let records = self.states(pairs, at).await?;
         Ok(records.into_iter().map(to_current_state).collect())
     }
 
@@ -247,11 +244,17 @@ impl Service {
         &self,
         pairs: PairFilter,
         at: Option<DateTime<Utc>>,
-    ) -> Result<Vec<CurrentStateRecord>, StoreError> {
-        match at {
-            None => self.store.current_states(pairs).await,
-            Some(at) => self.store.states_at(pairs, at).await,
-        }
+    ) -> Result<Vec<CurrentStateRecord>, AppError> {
+        let failed = store_error("deployment");
+        let Some(at) = at else {
+            return self.store.current_states(pairs).await.map_err(failed);
+        };
+        let mut applications = self.store.list_applications(false).await.map_err(&failed)?;
+        let mut environments = self.store.list_environments(false).await.map_err(&failed)?;
+        applications.retain(|a| pairs.application_id.is_none_or(|id| id == a.id));
+        environments.retain(|e| pairs.environment_id.is_none_or(|id| id == e.id));
+        let timelines = self.timelines.get(self.store.as_ref()).await?;
+        Ok(timelines.states_at(&applications, &environments, at))
     }
 
     /// The current state as the REST API's JSON body, in chunks. The whole matrix as it is now
@@ -306,13 +309,14 @@ impl Service {
             let matrix = self.matrix.get(self.store.as_ref()).await?;
             return matrix.json_page(after, limit as usize);
         };
-        // As it was at `at`: only the page's applications are looked up (a seek per pair).
+        // As it was at `at`: only the page's pairs are looked up.
         let failed = store_error("matrix");
         let applications = self.store.list_applications(false).await.map_err(&failed)?;
+        let environments = self.store.list_environments(false).await.map_err(&failed)?;
         let (rows, next_cursor) =
             super::matrix_cache::application_page(&applications, after, limit as usize)?;
-        let shown: Vec<Uuid> = applications[rows].iter().map(|a| a.id).collect();
-        let records = self.store.states_at_of(&shown, at).await.map_err(&failed)?;
+        let timelines = self.timelines.get(self.store.as_ref()).await?;
+        let records = timelines.states_at(&applications[rows], &environments, at);
         let states: Vec<CurrentDeploymentState> =
             records.into_iter().map(to_current_state).collect();
         let body = serde_json::to_vec(&states).map_err(|_| AppError::Internal)?;
@@ -343,7 +347,7 @@ impl Service {
         let Some(at) = at else {
             return Ok(page(&self.matrix.get(self.store.as_ref()).await?.view));
         };
-        // Only the page's applications are looked up as they were: a seek per pair shown.
+        // Only the page's pairs are looked up as they were.
         let failed = store_error("matrix");
         let applications = self.store.list_applications(false).await.map_err(&failed)?;
         let environments = self.store.list_environments(false).await.map_err(&failed)?;
@@ -353,8 +357,8 @@ impl Service {
             cells: vec![],
         }
         .page(filter, number, matrix_page_rows(environments.len()));
-        let shown: Vec<Uuid> = rows.view.applications.iter().map(|a| a.id).collect();
-        let records = self.store.states_at_of(&shown, at).await.map_err(&failed)?;
+        let timelines = self.timelines.get(self.store.as_ref()).await?;
+        let records = timelines.states_at(&rows.view.applications, &environments, at);
         Ok(MatrixPage {
             view: super::matrix_cache::view_at(rows.view.applications, environments, records),
             ..rows

@@ -10,6 +10,7 @@ pub mod hooks;
 mod insights;
 mod matrix_cache;
 mod recording;
+mod timelines;
 pub mod webhooks;
 
 use std::sync::Arc;
@@ -31,6 +32,8 @@ pub struct Service {
     policy: AccessPolicy,
     /// The full current-state matrix as the REST API's JSON body and as the dashboard's view.
     matrix: matrix_cache::KeptMatrix,
+    /// Every pair's live deployments, for time travel.
+    timelines: timelines::KeptTimelines,
     webhooks: webhooks::WebhookPolicy,
 }
 
@@ -103,6 +106,7 @@ impl Service {
             events: tokio::sync::broadcast::channel(256).0,
             policy,
             matrix: matrix_cache::KeptMatrix::new(),
+            timelines: timelines::KeptTimelines::new(),
             webhooks: webhooks::WebhookPolicy::default(),
         }
     }
