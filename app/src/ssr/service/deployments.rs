@@ -28,17 +28,25 @@ fn check_at(at: Option<&DateTime<Utc>>) -> Result<(), AppError> {
 }
 
 /// A rollback is a deployment of a version older than the one that ran in the pair before it.
-fn is_rollback(version: (&str, DateTime<Utc>), previous: Option<&(String, DateTime<Utc>)>) -> bool {
-    previous.is_some_and(|(identifier, created)| {
-        compare_identifiers(version, (identifier, *created)).is_lt()
-    })
+pub(super) fn is_rollback(
+    version: (&str, DateTime<Utc>),
+    previous: Option<(&str, DateTime<Utc>)>,
+) -> bool {
+    previous.is_some_and(|previous| compare_identifiers(version, previous).is_lt())
+}
+
+/// A record's previous version as [`is_rollback`] takes it.
+fn previous_of(previous: &Option<(String, DateTime<Utc>)>) -> Option<(&str, DateTime<Utc>)> {
+    previous
+        .as_ref()
+        .map(|(identifier, created)| (identifier.as_str(), *created))
 }
 
 pub(super) fn to_current_state(record: CurrentStateRecord) -> CurrentDeploymentState {
     CurrentDeploymentState {
         is_rollback: is_rollback(
             (&record.version_identifier, record.version_created_at),
-            record.previous_version.as_ref(),
+            previous_of(&record.previous_version),
         ),
         application: ApplicationRef {
             id: record.application_id,
@@ -61,7 +69,7 @@ pub(super) fn to_current_state(record: CurrentStateRecord) -> CurrentDeploymentS
 pub(super) fn to_deployment(record: DeploymentRecord) -> Deployment {
     let is_rollback = is_rollback(
         (&record.version_identifier, record.version_created_at),
-        record.previous_version.as_ref(),
+        previous_of(&record.previous_version),
     );
     Deployment {
         id: record.id,
@@ -86,6 +94,26 @@ pub(super) fn to_deployment(record: DeploymentRecord) -> Deployment {
         deleted_by: record.deleted_by,
         delete_reason: record.delete_reason,
     }
+}
+
+/// Current states as a JSON list, each written as it comes (no list of them is built first)
+/// into a buffer sized up front: the time-travel matrix is ~3 MB at 7,500 cells, and growing
+/// the buffer by doubling copied it over and over.
+fn json_body(
+    states: impl IntoIterator<Item = CurrentDeploymentState>,
+    most_states: usize,
+) -> Result<Bytes, AppError> {
+    const CELL_BYTES: usize = 400;
+    let mut body = Vec::with_capacity(most_states * CELL_BYTES + 2);
+    body.push(b'[');
+    for (i, state) in states.into_iter().enumerate() {
+        if i > 0 {
+            body.push(b',');
+        }
+        serde_json::to_writer(&mut body, &state).map_err(|_| AppError::Internal)?;
+    }
+    body.push(b']');
+    Ok(Bytes::from(body))
 }
 
 /// Cursors are opaque to clients: base64 of the last row's position in the history order.
@@ -221,6 +249,23 @@ impl Service {
         pairs: PairFilter,
         at: Option<DateTime<Utc>>,
     ) -> Result<Vec<CurrentDeploymentState>, AppError> {
+        self.check_pairs(actor, pairs, at).await?;
+        let Some(at) = at else {
+            return self.current_states(pairs).await;
+        };
+        let timelines = self.timelines.get(self.store.as_ref()).await?;
+        let applications = timelines.applications_of(pairs);
+        let states = timelines.states_at(&applications, pairs.environment_id, at);
+        Ok(states.map(|(_, _, state)| state).collect())
+    }
+
+    /// Who may ask, and 404 for an application or environment that does not exist.
+    async fn check_pairs(
+        &self,
+        actor: &User,
+        pairs: PairFilter,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<(), AppError> {
         require(actor, Role::Viewer)?;
         check_at(at.as_ref())?;
         if let Some(id) = pairs.application_id {
@@ -235,47 +280,49 @@ impl Service {
                 .await
                 .map_err(store_error("environment"))?;
         }
-        let records = self.states(pairs, at).await?;
-        Ok(records.into_iter().map(to_current_state).collect())
+        Ok(())
     }
 
-    /// The current state (`at` = None) or the state as it was at an instant.
-    async fn states(
+    async fn current_states(
         &self,
         pairs: PairFilter,
-        at: Option<DateTime<Utc>>,
-    ) -> Result<Vec<CurrentStateRecord>, AppError> {
-        let failed = store_error("deployment");
-        let Some(at) = at else {
-            return self.store.current_states(pairs).await.map_err(failed);
-        };
-        let mut applications = self.store.list_applications(false).await.map_err(&failed)?;
-        let mut environments = self.store.list_environments(false).await.map_err(&failed)?;
-        applications.retain(|a| pairs.application_id.is_none_or(|id| id == a.id));
-        environments.retain(|e| pairs.environment_id.is_none_or(|id| id == e.id));
-        let timelines = self.timelines.get(self.store.as_ref()).await?;
-        Ok(timelines.states_at(&applications, &environments, at))
+    ) -> Result<Vec<CurrentDeploymentState>, AppError> {
+        let records = self.store.current_states(pairs).await;
+        let records = records.map_err(store_error("deployment"))?;
+        Ok(records.into_iter().map(to_current_state).collect())
     }
 
     /// The current state as the REST API's JSON body, in chunks. The whole matrix as it is now
     /// — what dashboards and pipelines poll — is kept and reused while the database's matrix
     /// stamp is unchanged (see [`matrix_cache`](super::matrix_cache)), and streamed from there.
+    /// The state at an instant is written cell by cell from the kept time-travel lists.
     pub async fn current_state_json(
         &self,
         actor: &User,
         pairs: PairFilter,
         at: Option<DateTime<Utc>>,
     ) -> Result<Box<dyn Iterator<Item = Bytes> + Send>, AppError> {
-        let whole_matrix_now =
-            pairs.application_id.is_none() && pairs.environment_id.is_none() && at.is_none();
-        if !whole_matrix_now {
-            let states = self.current_state(actor, pairs, at).await?;
-            let body = serde_json::to_vec(&states).map_err(|_| AppError::Internal)?;
-            return Ok(Box::new(std::iter::once(Bytes::from(body))));
-        }
-        require(actor, Role::Viewer)?;
-        let matrix = self.matrix.get(self.store.as_ref()).await?;
-        Ok(Box::new(MatrixJsonChunks::new(matrix)))
+        let whole_matrix = pairs.application_id.is_none() && pairs.environment_id.is_none();
+        self.check_pairs(actor, pairs, at).await?;
+        let body = match at {
+            None if whole_matrix => {
+                let matrix = self.matrix.get(self.store.as_ref()).await?;
+                return Ok(Box::new(MatrixJsonChunks::new(matrix)));
+            }
+            None => {
+                let states = self.current_states(pairs).await?;
+                let count = states.len();
+                json_body(states, count)?
+            }
+            Some(at) => {
+                let timelines = self.timelines.get(self.store.as_ref()).await?;
+                let applications = timelines.applications_of(pairs);
+                let most = applications.len() * timelines.environments.len();
+                let states = timelines.states_at(&applications, pairs.environment_id, at);
+                json_body(states.map(|(_, _, state)| state), most)?
+            }
+        };
+        Ok(Box::new(std::iter::once(body)))
     }
 
     /// A page of the current matrix for API clients: the cells of at most `limit` applications
@@ -310,18 +357,14 @@ impl Service {
             return matrix.json_page(after, limit as usize);
         };
         // As it was at `at`: only the page's pairs are looked up.
-        let failed = store_error("matrix");
-        let applications = self.store.list_applications(false).await.map_err(&failed)?;
-        let environments = self.store.list_environments(false).await.map_err(&failed)?;
-        let (rows, next_cursor) =
-            super::matrix_cache::application_page(&applications, after, limit as usize)?;
         let timelines = self.timelines.get(self.store.as_ref()).await?;
-        let records = timelines.states_at(&applications[rows], &environments, at);
-        let states: Vec<CurrentDeploymentState> =
-            records.into_iter().map(to_current_state).collect();
-        let body = serde_json::to_vec(&states).map_err(|_| AppError::Internal)?;
+        let applications = &timelines.applications;
+        let (rows, next_cursor) =
+            super::matrix_cache::application_page(applications, after, limit as usize)?;
+        let most = rows.len() * timelines.environments.len();
+        let states = timelines.states_at(&applications[rows], None, at);
         Ok(MatrixJsonPage {
-            body: Bytes::from(body),
+            body: json_body(states.map(|(_, _, state)| state), most)?,
             next_cursor,
         })
     }
@@ -348,19 +391,19 @@ impl Service {
             return Ok(page(&self.matrix.get(self.store.as_ref()).await?.view));
         };
         // Only the page's pairs are looked up as they were.
-        let failed = store_error("matrix");
-        let applications = self.store.list_applications(false).await.map_err(&failed)?;
-        let environments = self.store.list_environments(false).await.map_err(&failed)?;
+        let timelines = self.timelines.get(self.store.as_ref()).await?;
+        let environments = timelines.environments.clone();
         let rows = MatrixView {
-            applications,
+            applications: timelines.applications.clone(),
             environments: vec![],
             cells: vec![],
         }
         .page(filter, number, matrix_page_rows(environments.len()));
-        let timelines = self.timelines.get(self.store.as_ref()).await?;
-        let records = timelines.states_at(&rows.view.applications, &environments, at);
+        let cells: Vec<_> = timelines
+            .states_at(&rows.view.applications, None, at)
+            .collect();
         Ok(MatrixPage {
-            view: super::matrix_cache::view_at(rows.view.applications, environments, records),
+            view: super::matrix_cache::view_at(rows.view.applications, environments, cells),
             ..rows
         })
     }

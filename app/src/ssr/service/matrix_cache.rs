@@ -11,6 +11,7 @@ use bytes::{BufMut, Bytes, BytesMut};
 use uuid::Uuid;
 
 use super::deployments::to_current_state;
+use super::kept::Keepable;
 use super::store_error;
 use crate::error::AppError;
 use crate::model::{Application, CurrentDeploymentState, Environment, MatrixCell, MatrixView};
@@ -43,44 +44,21 @@ pub(super) struct Matrix {
     json_cells: Vec<Bytes>,
 }
 
-pub(super) struct KeptMatrix {
-    /// Async: whoever brings the matrix up to date holds it across the database reads, and
-    /// the requests waiting meanwhile then find the new one kept instead of building their own.
-    slot: tokio::sync::Mutex<Option<Arc<Matrix>>>,
-}
-
-impl KeptMatrix {
-    pub(super) fn new() -> Self {
-        Self {
-            slot: tokio::sync::Mutex::new(None),
-        }
+impl Keepable for Matrix {
+    fn stamp(&self) -> MatrixStamp {
+        self.stamp
     }
 
-    /// A matrix at least as new as the database's stamp when called: the kept one, patched
-    /// when only some pairs changed, or rebuilt.
-    pub(super) async fn get(&self, store: &dyn Store) -> Result<Arc<Matrix>, AppError> {
-        let failed = store_error("matrix");
-        let stamp = store.matrix_stamp().await.map_err(&failed)?;
-        let mut slot = self.slot.lock().await;
-        if let Some(kept) = slot.as_ref().filter(|kept| kept.stamp >= stamp) {
-            return Ok(kept.clone());
-        }
-        let kept = slot.take();
-        let matrix = match kept {
-            Some(kept) => {
-                // Patch in place when no request still holds the kept one (the usual case).
-                let kept = Arc::try_unwrap(kept).unwrap_or_else(|shared| Matrix::clone(&shared));
-                kept.patched(stamp, store).await?
-            }
-            None => None,
-        };
-        let matrix = match matrix {
-            Some(matrix) => matrix,
-            None => Matrix::build(stamp, store).await?,
-        };
-        let matrix = Arc::new(matrix);
-        *slot = Some(matrix.clone());
-        Ok(matrix)
+    async fn read(stamp: MatrixStamp, store: &dyn Store) -> Result<Self, AppError> {
+        Matrix::build(stamp, store).await
+    }
+
+    async fn brought_up_to(
+        self,
+        stamp: MatrixStamp,
+        store: &dyn Store,
+    ) -> Result<Option<Self>, AppError> {
+        self.patched(stamp, store).await
     }
 }
 
@@ -129,10 +107,11 @@ fn cell(
 pub(super) fn view_at(
     applications: Vec<Application>,
     environments: Vec<Environment>,
-    records: Vec<CurrentStateRecord>,
+    cells: Vec<(u32, u32, CurrentDeploymentState)>,
 ) -> MatrixView {
-    let cells = placed(&applications, &environments, records)
-        .map(|(row, column, record)| matrix_cell(to_current_state(record), row, column))
+    let cells = cells
+        .into_iter()
+        .map(|(row, column, state)| matrix_cell(state, row, column))
         .collect();
     MatrixView {
         applications,

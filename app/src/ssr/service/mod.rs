@@ -8,6 +8,7 @@ mod compare;
 pub mod deployments;
 pub mod hooks;
 mod insights;
+mod kept;
 mod matrix_cache;
 mod recording;
 mod timelines;
@@ -31,9 +32,9 @@ pub struct Service {
     events: tokio::sync::broadcast::Sender<uuid::Uuid>,
     policy: AccessPolicy,
     /// The full current-state matrix as the REST API's JSON body and as the dashboard's view.
-    matrix: matrix_cache::KeptMatrix,
+    matrix: kept::Kept<matrix_cache::Matrix>,
     /// Every pair's live deployments, for time travel.
-    timelines: timelines::KeptTimelines,
+    timelines: kept::Kept<timelines::Timelines>,
     webhooks: webhooks::WebhookPolicy,
 }
 
@@ -105,8 +106,8 @@ impl Service {
             store,
             events: tokio::sync::broadcast::channel(256).0,
             policy,
-            matrix: matrix_cache::KeptMatrix::new(),
-            timelines: timelines::KeptTimelines::new(),
+            matrix: kept::Kept::new(),
+            timelines: kept::Kept::new(),
             webhooks: webhooks::WebhookPolicy::default(),
         }
     }

@@ -16,10 +16,14 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use super::deployments::is_rollback;
+use super::kept::Keepable;
 use super::store_error;
 use crate::error::AppError;
-use crate::model::{Application, Environment};
-use crate::ssr::store::{CurrentStateRecord, MatrixStamp, Store, TimelineRecord, VersionBrief};
+use crate::model::{
+    Application, ApplicationRef, CurrentDeploymentState, Environment, EnvironmentRef, VersionRef,
+};
+use crate::ssr::store::{MatrixStamp, PairFilter, Store, TimelineRecord, VersionBrief};
 
 type Pair = (Uuid, Uuid);
 
@@ -29,16 +33,26 @@ const MOST_PAIRS_REREAD: usize = 1_000;
 /// The most pairs [`Store::pair_changes`] lists: with fewer, it listed every change.
 const PAIR_CHANGES_LISTED: usize = 33;
 
+const ROLLBACK: u32 = 1 << 31;
+const VERSION_INDEX: u32 = ROLLBACK - 1;
+
 /// `deployed_by` left empty.
 const NOBODY: u32 = u32::MAX;
 
-/// A live deployment in its pair's list.
+/// A pair's live deployments in history order (date, then recording time, then id): the dates
+/// apart, so the binary search reads 8 bytes per step rather than a whole moment.
+struct Timeline {
+    /// Deployment dates in microseconds since the epoch (what both backends store).
+    dates: Box<[i64]>,
+    moments: Box<[Moment]>,
+}
+
+/// A live deployment in its pair's list, but for its date.
 #[derive(Clone, Copy, Debug)]
 struct Moment {
-    /// The deployment date in microseconds since the epoch (what both backends store).
-    date: i64,
     deployment_id: Uuid,
-    /// Index into `Timelines::versions`.
+    /// Index into `Timelines::versions` ([`VERSION_INDEX`]), and [`ROLLBACK`] when the
+    /// version is older than the one of the moment before (decided once, when read).
     version: u32,
     /// Index into `Timelines::deployers`, or [`NOBODY`].
     deployed_by: u32,
@@ -48,56 +62,42 @@ struct Moment {
 pub(super) struct Timelines {
     stamp: MatrixStamp,
     epoch: i64,
+    /// The active rows and columns in matrix order. Any change to them moves the epoch, and
+    /// with it everything is read again, so they are as current as the lists.
+    pub(super) applications: Vec<Application>,
+    pub(super) environments: Vec<Environment>,
     revisions: HashMap<Pair, i64>,
     revision_sum: i64,
     highest_revision: i64,
-    /// Each pair's live deployments in history order (date, then recording time, then id).
-    pairs: HashMap<Pair, Arc<[Moment]>>,
+    /// Where each active application's row and environment's column is.
+    rows: HashMap<Uuid, usize>,
+    columns: HashMap<Uuid, usize>,
+    /// Each shown pair's live deployments in history order (date, then recording time, then
+    /// id), row by row (`row * columns + column`): walking a row reads neighbouring entries,
+    /// with no hashing per cell. Pairs of archived rows or columns are not kept (bringing one
+    /// back moves the epoch, and everything is read again).
+    grid: Vec<Option<Arc<Timeline>>>,
     versions: Vec<Arc<VersionBrief>>,
     version_index: HashMap<Uuid, u32>,
     deployers: Vec<Arc<str>>,
     deployer_index: HashMap<Arc<str>, u32>,
 }
 
-pub(super) struct KeptTimelines {
-    /// Async, as for the kept matrix: whoever brings the lists up to date holds it across the
-    /// reads, and the requests waiting meanwhile then find them kept.
-    slot: tokio::sync::Mutex<Option<Arc<Timelines>>>,
-}
-
-impl KeptTimelines {
-    pub(super) fn new() -> Self {
-        Self {
-            slot: tokio::sync::Mutex::new(None),
-        }
+impl Keepable for Timelines {
+    fn stamp(&self) -> MatrixStamp {
+        self.stamp
     }
 
-    /// Lists at least as new as the database's stamp when called.
-    pub(super) async fn get(&self, store: &dyn Store) -> Result<Arc<Timelines>, AppError> {
-        let failed = store_error("time travel");
-        let stamp = store.matrix_stamp().await.map_err(&failed)?;
-        let mut slot = self.slot.lock().await;
-        if let Some(kept) = slot.as_ref().filter(|kept| kept.stamp >= stamp) {
-            return Ok(kept.clone());
-        }
-        let kept = slot.take();
-        let timelines = match kept {
-            Some(kept) => {
-                let kept = Arc::try_unwrap(kept).unwrap_or_else(|shared| Timelines::clone(&shared));
-                kept.brought_up_to(stamp, store).await?
-            }
-            None => None,
-        };
-        let timelines = match timelines {
-            Some(timelines) => timelines,
-            None => {
-                // Let go of the old lists before reading new ones: never two copies at once.
-                Timelines::read(stamp, store).await?
-            }
-        };
-        let timelines = Arc::new(timelines);
-        *slot = Some(timelines.clone());
-        Ok(timelines)
+    async fn read(stamp: MatrixStamp, store: &dyn Store) -> Result<Self, AppError> {
+        Timelines::read_all(stamp, store).await
+    }
+
+    async fn brought_up_to(
+        self,
+        stamp: MatrixStamp,
+        store: &dyn Store,
+    ) -> Result<Option<Self>, AppError> {
+        self.with_changes_read(stamp, store).await
     }
 }
 
@@ -108,12 +108,20 @@ fn micros(at: DateTime<Utc>) -> i64 {
 impl Timelines {
     /// Reads every pair's list (after the revisions, so the lists are at least as new), one
     /// application at a time.
-    async fn read(stamp: MatrixStamp, store: &dyn Store) -> Result<Self, AppError> {
+    async fn read_all(stamp: MatrixStamp, store: &dyn Store) -> Result<Self, AppError> {
         let failed = store_error("time travel");
         let revisions = store.pair_revisions(true).await.map_err(&failed)?;
+        let applications = store.list_applications(false).await.map_err(&failed)?;
+        let environments = store.list_environments(false).await.map_err(&failed)?;
+        let index = |ids: Vec<Uuid>| -> HashMap<Uuid, usize> { ids.into_iter().zip(0..).collect() };
         let mut timelines = Timelines {
             stamp,
             epoch: revisions.epoch,
+            rows: index(applications.iter().map(|a| a.id).collect()),
+            columns: index(environments.iter().map(|e| e.id).collect()),
+            grid: vec![None; applications.len() * environments.len()],
+            applications,
+            environments,
             revision_sum: revisions.revisions.iter().sum(),
             highest_revision: revisions.revisions.iter().copied().max().unwrap_or(0),
             revisions: revisions
@@ -122,14 +130,12 @@ impl Timelines {
                 .copied()
                 .zip(revisions.revisions.iter().copied())
                 .collect(),
-            pairs: HashMap::with_capacity(revisions.pairs.len()),
             versions: vec![],
             version_index: HashMap::new(),
             deployers: vec![],
             deployer_index: HashMap::new(),
         };
-        let mut applications: Vec<Uuid> = revisions.pairs.iter().map(|(a, _)| *a).collect();
-        applications.dedup(); // the pairs come in key order
+        let applications: Vec<Uuid> = timelines.applications.iter().map(|a| a.id).collect();
         for application_id in applications {
             timelines.reread(store, application_id, None).await?;
         }
@@ -144,6 +150,9 @@ impl Timelines {
         application_id: Uuid,
         environment_id: Option<Uuid>,
     ) -> Result<(), AppError> {
+        let Some(&row) = self.rows.get(&application_id) else {
+            return Ok(()); // archived: not shown
+        };
         let (records, versions) = store
             .application_timeline(application_id, environment_id)
             .await
@@ -167,35 +176,45 @@ impl Timelines {
             by_environment.entry(environment_id).or_default();
         }
         for (environment_id, mut records) in by_environment {
+            let Some(&column) = self.columns.get(&environment_id) else {
+                continue; // archived: not shown
+            };
             records.sort_by_key(|r| (r.deployment_date, r.created_at, r.deployment_id));
+            let mut dates = Vec::with_capacity(records.len());
             let mut moments = Vec::with_capacity(records.len());
+            let mut previous: Option<u32> = None;
             for record in records {
-                let version = *self
+                let index = *self
                     .version_index
                     .get(&record.version_id)
                     .ok_or(AppError::Internal)?;
-                let deployed_by = self.deployer(record.deployed_by);
+                let brief = |i: u32| {
+                    let version = &self.versions[i as usize];
+                    (version.version_identifier.as_str(), version.created_at)
+                };
+                let rollback = is_rollback(brief(index), previous.map(brief));
+                previous = Some(index);
+                let deployed_by = record
+                    .deployed_by
+                    .map_or(NOBODY, |name| self.deployer(name));
+                dates.push(micros(record.deployment_date));
                 moments.push(Moment {
-                    date: micros(record.deployment_date),
                     deployment_id: record.deployment_id,
-                    version,
+                    version: index | if rollback { ROLLBACK } else { 0 },
                     deployed_by,
                 });
             }
-            let pair = (application_id, environment_id);
-            if moments.is_empty() {
-                self.pairs.remove(&pair);
-            } else {
-                self.pairs.insert(pair, moments.into());
-            }
+            self.grid[row * self.columns.len() + column] = (!moments.is_empty()).then(|| {
+                Arc::new(Timeline {
+                    dates: dates.into(),
+                    moments: moments.into(),
+                })
+            });
         }
         Ok(())
     }
 
-    fn deployer(&mut self, deployed_by: Option<String>) -> u32 {
-        let Some(name) = deployed_by else {
-            return NOBODY;
-        };
+    fn deployer(&mut self, name: String) -> u32 {
         if let Some(&index) = self.deployer_index.get(name.as_str()) {
             return index;
         }
@@ -208,7 +227,7 @@ impl Timelines {
 
     /// These lists with the pairs that changed read again; None when everything must be read
     /// again (the epoch moved, or too many pairs changed).
-    async fn brought_up_to(
+    async fn with_changes_read(
         mut self,
         stamp: MatrixStamp,
         store: &dyn Store,
@@ -265,47 +284,65 @@ impl Timelines {
         Ok((changed.len() <= MOST_PAIRS_REREAD).then_some(changed))
     }
 
-    /// Per pair of these applications × environments that had a live deployment at `at`, that
-    /// deployment, in matrix order (the order of the two lists).
-    pub(super) fn states_at(
-        &self,
-        applications: &[Application],
-        environments: &[Environment],
+    /// The active applications `pairs` names (all, or one).
+    pub(super) fn applications_of(&self, pairs: PairFilter) -> Vec<Application> {
+        (self.applications.iter())
+            .filter(|a| pairs.application_id.is_none_or(|id| id == a.id))
+            .cloned()
+            .collect()
+    }
+
+    /// Per pair of these applications × the active environments (of one, with `environment`)
+    /// that had a live deployment at `at`, that deployment with its row (index in
+    /// `applications`) and column (index in the environments shown), in matrix order.
+    pub(super) fn states_at<'a>(
+        &'a self,
+        applications: &'a [Application],
+        environment: Option<Uuid>,
         at: DateTime<Utc>,
-    ) -> Vec<CurrentStateRecord> {
+    ) -> impl Iterator<Item = (u32, u32, CurrentDeploymentState)> + 'a {
         let at = micros(at);
-        let mut states = vec![];
-        for application in applications {
-            for environment in environments {
-                let Some(moments) = self.pairs.get(&(application.id, environment.id)) else {
-                    continue;
-                };
-                let shown = moments.partition_point(|m| m.date <= at);
-                let Some(moment) = shown.checked_sub(1).map(|i| moments[i]) else {
-                    continue;
-                };
-                let version = &self.versions[moment.version as usize];
-                let previous = shown.checked_sub(2).map(|i| {
-                    let previous = &self.versions[moments[i].version as usize];
-                    (previous.version_identifier.clone(), previous.created_at)
-                });
-                states.push(CurrentStateRecord {
-                    application_id: application.id,
-                    application_name: application.name.clone(),
-                    environment_id: environment.id,
-                    environment_name: environment.name.clone(),
-                    deployment_id: moment.deployment_id,
-                    version_id: version.id,
-                    version_identifier: version.version_identifier.clone(),
-                    version_created_at: version.created_at,
-                    deployment_date: DateTime::from_timestamp_micros(moment.date)
-                        .unwrap_or_default(),
-                    deployed_by: (moment.deployed_by != NOBODY)
-                        .then(|| self.deployers[moment.deployed_by as usize].to_string()),
-                    previous_version: previous,
-                });
-            }
-        }
-        states
+        // (column shown, column in the grid, environment)
+        let environments: Vec<(u32, usize, &Environment)> = (self.environments.iter().enumerate())
+            .filter(|(_, e)| environment.is_none_or(|id| id == e.id))
+            .zip(0..)
+            .map(|((in_grid, e), shown)| (shown, in_grid, e))
+            .collect();
+        let width = self.columns.len();
+        (0..).zip(applications).flat_map(move |(row, application)| {
+            let in_grid = self.rows.get(&application.id).map(|r| r * width);
+            environments.clone().into_iter().filter_map(
+                move |(column, grid_column, environment)| {
+                    let timeline = self.grid[in_grid? + grid_column].as_ref()?;
+                    let shown = timeline
+                        .dates
+                        .partition_point(|&date| date <= at)
+                        .checked_sub(1)?;
+                    let moment = timeline.moments[shown];
+                    let version = &self.versions[(moment.version & VERSION_INDEX) as usize];
+                    let state = CurrentDeploymentState {
+                        application: ApplicationRef {
+                            id: application.id,
+                            name: application.name.clone(),
+                        },
+                        environment: EnvironmentRef {
+                            id: environment.id,
+                            name: environment.name.clone(),
+                        },
+                        version: VersionRef {
+                            id: version.id,
+                            version_identifier: version.version_identifier.clone(),
+                        },
+                        deployment_date: DateTime::from_timestamp_micros(timeline.dates[shown])
+                            .unwrap_or_default(),
+                        deployed_by: (moment.deployed_by != NOBODY)
+                            .then(|| self.deployers[moment.deployed_by as usize].to_string()),
+                        deployment_id: moment.deployment_id,
+                        is_rollback: moment.version & ROLLBACK != 0,
+                    };
+                    Some((row, column, state))
+                },
+            )
+        })
     }
 }
