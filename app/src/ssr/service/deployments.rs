@@ -317,9 +317,7 @@ impl Service {
             Some(at) => {
                 let timelines = self.timelines.get(self.store.as_ref()).await?;
                 let applications = timelines.applications_of(pairs);
-                let most = applications.len() * timelines.environments.len();
-                let states = timelines.states_at(&applications, pairs.environment_id, at);
-                json_body(states.map(|(_, _, state)| state), most)?
+                timelines.json_at(&applications, pairs.environment_id, at)?
             }
         };
         Ok(Box::new(std::iter::once(body)))
@@ -361,10 +359,8 @@ impl Service {
         let applications = &timelines.applications;
         let (rows, next_cursor) =
             super::matrix_cache::application_page(applications, after, limit as usize)?;
-        let most = rows.len() * timelines.environments.len();
-        let states = timelines.states_at(&applications[rows], None, at);
         Ok(MatrixJsonPage {
-            body: json_body(states.map(|(_, _, state)| state), most)?,
+            body: timelines.json_at(&applications[rows], None, at)?,
             next_cursor,
         })
     }

@@ -13,6 +13,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -45,6 +46,9 @@ struct Timeline {
     /// Deployment dates in microseconds since the epoch (what both backends store).
     dates: Box<[i64]>,
     moments: Box<[Moment]>,
+    /// The cell this pair last answered (index in `moments`) as the REST API's JSON. Names are
+    /// in it: a rename moves the epoch, and the lists are then read again, this with them.
+    last_json: std::sync::Mutex<Option<(usize, Bytes)>>,
 }
 
 /// A live deployment in its pair's list, but for its date.
@@ -208,6 +212,7 @@ impl Timelines {
                 Arc::new(Timeline {
                     dates: dates.into(),
                     moments: moments.into(),
+                    last_json: std::sync::Mutex::new(None),
                 })
             });
         }
@@ -293,14 +298,15 @@ impl Timelines {
     }
 
     /// Per pair of these applications × the active environments (of one, with `environment`)
-    /// that had a live deployment at `at`, that deployment with its row (index in
-    /// `applications`) and column (index in the environments shown), in matrix order.
-    pub(super) fn states_at<'a>(
+    /// that had a live deployment at `at`: its row (index in `applications`), column (index in
+    /// the environments shown), application, environment, list and the deployment's index in
+    /// it, in matrix order.
+    fn found_at<'a>(
         &'a self,
         applications: &'a [Application],
         environment: Option<Uuid>,
         at: DateTime<Utc>,
-    ) -> impl Iterator<Item = (u32, u32, CurrentDeploymentState)> + 'a {
+    ) -> impl Iterator<Item = Found<'a>> + 'a {
         let at = micros(at);
         // (column shown, column in the grid, environment)
         let environments: Vec<(u32, usize, &Environment)> = (self.environments.iter().enumerate())
@@ -313,36 +319,103 @@ impl Timelines {
             let in_grid = self.rows.get(&application.id).map(|r| r * width);
             environments.clone().into_iter().filter_map(
                 move |(column, grid_column, environment)| {
-                    let timeline = self.grid[in_grid? + grid_column].as_ref()?;
+                    let timeline = self.grid[in_grid? + grid_column].as_deref()?;
                     let shown = timeline
                         .dates
                         .partition_point(|&date| date <= at)
                         .checked_sub(1)?;
-                    let moment = timeline.moments[shown];
-                    let version = &self.versions[(moment.version & VERSION_INDEX) as usize];
-                    let state = CurrentDeploymentState {
-                        application: ApplicationRef {
-                            id: application.id,
-                            name: application.name.clone(),
-                        },
-                        environment: EnvironmentRef {
-                            id: environment.id,
-                            name: environment.name.clone(),
-                        },
-                        version: VersionRef {
-                            id: version.id,
-                            version_identifier: version.version_identifier.clone(),
-                        },
-                        deployment_date: DateTime::from_timestamp_micros(timeline.dates[shown])
-                            .unwrap_or_default(),
-                        deployed_by: (moment.deployed_by != NOBODY)
-                            .then(|| self.deployers[moment.deployed_by as usize].to_string()),
-                        deployment_id: moment.deployment_id,
-                        is_rollback: moment.version & ROLLBACK != 0,
-                    };
-                    Some((row, column, state))
+                    Some(Found {
+                        row,
+                        column,
+                        application,
+                        environment,
+                        timeline,
+                        shown,
+                    })
                 },
             )
         })
     }
+
+    fn state(&self, found: &Found<'_>) -> CurrentDeploymentState {
+        let moment = found.timeline.moments[found.shown];
+        let version = &self.versions[(moment.version & VERSION_INDEX) as usize];
+        CurrentDeploymentState {
+            application: ApplicationRef {
+                id: found.application.id,
+                name: found.application.name.clone(),
+            },
+            environment: EnvironmentRef {
+                id: found.environment.id,
+                name: found.environment.name.clone(),
+            },
+            version: VersionRef {
+                id: version.id,
+                version_identifier: version.version_identifier.clone(),
+            },
+            deployment_date: DateTime::from_timestamp_micros(found.timeline.dates[found.shown])
+                .unwrap_or_default(),
+            deployed_by: (moment.deployed_by != NOBODY)
+                .then(|| self.deployers[moment.deployed_by as usize].to_string()),
+            deployment_id: moment.deployment_id,
+            is_rollback: moment.version & ROLLBACK != 0,
+        }
+    }
+
+    /// As [`Self::found_at`], each as the deployment's state with its row and column.
+    pub(super) fn states_at<'a>(
+        &'a self,
+        applications: &'a [Application],
+        environment: Option<Uuid>,
+        at: DateTime<Utc>,
+    ) -> impl Iterator<Item = (u32, u32, CurrentDeploymentState)> + 'a {
+        (self.found_at(applications, environment, at))
+            .map(|found| (found.row, found.column, self.state(&found)))
+    }
+
+    /// As [`Self::states_at`], as the REST API's JSON list. A pair's cell is written once and
+    /// kept while the pair keeps answering the same deployment (nearby instants mostly do).
+    pub(super) fn json_at(
+        &self,
+        applications: &[Application],
+        environment: Option<Uuid>,
+        at: DateTime<Utc>,
+    ) -> Result<Bytes, AppError> {
+        const CELL_BYTES: usize = 400;
+        let most = applications.len() * self.environments.len();
+        let mut body = Vec::with_capacity(most * CELL_BYTES + 2);
+        body.push(b'[');
+        for (i, found) in self.found_at(applications, environment, at).enumerate() {
+            if i > 0 {
+                body.push(b',');
+            }
+            let mut last = found
+                .timeline
+                .last_json
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            match last.as_ref() {
+                Some((shown, json)) if *shown == found.shown => body.extend_from_slice(json),
+                _ => {
+                    let json =
+                        serde_json::to_vec(&self.state(&found)).map_err(|_| AppError::Internal)?;
+                    body.extend_from_slice(&json);
+                    *last = Some((found.shown, json.into()));
+                }
+            }
+        }
+        body.push(b']');
+        Ok(Bytes::from(body))
+    }
+}
+
+/// A pair's answer at an instant (see [`Timelines::found_at`]).
+struct Found<'a> {
+    row: u32,
+    column: u32,
+    application: &'a Application,
+    environment: &'a Environment,
+    timeline: &'a Timeline,
+    /// The deployment's index in the pair's list.
+    shown: usize,
 }
