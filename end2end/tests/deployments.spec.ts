@@ -202,8 +202,9 @@ test('matrix cells are coloured by age: 10, 45 and 120 days', async ({ page, bas
     const cell = row.locator('td').nth(column - 1);
     await expect(cell).toHaveClass(new RegExp(`(^| )${ages[i][1]}( |$)`));
     // The cue survives without colour: a shape drawn by the stylesheet, the band in words.
-    const shape = await cell.locator('a.cell-link').evaluate((a) => getComputedStyle(a, '::before').content);
-    expect(shape).toContain(ages[i][2]);
+    // Polled: live updates may rewrite the row meanwhile, and a detached cell has no style.
+    await expect.poll(() => cell.locator('a.cell-link')
+      .evaluate((a) => getComputedStyle(a, '::before').content)).toContain(ages[i][2]);
     await expect(cell.locator('.sr-only')).toHaveText(ages[i][3]);
   }
   await expect(page.locator('.legend')).toContainText('over 90 days');
