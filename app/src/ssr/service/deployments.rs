@@ -96,26 +96,6 @@ pub(super) fn to_deployment(record: DeploymentRecord) -> Deployment {
     }
 }
 
-/// Current states as a JSON list, each written as it comes (no list of them is built first)
-/// into a buffer sized up front: the time-travel matrix is ~3 MB at 7,500 cells, and growing
-/// the buffer by doubling copied it over and over.
-fn json_body(
-    states: impl IntoIterator<Item = CurrentDeploymentState>,
-    most_states: usize,
-) -> Result<Bytes, AppError> {
-    const CELL_BYTES: usize = 400;
-    let mut body = Vec::with_capacity(most_states * CELL_BYTES + 2);
-    body.push(b'[');
-    for (i, state) in states.into_iter().enumerate() {
-        if i > 0 {
-            body.push(b',');
-        }
-        serde_json::to_writer(&mut body, &state).map_err(|_| AppError::Internal)?;
-    }
-    body.push(b']');
-    Ok(Bytes::from(body))
-}
-
 /// Cursors are opaque to clients: base64 of the last row's position in the history order.
 pub fn encode_cursor(key: &HistoryKey) -> String {
     let instant = |t: &DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
@@ -311,8 +291,7 @@ impl Service {
             }
             None => {
                 let states = self.current_states(pairs).await?;
-                let count = states.len();
-                json_body(states, count)?
+                Bytes::from(serde_json::to_vec(&states).map_err(|_| AppError::Internal)?)
             }
             Some(at) => {
                 let timelines = self.timelines.get(self.store.as_ref()).await?;

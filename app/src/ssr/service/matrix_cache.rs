@@ -49,16 +49,83 @@ impl Keepable for Matrix {
         self.stamp
     }
 
+    /// Reads the whole matrix (after the revisions, so it is at least as new as they are).
     async fn read(stamp: MatrixStamp, store: &dyn Store) -> Result<Self, AppError> {
-        Matrix::build(stamp, store).await
+        let failed = store_error("matrix");
+        let revisions = store.pair_revisions(true).await.map_err(&failed)?;
+        let applications = store.list_applications(false).await.map_err(&failed)?;
+        let environments = store.list_environments(false).await.map_err(&failed)?;
+        let records = store
+            .current_states(PairFilter::default())
+            .await
+            .map_err(&failed)?;
+        let mut cells = Vec::with_capacity(records.len());
+        let mut json_cells = Vec::with_capacity(records.len());
+        let mut positions = HashMap::with_capacity(records.len());
+        for (row, column, record) in placed(&applications, &environments, records) {
+            positions.insert((record.application_id, record.environment_id), cells.len());
+            let (cell, json) = cell(record, row, column)?;
+            cells.push(cell);
+            json_cells.push(json);
+        }
+        let pair_index = revisions.pairs.iter().copied().zip(0..).collect();
+        Ok(Self {
+            stamp,
+            epoch: revisions.epoch,
+            pair_index,
+            revision_sum: revisions.revisions.iter().sum(),
+            highest_revision: revisions.revisions.iter().copied().max().unwrap_or(0),
+            pairs: revisions.pairs,
+            revisions: revisions.revisions,
+            positions,
+            json_cells,
+            view: Arc::new(MatrixView {
+                applications,
+                environments,
+                cells,
+            }),
+        })
     }
 
+    /// This matrix with the pairs whose revision changed read again; None when that is not
+    /// enough (the epoch moved: a name, the order or the set of pairs changed; a pair was
+    /// added; too many changed) and the matrix must be rebuilt.
     async fn brought_up_to(
-        self,
+        mut self,
         stamp: MatrixStamp,
         store: &dyn Store,
     ) -> Result<Option<Self>, AppError> {
-        self.patched(stamp, store).await
+        let Some(changed) = self.changed_pairs(store).await? else {
+            return Ok(None);
+        };
+        if !changed.is_empty() {
+            let failed = store_error("matrix");
+            let view = Arc::make_mut(&mut self.view);
+            for &(i, revision) in &changed {
+                let (application_id, environment_id) = self.pairs[i];
+                let pair = PairFilter {
+                    application_id: Some(application_id),
+                    environment_id: Some(environment_id),
+                };
+                let mut records = store.current_states(pair).await.map_err(&failed)?;
+                let position = self.positions.get(&(application_id, environment_id));
+                match (records.pop(), position) {
+                    (None, None) => {} // a pair the matrix does not show (archived)
+                    (Some(record), Some(&position)) if records.is_empty() => {
+                        let kept = &view.cells[position];
+                        let (cell, json) = cell(record, kept.row, kept.column)?;
+                        view.cells[position] = cell;
+                        self.json_cells[position] = json;
+                    }
+                    _ => return Ok(None),
+                }
+                self.revision_sum += revision - self.revisions[i];
+                self.revisions[i] = revision;
+                self.highest_revision = self.highest_revision.max(revision);
+            }
+        }
+        self.stamp = stamp;
+        Ok(Some(self))
     }
 }
 
@@ -231,85 +298,6 @@ impl Matrix {
             body: json_array(&cells),
             next_cursor,
         })
-    }
-
-    /// Reads the whole matrix (after the revisions, so it is at least as new as they are).
-    async fn build(stamp: MatrixStamp, store: &dyn Store) -> Result<Self, AppError> {
-        let failed = store_error("matrix");
-        let revisions = store.pair_revisions(true).await.map_err(&failed)?;
-        let applications = store.list_applications(false).await.map_err(&failed)?;
-        let environments = store.list_environments(false).await.map_err(&failed)?;
-        let records = store
-            .current_states(PairFilter::default())
-            .await
-            .map_err(&failed)?;
-        let mut cells = Vec::with_capacity(records.len());
-        let mut json_cells = Vec::with_capacity(records.len());
-        let mut positions = HashMap::with_capacity(records.len());
-        for (row, column, record) in placed(&applications, &environments, records) {
-            positions.insert((record.application_id, record.environment_id), cells.len());
-            let (cell, json) = cell(record, row, column)?;
-            cells.push(cell);
-            json_cells.push(json);
-        }
-        let pair_index = revisions.pairs.iter().copied().zip(0..).collect();
-        Ok(Self {
-            stamp,
-            epoch: revisions.epoch,
-            pair_index,
-            revision_sum: revisions.revisions.iter().sum(),
-            highest_revision: revisions.revisions.iter().copied().max().unwrap_or(0),
-            pairs: revisions.pairs,
-            revisions: revisions.revisions,
-            positions,
-            json_cells,
-            view: Arc::new(MatrixView {
-                applications,
-                environments,
-                cells,
-            }),
-        })
-    }
-
-    /// This matrix with the pairs whose revision changed read again; None when that is not
-    /// enough (the epoch moved: a name, the order or the set of pairs changed; a pair was
-    /// added; too many changed) and the matrix must be rebuilt.
-    async fn patched(
-        mut self,
-        stamp: MatrixStamp,
-        store: &dyn Store,
-    ) -> Result<Option<Self>, AppError> {
-        let Some(changed) = self.changed_pairs(store).await? else {
-            return Ok(None);
-        };
-        if !changed.is_empty() {
-            let failed = store_error("matrix");
-            let view = Arc::make_mut(&mut self.view);
-            for &(i, revision) in &changed {
-                let (application_id, environment_id) = self.pairs[i];
-                let pair = PairFilter {
-                    application_id: Some(application_id),
-                    environment_id: Some(environment_id),
-                };
-                let mut records = store.current_states(pair).await.map_err(&failed)?;
-                let position = self.positions.get(&(application_id, environment_id));
-                match (records.pop(), position) {
-                    (None, None) => {} // a pair the matrix does not show (archived)
-                    (Some(record), Some(&position)) if records.is_empty() => {
-                        let kept = &view.cells[position];
-                        let (cell, json) = cell(record, kept.row, kept.column)?;
-                        view.cells[position] = cell;
-                        self.json_cells[position] = json;
-                    }
-                    _ => return Ok(None),
-                }
-                self.revision_sum += revision - self.revisions[i];
-                self.revisions[i] = revision;
-                self.highest_revision = self.highest_revision.max(revision);
-            }
-        }
-        self.stamp = stamp;
-        Ok(Some(self))
     }
 
     /// The pairs (index, new revision) whose revision changed since this matrix was read;

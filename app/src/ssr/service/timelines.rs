@@ -92,27 +92,9 @@ impl Keepable for Timelines {
         self.stamp
     }
 
-    async fn read(stamp: MatrixStamp, store: &dyn Store) -> Result<Self, AppError> {
-        Timelines::read_all(stamp, store).await
-    }
-
-    async fn brought_up_to(
-        self,
-        stamp: MatrixStamp,
-        store: &dyn Store,
-    ) -> Result<Option<Self>, AppError> {
-        self.with_changes_read(stamp, store).await
-    }
-}
-
-fn micros(at: DateTime<Utc>) -> i64 {
-    at.timestamp_micros()
-}
-
-impl Timelines {
     /// Reads every pair's list (after the revisions, so the lists are at least as new), one
     /// application at a time.
-    async fn read_all(stamp: MatrixStamp, store: &dyn Store) -> Result<Self, AppError> {
+    async fn read(stamp: MatrixStamp, store: &dyn Store) -> Result<Self, AppError> {
         let failed = store_error("time travel");
         let revisions = store.pair_revisions(true).await.map_err(&failed)?;
         let applications = store.list_applications(false).await.map_err(&failed)?;
@@ -146,6 +128,36 @@ impl Timelines {
         Ok(timelines)
     }
 
+    /// These lists with the pairs that changed read again; None when everything must be read
+    /// again (the epoch moved, or too many pairs changed).
+    async fn brought_up_to(
+        mut self,
+        stamp: MatrixStamp,
+        store: &dyn Store,
+    ) -> Result<Option<Self>, AppError> {
+        let Some(changed) = self.changed_pairs(store).await? else {
+            return Ok(None);
+        };
+        for ((application_id, environment_id), revision) in changed {
+            self.reread(store, application_id, Some(environment_id))
+                .await?;
+            let old = self
+                .revisions
+                .insert((application_id, environment_id), revision)
+                .unwrap_or(0);
+            self.revision_sum += revision - old;
+            self.highest_revision = self.highest_revision.max(revision);
+        }
+        self.stamp = stamp;
+        Ok(Some(self))
+    }
+}
+
+fn micros(at: DateTime<Utc>) -> i64 {
+    at.timestamp_micros()
+}
+
+impl Timelines {
     /// Replaces the lists of one application's pairs (of one environment, or all) with what the
     /// database holds now.
     async fn reread(
@@ -228,30 +240,6 @@ impl Timelines {
         self.deployers.push(name.clone());
         self.deployer_index.insert(name, index);
         index
-    }
-
-    /// These lists with the pairs that changed read again; None when everything must be read
-    /// again (the epoch moved, or too many pairs changed).
-    async fn with_changes_read(
-        mut self,
-        stamp: MatrixStamp,
-        store: &dyn Store,
-    ) -> Result<Option<Self>, AppError> {
-        let Some(changed) = self.changed_pairs(store).await? else {
-            return Ok(None);
-        };
-        for ((application_id, environment_id), revision) in changed {
-            self.reread(store, application_id, Some(environment_id))
-                .await?;
-            let old = self
-                .revisions
-                .insert((application_id, environment_id), revision)
-                .unwrap_or(0);
-            self.revision_sum += revision - old;
-            self.highest_revision = self.highest_revision.max(revision);
-        }
-        self.stamp = stamp;
-        Ok(Some(self))
     }
 
     /// The pairs (with their new revision) whose revision changed since these lists were read,
