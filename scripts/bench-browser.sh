@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --browser >/dev/null
 source scripts/env.sh
-[ -x target/release/deploytrack ] || cargo leptos build --release --precompress
+[ -x target/release/deploytrack ] || cargo leptos build --release --precompress --split
 
 work=$(mktemp -d /tmp/deploytrack-bench-browser.XXXXXX)
 server_pid=""

@@ -16,7 +16,7 @@ CONNECTIONS=${BENCH_CONNECTIONS:-16}
 OUT=${BENCH_OUT:-target/bench}
 mkdir -p "$OUT"
 command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y wrk >/dev/null; }
-[ -x target/release/deploytrack ] || cargo leptos build --release --precompress
+[ -x target/release/deploytrack ] || cargo leptos build --release --precompress --split
 
 work=$(mktemp -d /tmp/deploytrack-bench-instances.XXXXXX)
 cleanup() {

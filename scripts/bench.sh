@@ -21,7 +21,7 @@ OUT=${BENCH_OUT:-target/bench}
 BACKENDS=${BENCH_BACKENDS:-"sqlite postgres"}
 mkdir -p "$OUT"
 command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y wrk >/dev/null; }
-[ -x target/release/deploytrack ] || cargo leptos build --release --precompress
+[ -x target/release/deploytrack ] || cargo leptos build --release --precompress --split
 
 work=$(mktemp -d /tmp/deploytrack-bench.XXXXXX)
 server_pid=""

@@ -67,7 +67,7 @@ suite "kill -9 durability of acknowledged writes [sqlite + postgres]" test_run -
 # UI code (pages, components) is covered by the browser tests below, not counted here.
 suite "line coverage of server + app ssr code >= 80%" cargo llvm-cov report --summary-only \
   --fail-under-lines 80 --ignore-filename-regex 'app/src/(pages|components)/|app/src/lib.rs|/tests/'
-suite "release build (cargo leptos build --release --precompress)" cargo leptos build --release --precompress
+suite "release build (cargo leptos build --release --precompress --split)" cargo leptos build --release --precompress --split
 for backend in sqlite postgres; do
   if [ "$backend" = postgres ] && [ -z "${TEST_DATABASE_URL:-}" ]; then
     echo "WARNING: no PostgreSQL; skipping its fuzz run" >&2

@@ -5,8 +5,10 @@
 pub mod api;
 pub mod components;
 pub mod error;
+pub mod hydration;
 pub mod model;
 pub mod pages;
+mod routes;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
@@ -14,26 +16,10 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
+use leptos_router::Lazy;
 
 use components::header::SiteHeader;
 use components::session::provide_session_user;
-use pages::{
-    application::ApplicationPage,
-    applications::ApplicationsPage,
-    audit::AuditPage,
-    compare::ComparePage,
-    dashboard::DashboardPage,
-    deployments::{DeploymentPage, DeploymentsPage},
-    environment::EnvironmentPage,
-    environments::EnvironmentsPage,
-    hooks::HooksPage,
-    insights::InsightsPage,
-    login::LoginPage,
-    record::RecordPage,
-    tokens::TokensPage,
-    users::UsersPage,
-    webhooks::WebhooksPage,
-};
 
 /// The HTML document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -62,35 +48,28 @@ pub fn App() -> impl IntoView {
     provide_session_user();
     components::zone::provide_zone();
     components::timers::provide_clock();
-    // Effects only run in the browser: this marks the moment the page became interactive.
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
-
     view! {
         <Title formatter=|page: String| format!("{page} · deploytrack")/>
         <Router>
             <SiteHeader/>
             <main>
                 <Routes fallback=|| view! { <p class="empty">"Page not found."</p> }>
-                    <Route path=path!("/") view=DashboardPage/>
-                    <Route path=path!("/applications") view=ApplicationsPage/>
-                    <Route path=path!("/applications/:id") view=ApplicationPage/>
-                    <Route path=path!("/environments") view=EnvironmentsPage/>
-                    <Route path=path!("/environments/:id") view=EnvironmentPage/>
-                    <Route path=path!("/login") view=LoginPage/>
-                    <Route path=path!("/deployments") view=DeploymentsPage/>
-                    <Route path=path!("/compare") view=ComparePage/>
-                    <Route path=path!("/insights") view=InsightsPage/>
-                    <Route path=path!("/deployments/new") view=RecordPage/>
-                    <Route path=path!("/deployments/:id") view=DeploymentPage/>
-                    <Route path=path!("/settings/tokens") view=TokensPage/>
-                    <Route path=path!("/settings/hooks") view=HooksPage/>
-                    <Route path=path!("/settings/webhooks") view=WebhooksPage/>
-                    <Route path=path!("/admin/users") view=UsersPage/>
-                    <Route path=path!("/admin/audit") view=AuditPage/>
+                    <Route path=path!("/") view={Lazy::<routes::Dashboard>::new()}/>
+                    <Route path=path!("/applications") view={Lazy::<routes::Applications>::new()}/>
+                    <Route path=path!("/applications/:id") view={Lazy::<routes::Application>::new()}/>
+                    <Route path=path!("/environments") view={Lazy::<routes::Environments>::new()}/>
+                    <Route path=path!("/environments/:id") view={Lazy::<routes::Environment>::new()}/>
+                    <Route path=path!("/login") view={Lazy::<routes::Login>::new()}/>
+                    <Route path=path!("/deployments") view={Lazy::<routes::Deployments>::new()}/>
+                    <Route path=path!("/compare") view={Lazy::<routes::Compare>::new()}/>
+                    <Route path=path!("/insights") view={Lazy::<routes::Insights>::new()}/>
+                    <Route path=path!("/deployments/new") view={Lazy::<routes::Record>::new()}/>
+                    <Route path=path!("/deployments/:id") view={Lazy::<routes::Deployment>::new()}/>
+                    <Route path=path!("/settings/tokens") view={Lazy::<routes::Tokens>::new()}/>
+                    <Route path=path!("/settings/hooks") view={Lazy::<routes::Hooks>::new()}/>
+                    <Route path=path!("/settings/webhooks") view={Lazy::<routes::Webhooks>::new()}/>
+                    <Route path=path!("/admin/users") view={Lazy::<routes::Users>::new()}/>
+                    <Route path=path!("/admin/audit") view={Lazy::<routes::Audit>::new()}/>
                 </Routes>
             </main>
         </Router>

@@ -10,6 +10,8 @@ use axum::body::Body;
 use axum::extract::Path as UrlPath;
 use axum::http::{header, HeaderValue, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
+use leptos::prelude::ArcStoredValue;
+use leptos::WasmSplitManifest;
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 use tower_http::services::ServeDir;
@@ -20,7 +22,13 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 pub struct Assets {
     version: String,
     dir: PathBuf,
+    split_manifest: Option<WasmSplitManifest>,
 }
+
+/// What cargo-leptos `--split` writes beside the files: the WASM chunks each lazy page needs.
+const SPLIT_MANIFEST: &str = "__wasm_split_manifest.json";
+/// The split build's loader (its name when files are not renamed for their hash).
+const SPLIT_LOADER: &str = "__wasm_split.______________________.js";
 
 impl Assets {
     /// Digests the files in `<site_root>/pkg` (their names and bytes; precompressed copies
@@ -42,10 +50,30 @@ impl Assets {
             digest.update(path.file_name().unwrap_or_default().as_encoded_bytes());
             digest.update(std::fs::read(path).unwrap_or_default());
         }
+        let version = hex::encode(&digest.finalize()[..8]);
+        let split_manifest = std::fs::read_to_string(dir.join(SPLIT_MANIFEST))
+            .ok()
+            .and_then(|text| serde_json::from_str(&text).ok())
+            .map(|chunks| {
+                WasmSplitManifest(ArcStoredValue::new((
+                    format!("/pkg/{version}"),
+                    chunks,
+                    SPLIT_LOADER.to_string(),
+                )))
+            });
         Assets {
-            version: hex::encode(&digest.finalize()[..8]),
+            version,
             dir,
+            split_manifest,
         }
+    }
+
+    /// The chunks each lazy page needs, for the page to name as preloads (so the browser fetches
+    /// them beside the main module instead of after it). Leptos looks for the manifest under
+    /// `site_pkg_dir`, which here names the virtual `/pkg/<version>/` folder, so the server reads
+    /// it itself; None for a build that was not split.
+    pub fn split_manifest(&self) -> Option<WasmSplitManifest> {
+        self.split_manifest.clone()
     }
 
     /// The folder pages name their assets under, relative to the site root.
@@ -122,5 +150,29 @@ mod tests {
         std::fs::write(pkg.join("deploytrack.js"), "two").unwrap();
         assert_ne!(Assets::load(root).pkg_dir(), first, "new content, new path");
         assert!(first.starts_with("pkg/") && first.len() == "pkg/".len() + 16);
+    }
+
+    #[test]
+    fn a_split_build_names_its_chunks_under_the_versioned_folder() {
+        use leptos::prelude::ReadValue;
+
+        let site = tempfile::tempdir().unwrap();
+        let pkg = site.path().join("pkg");
+        std::fs::create_dir(&pkg).unwrap();
+        std::fs::write(pkg.join("deploytrack.js"), "one").unwrap();
+        let root = site.path().to_str().unwrap();
+        assert!(Assets::load(root).split_manifest().is_none(), "not split");
+
+        std::fs::write(
+            pkg.join(super::SPLIT_MANIFEST),
+            r#"{"load_dashboard_1": ["chunk_4", "split_load_dashboard_1"]}"#,
+        )
+        .unwrap();
+        let assets = Assets::load(root);
+        let manifest = assets.split_manifest().expect("split");
+        let (prefix, chunks, loader) = &*manifest.0.read_value();
+        assert_eq!(prefix, &format!("/{}", assets.pkg_dir()));
+        assert_eq!(chunks["load_dashboard_1"], ["chunk_4", "split_load_dashboard_1"]);
+        assert_eq!(loader, super::SPLIT_LOADER);
     }
 }

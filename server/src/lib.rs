@@ -1,4 +1,7 @@
 #![forbid(unsafe_code)]
+// Pages are lazy routes: the type of a page view resolved inside its async route nests deeper
+// than the default limit in builds whose views are not type-erased (debug, tests).
+#![recursion_limit = "256"]
 //! The deploytrack server: REST API, server functions, server-rendered pages. This file only
 //! composes: start-up and shutdown live in `startup`, the routes and middleware in `router`,
 //! logging in `telemetry`. `main.rs` parses settings and calls [`serve`]; tests call

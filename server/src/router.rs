@@ -2,9 +2,8 @@
 //! middleware every request passes (metrics, authentication, problem statuses, heavy-response
 //! limit, CSP and security headers, tracing).
 
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
-use app::ssr::Service;
 use app::{shell, App};
 use axum::body::Body;
 use axum::extract::State;
@@ -25,12 +24,18 @@ use tower_http::trace::TraceLayer;
 
 use crate::{auth, heavy_responses, metrics, problem, rest, AppState};
 
-/// What every rendered page gets in its Leptos context: the service, and this response's CSP
-/// nonce (leptos_axum provides a random one of its own first; ours replaces it so the inline
-/// hydration script carries the nonce the header names).
-fn page_context(service: Arc<Service>) -> impl Fn() + Clone + Send + 'static {
+/// What every rendered page gets in its Leptos context: the service, the split build's chunk
+/// manifest (see [`crate::assets::Assets::split_manifest`]), and this response's CSP nonce (leptos_axum
+/// provides a random one of its own first; ours replaces it so the inline hydration script
+/// carries the nonce the header names).
+fn page_context(state: &AppState) -> impl Fn() + Clone + Send + 'static {
+    let service = state.service.clone();
+    let split_manifest = state.assets.split_manifest();
     move || {
         provide_context(service.clone());
+        if let Some(manifest) = &split_manifest {
+            provide_context(manifest.clone());
+        }
         if let Some(nonce) = use_context::<axum::http::request::Parts>()
             .and_then(|parts| parts.extensions.get::<Nonce>().cloned())
         {
@@ -49,7 +54,7 @@ fn app_routes() -> Vec<AxumRouteListing> {
 }
 
 pub(crate) fn router(state: AppState) -> Router {
-    let provide_service = page_context(state.service.clone());
+    let provide_service = page_context(&state);
     let options = state.leptos_options.clone();
     let routes = Router::new()
         .merge(rest::routes())
@@ -67,7 +72,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
-        >(page_context(state.service.clone()), shell))
+        >(page_context(&state), shell))
         .layer(middleware::from_fn_with_state(
             heavy_responses::limit(),
             heavy_responses::limit_heavy,

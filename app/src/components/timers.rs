@@ -17,14 +17,13 @@ struct Clock(ReadSignal<DateTime<Utc>>);
 pub fn provide_clock() {
     let (now, set_now) = signal(Utc::now());
     provide_context(Clock(now));
+    // The server rendered with its own, older "now": catch up once the page is hydrated, then
+    // keep ticking for as long as the page is open.
     #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        // The server rendered with its own, older "now": catch up at once, then keep ticking.
+    crate::hydration::once_hydrated(move || {
         set_now.set(Utc::now());
-        let interval =
-            gloo_timers::callback::Interval::new(CLOCK_TICK_MS, move || set_now.set(Utc::now()));
-        let interval = send_wrapper::SendWrapper::new(interval);
-        on_cleanup(move || drop(interval));
+        gloo_timers::callback::Interval::new(CLOCK_TICK_MS, move || set_now.set(Utc::now()))
+            .forget();
     });
     #[cfg(not(feature = "hydrate"))]
     let _ = set_now;

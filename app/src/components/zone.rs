@@ -108,11 +108,12 @@ pub fn use_zone() -> Signal<Zone> {
 }
 
 /// Provides the display zone: the cookie's on both sides (so hydration renders what the server
-/// did), then — in the browser — the browser's own, remembered in the cookie for next time.
+/// did), then — in the browser, once the page is hydrated — the browser's own, remembered in the
+/// cookie for next time.
 pub fn provide_zone() {
     let zone = RwSignal::new(platform::cookie_zone().unwrap_or_default());
     provide_context(zone);
-    Effect::new(move |_| {
+    crate::hydration::once_hydrated(move || {
         if let Some(actual) = platform::browser_zone() {
             if zone.get_untracked() != actual {
                 platform::remember(&actual);
