@@ -178,6 +178,5 @@ LUA
     kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
   done
 done
-wasm=target/site/pkg/deploytrack.wasm
-echo "Release WASM: $(stat -c %s $wasm) bytes raw, $(gzip -c $wasm | wc -c) bytes gzip" | tee "$OUT/wasm.md"
+scripts/wasm-sizes.py target/site/pkg | tee "$OUT/wasm.md"
 cat "$OUT"/*.md
