@@ -172,7 +172,10 @@ mod tests {
         let manifest = assets.split_manifest().expect("split");
         let (prefix, chunks, loader) = &*manifest.0.read_value();
         assert_eq!(prefix, &format!("/{}", assets.pkg_dir()));
-        assert_eq!(chunks["load_dashboard_1"], ["chunk_4", "split_load_dashboard_1"]);
+        assert_eq!(
+            chunks["load_dashboard_1"],
+            ["chunk_4", "split_load_dashboard_1"]
+        );
         assert_eq!(loader, super::SPLIT_LOADER);
     }
 }
