@@ -49,6 +49,9 @@ struct Timeline {
     /// The cell this pair last answered (index in `moments`) as the REST API's JSON. Names are
     /// in it: a rename moves the epoch, and the lists are then read again, this with them.
     last_json: std::sync::Mutex<Option<(usize, Bytes)>>,
+    /// The start of every cell this pair answers: `{"application":…,"environment":…,` (written
+    /// once; names change only with the epoch, which reads everything again).
+    json_start: std::sync::OnceLock<Box<[u8]>>,
 }
 
 /// A live deployment in its pair's list, but for its date.
@@ -225,6 +228,7 @@ impl Timelines {
                     dates: dates.into(),
                     moments: moments.into(),
                     last_json: std::sync::Mutex::new(None),
+                    json_start: std::sync::OnceLock::new(),
                 })
             });
         }
@@ -350,20 +354,13 @@ impl Timelines {
         }
     }
 
-    /// As [`Self::state`], borrowing the names instead of copying them (the time-travel JSON
-    /// writes 7,500 of these per request; a fresh instant finds most of them changed).
-    fn cell<'a>(&'a self, found: &Found<'a>) -> CellJson<'a> {
+    /// What follows the pair's names in a cell (see [`cell_start`]), borrowing the version
+    /// and deployer instead of copying them: the time-travel JSON writes 7,500 cells per
+    /// request, and a fresh instant finds most of them changed.
+    fn cell_end<'a>(&'a self, found: &Found<'a>) -> CellEnd<'a> {
         let moment = found.timeline.moments[found.shown];
         let version = &self.versions[(moment.version & VERSION_INDEX) as usize];
-        CellJson {
-            application: NamedJson {
-                id: found.application.id,
-                name: &found.application.name,
-            },
-            environment: NamedJson {
-                id: found.environment.id,
-                name: &found.environment.name,
-            },
+        CellEnd {
             version: VersionJson {
                 id: version.id,
                 version_identifier: &version.version_identifier,
@@ -413,8 +410,11 @@ impl Timelines {
                 Some((shown, json)) if *shown == found.shown => body.extend_from_slice(json),
                 _ => {
                     let start = body.len();
-                    serde_json::to_writer(&mut body, &self.cell(&found))
-                        .map_err(|_| AppError::Internal)?;
+                    let json_start = found.timeline.json_start.get_or_init(|| {
+                        cell_start(found.application, found.environment).into_boxed_slice()
+                    });
+                    body.extend_from_slice(json_start);
+                    write_cell_end(&mut body, self.cell_end(&found))?;
                     *last = Some((found.shown, Bytes::copy_from_slice(&body[start..])));
                 }
             }
@@ -424,13 +424,12 @@ impl Timelines {
     }
 }
 
-/// [`CurrentDeploymentState`]'s JSON, written from borrowed names: same fields, same order,
-/// same names (a test compares the two).
+/// A cell of the time-travel JSON is [`CurrentDeploymentState`]'s JSON (same fields, order and
+/// names; a test compares them) written in two parts: the pair's names, kept per pair, then
+/// this.
 #[derive(serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-struct CellJson<'a> {
-    application: NamedJson<'a>,
-    environment: NamedJson<'a>,
+struct CellEnd<'a> {
     version: VersionJson<'a>,
     deployment_date: DateTime<Utc>,
     deployed_by: Option<&'a str>,
@@ -438,10 +437,30 @@ struct CellJson<'a> {
     is_rollback: bool,
 }
 
-#[derive(serde::Serialize)]
-struct NamedJson<'a> {
-    id: Uuid,
-    name: &'a str,
+/// `{"application":{"id":…,"name":…},"environment":{…},`: how every cell of a pair starts.
+fn cell_start(application: &Application, environment: &Environment) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct Named<'a> {
+        id: Uuid,
+        name: &'a str,
+    }
+    let mut json = br#"{"application":"#.to_vec();
+    let named = |json: &mut Vec<u8>, id, name| serde_json::to_writer(json, &Named { id, name });
+    // Writing into a Vec cannot fail; names and ids always serialise.
+    let _ = named(&mut json, application.id, &application.name);
+    json.extend_from_slice(br#","environment":"#);
+    let _ = named(&mut json, environment.id, &environment.name);
+    json.push(b',');
+    json
+}
+
+/// Appends `end` as the rest of a cell begun by [`cell_start`] (its fields, without the
+/// opening brace of an object of its own).
+fn write_cell_end(body: &mut Vec<u8>, end: CellEnd<'_>) -> Result<(), AppError> {
+    let opening = body.len();
+    serde_json::to_writer(&mut *body, &end).map_err(|_| AppError::Internal)?;
+    body.remove(opening);
+    Ok(())
 }
 
 #[derive(serde::Serialize)]
@@ -466,16 +485,30 @@ struct Found<'a> {
 mod tests {
     use super::*;
 
-    fn cell_of(state: &CurrentDeploymentState) -> CellJson<'_> {
-        CellJson {
-            application: NamedJson {
-                id: state.application.id,
-                name: &state.application.name,
-            },
-            environment: NamedJson {
-                id: state.environment.id,
-                name: &state.environment.name,
-            },
+    /// A cell written the way [`Timelines::json_at`] writes it.
+    fn cell_of(state: &CurrentDeploymentState) -> String {
+        let at = state.deployment_date;
+        let application = Application {
+            id: state.application.id,
+            name: state.application.name.clone(),
+            description: None,
+            repository: None,
+            created_at: at,
+            updated_at: at,
+            archived_at: None,
+        };
+        let environment = Environment {
+            id: state.environment.id,
+            name: state.environment.name.clone(),
+            description: None,
+            position: 0,
+            is_production: true,
+            created_at: at,
+            updated_at: at,
+            archived_at: None,
+        };
+        let mut body = cell_start(&application, &environment);
+        let end = CellEnd {
             version: VersionJson {
                 id: state.version.id,
                 version_identifier: &state.version.version_identifier,
@@ -484,7 +517,9 @@ mod tests {
             deployed_by: state.deployed_by.as_deref(),
             deployment_id: state.deployment_id,
             is_rollback: state.is_rollback,
-        }
+        };
+        write_cell_end(&mut body, end).unwrap();
+        String::from_utf8(body).unwrap()
     }
 
     #[test]
@@ -508,16 +543,10 @@ mod tests {
             is_rollback: true,
         };
         let json = |state: &CurrentDeploymentState| serde_json::to_string(state).unwrap();
-        assert_eq!(
-            serde_json::to_string(&cell_of(&state)).unwrap(),
-            json(&state)
-        );
+        assert_eq!(cell_of(&state), json(&state));
         state.deployed_by = None;
         state.is_rollback = false;
         state.deployment_date = DateTime::from_timestamp_micros(0).unwrap();
-        assert_eq!(
-            serde_json::to_string(&cell_of(&state)).unwrap(),
-            json(&state)
-        );
+        assert_eq!(cell_of(&state), json(&state));
     }
 }
