@@ -1256,6 +1256,20 @@ macro_rules! store_with_shared_statements {
                 lease_until: DateTime<Utc>,
                 limit: i64,
             ) -> Result<Vec<WebhookDelivery>, StoreError> {
+                // The notifier asks after every record; most find nothing due. Asking a reader
+                // first keeps those from queueing for the single writer (SQLite) behind records.
+                let any_due: bool = sqlx::query_scalar(
+                    "SELECT EXISTS (SELECT 1 FROM webhook_delivery
+                                     WHERE status = 'pending' AND next_attempt_at <= $1
+                                       AND (locked_until IS NULL OR locked_until <= $1))",
+                )
+                .bind(DbTime(now))
+                .fetch_one(self.reader())
+                .await
+                .map_err(map_sqlx_error)?;
+                if !any_due {
+                    return Ok(vec![]);
+                }
                 let sql = format!(
                     "UPDATE webhook_delivery SET locked_until = $1, attempts = attempts + 1
                       WHERE id IN (SELECT id FROM webhook_delivery
