@@ -40,3 +40,28 @@ test('every page opens directly by URL and by in-app navigation, error-free (adm
   }
   await api.dispose();
 });
+
+/**
+ * The WASM comes in parts (`cargo leptos build --split`): a page names its group's files as
+ * preloads under the build's folder (the server reads the split manifest itself; Leptos would
+ * look for it under the content-named folder, which is not on disk), so they download beside
+ * the main module instead of after it.
+ */
+test('each page preloads its group of WASM files from the build folder', async ({ browser, baseURL }) => {
+  const page = await signedInPage(browser, baseURL!, admin());
+  for (const [path, group] of [['/', 'dashboard'], ['/deployments', 'reading'], ['/settings/tokens', 'settings']]) {
+    const html = await (await page.request.get(path)).text();
+    const folder = html.match(/\/pkg\/[0-9a-f]{16}/)![0];
+    const preloads = [...html.matchAll(/<link[^>]*rel="preload"[^>]*>/g)]
+      .map((link) => link[0].match(/href="([^"]+\.wasm)"/)?.[1])
+      .filter((href): href is string => href !== undefined);
+    expect(preloads, path).toContain(`${folder}/deploytrack.wasm`);
+    expect(preloads.filter((href) => href.startsWith(`${folder}/split_load_${group}_`)), path).toHaveLength(1);
+    for (const href of preloads) {
+      const response = await page.request.get(href);
+      expect(response.status(), href).toBe(200);
+      expect(response.headers()['content-type'], href).toContain('application/wasm');
+    }
+  }
+  await page.context().close();
+});
