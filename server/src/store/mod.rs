@@ -19,6 +19,20 @@ macro_rules! previous_in_pair_of_d {
     };
 }
 
+/// Webhook deliveries due at `$now` (a placeholder): pending, their time come, not held by
+/// another instance's lease.
+macro_rules! due_delivery {
+    ($now:literal) => {
+        concat!(
+            "status = 'pending' AND next_attempt_at <= ",
+            $now,
+            " AND (locked_until IS NULL OR locked_until <= ",
+            $now,
+            ")"
+        )
+    };
+}
+
 /// The version of the live deployment that ran in `d`'s pair just before `d`.
 macro_rules! previous_version_of_d {
     () => {

@@ -1258,11 +1258,11 @@ macro_rules! store_with_shared_statements {
             ) -> Result<Vec<WebhookDelivery>, StoreError> {
                 // The notifier asks after every record; most find nothing due. Asking a reader
                 // first keeps those from queueing for the single writer (SQLite) behind records.
-                let any_due: bool = sqlx::query_scalar(
-                    "SELECT EXISTS (SELECT 1 FROM webhook_delivery
-                                     WHERE status = 'pending' AND next_attempt_at <= $1
-                                       AND (locked_until IS NULL OR locked_until <= $1))",
-                )
+                let any_due: bool = sqlx::query_scalar(concat!(
+                    "SELECT EXISTS (SELECT 1 FROM webhook_delivery WHERE ",
+                    due_delivery!("$1"),
+                    ")"
+                ))
                 .bind(DbTime(now))
                 .fetch_one(self.reader())
                 .await
@@ -1272,11 +1272,10 @@ macro_rules! store_with_shared_statements {
                 }
                 let sql = format!(
                     "UPDATE webhook_delivery SET locked_until = $1, attempts = attempts + 1
-                      WHERE id IN (SELECT id FROM webhook_delivery
-                                    WHERE status = 'pending' AND next_attempt_at <= $2
-                                      AND (locked_until IS NULL OR locked_until <= $2)
+                      WHERE id IN (SELECT id FROM webhook_delivery WHERE {}
                                     ORDER BY next_attempt_at LIMIT $3{})
                       RETURNING *",
+                    due_delivery!("$2"),
                     Self::SKIP_LOCKED
                 );
                 sqlx::query_as::<_, WebhookDeliveryRow>(&sql)

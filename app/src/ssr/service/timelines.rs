@@ -330,8 +330,7 @@ impl Timelines {
     }
 
     fn state(&self, found: &Found<'_>) -> CurrentDeploymentState {
-        let moment = found.timeline.moments[found.shown];
-        let version = &self.versions[(moment.version & VERSION_INDEX) as usize];
+        let end = self.cell_end(found);
         CurrentDeploymentState {
             application: ApplicationRef {
                 id: found.application.id,
@@ -342,15 +341,13 @@ impl Timelines {
                 name: found.environment.name.clone(),
             },
             version: VersionRef {
-                id: version.id,
-                version_identifier: version.version_identifier.clone(),
+                id: end.version.id,
+                version_identifier: end.version.version_identifier.to_string(),
             },
-            deployment_date: DateTime::from_timestamp_micros(found.timeline.dates[found.shown])
-                .unwrap_or_default(),
-            deployed_by: (moment.deployed_by != NOBODY)
-                .then(|| self.deployers[moment.deployed_by as usize].to_string()),
-            deployment_id: moment.deployment_id,
-            is_rollback: moment.version & ROLLBACK != 0,
+            deployment_date: end.deployment_date,
+            deployed_by: end.deployed_by.map(str::to_string),
+            deployment_id: end.deployment_id,
+            is_rollback: end.is_rollback,
         }
     }
 
