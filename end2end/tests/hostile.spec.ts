@@ -30,12 +30,6 @@ test('hostile dates in every date input get a clear message, never a 5xx', async
     // Either it cannot be read (said so) or it is a real instant the server judged.
     await expect(error.or(banner).or(page.locator('.matrix-panel .form-error')).first()).toBeVisible();
   }
-  // A link with an unreadable or out-of-range ?at=.
-  for (const at of ['garbage', '0100-01-01T00:00:00Z', '99999-01-01T00:00:00Z', 'x'.repeat(20_000)]) {
-    await openHydrated(page, `/?at=${encodeURIComponent(at)}`);
-    await expect(page.locator('#time-travel-error, .matrix-panel .form-error').first()).toBeVisible();
-  }
-
   // The record form's date.
   await openHydrated(page, `/deployments/new?applicationId=${catalog.portal.id}&environmentId=${catalog.dev.id}`);
   const form = page.locator('#record-deployment');
@@ -54,6 +48,42 @@ test('hostile dates in every date input get a clear message, never a 5xx', async
     await expect(page.locator('#date-filter-error, #history, .form-error').first()).toBeVisible();
   }
   expect(problems.filter((p) => !p.startsWith('console'))).toEqual([]);
+  await page.context().close();
+  await api.dispose();
+});
+
+test('a dashboard link with an unreadable time or filter hydrates and says what is wrong', async ({ browser, baseURL }) => {
+  const api = await adminApi(baseURL!);
+  await seedEveryPage(api);
+  const page = await signedInPage(browser, baseURL!, admin());
+  const problems = watchProblems(page);
+  // Control characters are dropped or rewritten by the browser's HTML parser, so echoing them
+  // as they are makes the server's text and the browser's differ (hydration then fails).
+  const links = ['garbage', '0100-01-01T00:00:00Z', '99999-01-01T00:00:00Z', 'x'.repeat(20_000),
+    '\u0000', '2026-10-17T00:00:00Z\u0000', 'x\r', '\u0000\u0000garbage\u001b'];
+  for (const at of links) {
+    await openHydrated(page, `/?at=${encodeURIComponent(at)}`);
+    await expect(page.locator('#time-travel-error, .matrix-panel .form-error').first(), JSON.stringify(at)).toBeVisible();
+  }
+  await openHydrated(page, '/?at=%00');
+  await expect(page.locator('#time-travel-error')).toContainText('\uFFFD');
+  for (const q of ['\u0000', 'zz\u0000']) {
+    await openHydrated(page, `/?q=${encodeURIComponent(q)}`);
+    await expect(page.locator('#matrix-none, .matrix-panel .form-error').first(), JSON.stringify(q)).toBeVisible();
+  }
+  // Every other page with a NUL in each query value it reads.
+  const nul = '%00';
+  for (const route of [
+    `/deployments?q=${nul}&deployedBy=${nul}&dateFrom=${nul}&applicationId=${nul}&page=${nul}`,
+    `/insights?dateFrom=${nul}&dateTo=${nul}&environmentId=${nul}`,
+    `/admin/audit?targetId=${nul}&action=${nul}&actorId=${nul}&dateFrom=${nul}`,
+    `/applications?q=${nul}`, `/environments?q=${nul}`, `/compare?a=${nul}&b=${nul}`,
+    `/deployments/new?applicationId=${nul}&environmentId=${nul}`,
+    `/settings/hooks?hook=${nul}`, `/settings/webhooks?webhook=${nul}`, `/applications?tab=${nul}`,
+  ]) {
+    await openHydrated(page, route);
+  }
+  expect(problems).toEqual([]);
   await page.context().close();
   await api.dispose();
 });

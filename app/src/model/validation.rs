@@ -52,6 +52,17 @@ pub fn check_characters(field: &str, value: Option<&str>, errors: &mut Vec<Field
     }
 }
 
+/// Text from a link, made safe to show back: at most `max_chars` characters, every control
+/// character (line breaks included) shown as U+FFFD. Browsers drop a NUL and rewrite a carriage
+/// return while parsing HTML, so echoing them as they are would make the browser's text differ
+/// from the server's and break hydration.
+pub fn echoed(raw: &str, max_chars: usize) -> String {
+    raw.chars()
+        .take(max_chars)
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
+}
+
 pub const REPOSITORY_MAX: usize = 255;
 pub const REPOSITORY_MESSAGE: &str =
     "must be owner/name as the provider shows it (letters, digits, '-', '_', '.'; GitLab groups may nest)";
@@ -175,6 +186,14 @@ mod tests {
             Some("ab")
         );
         assert!(finish(errors).is_ok());
+    }
+
+    #[test]
+    fn echoed_text_shows_control_characters_as_replacements() {
+        assert_eq!(echoed("\0", 100), "\u{FFFD}");
+        assert_eq!(echoed("a\r\nb\u{1b}", 100), "a\u{FFFD}\u{FFFD}b\u{FFFD}");
+        assert_eq!(echoed("2026-10-17 – ok", 100), "2026-10-17 – ok");
+        assert_eq!(echoed(&"é".repeat(500), 100).chars().count(), 100);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::components::session::SessionUser;
 use crate::components::timers::Delayed;
 use crate::components::timestamp::{relative, Timestamp};
 use crate::components::zone::{use_zone, Zone};
-use crate::model::{DeploymentFilter, MatrixPage, MatrixView, Role, SEARCH_MAX};
+use crate::model::{echoed, DeploymentFilter, MatrixPage, MatrixView, Role, SEARCH_MAX};
 
 /// How long the matrix filter waits for the next key before filtering.
 const FILTER_DELAY_MS: u32 = 150;
@@ -37,7 +37,7 @@ pub fn DashboardPage() -> impl IntoView {
             .get()
             .get("at")
             .filter(|raw| !raw.trim().is_empty() && DateTime::parse_from_rfc3339(raw).is_err())
-            .map(|raw| raw.chars().take(100).collect::<String>())
+            .map(|raw| echoed(&raw, 100))
     };
     // The filter and the page are in the URL (`?q=…&page=2`), so a filtered view can be shared.
     let filter = move || query.get().get("q").unwrap_or_default();
@@ -116,7 +116,7 @@ pub fn DashboardPage() -> impl IntoView {
                                 }.into_any(),
                                 Ok(page) if page.view.applications.is_empty() => view! {
                                     <MatrixRange page filter=filter() at=at()/>
-                                    <p class="empty" id="matrix-none">"No application’s name contains “"{filter().trim().to_string()}"”."</p>
+                                    <p class="empty" id="matrix-none">"No application’s name contains “"{echoed(filter().trim(), SEARCH_MAX)}"”."</p>
                                 }.into_any(),
                                 Ok(page) => view! {
                                     <MatrixRange page=page.clone() filter=filter() at=at()/>
@@ -189,7 +189,7 @@ fn MatrixRange(page: MatrixPage, filter: String, at: Option<DateTime<Utc>>) -> i
         format!(
             "{} matching “{}” ({} in all)",
             page.matching,
-            filter.trim(),
+            echoed(filter.trim(), SEARCH_MAX),
             page.total
         )
     };
