@@ -15,13 +15,12 @@ use tokio_util::sync::CancellationToken;
 const LEASE: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
 /// A receiver gets this long to answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
-/// Looked at least this often; a recorded or retracted deployment wakes it at once.
+/// Looked at least this often; notifications this server queues wake it at once.
 const POLL: Duration = Duration::from_secs(1);
 const BATCH: i64 = 16;
 
 pub fn spawn(service: Arc<Service>, shutdown: CancellationToken) {
     tokio::spawn(async move {
-        let mut changes = service.subscribe();
         loop {
             loop {
                 match service.take_due_notifications(BATCH, LEASE).await {
@@ -38,7 +37,7 @@ pub fn spawn(service: Arc<Service>, shutdown: CancellationToken) {
             }
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = changes.recv() => {}
+                _ = service.notifications_queued() => {}
                 _ = tokio::time::sleep(POLL) => {}
             }
         }

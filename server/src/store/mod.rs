@@ -80,6 +80,7 @@ macro_rules! uncount_retracted {
 
 #[macro_use]
 mod shared;
+mod batch;
 mod columns;
 mod postgres;
 mod sqlite;
@@ -170,6 +171,17 @@ const INSERT_AUDIT: &str = "INSERT INTO audit_entry
        (id, at, actor_id, actor_username, token_name, client_address, action, target_type,
         target_id, changes)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+
+/// Queues a webhook notification (the outbox), in the transaction of the change it reports.
+const INSERT_OUTBOX: &str = "INSERT INTO webhook_delivery
+       (id, webhook_id, event, deployment_id, created_at, status, attempts, next_attempt_at)
+     VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6)";
+
+/// Records a deployment; binds its columns in table order.
+const INSERT_DEPLOYMENT: &str = "INSERT INTO deployment
+       (id, application_id, version_id, environment_id, deployment_date, deployed_by, notes,
+        created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
 const INSERT_VERSION: &str = insert_version!();
 /// As `INSERT_VERSION`, leaving an identifier the application already has alone.

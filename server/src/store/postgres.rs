@@ -14,10 +14,11 @@ use app::ssr::{
     TimelineRecord, VersionBrief, WebhookRecord,
 };
 use chrono::{DateTime, Utc};
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
+use super::batch::{arguments, Batch, Bound};
 use super::columns::{
     ApplicationRow, AuditRow, CredentialsRow, CurrentStateRow, DbId, DbOutcome, DbRole, DbTime,
     DeliveryRow, DeploymentRow, EnvironmentRow, HookRow, IdempotencyRow, SessionRow, TokenRow,
@@ -52,6 +53,16 @@ impl PgStore {
 
     fn writer(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The statements one by one (a bound query carries one statement here).
+    async fn run_batch(tx: &mut PgConnection, batch: Batch) -> Result<(), sqlx::Error> {
+        for (sql, values) in batch.statements {
+            sqlx::query_with(sql, arguments::<PgArguments>(values)?)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(())
     }
 
     /// Strictly after `key` in history order: PostgreSQL walks the history index from a

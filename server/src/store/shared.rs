@@ -40,20 +40,6 @@ macro_rules! audited {
 macro_rules! store_with_shared_statements {
     ($store:ty, $db:ty, { $($specific:tt)* }) => {
         impl $store {
-            /// Recomputes the (locked) pair's current row; see [`REFRESH_PAIR`].
-            async fn refresh_pair(
-                tx: &mut <$db as sqlx::Database>::Connection,
-                application_id: DbId,
-                environment_id: DbId,
-            ) -> Result<(), sqlx::Error> {
-                sqlx::query(REFRESH_PAIR)
-                    .bind(application_id)
-                    .bind(environment_id)
-                    .execute(tx)
-                    .await
-                    .map(|_| ())
-            }
-
             /// Starts a statement whose rows come back as one JSON text, `[[column, …], …]`:
             /// the caller pushes the inner query, and [`Self::fetch_json_rows`] closes and runs
             /// it. sqlx hands SQLite rows over one at a time from its worker thread, a thread
@@ -83,46 +69,9 @@ macro_rules! store_with_shared_statements {
                 tx: &mut <$db as sqlx::Database>::Connection,
                 entries: &[AuditRecord],
             ) -> Result<(), sqlx::Error> {
-                for e in entries {
-                    sqlx::query(INSERT_AUDIT)
-                        .bind(DbId(e.id))
-                        .bind(DbTime(e.at))
-                        .bind(e.actor_id.map(DbId))
-                        .bind(&e.actor_username)
-                        .bind(&e.token_name)
-                        .bind(&e.client_address)
-                        .bind(&e.action)
-                        .bind(&e.target_type)
-                        .bind(&e.target_id)
-                        .bind(&e.changes)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                Ok(())
-            }
-
-            /// Queues webhook notifications inside the caller's transaction.
-            async fn append_outbox(
-                tx: &mut <$db as sqlx::Database>::Connection,
-                deliveries: &[WebhookDelivery],
-            ) -> Result<(), sqlx::Error> {
-                for d in deliveries {
-                    sqlx::query(
-                        "INSERT INTO webhook_delivery
-                           (id, webhook_id, event, deployment_id, created_at, status, attempts,
-                            next_attempt_at)
-                         VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6)",
-                    )
-                    .bind(DbId(d.id))
-                    .bind(DbId(d.webhook_id))
-                    .bind(&d.event)
-                    .bind(d.deployment_id.map(DbId))
-                    .bind(DbTime(d.created_at))
-                    .bind(DbTime(d.next_attempt_at))
-                    .execute(&mut *tx)
-                    .await?;
-                }
-                Ok(())
+                let mut batch = Batch::default();
+                batch.audit(entries);
+                Self::run_batch(tx, batch).await
             }
 
             /// `sql` (an `insert_version!` statement) with the version's columns bound in order.
@@ -785,28 +734,28 @@ macro_rules! store_with_shared_statements {
                         .fetch_one(&mut *tx)
                         .await?;
                     }
-                    sqlx::query(
-                        "INSERT INTO deployment (id, application_id, version_id, environment_id,
-                                                 deployment_date, deployed_by, notes, created_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    )
-                    .bind(DbId(d.id))
-                    .bind(application)
-                    .bind(version_id)
-                    .bind(environment)
-                    .bind(DbTime(d.deployment_date))
-                    .bind(&d.deployed_by)
-                    .bind(&d.notes)
-                    .bind(DbTime(d.created_at))
-                    .execute(&mut *tx)
-                    .await?;
+                    let mut batch = Batch::default();
+                    batch.push(
+                        INSERT_DEPLOYMENT,
+                        vec![
+                            Bound::Id(DbId(d.id)),
+                            Bound::Id(application),
+                            Bound::Id(version_id),
+                            Bound::Id(environment),
+                            Bound::Time(DbTime(d.deployment_date)),
+                            Bound::OptionalText(d.deployed_by.clone()),
+                            Bound::OptionalText(d.notes.clone()),
+                            Bound::Time(DbTime(d.created_at)),
+                        ],
+                    );
                     if let Some(claim) = claim {
                         // Taken after the deployment row exists (the key refers to it); a
                         // concurrent holder of the key makes this wait, then insert nothing.
-                        sqlx::query("DELETE FROM idempotency_key WHERE created_at < $1")
-                            .bind(DbTime(claim.expired_before))
-                            .execute(&mut *tx)
-                            .await?;
+                        batch.push(
+                            "DELETE FROM idempotency_key WHERE created_at < $1",
+                            vec![Bound::Time(DbTime(claim.expired_before))],
+                        );
+                        Self::run_batch(&mut tx, std::mem::take(&mut batch)).await?;
                         let claimed = sqlx::query(
                             "INSERT INTO idempotency_key
                                (user_id, idempotency_key, request_hash, deployment_id, created_at)
@@ -826,19 +775,23 @@ macro_rules! store_with_shared_statements {
                             return Ok(true);
                         }
                     }
-                    sqlx::query(Self::CLAIM_PAIR)
-                        .bind(application)
-                        .bind(environment)
-                        .bind(DbId(d.id))
-                        .bind(DbTime(d.deployment_date))
-                        .bind(DbTime(d.created_at))
-                        .bind(version_id)
-                        .bind(&d.deployed_by)
-                        .execute(&mut *tx)
-                        .await?;
-                    Self::refresh_pair(&mut tx, application, environment).await?;
-                    Self::append_audit(&mut tx, audit).await?;
-                    Self::append_outbox(&mut tx, outbox).await?;
+                    batch
+                        .push(
+                            Self::CLAIM_PAIR,
+                            vec![
+                                Bound::Id(application),
+                                Bound::Id(environment),
+                                Bound::Id(DbId(d.id)),
+                                Bound::Time(DbTime(d.deployment_date)),
+                                Bound::Time(DbTime(d.created_at)),
+                                Bound::Id(version_id),
+                                Bound::OptionalText(d.deployed_by.clone()),
+                            ],
+                        )
+                        .push(REFRESH_PAIR, vec![Bound::Id(application), Bound::Id(environment)])
+                        .audit(audit)
+                        .outbox(outbox);
+                    Self::run_batch(&mut tx, batch).await?;
                     tx.commit().await.map(|_| false)
                 }
                 .await
@@ -1033,12 +986,15 @@ macro_rules! store_with_shared_statements {
                     if updated.rows_affected() == 0 {
                         return Ok(false);
                     }
-                    for statement in [Self::UNCOUNT_RETRACTED, DROP_EMPTY_PAIR] {
-                        sqlx::query(statement).bind(application).bind(environment).execute(&mut *tx).await?;
-                    }
-                    Self::refresh_pair(&mut tx, application, environment).await?;
-                    Self::append_audit(&mut tx, audit).await?;
-                    Self::append_outbox(&mut tx, outbox).await?;
+                    let pair = || vec![Bound::Id(application), Bound::Id(environment)];
+                    let mut batch = Batch::default();
+                    batch
+                        .push(Self::UNCOUNT_RETRACTED, pair())
+                        .push(DROP_EMPTY_PAIR, pair())
+                        .push(REFRESH_PAIR, pair())
+                        .audit(audit)
+                        .outbox(outbox);
+                    Self::run_batch(&mut tx, batch).await?;
                     tx.commit().await.map(|_| true)
                 }
                 .await
@@ -1243,7 +1199,9 @@ macro_rules! store_with_shared_statements {
             async fn insert_webhook_deliveries(&self, deliveries: &[WebhookDelivery]) -> Result<(), StoreError> {
                 async {
                     let mut tx = self.writer().begin().await?;
-                    Self::append_outbox(&mut tx, deliveries).await?;
+                    let mut batch = Batch::default();
+                    batch.outbox(deliveries);
+                    Self::run_batch(&mut tx, batch).await?;
                     tx.commit().await
                 }
                 .await

@@ -17,10 +17,14 @@ use app::ssr::{
     TimelineRecord, VersionBrief, WebhookRecord,
 };
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions,
+    SqliteSynchronous,
+};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use uuid::Uuid;
 
+use super::batch::{arguments, Batch, Bound};
 use super::columns::{
     parse_sqlite_instant, ApplicationRow, AuditRow, CredentialsRow, DbId, DbOutcome, DbRole,
     DbTime, DeliveryRow, DeploymentRow, EnvironmentRow, HookRow, IdempotencyRow, SessionRow,
@@ -113,6 +117,16 @@ impl SqliteStore {
 
     fn writer(&self) -> &SqlitePool {
         &self.writer
+    }
+
+    /// The statements as one text: SQLite runs them in order on the connection's thread, one
+    /// trip there and back instead of one per statement (see `batch`).
+    async fn run_batch(tx: &mut SqliteConnection, batch: Batch) -> Result<(), sqlx::Error> {
+        let (sql, values) = batch.into_one_text();
+        sqlx::query_with(&sql, arguments::<SqliteArguments<'static>>(values)?)
+            .execute(tx)
+            .await
+            .map(|_| ())
     }
 
     /// Strictly after `key` in history order. Spelled out, with a plain range on the leading

@@ -427,6 +427,7 @@ impl Service {
             })?;
         tracing::info!(by = %actor.username, deployment = %id, "deployment retracted");
         self.announce(id);
+        self.wake_notifier(&outbox);
         self.get_deployment(actor, id).await
     }
 

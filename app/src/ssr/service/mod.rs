@@ -30,6 +30,9 @@ pub struct Service {
     store: Arc<dyn Store>,
     /// Announces each recorded or retracted deployment (its id) to live dashboards.
     events: tokio::sync::broadcast::Sender<uuid::Uuid>,
+    /// Wakes this server's webhook notifier when this server queued notifications (a record
+    /// without any waits for nobody: asking the database would cost every record a query).
+    queued_notifications: tokio::sync::Notify,
     policy: AccessPolicy,
     /// The full current-state matrix as the REST API's JSON body and as the dashboard's view.
     matrix: kept::Kept<matrix_cache::Matrix>,
@@ -105,6 +108,7 @@ impl Service {
         Self {
             store,
             events: tokio::sync::broadcast::channel(256).0,
+            queued_notifications: tokio::sync::Notify::new(),
             policy,
             matrix: kept::Kept::new(),
             timelines: kept::Kept::new(),
@@ -119,6 +123,18 @@ impl Service {
     }
 
     /// Live feed of deployment changes (ids; nil: refetch everything), for server-sent events.
+    /// Returns once this server has queued webhook notifications since the last call (at once
+    /// if it did meanwhile). Other servers' notifications are found by polling.
+    pub async fn notifications_queued(&self) {
+        self.queued_notifications.notified().await
+    }
+
+    fn wake_notifier(&self, queued: &[crate::model::WebhookDelivery]) {
+        if !queued.is_empty() {
+            self.queued_notifications.notify_one();
+        }
+    }
+
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<uuid::Uuid> {
         self.events.subscribe()
     }

@@ -214,6 +214,7 @@ impl Service {
         );
         // Nobody listening is fine.
         self.announce(deployment.id);
+        self.wake_notifier(&outbox);
         Ok(Recorded {
             deployment: self.get_deployment(actor, deployment.id).await?,
             replayed: false,

@@ -304,6 +304,7 @@ impl Service {
             .insert_webhook_deliveries(std::slice::from_ref(&delivery))
             .await
             .map_err(store_error("webhook"))?;
+        self.wake_notifier(std::slice::from_ref(&delivery));
         Ok(delivery)
     }
 
