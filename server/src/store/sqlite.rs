@@ -189,8 +189,11 @@ impl SqliteStore {
         // SQLite has one writer at a time. Writers queue for the single writer connection in
         // order; several connections contending for the lock would instead sleep in SQLite's
         // busy handler (in steps up to 100 ms), which is what made recording's p99 slow.
+        // A connection to a file cannot go stale, so the pools skip sqlx's ping before each
+        // use: on SQLite it is a trip to the connection's thread, as costly as the statement.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("../migrations/sqlite").run(&writer).await?;
@@ -203,6 +206,7 @@ impl SqliteStore {
             .await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(READERS)
+            .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await?;
         Ok(Self { pool, writer })
