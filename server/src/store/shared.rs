@@ -2,7 +2,8 @@
 //! text, with `$n` placeholders, which sqlx binds on SQLite too). Each backend supplies only
 //! what truly differs, as items of its own `impl`:
 //!
-//! - `reader()` / `writer()`: the pools for queries and for changes (SQLite has one writer);
+//! - `reader()` / `writer()`: the pool for queries, and a connection for changes (SQLite's one
+//!   writer, waited for in turn; a pooled connection on PostgreSQL);
 //! - `LIKE`: the case-insensitive match (`LIKE` in SQLite, `ILIKE` in PostgreSQL);
 //! - `push_after_key`: the history keyset predicate (each planner wants its own spelling);
 //! - `CELLS_PREFIX` and `fetch_cells`: how the matrix is read (rows, or SQLite's single JSON
@@ -19,7 +20,8 @@ macro_rules! audited {
     };
     ($self:ident, $audit:expr, |$tx:ident| $body:expr, if |$outcome:ident| $keep:expr) => {
         async {
-            let mut transaction = $self.writer().begin().await?;
+            let mut writer = $self.writer().await?;
+            let mut transaction = sqlx::Connection::begin(&mut *writer).await?;
             let outcome = {
                 let $tx = &mut *transaction;
                 $body
@@ -459,7 +461,7 @@ macro_rules! store_with_shared_statements {
                 sqlx::query("UPDATE user_session SET last_seen_at = $1 WHERE secret_hash = $2")
                     .bind(DbTime(at))
                     .bind(secret_hash)
-                    .execute(self.writer())
+                    .execute(&mut *self.writer().await.map_err(map_sqlx_error)?)
                     .await
                     .done()
             }
@@ -475,7 +477,7 @@ macro_rules! store_with_shared_statements {
             async fn delete_sessions_of(&self, user_id: Uuid) -> Result<(), StoreError> {
                 sqlx::query("DELETE FROM user_session WHERE user_id = $1")
                     .bind(DbId(user_id))
-                    .execute(self.writer())
+                    .execute(&mut *self.writer().await.map_err(map_sqlx_error)?)
                     .await
                     .done()
             }
@@ -529,7 +531,7 @@ macro_rules! store_with_shared_statements {
                 sqlx::query("UPDATE api_token SET last_used_at = $1 WHERE id = $2")
                     .bind(DbTime(at))
                     .bind(DbId(id))
-                    .execute(self.writer())
+                    .execute(&mut *self.writer().await.map_err(map_sqlx_error)?)
                     .await
                     .done()
             }
@@ -588,7 +590,7 @@ macro_rules! store_with_shared_statements {
             async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
                 sqlx::query(CLEAR_LOGIN_FAILURES)
                     .bind(key)
-                    .execute(self.writer())
+                    .execute(&mut *self.writer().await.map_err(map_sqlx_error)?)
                     .await
                     .done()
             }
@@ -637,7 +639,8 @@ macro_rules! store_with_shared_statements {
 
             async fn insert_delivery(&self, d: &HookDelivery) -> Result<bool, StoreError> {
                 async {
-                    let mut tx = self.writer().begin().await?;
+                    let mut writer = self.writer().await?;
+                    let mut tx = sqlx::Connection::begin(&mut *writer).await?;
                     let kept = sqlx::query(
                         "INSERT INTO hook_delivery
                            (id, hook_id, delivery_id, received_at, event, outcome, detail, deployment_id)
@@ -718,7 +721,8 @@ macro_rules! store_with_shared_statements {
             ) -> Result<Inserted, StoreError> {
                 let (application, environment) = (DbId(d.application_id), DbId(d.environment_id));
                 let taken = async {
-                    let mut tx = self.writer().begin().await?;
+                    let mut writer = self.writer().await?;
+                    let mut tx = sqlx::Connection::begin(&mut *writer).await?;
                     let mut version_id = DbId(d.version_id);
                     if let Some(v) = new_version {
                         // A concurrent request may have registered the same identifier: deploy
@@ -966,7 +970,8 @@ macro_rules! store_with_shared_statements {
                 let retracted = async {
                     // Write first, so the transaction holds SQLite's write lock from its first
                     // statement; the pair's row update below also locks the pair in PostgreSQL.
-                    let mut tx = self.writer().begin().await?;
+                    let mut writer = self.writer().await?;
+                    let mut tx = sqlx::Connection::begin(&mut *writer).await?;
                     let updated = sqlx::query(
                         "UPDATE deployment SET deleted_at = $1, deleted_by = $2, delete_reason = $3
                           WHERE id = $4 AND deleted_at IS NULL",
@@ -1198,7 +1203,8 @@ macro_rules! store_with_shared_statements {
 
             async fn insert_webhook_deliveries(&self, deliveries: &[WebhookDelivery]) -> Result<(), StoreError> {
                 async {
-                    let mut tx = self.writer().begin().await?;
+                    let mut writer = self.writer().await?;
+                    let mut tx = sqlx::Connection::begin(&mut *writer).await?;
                     let mut batch = Batch::default();
                     batch.outbox(deliveries);
                     Self::run_batch(&mut tx, batch).await?;
@@ -1240,14 +1246,15 @@ macro_rules! store_with_shared_statements {
                     .bind(DbTime(lease_until))
                     .bind(DbTime(now))
                     .bind(limit)
-                    .fetch_all(self.writer())
+                    .fetch_all(&mut *self.writer().await.map_err(map_sqlx_error)?)
                     .await
                     .many()
             }
 
             async fn finish_webhook_delivery(&self, d: &WebhookDelivery) -> Result<(), StoreError> {
                 async {
-                    let mut tx = self.writer().begin().await?;
+                    let mut writer = self.writer().await?;
+                    let mut tx = sqlx::Connection::begin(&mut *writer).await?;
                     sqlx::query(
                         "UPDATE webhook_delivery SET status = $1, next_attempt_at = $2, locked_until = NULL,
                                 last_status = $3, last_error = $4, delivered_at = $5
@@ -1278,13 +1285,14 @@ macro_rules! store_with_shared_statements {
 
             async fn rebuild_current_deployments(&self) -> Result<(), StoreError> {
                 async {
-                    let mut tx = self.writer().begin().await?;
+                    let mut writer = self.writer().await?;
+                    let mut tx = sqlx::Connection::begin(&mut *writer).await?;
                     sqlx::query("DELETE FROM current_deployment").execute(&mut *tx).await?;
                     sqlx::query(REBUILD_CURRENT).execute(&mut *tx).await?;
                     tx.commit().await?;
                     // Fresh statistics after a bulk load (the catalogue's too), so the planner
                     // picks the right indexes.
-                    sqlx::query("ANALYZE").execute(self.writer()).await.map(|_| ())
+                    sqlx::query("ANALYZE").execute(&mut *writer).await.map(|_| ())
                 }
                 .await
                 .map_err(map_sqlx_error)

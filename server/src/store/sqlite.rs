@@ -21,7 +21,7 @@ use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions,
     SqliteSynchronous,
 };
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{ConnectOptions, QueryBuilder, Sqlite, SqlitePool};
 use uuid::Uuid;
 
 use super::batch::{arguments, Batch, Bound};
@@ -91,8 +91,10 @@ const READERS: u32 = 2;
 pub struct SqliteStore {
     /// Read-only connections for every query that changes nothing.
     pool: SqlitePool,
-    /// The one connection that writes.
-    writer: SqlitePool,
+    /// The one connection that writes. Held directly rather than as a pool of one: a pool
+    /// pings a connection each time it is given back (a trip to SQLite's thread per change),
+    /// and tokio's lock hands it to waiting writers in the order they came.
+    writer: tokio::sync::Mutex<SqliteConnection>,
 }
 
 impl SqliteStore {
@@ -115,8 +117,9 @@ impl SqliteStore {
         &self.pool
     }
 
-    fn writer(&self) -> &SqlitePool {
-        &self.writer
+    /// The writer, once the changes queued before this one are done.
+    async fn writer(&self) -> Result<tokio::sync::MutexGuard<'_, SqliteConnection>, sqlx::Error> {
+        Ok(self.writer.lock().await)
     }
 
     /// The statements as one text: SQLite runs them in order on the connection's thread, one
@@ -189,27 +192,28 @@ impl SqliteStore {
         // SQLite has one writer at a time. Writers queue for the single writer connection in
         // order; several connections contending for the lock would instead sleep in SQLite's
         // busy handler (in steps up to 100 ms), which is what made recording's p99 slow.
-        // A connection to a file cannot go stale, so the pools skip sqlx's ping before each
-        // use: on SQLite it is a trip to the connection's thread, as costly as the statement.
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .test_before_acquire(false)
-            .connect_with(options.clone())
+        let mut writer = options.connect().await?;
+        sqlx::migrate!("../migrations/sqlite")
+            .run(&mut writer)
             .await?;
-        sqlx::migrate!("../migrations/sqlite").run(&writer).await?;
         // SQLite never gathers planner statistics by itself; without them a grown history can
         // be read through the wrong index. This refreshes them when they are missing or stale
         // (a table grown 25-fold since it was last analysed), in full: with analysis_limit the
         // estimates were wrong enough for a history page to sort the whole table.
         sqlx::query("PRAGMA optimize=0x10002")
-            .execute(&writer)
+            .execute(&mut writer)
             .await?;
+        // A connection to a file cannot go stale: no ping before each use (on SQLite a trip
+        // to the connection's thread, as costly as the statement).
         let pool = SqlitePoolOptions::new()
             .max_connections(READERS)
             .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(Self { pool, writer })
+        Ok(Self {
+            pool,
+            writer: tokio::sync::Mutex::new(writer),
+        })
     }
 }
 
@@ -223,7 +227,8 @@ store_with_shared_statements!(SqliteStore, Sqlite, {
         deployments: &[NewDeployment],
     ) -> Result<(), StoreError> {
         async {
-            let mut tx = self.writer.begin().await?;
+            let mut writer = self.writer.lock().await;
+            let mut tx = sqlx::Connection::begin(&mut *writer).await?;
             // 8 values a row; 1,000 rows stay well under SQLite's limit on bound parameters.
             for chunk in deployments.chunks(1_000) {
                 let mut qb = QueryBuilder::<Sqlite>::new(
