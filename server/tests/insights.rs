@@ -205,7 +205,42 @@ async fn without_production_the_last_stage_stands_in(app: TestApp) {
     assert_eq!(measured["deploymentFrequency"]["deployments"], 1);
 }
 
+/// More applications than one statement reads (insights read them a few dozen at a time):
+/// every one is counted, each with its own rollback.
+async fn every_application_counts_however_many_there_are(app: TestApp) {
+    app.create(
+        "/api/environments",
+        json!({"name": "PROD", "isProduction": true}),
+    )
+    .await;
+    const APPLICATIONS: usize = 60;
+    for i in 0..APPLICATIONS {
+        let name = format!("app-{i:02}");
+        app.create("/api/applications", json!({"name": name})).await;
+        for (version, date) in [
+            ("1.0.0", "2026-11-03T12:00:00Z"),
+            ("1.1.0", "2026-11-04T12:00:00Z"),
+            ("1.0.0", "2026-11-05T12:00:00Z"),
+        ] {
+            app.create(
+                "/api/deployments",
+                json!({"application": name, "version": version, "environment": "PROD",
+                       "createVersion": true, "deploymentDate": date}),
+            )
+            .await;
+        }
+    }
+    let measured = insights(&app, RANGE).await;
+    assert_eq!(
+        measured["deploymentFrequency"]["deployments"],
+        3 * APPLICATIONS
+    );
+    assert_eq!(measured["changeFailureRate"]["rolledBack"], APPLICATIONS);
+    assert_eq!(measured["timeToRestore"]["count"], APPLICATIONS);
+}
+
 for_both_backends!(run;
+    every_application_counts_however_many_there_are,
     without_production_the_last_stage_stands_in,
     every_metric_on_a_known_history,
     anyone_signed_in_reads_them_and_bad_queries_are_explained,

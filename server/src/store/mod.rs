@@ -392,6 +392,9 @@ const VERSION_BRIEFS: &str =
 /// How many ids one statement binds (both backends allow far more; this keeps statements short).
 const IDS_PER_STATEMENT: usize = 1_000;
 
+/// How many applications' deployments one statement of insights reads (see `insight_rows`).
+const APPLICATIONS_PER_INSIGHT_READ: usize = 25;
+
 /// What followed in a pair: a live deployment's date and version.
 #[derive(Clone)]
 struct NextInPair {

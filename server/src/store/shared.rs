@@ -1084,31 +1084,48 @@ macro_rules! store_with_shared_statements {
                     }
                     qb.push(")");
                 };
-                // Live deployments are read pair by pair from the pair index, which holds every
-                // column needed (an environment's range would visit a table row each, scattered
-                // over a year of history); the few retracted ones from their own index.
-                let mut range = Self::json_rows(INSIGHT_RANGE_COLUMNS);
-                for (i, which) in [
-                    "d.deleted_at IS NULL AND d.application_id IN ",
-                    "d.deleted_at IS NOT NULL AND d.application_id IN ",
-                ]
-                .into_iter()
-                .enumerate()
-                {
-                    if i > 0 {
-                        range.push(" UNION ALL ");
+                let applications: Vec<Uuid> = match application_id {
+                    Some(id) => vec![id],
+                    None => sqlx::query_scalar::<_, DbId>("SELECT id FROM application ORDER BY id")
+                        .fetch_all(self.reader())
+                        .await
+                        .map_err(map_sqlx_error)?
+                        .into_iter()
+                        .map(|id| id.0)
+                        .collect(),
+                };
+                // A few applications per statement: each answer is one JSON text, held by the
+                // database, copied by the driver and parsed here, so a year of every
+                // application's deployments in one text cost ~50 MB at its peak.
+                let mut range: Vec<columns::InsightRangeRow> = vec![];
+                for chunk in applications.chunks(APPLICATIONS_PER_INSIGHT_READ) {
+                    // Live deployments are read pair by pair from the pair index, which holds
+                    // every column needed (an environment's range would visit a table row each,
+                    // scattered over a year of history); the few retracted ones from their own
+                    // index.
+                    let mut qb = Self::json_rows(INSIGHT_RANGE_COLUMNS);
+                    for (i, which) in [
+                        "d.deleted_at IS NULL AND d.application_id IN (",
+                        "d.deleted_at IS NOT NULL AND d.application_id IN (",
+                    ]
+                    .into_iter()
+                    .enumerate()
+                    {
+                        if i > 0 {
+                            qb.push(" UNION ALL ");
+                        }
+                        qb.push(INSIGHT_RANGE).push(which);
+                        let mut ids = qb.separated(", ");
+                        for id in chunk {
+                            ids.push_bind(DbId(*id));
+                        }
+                        qb.push(") AND d.environment_id ");
+                        environments(&mut qb);
+                        qb.push(" AND d.deployment_date >= ").push_bind(DbTime(from));
+                        qb.push(" AND d.deployment_date < ").push_bind(DbTime(to));
                     }
-                    range.push(INSIGHT_RANGE).push(which);
-                    match application_id {
-                        Some(id) => range.push("(").push_bind(DbId(id)).push(")"),
-                        None => range.push("(SELECT id FROM application)"),
-                    };
-                    range.push(" AND d.environment_id ");
-                    environments(&mut range);
-                    range.push(" AND d.deployment_date >= ").push_bind(DbTime(from));
-                    range.push(" AND d.deployment_date < ").push_bind(DbTime(to));
+                    range.extend(self.fetch_json_rows::<columns::InsightRangeRow>(qb).await?);
                 }
-                let range: Vec<columns::InsightRangeRow> = self.fetch_json_rows(range).await?;
                 if range.is_empty() {
                     return Ok(vec![]);
                 }
