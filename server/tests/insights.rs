@@ -205,7 +205,7 @@ async fn without_production_the_last_stage_stands_in(app: TestApp) {
     assert_eq!(measured["deploymentFrequency"]["deployments"], 1);
 }
 
-/// More applications than one statement reads (insights read them a few dozen at a time):
+/// More applications than one statement reads (insights read them a hundred at a time):
 /// every one is counted, each with its own rollback.
 async fn every_application_counts_however_many_there_are(app: TestApp) {
     app.create(
@@ -213,7 +213,7 @@ async fn every_application_counts_however_many_there_are(app: TestApp) {
         json!({"name": "PROD", "isProduction": true}),
     )
     .await;
-    const APPLICATIONS: usize = 60;
+    const APPLICATIONS: usize = 110;
     for i in 0..APPLICATIONS {
         let name = format!("app-{i:02}");
         app.create("/api/applications", json!({"name": name})).await;

@@ -393,7 +393,7 @@ const VERSION_BRIEFS: &str =
 const IDS_PER_STATEMENT: usize = 1_000;
 
 /// How many applications' deployments one statement of insights reads (see `insight_rows`).
-const APPLICATIONS_PER_INSIGHT_READ: usize = 25;
+const APPLICATIONS_PER_INSIGHT_READ: usize = 100;
 
 /// What followed in a pair: a live deployment's date and version.
 #[derive(Clone)]

@@ -1094,7 +1094,7 @@ macro_rules! store_with_shared_statements {
                         .map(|id| id.0)
                         .collect(),
                 };
-                // A few applications per statement: each answer is one JSON text, held by the
+                // A hundred applications per statement: each answer is one JSON text, held by the
                 // database, copied by the driver and parsed here, so a year of every
                 // application's deployments in one text cost ~50 MB at its peak.
                 let mut range: Vec<columns::InsightRangeRow> = vec![];
