@@ -18,28 +18,7 @@ pub(super) enum Bound {
     OptionalText(Option<String>),
 }
 
-impl Bound {
-    /// Adds the value to `args` as its column type.
-    fn add_to<'q, A>(self, args: &mut A) -> Result<(), sqlx::error::BoxDynError>
-    where
-        A: Arguments<'q>,
-        DbId: sqlx::Encode<'q, A::Database> + sqlx::Type<A::Database>,
-        DbTime: sqlx::Encode<'q, A::Database> + sqlx::Type<A::Database>,
-        Option<DbId>: sqlx::Encode<'q, A::Database> + sqlx::Type<A::Database>,
-        String: sqlx::Encode<'q, A::Database> + sqlx::Type<A::Database>,
-        Option<String>: sqlx::Encode<'q, A::Database> + sqlx::Type<A::Database>,
-    {
-        match self {
-            Bound::Id(id) => args.add(id),
-            Bound::OptionalId(id) => args.add(id),
-            Bound::Time(at) => args.add(at),
-            Bound::Text(text) => args.add(text),
-            Bound::OptionalText(text) => args.add(text),
-        }
-    }
-}
-
-/// The values as one query's arguments.
+/// The values as one query's arguments, each as its column type.
 pub(super) fn arguments<'q, A>(values: Vec<Bound>) -> Result<A, sqlx::Error>
 where
     A: Arguments<'q>,
@@ -51,7 +30,14 @@ where
 {
     let mut args = A::default();
     for value in values {
-        value.add_to(&mut args).map_err(sqlx::Error::Encode)?;
+        match value {
+            Bound::Id(id) => args.add(id),
+            Bound::OptionalId(id) => args.add(id),
+            Bound::Time(at) => args.add(at),
+            Bound::Text(text) => args.add(text),
+            Bound::OptionalText(text) => args.add(text),
+        }
+        .map_err(sqlx::Error::Encode)?;
     }
     Ok(args)
 }
