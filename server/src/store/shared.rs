@@ -53,6 +53,16 @@ macro_rules! store_with_shared_statements {
                 qb
             }
 
+            /// Pushes `(id, id, …)` with each id bound: the list after an `IN`.
+            fn push_id_list(qb: &mut sqlx::QueryBuilder<'_, $db>, ids: &[Uuid]) {
+                qb.push("(");
+                let mut list = qb.separated(", ");
+                for id in ids {
+                    list.push_bind(DbId(*id));
+                }
+                qb.push(")");
+            }
+
             async fn fetch_json_rows<T: serde::de::DeserializeOwned>(
                 &self,
                 mut query: sqlx::QueryBuilder<'_, $db>,
@@ -1077,12 +1087,8 @@ macro_rules! store_with_shared_statements {
                     return Ok(vec![]);
                 }
                 let environments = |qb: &mut sqlx::QueryBuilder<'_, $db>| {
-                    qb.push("IN (");
-                    let mut ids = qb.separated(", ");
-                    for id in environment_ids {
-                        ids.push_bind(DbId(*id));
-                    }
-                    qb.push(")");
+                    qb.push("IN ");
+                    Self::push_id_list(qb, environment_ids);
                 };
                 let applications: Vec<Uuid> = match application_id {
                     Some(id) => vec![id],
@@ -1105,8 +1111,8 @@ macro_rules! store_with_shared_statements {
                     // index.
                     let mut qb = Self::json_rows(INSIGHT_RANGE_COLUMNS);
                     for (i, which) in [
-                        "d.deleted_at IS NULL AND d.application_id IN (",
-                        "d.deleted_at IS NOT NULL AND d.application_id IN (",
+                        "d.deleted_at IS NULL AND d.application_id IN ",
+                        "d.deleted_at IS NOT NULL AND d.application_id IN ",
                     ]
                     .into_iter()
                     .enumerate()
@@ -1115,11 +1121,8 @@ macro_rules! store_with_shared_statements {
                             qb.push(" UNION ALL ");
                         }
                         qb.push(INSIGHT_RANGE).push(which);
-                        let mut ids = qb.separated(", ");
-                        for id in chunk {
-                            ids.push_bind(DbId(*id));
-                        }
-                        qb.push(") AND d.environment_id ");
+                        Self::push_id_list(&mut qb, chunk);
+                        qb.push(" AND d.environment_id ");
                         environments(&mut qb);
                         qb.push(" AND d.deployment_date >= ").push_bind(DbTime(from));
                         qb.push(" AND d.deployment_date < ").push_bind(DbTime(to));
@@ -1154,12 +1157,8 @@ macro_rules! store_with_shared_statements {
                     qb.push(FIRST_DEPLOYMENT_END).push(" AS first_here, ");
                     qb.push(FIRST_DEPLOYMENT_OF_V).push("NOT ");
                     environments(&mut qb);
-                    qb.push(FIRST_DEPLOYMENT_END).push(" AS first_elsewhere FROM version v WHERE v.id IN (");
-                    let mut ids = qb.separated(", ");
-                    for id in chunk {
-                        ids.push_bind(DbId(*id));
-                    }
-                    qb.push(")");
+                    qb.push(FIRST_DEPLOYMENT_END).push(" AS first_elsewhere FROM version v WHERE v.id IN ");
+                    Self::push_id_list(&mut qb, chunk);
                     firsts.extend(self.fetch_json_rows::<columns::InsightFirstsRow>(qb).await?);
                 }
                 Ok(insight_records(range, after, firsts))
