@@ -62,7 +62,7 @@ for backend in sqlite postgres; do
   suite "what the browser receives: compression, caching, asset paths [$backend]" test_run -p server --test delivery -- "$backend::"
   suite "kept matrix, pages and time travel equal the history (randomized) [$backend]" test_run -p server --test matrix_exactness -- "$backend::"
 done
-suite "log hygiene, demo data, bulk seed [sqlite + postgres]" test_run -p server --test log_hygiene --test demo
+suite "log hygiene, demo data, bulk seed, the process (no huge pages) [sqlite + postgres]" test_run -p server --test log_hygiene --test demo --test process
 suite "kill -9 durability of acknowledged writes [sqlite + postgres]" test_run -p server --test durability
 # UI code (pages, components) is covered by the browser tests below, not counted here.
 suite "line coverage of server + app ssr code >= 80%" cargo llvm-cov report --summary-only \

@@ -439,6 +439,11 @@ impl ServerProcess {
         panic!("the server did not become healthy within 60 s");
     }
 
+    /// The server's process id (to read what the kernel says about it).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn kill_9(mut self) {
         self.child.kill().expect("SIGKILL"); // Child::kill sends SIGKILL on Unix
         self.child.wait().unwrap();
