@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::audit::{entry, set_field, Target};
 use super::matrix_cache::{MatrixJsonChunks, MatrixJsonPage};
+use super::timelines::TimeTravelJsonChunks;
 use super::{now, require, store_error, Service};
 use crate::error::{AppError, FieldError};
 use crate::model::*;
@@ -296,7 +297,12 @@ impl Service {
             Some(at) => {
                 let timelines = self.timelines.get(self.store.as_ref()).await?;
                 let applications = timelines.applications_of(pairs);
-                timelines.json_at(&applications, pairs.environment_id, at)?
+                return Ok(Box::new(TimeTravelJsonChunks::new(
+                    timelines,
+                    applications,
+                    pairs.environment_id,
+                    at,
+                )));
             }
         };
         Ok(Box::new(std::iter::once(body)))
@@ -339,7 +345,7 @@ impl Service {
         let (rows, next_cursor) =
             super::matrix_cache::application_page(applications, after, limit as usize)?;
         Ok(MatrixJsonPage {
-            body: timelines.json_at(&applications[rows], None, at)?,
+            body: timelines.json_at(&applications[rows], None, at),
             next_cursor,
         })
     }

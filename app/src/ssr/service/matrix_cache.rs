@@ -196,7 +196,7 @@ pub struct MatrixJsonChunks {
     done: bool,
 }
 
-const CHUNK_BYTES: usize = 64 * 1024;
+pub(super) const CHUNK_BYTES: usize = 64 * 1024;
 
 impl MatrixJsonChunks {
     pub(super) fn new(matrix: Arc<Matrix>) -> Self {
