@@ -196,7 +196,7 @@ pub struct MatrixJsonChunks {
     done: bool,
 }
 
-pub(super) const CHUNK_BYTES: usize = 64 * 1024;
+const CHUNK_BYTES: usize = 64 * 1024;
 
 impl MatrixJsonChunks {
     pub(super) fn new(matrix: Arc<Matrix>) -> Self {
@@ -212,27 +212,46 @@ impl Iterator for MatrixJsonChunks {
     type Item = Bytes;
 
     fn next(&mut self) -> Option<Bytes> {
-        if self.done {
-            return None;
-        }
         let cells = &self.matrix.json_cells;
-        let mut chunk = BytesMut::with_capacity(CHUNK_BYTES + 1024);
-        if self.next_cell == 0 {
-            chunk.put_u8(b'[');
-        }
-        while self.next_cell < cells.len() && chunk.len() < CHUNK_BYTES {
-            if self.next_cell > 0 {
-                chunk.put_u8(b',');
-            }
-            chunk.put_slice(&cells[self.next_cell]);
-            self.next_cell += 1;
-        }
-        if self.next_cell == cells.len() {
-            chunk.put_u8(b']');
-            self.done = true;
-        }
-        Some(chunk.freeze())
+        next_array_chunk(
+            &mut self.next_cell,
+            cells.len(),
+            &mut self.done,
+            |chunk, i| {
+                if i > 0 {
+                    chunk.push(b',');
+                }
+                chunk.extend_from_slice(&cells[i]);
+            },
+        )
     }
+}
+
+/// The next chunk of a JSON array streamed item by item (the whole matrix, time travel's
+/// rows): `[` before item 0, then items from `*next` on, each appended by `write`, until the
+/// chunk holds about [`CHUNK_BYTES`], and `]` after the last one; None once that was sent.
+pub(super) fn next_array_chunk(
+    next: &mut usize,
+    items: usize,
+    done: &mut bool,
+    mut write: impl FnMut(&mut Vec<u8>, usize),
+) -> Option<Bytes> {
+    if *done {
+        return None;
+    }
+    let mut chunk = Vec::with_capacity(CHUNK_BYTES + 32 * 1024);
+    if *next == 0 {
+        chunk.push(b'[');
+    }
+    while *next < items && chunk.len() < CHUNK_BYTES {
+        write(&mut chunk, *next);
+        *next += 1;
+    }
+    if *next == items {
+        chunk.push(b']');
+        *done = true;
+    }
+    Some(Bytes::from(chunk))
 }
 
 /// `[cell,cell,…]`: the same bytes as serializing the list at once.

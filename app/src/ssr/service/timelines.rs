@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::deployments::is_rollback;
 use super::kept::Keepable;
-use super::matrix_cache::CHUNK_BYTES;
+use super::matrix_cache::next_array_chunk;
 use super::store_error;
 use crate::error::AppError;
 use crate::model::{
@@ -448,7 +448,7 @@ impl Timelines {
 }
 
 /// The time-travel JSON of whole rows, `[cell,cell,…]`, written row by row while the body
-/// streams, in chunks of about [`CHUNK_BYTES`]. Written whole, each response in flight held
+/// streams, in chunks (see [`next_array_chunk`]). Written whole, each response in flight held
 /// its own copy: 32 MB at 2,000 × 40, and 8 clients took the server past 500 MB.
 pub(super) struct TimeTravelJsonChunks {
     timelines: Arc<Timelines>,
@@ -484,29 +484,13 @@ impl Iterator for TimeTravelJsonChunks {
     type Item = Bytes;
 
     fn next(&mut self) -> Option<Bytes> {
-        if self.done {
-            return None;
-        }
-        let mut chunk = Vec::with_capacity(CHUNK_BYTES + 32 * 1024);
-        if self.next_row == 0 {
-            chunk.push(b'[');
-        }
-        while self.next_row < self.applications.len() && chunk.len() < CHUNK_BYTES {
-            let row = &self.applications[self.next_row..=self.next_row];
-            self.none_yet = (self.timelines).write_cells(
-                &mut chunk,
-                row,
-                self.environment,
-                self.at,
-                self.none_yet,
-            );
-            self.next_row += 1;
-        }
-        if self.next_row == self.applications.len() {
-            chunk.push(b']');
-            self.done = true;
-        }
-        Some(Bytes::from(chunk))
+        let rows = self.applications.len();
+        let (timelines, applications) = (&self.timelines, &self.applications);
+        let (environment, at, none_yet) = (self.environment, self.at, &mut self.none_yet);
+        next_array_chunk(&mut self.next_row, rows, &mut self.done, |chunk, row| {
+            let row = &applications[row..=row];
+            *none_yet = timelines.write_cells(chunk, row, environment, at, *none_yet);
+        })
     }
 }
 
