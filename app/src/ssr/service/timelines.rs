@@ -41,18 +41,52 @@ const VERSION_INDEX: u32 = ROLLBACK - 1;
 /// `deployed_by` left empty.
 const NOBODY: u32 = u32::MAX;
 
-/// A pair's live deployments in history order (date, then recording time, then id): the dates
-/// apart, so the binary search reads 8 bytes per step rather than a whole moment.
-struct Timeline {
+/// One application's row: each kept environment's live deployments in history order (date,
+/// then recording time, then id), column after column. One allocation per row rather than per
+/// pair (80,000 pairs at 2,000 × 40); the dates apart, so a binary search reads 8 bytes per step
+/// rather than a whole moment.
+struct RowLists {
+    /// Column `c`'s entries end at `ends[c]` and start where column `c - 1`'s end (0 for the
+    /// first).
+    ends: Box<[u32]>,
     /// Deployment dates in microseconds since the epoch (what both backends store).
     dates: Box<[i64]>,
     moments: Box<[Moment]>,
-    /// The cell this pair last answered (index in `moments`) as the REST API's JSON. Names are
-    /// in it: a rename moves the epoch, and the lists are then read again, this with them.
-    last_json: std::sync::Mutex<Option<(usize, Bytes)>>,
-    /// The start of every cell this pair answers: `{"application":…,"environment":…,` (written
-    /// once; names change only with the epoch, which reads everything again).
-    json_start: std::sync::OnceLock<Box<[u8]>>,
+}
+
+impl RowLists {
+    /// Built from one list per column.
+    fn from_columns(columns: Vec<Vec<(i64, Moment)>>) -> Self {
+        let mut ends = Vec::with_capacity(columns.len());
+        let total = columns.iter().map(Vec::len).sum();
+        let (mut dates, mut moments) = (Vec::with_capacity(total), Vec::with_capacity(total));
+        for list in columns {
+            for (date, moment) in list {
+                dates.push(date);
+                moments.push(moment);
+            }
+            ends.push(dates.len() as u32);
+        }
+        RowLists {
+            ends: ends.into(),
+            dates: dates.into(),
+            moments: moments.into(),
+        }
+    }
+
+    fn range(&self, column: usize) -> std::ops::Range<usize> {
+        let end_of = |c: usize| self.ends.get(c).map_or(0, |&end| end as usize);
+        let start = column.checked_sub(1).map_or(0, end_of);
+        start..end_of(column).max(start)
+    }
+
+    /// Column `column`'s list as (date, moment) pairs.
+    fn column(&self, column: usize) -> Vec<(i64, Moment)> {
+        let range = self.range(column);
+        (self.dates[range.clone()].iter().copied())
+            .zip(self.moments[range].iter().copied())
+            .collect()
+    }
 }
 
 /// A live deployment in its pair's list, but for its date.
@@ -80,11 +114,14 @@ pub(super) struct Timelines {
     /// Where each active application's row and environment's column is.
     rows: HashMap<Uuid, usize>,
     columns: HashMap<Uuid, usize>,
-    /// Each shown pair's live deployments in history order (date, then recording time, then
-    /// id), row by row (`row * columns + column`): walking a row reads neighbouring entries,
-    /// with no hashing per cell. Pairs of archived rows or columns are not kept (bringing one
+    /// Each active application's row of lists (same index as `applications`); a change to a
+    /// pair replaces its row. Pairs of archived rows or columns are not kept (bringing one
     /// back moves the epoch, and everything is read again).
-    grid: Vec<Option<Arc<Timeline>>>,
+    grid: Vec<Arc<RowLists>>,
+    /// How each row's and column's cells start (see [`application_json`]): written once, as names
+    /// change only with the epoch.
+    application_json: Vec<Box<[u8]>>,
+    environment_json: Vec<Box<[u8]>>,
     versions: Vec<Arc<VersionBrief>>,
     version_index: HashMap<Uuid, u32>,
     deployers: Vec<Arc<str>>,
@@ -109,7 +146,9 @@ impl Keepable for Timelines {
             epoch: revisions.epoch,
             rows: index(applications.iter().map(|a| a.id).collect()),
             columns: index(environments.iter().map(|e| e.id).collect()),
-            grid: vec![None; applications.len() * environments.len()],
+            grid: vec![Arc::new(RowLists::from_columns(vec![])); applications.len()],
+            application_json: applications.iter().map(application_json).collect(),
+            environment_json: environments.iter().map(environment_json).collect(),
             applications,
             environments,
             revision_sum: revisions.revisions.iter().sum(),
@@ -184,56 +223,67 @@ impl Timelines {
                 self.versions.push(Arc::new(version));
             }
         }
-        let mut by_environment: HashMap<Uuid, Vec<TimelineRecord>> = HashMap::new();
+        let width = self.columns.len();
+        // The one column read again (None: all of them).
+        let only = match environment_id {
+            None => None,
+            Some(id) => match self.columns.get(&id) {
+                Some(&column) => Some(column),
+                None => return Ok(()), // archived: not shown
+            },
+        };
+        let mut read: Vec<Vec<TimelineRecord>> = (0..width).map(|_| Vec::new()).collect();
         for record in records {
-            by_environment
-                .entry(record.environment_id)
-                .or_default()
-                .push(record);
+            if let Some(&column) = self.columns.get(&record.environment_id) {
+                read[column].push(record); // else archived: not shown
+            }
         }
-        if let Some(environment_id) = environment_id {
-            // A pair whose last live deployment was retracted has no list any more.
-            by_environment.entry(environment_id).or_default();
+        let old = self.grid[row].clone();
+        let mut columns = Vec::with_capacity(width);
+        for (column, records) in read.into_iter().enumerate() {
+            columns.push(if only.is_none_or(|only| only == column) {
+                self.list_of(records)?
+            } else {
+                old.column(column)
+            });
         }
-        for (environment_id, mut records) in by_environment {
-            let Some(&column) = self.columns.get(&environment_id) else {
-                continue; // archived: not shown
+        self.grid[row] = Arc::new(RowLists::from_columns(columns));
+        Ok(())
+    }
+
+    /// A pair's live deployments as its list: in history order, each version's rollback flag
+    /// decided against the one before.
+    fn list_of(
+        &mut self,
+        mut records: Vec<TimelineRecord>,
+    ) -> Result<Vec<(i64, Moment)>, AppError> {
+        records.sort_by_key(|r| (r.deployment_date, r.created_at, r.deployment_id));
+        let mut list = Vec::with_capacity(records.len());
+        let mut previous: Option<u32> = None;
+        for record in records {
+            let index = *self
+                .version_index
+                .get(&record.version_id)
+                .ok_or(AppError::Internal)?;
+            let brief = |i: u32| {
+                let version = &self.versions[i as usize];
+                (version.version_identifier.as_str(), version.created_at)
             };
-            records.sort_by_key(|r| (r.deployment_date, r.created_at, r.deployment_id));
-            let mut dates = Vec::with_capacity(records.len());
-            let mut moments = Vec::with_capacity(records.len());
-            let mut previous: Option<u32> = None;
-            for record in records {
-                let index = *self
-                    .version_index
-                    .get(&record.version_id)
-                    .ok_or(AppError::Internal)?;
-                let brief = |i: u32| {
-                    let version = &self.versions[i as usize];
-                    (version.version_identifier.as_str(), version.created_at)
-                };
-                let rollback = is_rollback(brief(index), previous.map(brief));
-                previous = Some(index);
-                let deployed_by = record
-                    .deployed_by
-                    .map_or(NOBODY, |name| self.deployer(name));
-                dates.push(micros(record.deployment_date));
-                moments.push(Moment {
+            let rollback = is_rollback(brief(index), previous.map(brief));
+            previous = Some(index);
+            let deployed_by = record
+                .deployed_by
+                .map_or(NOBODY, |name| self.deployer(name));
+            list.push((
+                micros(record.deployment_date),
+                Moment {
                     deployment_id: record.deployment_id,
                     version: index | if rollback { ROLLBACK } else { 0 },
                     deployed_by,
-                });
-            }
-            self.grid[row * self.columns.len() + column] = (!moments.is_empty()).then(|| {
-                Arc::new(Timeline {
-                    dates: dates.into(),
-                    moments: moments.into(),
-                    last_json: std::sync::Mutex::new(None),
-                    json_start: std::sync::OnceLock::new(),
-                })
-            });
+                },
+            ));
         }
-        Ok(())
+        Ok(list)
     }
 
     fn deployer(&mut self, name: String) -> u32 {
@@ -307,34 +357,41 @@ impl Timelines {
             .zip(0..)
             .map(|((in_grid, e), shown)| (shown, in_grid, e))
             .collect();
-        let width = self.columns.len();
         (0..).zip(applications).flat_map(move |(row, application)| {
-            let in_grid = self.rows.get(&application.id).map(|r| r * width);
-            // The row's lists, searched together.
-            let listed: Vec<(u32, &Environment, &Timeline)> = (in_grid.into_iter())
-                .flat_map(|start| {
-                    (environments.iter()).filter_map(move |&(column, grid_column, environment)| {
-                        Some((
-                            column,
-                            environment,
-                            self.grid[start + grid_column].as_deref()?,
-                        ))
-                    })
+            let lists = self.rows.get(&application.id).map(|&r| (r, &*self.grid[r]));
+            // The row's lists, searched together: (column shown, column in the grid,
+            // environment, range in the row's lists).
+            let listed: Vec<(u32, usize, &Environment, std::ops::Range<usize>)> = (lists
+                .into_iter())
+            .flat_map(|(_, lists)| {
+                (environments.iter()).filter_map(move |&(column, grid_column, environment)| {
+                    let range = lists.range(grid_column);
+                    (!range.is_empty()).then_some((column, grid_column, environment, range))
                 })
-                .collect();
-            let shown = last_at_or_before(listed.iter().map(|(_, _, t)| &*t.dates), at);
-            (listed.into_iter().zip(shown)).filter_map(
-                move |((column, environment, timeline), shown)| {
+            })
+            .collect();
+            let (grid_row, lists) = lists.unzip();
+            let dates = lists.map_or(&[][..], |lists| &*lists.dates);
+            let shown = last_at_or_before(listed.iter().map(|(.., r)| &dates[r.clone()]), at);
+            // Collected before any is written: the row's moments are read in one tight loop, so
+            // their cache misses are waited for together (as the searches' are).
+            let found: Vec<Found<'a>> = (listed.into_iter().zip(shown))
+                .filter_map(|((column, grid_column, environment, range), shown)| {
+                    let at = range.start + shown?;
+                    let lists = lists?;
                     Some(Found {
                         row,
                         column,
                         application,
                         environment,
-                        timeline,
-                        shown: shown?,
+                        grid_row: grid_row?,
+                        grid_column,
+                        date: lists.dates[at],
+                        moment: lists.moments[at],
                     })
-                },
-            )
+                })
+                .collect();
+            found
         })
     }
 
@@ -360,19 +417,18 @@ impl Timelines {
         }
     }
 
-    /// What follows the pair's names in a cell (see [`cell_start`]), borrowing the version
+    /// What follows the pair's names in a cell (see [`application_json`]), borrowing the version
     /// and deployer instead of copying them: the time-travel JSON writes 7,500 cells per
     /// request, and a fresh instant finds most of them changed.
     fn cell_end<'a>(&'a self, found: &Found<'a>) -> CellEnd<'a> {
-        let moment = found.timeline.moments[found.shown];
+        let moment = found.moment;
         let version = &self.versions[(moment.version & VERSION_INDEX) as usize];
         CellEnd {
             version: VersionJson {
                 id: version.id,
                 version_identifier: &version.version_identifier,
             },
-            deployment_date: DateTime::from_timestamp_micros(found.timeline.dates[found.shown])
-                .unwrap_or_default(),
+            deployment_date: DateTime::from_timestamp_micros(found.date).unwrap_or_default(),
             deployed_by: (moment.deployed_by != NOBODY)
                 .then(|| &*self.deployers[moment.deployed_by as usize]),
             deployment_id: moment.deployment_id,
@@ -409,9 +465,7 @@ impl Timelines {
     }
 
     /// Appends the cells of these applications' rows at `at`, comma-separated (a comma first
-    /// unless `first`); returns whether it still had written none. A pair's cell is written
-    /// once and kept while the pair keeps answering the same deployment (nearby instants
-    /// mostly do).
+    /// unless `first`); returns whether it still had written none.
     fn write_cells(
         &self,
         body: &mut Vec<u8>,
@@ -425,23 +479,9 @@ impl Timelines {
                 body.push(b',');
             }
             first = false;
-            let mut last = found
-                .timeline
-                .last_json
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            match last.as_ref() {
-                Some((shown, json)) if *shown == found.shown => body.extend_from_slice(json),
-                _ => {
-                    let start = body.len();
-                    let json_start = found.timeline.json_start.get_or_init(|| {
-                        cell_start(found.application, found.environment).into_boxed_slice()
-                    });
-                    body.extend_from_slice(json_start);
-                    write_cell_end(body, self.cell_end(&found));
-                    *last = Some((found.shown, Bytes::copy_from_slice(&body[start..])));
-                }
-            }
+            body.extend_from_slice(&self.application_json[found.grid_row]);
+            body.extend_from_slice(&self.environment_json[found.grid_column]);
+            write_cell_end(body, self.cell_end(&found));
         }
         first
     }
@@ -535,24 +575,42 @@ struct CellEnd<'a> {
     is_rollback: bool,
 }
 
-/// `{"application":{"id":…,"name":…},"environment":{…},`: how every cell of a pair starts.
-fn cell_start(application: &Application, environment: &Environment) -> Vec<u8> {
-    #[derive(serde::Serialize)]
-    struct Named<'a> {
-        id: Uuid,
-        name: &'a str,
-    }
-    let mut json = br#"{"application":"#.to_vec();
-    let named = |json: &mut Vec<u8>, id, name| serde_json::to_writer(json, &Named { id, name });
-    // Writing into a Vec cannot fail; names and ids always serialise.
-    let _ = named(&mut json, application.id, &application.name);
-    json.extend_from_slice(br#","environment":"#);
-    let _ = named(&mut json, environment.id, &environment.name);
-    json.push(b',');
-    json
+#[derive(serde::Serialize)]
+struct Named<'a> {
+    id: Uuid,
+    name: &'a str,
 }
 
-/// Appends `end` as the rest of a cell begun by [`cell_start`] (its fields and the closing
+/// `{"application":{"id":…,"name":…},"environment":`: how every cell of a row starts.
+fn application_json(application: &Application) -> Box<[u8]> {
+    let mut json = br#"{"application":"#.to_vec();
+    // Writing into a Vec cannot fail; names and ids always serialise.
+    let _ = serde_json::to_writer(
+        &mut json,
+        &Named {
+            id: application.id,
+            name: &application.name,
+        },
+    );
+    json.extend_from_slice(br#","environment":"#);
+    json.into()
+}
+
+/// `{"id":…,"name":…},`: what follows [`application_json`] in every cell of a column.
+fn environment_json(environment: &Environment) -> Box<[u8]> {
+    let mut json = vec![];
+    let _ = serde_json::to_writer(
+        &mut json,
+        &Named {
+            id: environment.id,
+            name: &environment.name,
+        },
+    );
+    json.push(b',');
+    json.into()
+}
+
+/// Appends `end` as the rest of a cell begun by [`application_json`] and [`environment_json`] (its fields and the closing
 /// brace). Written by hand: a fresh instant writes most of 7,500 cells, and serde's way of
 /// writing a date (chrono's `Display`, escaped a character at a time) was a third of it.
 fn write_cell_end(body: &mut Vec<u8>, end: CellEnd<'_>) {
@@ -635,13 +693,17 @@ struct VersionJson<'a> {
 
 /// A pair's answer at an instant (see [`Timelines::found_at`]).
 struct Found<'a> {
+    /// Where the cell is shown (index in the applications and environments asked about).
     row: u32,
     column: u32,
     application: &'a Application,
     environment: &'a Environment,
-    timeline: &'a Timeline,
-    /// The deployment's index in the pair's list.
-    shown: usize,
+    /// Where the pair is kept (index in `Timelines::applications` and `environments`).
+    grid_row: usize,
+    grid_column: usize,
+    /// The deployment shown (microseconds since the epoch) and the rest of it.
+    date: i64,
+    moment: Moment,
 }
 
 #[cfg(test)]
@@ -670,7 +732,8 @@ mod tests {
             updated_at: at,
             archived_at: None,
         };
-        let mut body = cell_start(&application, &environment);
+        let mut body = application_json(&application).into_vec();
+        body.extend_from_slice(&environment_json(&environment));
         let end = CellEnd {
             version: VersionJson {
                 id: state.version.id,
