@@ -6,6 +6,7 @@ use chrono::{DateTime, Datelike, Duration, Utc};
 use uuid::Uuid;
 
 use super::audit::{entry, set_field, Target};
+use super::grid::Layout;
 use super::matrix_cache::{MatrixJsonChunks, MatrixJsonPage};
 use super::timelines::TimeTravelJsonChunks;
 use super::{now, require, store_error, Service};
@@ -341,7 +342,7 @@ impl Service {
         };
         // As it was at `at`: only the page's pairs are looked up.
         let timelines = self.timelines.get(self.store.as_ref()).await?;
-        let applications = &timelines.applications;
+        let applications = &timelines.layout.applications;
         let (rows, next_cursor) =
             super::matrix_cache::application_page(applications, after, limit as usize)?;
         Ok(MatrixJsonPage {
@@ -365,26 +366,35 @@ impl Service {
         optional_text("q", Some(filter), SEARCH_MAX, &mut errors);
         check_instant("at", at.as_ref(), &mut errors);
         finish(errors)?;
-        let page = |view: &MatrixView| {
-            view.page(filter, number, matrix_page_rows(view.environments.len()))
+        // The page's rows, then only their cells (now, or as they were at `at`).
+        let rows = |layout: &Layout| {
+            MatrixView {
+                applications: layout.applications.clone(),
+                environments: vec![],
+                cells: vec![],
+            }
+            .page(filter, number, matrix_page_rows(layout.environments.len()))
         };
-        let Some(at) = at else {
-            return Ok(page(&self.matrix.get(self.store.as_ref()).await?.view));
+        let (rows, cells, layout) = match at {
+            None => {
+                let matrix = self.matrix.get(self.store.as_ref()).await?;
+                let rows = rows(&matrix.layout);
+                let cells = matrix.matrix_cells(&rows.view.applications);
+                (rows, cells, matrix.layout.clone())
+            }
+            Some(at) => {
+                let timelines = self.timelines.get(self.store.as_ref()).await?;
+                let rows = rows(&timelines.layout);
+                let cells = timelines.matrix_cells_at(&rows.view.applications, at);
+                (rows, cells, timelines.layout.clone())
+            }
         };
-        // Only the page's pairs are looked up as they were.
-        let timelines = self.timelines.get(self.store.as_ref()).await?;
-        let environments = timelines.environments.clone();
-        let rows = MatrixView {
-            applications: timelines.applications.clone(),
-            environments: vec![],
-            cells: vec![],
-        }
-        .page(filter, number, matrix_page_rows(environments.len()));
-        let cells: Vec<_> = timelines
-            .states_at(&rows.view.applications, None, at)
-            .collect();
         Ok(MatrixPage {
-            view: super::matrix_cache::view_at(rows.view.applications, environments, cells),
+            view: MatrixView {
+                environments: layout.environments.clone(),
+                cells,
+                ..rows.view
+            },
             ..rows
         })
     }

@@ -4,17 +4,19 @@
 //! server on the same database is seen at once; nothing is ever served that the database has
 //! not vouched for.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::deployments::to_current_state;
+use super::grid::{CellEnd, Layout};
 use super::kept::Keepable;
 use super::store_error;
 use crate::error::AppError;
-use crate::model::{Application, CurrentDeploymentState, Environment, MatrixCell, MatrixView};
+use crate::model::{Application, MatrixCell};
 use crate::ssr::store::{CurrentStateRecord, MatrixStamp, PairFilter, Store};
 
 /// More changed pairs than this since the kept matrix: rebuild it whole in one query instead
@@ -23,25 +25,75 @@ const MOST_PAIRS_PATCHED: usize = 32;
 
 type Pair = (Uuid, Uuid);
 
-/// The full current-state matrix, as the dashboard's view and as the REST API's JSON body.
+/// The full current-state matrix: each shown pair's current deployment, compactly (the
+/// dashboard's cells and the REST API's JSON are written from it per request).
 #[derive(Clone)]
 pub(super) struct Matrix {
     stamp: MatrixStamp,
     /// What the revisions were when read before the cells: the pairs (shown or not — archived
-    /// ones too) in key order, each with its revision.
+    /// ones too) in key order, each with its revision. The pairs change only with the epoch,
+    /// so every generation of the matrix shares them.
     epoch: i64,
-    pairs: Vec<Pair>,
+    pairs: Arc<PairIndex>,
     revisions: Vec<i64>,
-    /// Where each pair is in `pairs` and `revisions`.
-    pair_index: HashMap<Pair, usize>,
     /// The sum of `revisions` (what the stamp's sum was) and the highest of them: revisions
     /// come from one rising counter, so the pairs changed since are those above it.
     revision_sum: i64,
     highest_revision: i64,
-    /// Where each shown pair's cell is in `view.cells` and `json_cells` (matrix order).
-    positions: HashMap<Pair, usize>,
-    pub view: Arc<MatrixView>,
-    json_cells: Vec<Bytes>,
+    pub(super) layout: Arc<Layout>,
+    /// Per row of `layout`, each column's cell. Rows apart: while a response still streams a
+    /// generation, the next change copies only its pair's row, not the matrix.
+    rows: Vec<Arc<Vec<Option<KeptCell>>>>,
+}
+
+/// Every pair with a revision, in key order, and where each is in it.
+struct PairIndex {
+    pairs: Vec<Pair>,
+    index: HashMap<Pair, usize>,
+}
+
+/// A shown pair's current deployment.
+#[derive(Clone)]
+struct KeptCell {
+    version_id: Uuid,
+    version_identifier: Box<str>,
+    deployment_date: DateTime<Utc>,
+    /// Shared between the cells of one deployer (a handful of names over thousands of cells).
+    deployed_by: Option<Arc<str>>,
+    deployment_id: Uuid,
+    is_rollback: bool,
+}
+
+impl KeptCell {
+    fn new(record: CurrentStateRecord, deployers: &mut HashSet<Arc<str>>) -> Self {
+        let state = to_current_state(record);
+        let deployed_by = state.deployed_by.map(|name| {
+            deployers.get(name.as_str()).cloned().unwrap_or_else(|| {
+                let name: Arc<str> = name.into();
+                deployers.insert(name.clone());
+                name
+            })
+        });
+        KeptCell {
+            version_id: state.version.id,
+            version_identifier: state.version.version_identifier.into(),
+            deployment_date: state.deployment_date,
+            deployed_by,
+            deployment_id: state.deployment_id,
+            is_rollback: state.is_rollback,
+        }
+    }
+
+    fn end(&self) -> CellEnd<'_> {
+        CellEnd {
+            version_id: self.version_id,
+            version_identifier: &self.version_identifier,
+            deployment_date: self.deployment_date,
+            deployed_by: self.deployed_by.as_deref(),
+            deployment_id: self.deployment_id,
+            is_rollback: self.is_rollback,
+        }
+    }
 }
 
 impl Keepable for Matrix {
@@ -53,37 +105,34 @@ impl Keepable for Matrix {
     async fn read(stamp: MatrixStamp, store: &dyn Store) -> Result<Self, AppError> {
         let failed = store_error("matrix");
         let revisions = store.pair_revisions(true).await.map_err(&failed)?;
-        let applications = store.list_applications(false).await.map_err(&failed)?;
-        let environments = store.list_environments(false).await.map_err(&failed)?;
+        let layout = Layout::read(store, "matrix").await?;
         let records = store
             .current_states(PairFilter::default())
             .await
             .map_err(&failed)?;
-        let mut cells = Vec::with_capacity(records.len());
-        let mut json_cells = Vec::with_capacity(records.len());
-        let mut positions = HashMap::with_capacity(records.len());
-        for (row, column, record) in placed(&applications, &environments, records) {
-            positions.insert((record.application_id, record.environment_id), cells.len());
-            let (cell, json) = cell(record, row, column)?;
-            cells.push(cell);
-            json_cells.push(json);
+        let width = layout.environments.len();
+        let mut rows = vec![vec![None; width]; layout.applications.len()];
+        let mut deployers = HashSet::new();
+        for record in records {
+            let row = layout.row(record.application_id);
+            let column = layout.column(record.environment_id);
+            if let (Some(row), Some(column)) = (row, column) {
+                rows[row][column] = Some(KeptCell::new(record, &mut deployers));
+            } // else archived: not shown
         }
-        let pair_index = revisions.pairs.iter().copied().zip(0..).collect();
+        let index = revisions.pairs.iter().copied().zip(0..).collect();
         Ok(Self {
             stamp,
             epoch: revisions.epoch,
-            pair_index,
             revision_sum: revisions.revisions.iter().sum(),
             highest_revision: revisions.revisions.iter().copied().max().unwrap_or(0),
-            pairs: revisions.pairs,
-            revisions: revisions.revisions,
-            positions,
-            json_cells,
-            view: Arc::new(MatrixView {
-                applications,
-                environments,
-                cells,
+            pairs: Arc::new(PairIndex {
+                pairs: revisions.pairs,
+                index,
             }),
+            revisions: revisions.revisions,
+            layout: Arc::new(layout),
+            rows: rows.into_iter().map(Arc::new).collect(),
         })
     }
 
@@ -98,101 +147,77 @@ impl Keepable for Matrix {
         let Some(changed) = self.changed_pairs(store).await? else {
             return Ok(None);
         };
-        if !changed.is_empty() {
-            let failed = store_error("matrix");
-            let view = Arc::make_mut(&mut self.view);
-            for &(i, revision) in &changed {
-                let (application_id, environment_id) = self.pairs[i];
-                let pair = PairFilter {
-                    application_id: Some(application_id),
-                    environment_id: Some(environment_id),
-                };
-                let mut records = store.current_states(pair).await.map_err(&failed)?;
-                let position = self.positions.get(&(application_id, environment_id));
-                match (records.pop(), position) {
-                    (None, None) => {} // a pair the matrix does not show (archived)
-                    (Some(record), Some(&position)) if records.is_empty() => {
-                        let kept = &view.cells[position];
-                        let (cell, json) = cell(record, kept.row, kept.column)?;
-                        view.cells[position] = cell;
-                        self.json_cells[position] = json;
-                    }
-                    _ => return Ok(None),
+        let failed = store_error("matrix");
+        let mut deployers = HashSet::new();
+        for (i, revision) in changed {
+            let (application_id, environment_id) = self.pairs.pairs[i];
+            let pair = PairFilter {
+                application_id: Some(application_id),
+                environment_id: Some(environment_id),
+            };
+            let mut records = store.current_states(pair).await.map_err(&failed)?;
+            let record = records.pop();
+            let row = self.layout.row(application_id);
+            let column = self.layout.column(environment_id);
+            match (row.zip(column), record) {
+                _ if !records.is_empty() => return Ok(None),
+                (Some((row, column)), record) => {
+                    let cell = record.map(|record| KeptCell::new(record, &mut deployers));
+                    Arc::make_mut(&mut self.rows[row])[column] = cell;
                 }
-                self.revision_sum += revision - self.revisions[i];
-                self.revisions[i] = revision;
-                self.highest_revision = self.highest_revision.max(revision);
+                (None, None) => {} // a pair the matrix does not show (archived)
+                (None, Some(_)) => return Ok(None),
             }
+            self.revision_sum += revision - self.revisions[i];
+            self.revisions[i] = revision;
+            self.highest_revision = self.highest_revision.max(revision);
         }
         self.stamp = stamp;
         Ok(Some(self))
     }
 }
 
-/// The records the matrix shows (active application and environment), each with its row and
-/// column, in the records' (matrix) order.
-fn placed(
-    applications: &[Application],
-    environments: &[Environment],
-    records: Vec<CurrentStateRecord>,
-) -> impl Iterator<Item = (u32, u32, CurrentStateRecord)> {
-    let index = |ids: Vec<Uuid>| -> HashMap<Uuid, u32> { ids.into_iter().zip(0..).collect() };
-    let rows = index(applications.iter().map(|a| a.id).collect());
-    let columns = index(environments.iter().map(|e| e.id).collect());
-    records.into_iter().filter_map(move |record| {
-        let row = *rows.get(&record.application_id)?;
-        let column = *columns.get(&record.environment_id)?;
-        Some((row, column, record))
-    })
-}
-
-/// A cell as the dashboard shows it.
-fn matrix_cell(state: CurrentDeploymentState, row: u32, column: u32) -> MatrixCell {
-    MatrixCell {
-        row,
-        column,
-        version: state.version.version_identifier,
-        deployment_id: state.deployment_id,
-        deployment_date: state.deployment_date,
-        deployed_by: state.deployed_by,
-        is_rollback: state.is_rollback,
+impl Matrix {
+    /// Appends the cells of row `row`, comma-separated (a comma first unless `first`); returns
+    /// whether it still had written none.
+    fn write_row(&self, body: &mut Vec<u8>, row: usize, mut first: bool) -> bool {
+        for (column, cell) in self.rows[row].iter().enumerate() {
+            if let Some(cell) = cell {
+                if !first {
+                    body.push(b',');
+                }
+                first = false;
+                self.layout.write_cell(body, row, column, cell.end());
+            }
+        }
+        first
     }
-}
 
-/// A cell as the dashboard shows it, and the same as the REST API's JSON.
-fn cell(
-    record: CurrentStateRecord,
-    row: u32,
-    column: u32,
-) -> Result<(MatrixCell, Bytes), AppError> {
-    let state = to_current_state(record);
-    let json = serde_json::to_vec(&state).map_err(|_| AppError::Internal)?;
-    Ok((matrix_cell(state, row, column), Bytes::from(json)))
-}
-
-/// The matrix as it was at a past instant (never kept: each instant is its own question).
-pub(super) fn view_at(
-    applications: Vec<Application>,
-    environments: Vec<Environment>,
-    cells: Vec<(u32, u32, CurrentDeploymentState)>,
-) -> MatrixView {
-    let cells = cells
-        .into_iter()
-        .map(|(row, column, state)| matrix_cell(state, row, column))
-        .collect();
-    MatrixView {
-        applications,
-        environments,
-        cells,
+    /// The cells of these applications' rows as the dashboard shows them (rows numbered as
+    /// in `applications`).
+    pub(super) fn matrix_cells(&self, applications: &[Application]) -> Vec<MatrixCell> {
+        (0..)
+            .zip(applications)
+            .filter_map(|(shown, application)| Some((shown, self.layout.row(application.id)?)))
+            .flat_map(|(shown, row)| {
+                (0..)
+                    .zip(self.rows[row].iter())
+                    .filter_map(move |(column, cell)| {
+                        Some(cell.as_ref()?.end().matrix_cell(shown, column))
+                    })
+            })
+            .collect()
     }
 }
 
 /// The whole matrix as the REST API's JSON body, `[cell,cell,…]`, in chunks of about
-/// [`CHUNK_BYTES`]: at 80,000 cells the body is ~24 MB, which is streamed from the kept cells
-/// rather than joined into one buffer per change and held per response.
+/// [`CHUNK_BYTES`]: at 80,000 cells the body is ~24 MB, which is written row by row from the
+/// kept cells as it streams rather than held per response.
 pub struct MatrixJsonChunks {
     matrix: Arc<Matrix>,
-    next_cell: usize,
+    next_row: usize,
+    /// No cell written yet (the next one needs no comma).
+    none_yet: bool,
     done: bool,
 }
 
@@ -202,7 +227,8 @@ impl MatrixJsonChunks {
     pub(super) fn new(matrix: Arc<Matrix>) -> Self {
         Self {
             matrix,
-            next_cell: 0,
+            next_row: 0,
+            none_yet: true,
             done: false,
         }
     }
@@ -212,17 +238,12 @@ impl Iterator for MatrixJsonChunks {
     type Item = Bytes;
 
     fn next(&mut self) -> Option<Bytes> {
-        let cells = &self.matrix.json_cells;
+        let (matrix, none_yet) = (&self.matrix, &mut self.none_yet);
         next_array_chunk(
-            &mut self.next_cell,
-            cells.len(),
+            &mut self.next_row,
+            matrix.rows.len(),
             &mut self.done,
-            |chunk, i| {
-                if i > 0 {
-                    chunk.push(b',');
-                }
-                chunk.extend_from_slice(&cells[i]);
-            },
+            |chunk, row| *none_yet = matrix.write_row(chunk, row, *none_yet),
         )
     }
 }
@@ -252,21 +273,6 @@ pub(super) fn next_array_chunk(
         *done = true;
     }
     Some(Bytes::from(chunk))
-}
-
-/// `[cell,cell,…]`: the same bytes as serializing the list at once.
-fn json_array(cells: &[Bytes]) -> Bytes {
-    let length = 2 + cells.iter().map(|c| c.len() + 1).sum::<usize>();
-    let mut out = BytesMut::with_capacity(length);
-    out.put_u8(b'[');
-    for (i, cell) in cells.iter().enumerate() {
-        if i > 0 {
-            out.put_u8(b',');
-        }
-        out.put_slice(cell);
-    }
-    out.put_u8(b']');
-    out.freeze()
 }
 
 /// A page of the current matrix as the REST API's JSON body.
@@ -307,14 +313,15 @@ impl Matrix {
         after: Option<Uuid>,
         limit: usize,
     ) -> Result<MatrixJsonPage, AppError> {
-        let (rows, next_cursor) = application_page(&self.view.applications, after, limit)?;
-        let rows = rows.start as u32..rows.end as u32;
-        let cells: Vec<Bytes> = (self.view.cells.iter().zip(&self.json_cells))
-            .filter(|(cell, _)| rows.contains(&cell.row))
-            .map(|(_, json)| json.clone())
-            .collect();
+        let (rows, next_cursor) = application_page(&self.layout.applications, after, limit)?;
+        let mut body = vec![b'['];
+        let mut none_yet = true;
+        for row in rows {
+            none_yet = self.write_row(&mut body, row, none_yet);
+        }
+        body.push(b']');
         Ok(MatrixJsonPage {
-            body: json_array(&cells),
+            body: Bytes::from(body),
             next_cursor,
         })
     }
@@ -339,7 +346,7 @@ impl Matrix {
         let mut changed = Vec::with_capacity(changes.changed.len());
         let mut sum = self.revision_sum;
         for (pair, revision) in &changes.changed {
-            let Some(&i) = self.pair_index.get(pair) else {
+            let Some(&i) = self.pairs.index.get(pair) else {
                 return Ok(None); // a pair's first deployment
             };
             sum += revision - self.revisions[i];

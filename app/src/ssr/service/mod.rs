@@ -6,6 +6,7 @@ mod audit;
 mod catalog;
 mod compare;
 pub mod deployments;
+mod grid;
 pub mod hooks;
 mod insights;
 mod kept;

@@ -18,12 +18,14 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::deployments::is_rollback;
+use super::grid::{CellEnd, Layout};
 use super::kept::Keepable;
 use super::matrix_cache::next_array_chunk;
 use super::store_error;
 use crate::error::AppError;
 use crate::model::{
-    Application, ApplicationRef, CurrentDeploymentState, Environment, EnvironmentRef, VersionRef,
+    Application, ApplicationRef, CurrentDeploymentState, Environment, EnvironmentRef, MatrixCell,
+    VersionRef,
 };
 use crate::ssr::store::{MatrixStamp, PairFilter, Store, TimelineRecord, VersionBrief};
 
@@ -106,22 +108,14 @@ pub(super) struct Timelines {
     epoch: i64,
     /// The active rows and columns in matrix order. Any change to them moves the epoch, and
     /// with it everything is read again, so they are as current as the lists.
-    pub(super) applications: Vec<Application>,
-    pub(super) environments: Vec<Environment>,
+    pub(super) layout: Arc<Layout>,
     revisions: HashMap<Pair, i64>,
     revision_sum: i64,
     highest_revision: i64,
-    /// Where each active application's row and environment's column is.
-    rows: HashMap<Uuid, usize>,
-    columns: HashMap<Uuid, usize>,
-    /// Each active application's row of lists (same index as `applications`); a change to a
+    /// Each active application's row of lists (same index as its row); a change to a
     /// pair replaces its row. Pairs of archived rows or columns are not kept (bringing one
     /// back moves the epoch, and everything is read again).
     grid: Vec<Arc<RowLists>>,
-    /// How each row's and column's cells start (see [`application_json`]): written once, as names
-    /// change only with the epoch.
-    application_json: Vec<Box<[u8]>>,
-    environment_json: Vec<Box<[u8]>>,
     versions: Vec<Arc<VersionBrief>>,
     version_index: HashMap<Uuid, u32>,
     deployers: Vec<Arc<str>>,
@@ -138,19 +132,12 @@ impl Keepable for Timelines {
     async fn read(stamp: MatrixStamp, store: &dyn Store) -> Result<Self, AppError> {
         let failed = store_error("time travel");
         let revisions = store.pair_revisions(true).await.map_err(&failed)?;
-        let applications = store.list_applications(false).await.map_err(&failed)?;
-        let environments = store.list_environments(false).await.map_err(&failed)?;
-        let index = |ids: Vec<Uuid>| -> HashMap<Uuid, usize> { ids.into_iter().zip(0..).collect() };
+        let layout = Layout::read(store, "time travel").await?;
         let mut timelines = Timelines {
             stamp,
             epoch: revisions.epoch,
-            rows: index(applications.iter().map(|a| a.id).collect()),
-            columns: index(environments.iter().map(|e| e.id).collect()),
-            grid: vec![Arc::new(RowLists::from_columns(vec![])); applications.len()],
-            application_json: applications.iter().map(application_json).collect(),
-            environment_json: environments.iter().map(environment_json).collect(),
-            applications,
-            environments,
+            grid: vec![Arc::new(RowLists::from_columns(vec![])); layout.applications.len()],
+            layout: Arc::new(layout),
             revision_sum: revisions.revisions.iter().sum(),
             highest_revision: revisions.revisions.iter().copied().max().unwrap_or(0),
             revisions: revisions
@@ -164,7 +151,9 @@ impl Keepable for Timelines {
             deployers: vec![],
             deployer_index: HashMap::new(),
         };
-        let applications: Vec<Uuid> = timelines.applications.iter().map(|a| a.id).collect();
+        let applications: Vec<Uuid> = (timelines.layout.applications.iter())
+            .map(|a| a.id)
+            .collect();
         for application_id in applications {
             timelines.reread(store, application_id, None).await?;
         }
@@ -209,7 +198,7 @@ impl Timelines {
         application_id: Uuid,
         environment_id: Option<Uuid>,
     ) -> Result<(), AppError> {
-        let Some(&row) = self.rows.get(&application_id) else {
+        let Some(row) = self.layout.row(application_id) else {
             return Ok(()); // archived: not shown
         };
         let (records, versions) = store
@@ -223,18 +212,18 @@ impl Timelines {
                 self.versions.push(Arc::new(version));
             }
         }
-        let width = self.columns.len();
+        let width = self.layout.environments.len();
         // The one column read again (None: all of them).
         let only = match environment_id {
             None => None,
-            Some(id) => match self.columns.get(&id) {
-                Some(&column) => Some(column),
+            Some(id) => match self.layout.column(id) {
+                Some(column) => Some(column),
                 None => return Ok(()), // archived: not shown
             },
         };
         let mut read: Vec<Vec<TimelineRecord>> = (0..width).map(|_| Vec::new()).collect();
         for record in records {
-            if let Some(&column) = self.columns.get(&record.environment_id) {
+            if let Some(column) = self.layout.column(record.environment_id) {
                 read[column].push(record); // else archived: not shown
             }
         }
@@ -334,7 +323,7 @@ impl Timelines {
 
     /// The active applications `pairs` names (all, or one).
     pub(super) fn applications_of(&self, pairs: PairFilter) -> Vec<Application> {
-        (self.applications.iter())
+        (self.layout.applications.iter())
             .filter(|a| pairs.application_id.is_none_or(|id| id == a.id))
             .cloned()
             .collect()
@@ -352,13 +341,14 @@ impl Timelines {
     ) -> impl Iterator<Item = Found<'a>> + 'a {
         let at = micros(at);
         // (column shown, column in the grid, environment)
-        let environments: Vec<(u32, usize, &Environment)> = (self.environments.iter().enumerate())
+        let environments: Vec<(u32, usize, &Environment)> = (self.layout.environments.iter())
+            .enumerate()
             .filter(|(_, e)| environment.is_none_or(|id| id == e.id))
             .zip(0..)
             .map(|((in_grid, e), shown)| (shown, in_grid, e))
             .collect();
         (0..).zip(applications).flat_map(move |(row, application)| {
-            let lists = self.rows.get(&application.id).map(|&r| (r, &*self.grid[r]));
+            let lists = (self.layout.row(application.id)).map(|r| (r, &*self.grid[r]));
             // The row's lists, searched together: (column shown, column in the grid,
             // environment, range in the row's lists).
             let listed: Vec<(u32, usize, &Environment, std::ops::Range<usize>)> = (lists
@@ -407,8 +397,8 @@ impl Timelines {
                 name: found.environment.name.clone(),
             },
             version: VersionRef {
-                id: end.version.id,
-                version_identifier: end.version.version_identifier.to_string(),
+                id: end.version_id,
+                version_identifier: end.version_identifier.to_string(),
             },
             deployment_date: end.deployment_date,
             deployed_by: end.deployed_by.map(str::to_string),
@@ -417,17 +407,13 @@ impl Timelines {
         }
     }
 
-    /// What follows the pair's names in a cell (see [`application_json`]), borrowing the version
-    /// and deployer instead of copying them: the time-travel JSON writes 7,500 cells per
-    /// request, and a fresh instant finds most of them changed.
+    /// The deployment `found` shows, borrowing its version's and deployer's names.
     fn cell_end<'a>(&'a self, found: &Found<'a>) -> CellEnd<'a> {
         let moment = found.moment;
         let version = &self.versions[(moment.version & VERSION_INDEX) as usize];
         CellEnd {
-            version: VersionJson {
-                id: version.id,
-                version_identifier: &version.version_identifier,
-            },
+            version_id: version.id,
+            version_identifier: &version.version_identifier,
             deployment_date: DateTime::from_timestamp_micros(found.date).unwrap_or_default(),
             deployed_by: (moment.deployed_by != NOBODY)
                 .then(|| &*self.deployers[moment.deployed_by as usize]),
@@ -447,6 +433,17 @@ impl Timelines {
             .map(|found| (found.row, found.column, self.state(&found)))
     }
 
+    /// As [`Self::found_at`] for every environment, as the dashboard shows the cells.
+    pub(super) fn matrix_cells_at(
+        &self,
+        applications: &[Application],
+        at: DateTime<Utc>,
+    ) -> Vec<MatrixCell> {
+        (self.found_at(applications, None, at))
+            .map(|found| self.cell_end(&found).matrix_cell(found.row, found.column))
+            .collect()
+    }
+
     /// As [`Self::states_at`], as the REST API's JSON list (for a page of rows; the whole
     /// matrix is streamed by [`TimeTravelJsonChunks`]).
     pub(super) fn json_at(
@@ -456,7 +453,7 @@ impl Timelines {
         at: DateTime<Utc>,
     ) -> Bytes {
         const CELL_BYTES: usize = 400;
-        let most = applications.len() * self.environments.len();
+        let most = applications.len() * self.layout.environments.len();
         let mut body = Vec::with_capacity(most * CELL_BYTES + 2);
         body.push(b'[');
         self.write_cells(&mut body, applications, environment, at, true);
@@ -479,9 +476,8 @@ impl Timelines {
                 body.push(b',');
             }
             first = false;
-            body.extend_from_slice(&self.application_json[found.grid_row]);
-            body.extend_from_slice(&self.environment_json[found.grid_column]);
-            write_cell_end(body, self.cell_end(&found));
+            let end = self.cell_end(&found);
+            (self.layout).write_cell(body, found.grid_row, found.grid_column, end);
         }
         first
     }
@@ -564,133 +560,6 @@ fn last_at_or_before<'d>(lists: impl Iterator<Item = &'d [i64]>, at: i64) -> Vec
         .collect()
 }
 
-/// A cell of the time-travel JSON is [`CurrentDeploymentState`]'s JSON (same fields, order and
-/// names; a test compares them) written in two parts: the pair's names, kept per pair, then
-/// this.
-struct CellEnd<'a> {
-    version: VersionJson<'a>,
-    deployment_date: DateTime<Utc>,
-    deployed_by: Option<&'a str>,
-    deployment_id: Uuid,
-    is_rollback: bool,
-}
-
-#[derive(serde::Serialize)]
-struct Named<'a> {
-    id: Uuid,
-    name: &'a str,
-}
-
-/// `{"application":{"id":…,"name":…},"environment":`: how every cell of a row starts.
-fn application_json(application: &Application) -> Box<[u8]> {
-    let mut json = br#"{"application":"#.to_vec();
-    // Writing into a Vec cannot fail; names and ids always serialise.
-    let _ = serde_json::to_writer(
-        &mut json,
-        &Named {
-            id: application.id,
-            name: &application.name,
-        },
-    );
-    json.extend_from_slice(br#","environment":"#);
-    json.into()
-}
-
-/// `{"id":…,"name":…},`: what follows [`application_json`] in every cell of a column.
-fn environment_json(environment: &Environment) -> Box<[u8]> {
-    let mut json = vec![];
-    let _ = serde_json::to_writer(
-        &mut json,
-        &Named {
-            id: environment.id,
-            name: &environment.name,
-        },
-    );
-    json.push(b',');
-    json.into()
-}
-
-/// Appends `end` as the rest of a cell begun by [`application_json`] and [`environment_json`] (its fields and the closing
-/// brace). Written by hand: a fresh instant writes most of 7,500 cells, and serde's way of
-/// writing a date (chrono's `Display`, escaped a character at a time) was a third of it.
-fn write_cell_end(body: &mut Vec<u8>, end: CellEnd<'_>) {
-    body.extend_from_slice(br#""version":{"id":""#);
-    push_uuid(body, end.version.id);
-    body.extend_from_slice(br#"","versionIdentifier":"#);
-    push_json_string(body, end.version.version_identifier);
-    body.extend_from_slice(br#"},"deploymentDate":"#);
-    push_json_date(body, end.deployment_date);
-    body.extend_from_slice(br#","deployedBy":"#);
-    match end.deployed_by {
-        Some(name) => push_json_string(body, name),
-        None => body.extend_from_slice(b"null"),
-    }
-    body.extend_from_slice(br#","deploymentId":""#);
-    push_uuid(body, end.deployment_id);
-    body.extend_from_slice(br#"","isRollback":"#);
-    body.extend_from_slice(if end.is_rollback { b"true}" } else { b"false}" });
-}
-
-fn push_uuid(body: &mut Vec<u8>, id: Uuid) {
-    body.extend_from_slice(
-        id.hyphenated()
-            .encode_lower(&mut Uuid::encode_buffer())
-            .as_bytes(),
-    );
-}
-
-fn push_json_string(body: &mut Vec<u8>, text: &str) {
-    // Writing a string into a Vec cannot fail.
-    let _ = serde_json::to_writer(&mut *body, text);
-}
-
-/// As chrono's serde writes a date (RFC 3339, `Z`, 0, 3, 6 or 9 digits of fraction as
-/// needed), digit by digit for the years 0–9999 and by chrono itself beyond them.
-fn push_json_date(body: &mut Vec<u8>, date: DateTime<Utc>) {
-    use chrono::{Datelike, Timelike};
-    let year = date.year();
-    let nanos = date.nanosecond();
-    if !(0..=9999).contains(&year) || nanos >= 1_000_000_000 {
-        let _ = serde_json::to_writer(&mut *body, &date);
-        return;
-    }
-    let (fraction, fraction_digits) = match nanos {
-        0 => (0, 0),
-        n if n % 1_000_000 == 0 => (n / 1_000_000, 3),
-        n if n % 1_000 == 0 => (n / 1_000, 6),
-        n => (n, 9),
-    };
-    body.push(b'"');
-    push_digits(body, year as u32, 4);
-    body.push(b'-');
-    push_digits(body, date.month(), 2);
-    body.push(b'-');
-    push_digits(body, date.day(), 2);
-    body.push(b'T');
-    push_digits(body, date.hour(), 2);
-    body.push(b':');
-    push_digits(body, date.minute(), 2);
-    body.push(b':');
-    push_digits(body, date.second(), 2);
-    if fraction_digits > 0 {
-        body.push(b'.');
-        push_digits(body, fraction, fraction_digits);
-    }
-    body.extend_from_slice(b"Z\"");
-}
-
-/// `value`'s last `width` decimal digits, zero-padded.
-fn push_digits(body: &mut Vec<u8>, value: u32, width: u32) {
-    for place in (0..width).rev() {
-        body.push(b'0' + (value / 10u32.pow(place) % 10) as u8);
-    }
-}
-
-struct VersionJson<'a> {
-    id: Uuid,
-    version_identifier: &'a str,
-}
-
 /// A pair's answer at an instant (see [`Timelines::found_at`]).
 struct Found<'a> {
     /// Where the cell is shown (index in the applications and environments asked about).
@@ -710,44 +579,6 @@ struct Found<'a> {
 mod tests {
     use super::*;
 
-    /// A cell written the way [`Timelines::json_at`] writes it.
-    fn cell_of(state: &CurrentDeploymentState) -> String {
-        let at = state.deployment_date;
-        let application = Application {
-            id: state.application.id,
-            name: state.application.name.clone(),
-            description: None,
-            repository: None,
-            created_at: at,
-            updated_at: at,
-            archived_at: None,
-        };
-        let environment = Environment {
-            id: state.environment.id,
-            name: state.environment.name.clone(),
-            description: None,
-            position: 0,
-            is_production: true,
-            created_at: at,
-            updated_at: at,
-            archived_at: None,
-        };
-        let mut body = application_json(&application).into_vec();
-        body.extend_from_slice(&environment_json(&environment));
-        let end = CellEnd {
-            version: VersionJson {
-                id: state.version.id,
-                version_identifier: &state.version.version_identifier,
-            },
-            deployment_date: state.deployment_date,
-            deployed_by: state.deployed_by.as_deref(),
-            deployment_id: state.deployment_id,
-            is_rollback: state.is_rollback,
-        };
-        write_cell_end(&mut body, end);
-        String::from_utf8(body).unwrap()
-    }
-
     #[test]
     fn lists_searched_together_find_what_one_search_each_finds() {
         let lists: Vec<Vec<i64>> = vec![
@@ -764,47 +595,6 @@ mod tests {
                 .map(|dates| dates.partition_point(|&d| d <= at).checked_sub(1))
                 .collect();
             assert_eq!(together, one_by_one, "at {at}");
-        }
-    }
-
-    #[test]
-    fn a_cell_is_written_as_the_current_state_dto_writes_itself() {
-        let mut state = CurrentDeploymentState {
-            application: ApplicationRef {
-                id: Uuid::now_v7(),
-                name: "Billing \"EU\" \\ ✓".into(),
-            },
-            environment: EnvironmentRef {
-                id: Uuid::now_v7(),
-                name: "prod\u{1}".into(),
-            },
-            version: VersionRef {
-                id: Uuid::now_v7(),
-                version_identifier: "1.2.3-rc.1+build".into(),
-            },
-            deployment_date: DateTime::from_timestamp_micros(1_733_000_000_123_456).unwrap(),
-            deployed_by: Some("ci <bot>".into()),
-            deployment_id: Uuid::now_v7(),
-            is_rollback: true,
-        };
-        let json = |state: &CurrentDeploymentState| serde_json::to_string(state).unwrap();
-        assert_eq!(cell_of(&state), json(&state));
-        state.deployed_by = None;
-        state.is_rollback = false;
-        // Every fraction width chrono picks, and the years beyond four digits it writes itself.
-        for micros in [
-            0,
-            1_733_000_000_000_000,
-            1_733_000_000_120_000,
-            1_733_000_000_000_001,
-            -62_135_596_800_000_000,
-            -62_135_596_800_000_001,
-            253_402_300_799_999_999,
-            253_402_300_800_000_000,
-            -62_167_219_200_000_001,
-        ] {
-            state.deployment_date = DateTime::from_timestamp_micros(micros).unwrap();
-            assert_eq!(cell_of(&state), json(&state));
         }
     }
 }
