@@ -2,8 +2,11 @@
 //! the database's matrix stamp vouches for it. The stamp is read from the database on every
 //! request, so a change made through another server on the same database is seen at once.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
+
+use uuid::Uuid;
 
 use super::store_error;
 use crate::error::AppError;
@@ -63,5 +66,128 @@ impl<T: Keepable> Kept<T> {
         let state = Arc::new(state);
         *slot = Some(state.clone());
         Ok(state)
+    }
+}
+
+type Pair = (Uuid, Uuid);
+
+/// The most pairs [`Store::pair_changes`] lists: with fewer, it listed every change.
+const PAIR_CHANGES_LISTED: usize = 33;
+
+/// Every pair's revision as of a kept state's read: what tells which pairs changed since.
+/// Revisions come from one rising counter, so the pairs changed since are those above the
+/// highest seen, and the stamp's sum vouches that none committed out of counter order.
+#[derive(Clone)]
+pub(super) struct Revisions {
+    epoch: i64,
+    /// The pairs as read (shown or not, archived ones too), sorted; fixed until read again, so
+    /// every generation of a kept state shares them.
+    pairs: Arc<[Pair]>,
+    /// Whether `pairs` came in the store's key order (it always does: the store sorts by the
+    /// ids' bytes, as `Uuid` does), so a read of revisions without pairs lines up with them.
+    in_store_order: bool,
+    /// Per pair in `pairs`.
+    revisions: Vec<i64>,
+    /// Pairs first deployed to after the read, when the state keeps up with those.
+    added: HashMap<Pair, i64>,
+    sum: i64,
+    highest: i64,
+}
+
+impl Revisions {
+    pub(super) async fn read(store: &dyn Store, what: &'static str) -> Result<Self, AppError> {
+        let read = store
+            .pair_revisions(true)
+            .await
+            .map_err(store_error(what))?;
+        let mut pairs: Vec<(Pair, i64)> = read.pairs.into_iter().zip(read.revisions).collect();
+        let in_store_order = pairs.is_sorted_by_key(|(pair, _)| *pair);
+        if !in_store_order {
+            pairs.sort_unstable_by_key(|(pair, _)| *pair);
+        }
+        let (pairs, revisions): (Vec<Pair>, Vec<i64>) = pairs.into_iter().unzip();
+        Ok(Self {
+            epoch: read.epoch,
+            pairs: pairs.into(),
+            in_store_order,
+            sum: revisions.iter().sum(),
+            highest: revisions.iter().copied().max().unwrap_or(0),
+            revisions,
+            added: HashMap::new(),
+        })
+    }
+
+    fn get(&self, pair: &Pair) -> Option<i64> {
+        match self.pairs.binary_search(pair) {
+            Ok(i) => Some(self.revisions[i]),
+            Err(_) => self.added.get(pair).copied(),
+        }
+    }
+
+    /// Whether the pair had a revision when read.
+    pub(super) fn knew(&self, pair: &Pair) -> bool {
+        self.pairs.binary_search(pair).is_ok()
+    }
+
+    /// Records a pair's new revision (once the state has taken in its change).
+    pub(super) fn set(&mut self, pair: Pair, revision: i64) {
+        let old = match self.pairs.binary_search(&pair) {
+            Ok(i) => std::mem::replace(&mut self.revisions[i], revision),
+            Err(_) => self.added.insert(pair, revision).unwrap_or(0),
+        };
+        self.sum += revision - old;
+        self.highest = self.highest.max(revision);
+    }
+
+    /// The pairs (with their new revision) whose revision changed since, pairs first deployed
+    /// to included; None when the state must be read whole instead: the epoch moved (a pair
+    /// row removed, an application or environment changed), or more than `most` changed.
+    /// Usually one small read; when the sum says a change committed out of counter order
+    /// (PostgreSQL's writers draw before they commit), every revision is compared.
+    pub(super) async fn changed(
+        &self,
+        store: &dyn Store,
+        what: &'static str,
+        most: usize,
+    ) -> Result<Option<Vec<(Pair, i64)>>, AppError> {
+        let failed = store_error(what);
+        let changes = store.pair_changes(self.highest).await.map_err(&failed)?;
+        if changes.epoch != self.epoch {
+            return Ok(None);
+        }
+        let listed_all = changes.changed.len() < PAIR_CHANGES_LISTED;
+        let sum = self.sum
+            + (changes.changed.iter())
+                .map(|(pair, revision)| revision - self.get(pair).unwrap_or(0))
+                .sum::<i64>();
+        if listed_all && sum == changes.revision_sum {
+            return Ok((changes.changed.len() <= most).then_some(changes.changed));
+        }
+        if !listed_all && most < PAIR_CHANGES_LISTED {
+            return Ok(None);
+        }
+        if self.in_store_order && self.added.is_empty() {
+            // Within one epoch pairs are only added: as many revisions, the same pairs.
+            let fresh = store.pair_revisions(false).await.map_err(&failed)?;
+            if fresh.epoch != self.epoch {
+                return Ok(None);
+            }
+            if fresh.revisions.len() == self.revisions.len() {
+                let changed: Vec<(Pair, i64)> =
+                    (self.pairs.iter().zip(&self.revisions).zip(fresh.revisions))
+                        .filter(|((_, old), new)| *old != new)
+                        .map(|((pair, _), new)| (*pair, new))
+                        .collect();
+                return Ok((changed.len() <= most).then_some(changed));
+            }
+        }
+        let fresh = store.pair_revisions(true).await.map_err(&failed)?;
+        if fresh.epoch != self.epoch {
+            return Ok(None);
+        }
+        let changed: Vec<(Pair, i64)> = (fresh.pairs.into_iter().zip(fresh.revisions))
+            .filter(|(pair, revision)| self.get(pair) != Some(*revision))
+            .collect();
+        Ok((changed.len() <= most).then_some(changed))
     }
 }

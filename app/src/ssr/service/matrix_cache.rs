@@ -4,7 +4,7 @@
 //! server on the same database is seen at once; nothing is ever served that the database has
 //! not vouched for.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::deployments::to_current_state;
 use super::grid::{CellEnd, Layout};
-use super::kept::Keepable;
+use super::kept::{Keepable, Revisions};
 use super::store_error;
 use crate::error::AppError;
 use crate::model::{Application, MatrixCell};
@@ -23,33 +23,17 @@ use crate::ssr::store::{CurrentStateRecord, MatrixStamp, PairFilter, Store};
 /// of one query per pair.
 const MOST_PAIRS_PATCHED: usize = 32;
 
-type Pair = (Uuid, Uuid);
-
 /// The full current-state matrix: each shown pair's current deployment, compactly (the
 /// dashboard's cells and the REST API's JSON are written from it per request).
 #[derive(Clone)]
 pub(super) struct Matrix {
     stamp: MatrixStamp,
-    /// What the revisions were when read before the cells: the pairs (shown or not — archived
-    /// ones too) in key order, each with its revision. The pairs change only with the epoch,
-    /// so every generation of the matrix shares them.
-    epoch: i64,
-    pairs: Arc<PairIndex>,
-    revisions: Vec<i64>,
-    /// The sum of `revisions` (what the stamp's sum was) and the highest of them: revisions
-    /// come from one rising counter, so the pairs changed since are those above it.
-    revision_sum: i64,
-    highest_revision: i64,
+    /// What the revisions were when read before the cells, and as changes were taken in.
+    revisions: Revisions,
     pub(super) layout: Arc<Layout>,
     /// Per row of `layout`, each column's cell. Rows apart: while a response still streams a
     /// generation, the next change copies only its pair's row, not the matrix.
     rows: Vec<Arc<Vec<Option<KeptCell>>>>,
-}
-
-/// Every pair with a revision, in key order, and where each is in it.
-struct PairIndex {
-    pairs: Vec<Pair>,
-    index: HashMap<Pair, usize>,
 }
 
 /// A shown pair's current deployment.
@@ -104,7 +88,7 @@ impl Keepable for Matrix {
     /// Reads the whole matrix (after the revisions, so it is at least as new as they are).
     async fn read(stamp: MatrixStamp, store: &dyn Store) -> Result<Self, AppError> {
         let failed = store_error("matrix");
-        let revisions = store.pair_revisions(true).await.map_err(&failed)?;
+        let revisions = Revisions::read(store, "matrix").await?;
         let layout = Layout::read(store, "matrix").await?;
         let records = store
             .current_states(PairFilter::default())
@@ -120,17 +104,9 @@ impl Keepable for Matrix {
                 rows[row][column] = Some(KeptCell::new(record, &mut deployers));
             } // else archived: not shown
         }
-        let index = revisions.pairs.iter().copied().zip(0..).collect();
         Ok(Self {
             stamp,
-            epoch: revisions.epoch,
-            revision_sum: revisions.revisions.iter().sum(),
-            highest_revision: revisions.revisions.iter().copied().max().unwrap_or(0),
-            pairs: Arc::new(PairIndex {
-                pairs: revisions.pairs,
-                index,
-            }),
-            revisions: revisions.revisions,
+            revisions,
             layout: Arc::new(layout),
             rows: rows.into_iter().map(Arc::new).collect(),
         })
@@ -144,13 +120,18 @@ impl Keepable for Matrix {
         stamp: MatrixStamp,
         store: &dyn Store,
     ) -> Result<Option<Self>, AppError> {
-        let Some(changed) = self.changed_pairs(store).await? else {
+        let changed = (self.revisions)
+            .changed(store, "matrix", MOST_PAIRS_PATCHED)
+            .await?;
+        // A pair's first deployment adds a pair (and usually a cell): read again.
+        let Some(changed) =
+            changed.filter(|changed| (changed.iter()).all(|(pair, _)| self.revisions.knew(pair)))
+        else {
             return Ok(None);
         };
         let failed = store_error("matrix");
         let mut deployers = HashSet::new();
-        for (i, revision) in changed {
-            let (application_id, environment_id) = self.pairs.pairs[i];
+        for ((application_id, environment_id), revision) in changed {
             let pair = PairFilter {
                 application_id: Some(application_id),
                 environment_id: Some(environment_id),
@@ -168,9 +149,7 @@ impl Keepable for Matrix {
                 (None, None) => {} // a pair the matrix does not show (archived)
                 (None, Some(_)) => return Ok(None),
             }
-            self.revision_sum += revision - self.revisions[i];
-            self.revisions[i] = revision;
-            self.highest_revision = self.highest_revision.max(revision);
+            (self.revisions).set((application_id, environment_id), revision);
         }
         self.stamp = stamp;
         Ok(Some(self))
@@ -324,45 +303,5 @@ impl Matrix {
             body: Bytes::from(body),
             next_cursor,
         })
-    }
-
-    /// The pairs (index, new revision) whose revision changed since this matrix was read;
-    /// None when the matrix must be rebuilt instead. Usually one small read: the pairs above the
-    /// highest revision seen, checked against the stamp's sum. When the sum says a change
-    /// committed out of counter order (PostgreSQL's writers draw before they commit), every
-    /// pair's revision is compared instead.
-    async fn changed_pairs(
-        &self,
-        store: &dyn Store,
-    ) -> Result<Option<Vec<(usize, i64)>>, AppError> {
-        let failed = store_error("matrix");
-        let changes = store
-            .pair_changes(self.highest_revision)
-            .await
-            .map_err(&failed)?;
-        if changes.epoch != self.epoch || changes.changed.len() > MOST_PAIRS_PATCHED {
-            return Ok(None);
-        }
-        let mut changed = Vec::with_capacity(changes.changed.len());
-        let mut sum = self.revision_sum;
-        for (pair, revision) in &changes.changed {
-            let Some(&i) = self.pairs.index.get(pair) else {
-                return Ok(None); // a pair's first deployment
-            };
-            sum += revision - self.revisions[i];
-            changed.push((i, *revision));
-        }
-        if sum == changes.revision_sum {
-            return Ok(Some(changed));
-        }
-        let fresh = store.pair_revisions(false).await.map_err(&failed)?;
-        if fresh.epoch != self.epoch || fresh.revisions.len() != self.revisions.len() {
-            return Ok(None);
-        }
-        let changed: Vec<(usize, i64)> = (0..fresh.revisions.len())
-            .filter(|&i| fresh.revisions[i] != self.revisions[i])
-            .map(|i| (i, fresh.revisions[i]))
-            .collect();
-        Ok((changed.len() <= MOST_PAIRS_PATCHED).then_some(changed))
     }
 }

@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::deployments::is_rollback;
 use super::grid::{CellEnd, Layout};
-use super::kept::Keepable;
+use super::kept::{Keepable, Revisions};
 use super::matrix_cache::next_array_chunk;
 use super::store_error;
 use crate::error::AppError;
@@ -29,13 +29,8 @@ use crate::model::{
 };
 use crate::ssr::store::{MatrixStamp, PairFilter, Store, TimelineRecord, VersionBrief};
 
-type Pair = (Uuid, Uuid);
-
 /// More changed pairs than this: read every pair again rather than one statement per pair.
 const MOST_PAIRS_REREAD: usize = 1_000;
-
-/// The most pairs [`Store::pair_changes`] lists: with fewer, it listed every change.
-const PAIR_CHANGES_LISTED: usize = 33;
 
 const ROLLBACK: u32 = 1 << 31;
 const VERSION_INDEX: u32 = ROLLBACK - 1;
@@ -105,13 +100,12 @@ struct Moment {
 #[derive(Clone)]
 pub(super) struct Timelines {
     stamp: MatrixStamp,
-    epoch: i64,
+    /// What the revisions were when read before the lists, and as changes were taken in
+    /// (pairs first deployed to since included).
+    revisions: Revisions,
     /// The active rows and columns in matrix order. Any change to them moves the epoch, and
     /// with it everything is read again, so they are as current as the lists.
     pub(super) layout: Arc<Layout>,
-    revisions: HashMap<Pair, i64>,
-    revision_sum: i64,
-    highest_revision: i64,
     /// Each active application's row of lists (same index as its row); a change to a
     /// pair replaces its row. Pairs of archived rows or columns are not kept (bringing one
     /// back moves the epoch, and everything is read again).
@@ -130,22 +124,13 @@ impl Keepable for Timelines {
     /// Reads every pair's list (after the revisions, so the lists are at least as new), one
     /// application at a time.
     async fn read(stamp: MatrixStamp, store: &dyn Store) -> Result<Self, AppError> {
-        let failed = store_error("time travel");
-        let revisions = store.pair_revisions(true).await.map_err(&failed)?;
+        let revisions = Revisions::read(store, "time travel").await?;
         let layout = Layout::read(store, "time travel").await?;
         let mut timelines = Timelines {
             stamp,
-            epoch: revisions.epoch,
+            revisions,
             grid: vec![Arc::new(RowLists::from_columns(vec![])); layout.applications.len()],
             layout: Arc::new(layout),
-            revision_sum: revisions.revisions.iter().sum(),
-            highest_revision: revisions.revisions.iter().copied().max().unwrap_or(0),
-            revisions: revisions
-                .pairs
-                .iter()
-                .copied()
-                .zip(revisions.revisions.iter().copied())
-                .collect(),
             versions: vec![],
             version_index: HashMap::new(),
             deployers: vec![],
@@ -167,18 +152,16 @@ impl Keepable for Timelines {
         stamp: MatrixStamp,
         store: &dyn Store,
     ) -> Result<Option<Self>, AppError> {
-        let Some(changed) = self.changed_pairs(store).await? else {
+        let changed = (self.revisions)
+            .changed(store, "time travel", MOST_PAIRS_REREAD)
+            .await?;
+        let Some(changed) = changed else {
             return Ok(None);
         };
         for ((application_id, environment_id), revision) in changed {
             self.reread(store, application_id, Some(environment_id))
                 .await?;
-            let old = self
-                .revisions
-                .insert((application_id, environment_id), revision)
-                .unwrap_or(0);
-            self.revision_sum += revision - old;
-            self.highest_revision = self.highest_revision.max(revision);
+            (self.revisions).set((application_id, environment_id), revision);
         }
         self.stamp = stamp;
         Ok(Some(self))
@@ -284,41 +267,6 @@ impl Timelines {
         self.deployers.push(name.clone());
         self.deployer_index.insert(name, index);
         index
-    }
-
-    /// The pairs (with their new revision) whose revision changed since these lists were read,
-    /// new pairs included; None when everything must be read again. Usually one small read:
-    /// the pairs above the highest revision seen, checked against the stamp's sum; when the sum
-    /// says a change committed out of counter order (PostgreSQL), every revision is compared.
-    async fn changed_pairs(&self, store: &dyn Store) -> Result<Option<Vec<(Pair, i64)>>, AppError> {
-        let failed = store_error("time travel");
-        let changes = store
-            .pair_changes(self.highest_revision)
-            .await
-            .map_err(&failed)?;
-        if changes.epoch != self.epoch {
-            return Ok(None);
-        }
-        let sum = self.revision_sum
-            + changes
-                .changed
-                .iter()
-                .map(|(pair, revision)| revision - self.revisions.get(pair).copied().unwrap_or(0))
-                .sum::<i64>();
-        if changes.changed.len() < PAIR_CHANGES_LISTED && sum == changes.revision_sum {
-            return Ok(Some(changes.changed));
-        }
-        let fresh = store.pair_revisions(true).await.map_err(&failed)?;
-        if fresh.epoch != self.epoch {
-            return Ok(None);
-        }
-        let changed: Vec<(Pair, i64)> = fresh
-            .pairs
-            .into_iter()
-            .zip(fresh.revisions)
-            .filter(|(pair, revision)| self.revisions.get(pair) != Some(revision))
-            .collect();
-        Ok((changed.len() <= MOST_PAIRS_REREAD).then_some(changed))
     }
 
     /// The active applications `pairs` names (all, or one).
