@@ -129,7 +129,11 @@ impl Keepable for Timelines {
         let mut timelines = Timelines {
             stamp,
             revisions,
-            grid: vec![Arc::new(RowLists::from_columns(vec![])); layout.applications.len()],
+            // Every row's lists start empty (one shared allocation), each replaced as read.
+            grid: {
+                let empty = Arc::new(RowLists::from_columns(vec![]));
+                vec![empty; layout.applications.len()]
+            },
             layout: Arc::new(layout),
             versions: vec![],
             version_index: HashMap::new(),
