@@ -121,9 +121,9 @@ impl CellEnd<'_> {
     }
 }
 
-/// Appends `end` as the rest of a cell begun by its row's and column's names (its fields and the closing
-/// brace). Written by hand: a fresh instant writes most of 7,500 cells, and serde's way of
-/// writing a date (chrono's `Display`, escaped a character at a time) was a third of it.
+/// Appends `end` as the rest of a cell begun by its row's and column's names (its fields and
+/// the closing brace). Written by hand: a fresh instant writes most of 7,500 cells, and serde's
+/// way of writing a date (chrono's `Display`, escaped a character at a time) was a third of it.
 fn write_cell_end(body: &mut Vec<u8>, end: CellEnd<'_>) {
     body.extend_from_slice(br#""version":{"id":""#);
     push_uuid(body, end.version_id);

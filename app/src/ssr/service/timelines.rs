@@ -519,7 +519,7 @@ struct Found<'a> {
     column: u32,
     application: &'a Application,
     environment: &'a Environment,
-    /// Where the pair is kept (index in `Timelines::applications` and `environments`).
+    /// Where the pair is kept (its row and column in `Timelines::layout`).
     grid_row: usize,
     grid_column: usize,
     /// The deployment shown (microseconds since the epoch) and the rest of it.
