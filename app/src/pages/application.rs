@@ -24,14 +24,19 @@ pub fn ApplicationPage() -> impl IntoView {
     let tab = move || query.get().get("tab").unwrap_or_else(|| "overview".into());
     let archive = ServerAction::<ArchiveApplication>::new();
     let set_repository = ServerAction::<SetRepository>::new();
+    // Read again only after a save succeeded: a refused one re-rendering the form would wipe
+    // what the user types next to correct it.
+    let repository_saved = Memo::new(move |saved: Option<&u32>| {
+        let saved = saved.copied().unwrap_or(0);
+        let succeeded = set_repository.value().with(|v| matches!(v, Some(Ok(_))));
+        if succeeded {
+            saved + 1
+        } else {
+            saved
+        }
+    });
     let application = Resource::new(
-        move || {
-            (
-                id(),
-                archive.version().get(),
-                set_repository.version().get(),
-            )
-        },
+        move || (id(), archive.version().get(), repository_saved.get()),
         |(id, _, _)| async move {
             match id {
                 Some(id) => get_application(id).await,
