@@ -1,7 +1,6 @@
 //! One error type for the whole application. REST renders it as RFC 9457 problem+json;
 //! server functions carry it to the browser unchanged so forms can show field messages.
 
-use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
@@ -219,7 +218,7 @@ impl From<ProblemBody> for AppError {
 const TRANSPORT_TITLE: &str = "Could not reach the server";
 
 impl FromServerFnError for AppError {
-    type Encoder = JsonEncoding;
+    type Encoder = crate::api::codec::JsonText;
 
     /// Input the server function could not even read is the caller's mistake (400); anything
     /// else here is a transport failure seen in the browser.

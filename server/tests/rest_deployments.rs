@@ -152,6 +152,7 @@ for_both_backends!(run;
     csv_export_is_filtered_and_formula_safe,
     concurrent_recorders_keep_every_record_and_the_right_current,
     stats_count_this_week_per_environment_and_per_week,
+    dashboard_side_has_the_figures_and_the_last_ten_deployments,
     comparison_lists_promotion_candidates_first,
 );
 
@@ -1032,6 +1033,55 @@ async fn stats_count_this_week_per_environment_and_per_week(app: TestApp) {
             .unwrap()
     };
     assert_eq!((count_in(&w.prod), count_in(&w.dev)), (1, 0));
+}
+
+/// What the dashboard shows beside the matrix, from its one server function.
+async fn dashboard_side(app: &TestApp) -> Value {
+    let response = app
+        .client
+        .post(app.url(common::server_fn_path("load_dashboard_side")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+async fn dashboard_side_has_the_figures_and_the_last_ten_deployments(app: TestApp) {
+    let w = world(&app).await;
+    assert_eq!(dashboard_side(&app).await["recent"], json!([]));
+    // Twelve deployments, recorded out of date order: the list is by deployment date.
+    let mut recorded = vec![];
+    for days in [3, 11, 0, 7, 1, 9, 5, 2, 10, 4, 8, 6] {
+        recorded.push((
+            days,
+            record(&app, &w.portal, &w.v["1.0.0"], &w.dev, &ago(days)).await,
+        ));
+    }
+    let newest = |skip_retracted: &str| -> Vec<String> {
+        let mut by_date = recorded.clone();
+        by_date.sort_by_key(|(days, _)| *days);
+        by_date
+            .iter()
+            .map(|(_, d)| id(d))
+            .filter(|d| d != skip_retracted)
+            .take(10)
+            .collect()
+    };
+    let ids = |side: &Value| -> Vec<String> {
+        side["recent"].as_array().unwrap().iter().map(id).collect()
+    };
+    let side = dashboard_side(&app).await;
+    assert_eq!(ids(&side), newest(""));
+    assert_eq!(side["figures"]["applications"], 2);
+    assert_eq!(side["figures"]["environments"], 3);
+    assert_eq!(side["figures"]["perWeek"].as_array().unwrap().len(), 12);
+    // A retracted deployment leaves the list; the next older one takes its place.
+    let today = &recorded.iter().find(|(days, _)| *days == 0).unwrap().1;
+    retract(&app, today, "recorded by mistake").await;
+    assert_eq!(ids(&dashboard_side(&app).await), newest(&id(today)));
 }
 
 async fn comparison_lists_promotion_candidates_first(app: TestApp) {

@@ -10,13 +10,13 @@ use crate::model::*;
 use super::{request_parts, service, signed_in};
 
 /// The signed-in user, or `None` on public pages.
-#[server(prefix = "/rpc", endpoint = "me")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc, endpoint = "me")]
 pub async fn current_user() -> Result<Option<User>, AppError> {
     Ok(signed_in().ok().map(|(_, user)| user))
 }
 
 /// Checks the credentials, sets the session cookie and sends the browser on to `next`.
-#[server(prefix = "/rpc", endpoint = "login")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc, endpoint = "login")]
 pub async fn login(
     username: String,
     password: Password,
@@ -42,7 +42,7 @@ pub async fn login(
 }
 
 /// Ends the session and returns to the sign-in page.
-#[server(prefix = "/rpc", endpoint = "logout")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc, endpoint = "logout")]
 pub async fn logout() -> Result<(), AppError> {
     use crate::ssr::caller;
     let parts = request_parts()?;
@@ -60,14 +60,14 @@ pub async fn logout() -> Result<(), AppError> {
     Ok(())
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn list_tokens() -> Result<Vec<ApiToken>, AppError> {
     let (service, user) = signed_in()?;
     service.list_tokens(&user).await
 }
 
 /// `expires_in_days` empty means the token does not expire.
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn create_token(
     name: String,
     expires_in_days: Option<String>,
@@ -92,19 +92,19 @@ pub async fn create_token(
         .await
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn revoke_token(id: Uuid) -> Result<ApiToken, AppError> {
     let (service, user) = signed_in()?;
     service.revoke_token(&user, id).await
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn list_users() -> Result<Vec<User>, AppError> {
     let (service, user) = signed_in()?;
     service.list_users(&user).await
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn create_user(
     username: String,
     display_name: Option<String>,
@@ -128,7 +128,7 @@ pub async fn create_user(
 }
 
 /// One change at a time from the admin page: a new role, enable/disable, or a new password.
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn update_user(
     id: Uuid,
     role: Option<String>,

@@ -11,7 +11,7 @@ use crate::model::*;
 use super::signed_in;
 
 /// One page of the trail, newest first (admins only).
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn audit_trail(
     #[server(default)] actor_id: Option<Uuid>,
     #[server(default)] action: Option<String>,

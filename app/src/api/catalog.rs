@@ -15,19 +15,19 @@ fn checkbox(value: Option<String>) -> Option<bool> {
     Some(value.is_some_and(|v| v == "on" || v == "true"))
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn list_applications(include_archived: bool) -> Result<Vec<Application>, AppError> {
     let (service, user) = signed_in()?;
     service.list_applications(&user, include_archived).await
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn get_application(id: Uuid) -> Result<Application, AppError> {
     let (service, user) = signed_in()?;
     service.get_application(&user, id).await
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn create_application(
     name: String,
     description: Option<String>,
@@ -43,7 +43,7 @@ pub async fn create_application(
 }
 
 /// Sets (or, when empty, clears) the repository GitHub and GitLab hooks find the application by.
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn set_repository(id: Uuid, repository: String) -> Result<Application, AppError> {
     let (service, user) = signed_in()?;
     let patch = ApplicationPatch {
@@ -53,25 +53,25 @@ pub async fn set_repository(id: Uuid, repository: String) -> Result<Application,
     service.update_application(&user, id, patch).await
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn archive_application(id: Uuid) -> Result<Application, AppError> {
     let (service, user) = signed_in()?;
     service.archive_application(&user, id).await
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn list_environments(include_archived: bool) -> Result<Vec<Environment>, AppError> {
     let (service, user) = signed_in()?;
     service.list_environments(&user, include_archived).await
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn get_environment(id: Uuid) -> Result<Environment, AppError> {
     let (service, user) = signed_in()?;
     service.get_environment(&user, id).await
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn create_environment(
     name: String,
     description: Option<String>,
@@ -91,25 +91,25 @@ pub async fn create_environment(
         .await
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn move_environment(id: Uuid, earlier: bool) -> Result<Vec<Environment>, AppError> {
     let (service, user) = signed_in()?;
     service.move_environment(&user, id, earlier).await
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn archive_environment(id: Uuid) -> Result<Environment, AppError> {
     let (service, user) = signed_in()?;
     service.archive_environment(&user, id).await
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn list_versions(application_id: Uuid) -> Result<Vec<Version>, AppError> {
     let (service, user) = signed_in()?;
     service.list_versions(&user, application_id, false).await
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn create_version(
     application_id: Uuid,
     version_identifier: String,

@@ -17,7 +17,7 @@ use super::signed_in;
 
 /// Form fields arrive as text; the browser sends the date as RFC 3339 with its own offset. The
 /// form sends ids; like the REST API, names (`application`, `version`, `environment`) do too.
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn record_deployment(
     application_id: Option<Uuid>,
     version_id: Option<Uuid>,
@@ -48,7 +48,7 @@ pub async fn record_deployment(
         .deployment)
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn list_deployments(
     filter: DeploymentFilter,
     cursor: Option<String>,
@@ -60,13 +60,13 @@ pub async fn list_deployments(
         .await
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn get_deployment(id: Uuid) -> Result<Deployment, AppError> {
     let (service, user) = signed_in()?;
     service.get_deployment(&user, id).await
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn current_state(
     application_id: Option<Uuid>,
     environment_id: Option<Uuid>,
@@ -82,7 +82,7 @@ pub async fn current_state(
 
 /// A page of the dashboard's matrix, compactly (now, or as it was at `at`): page `page` (from
 /// 1) of the applications whose name contains `q`.
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn dashboard_matrix(
     at: Option<DateTime<Utc>>,
     #[server(default)] q: String,
@@ -92,19 +92,29 @@ pub async fn dashboard_matrix(
     service.matrix_page(&user, at, &q, page).await
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn retract_deployment(id: Uuid, reason: String) -> Result<Deployment, AppError> {
     let (service, user) = signed_in()?;
     service.retract_deployment(&user, id, &reason).await
 }
 
-#[server(prefix = "/rpc")]
-pub async fn dashboard_stats() -> Result<DashboardFigures, AppError> {
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
+pub async fn load_dashboard_side() -> Result<DashboardSide, AppError> {
     let (service, user) = signed_in()?;
-    service.figures(&user).await
+    let recent = service
+        .list_deployments(
+            &user,
+            DeploymentFilter::default(),
+            None,
+            Some(DASHBOARD_RECENT),
+        )
+        .await?
+        .items;
+    let figures = service.figures(&user).await?;
+    Ok(DashboardSide { figures, recent })
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn compare_environments(
     from: Option<Uuid>,
     to: Option<Uuid>,
@@ -114,7 +124,7 @@ pub async fn compare_environments(
 }
 
 /// Delivery metrics for the insights page.
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn delivery_insights(
     #[server(default)] application_id: Option<Uuid>,
     #[server(default)] environment_id: Option<Uuid>,

@@ -9,14 +9,14 @@ use crate::model::*;
 #[cfg(feature = "ssr")]
 use super::signed_in;
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn list_webhooks() -> Result<Vec<Webhook>, AppError> {
     let (service, user) = signed_in()?;
     service.list_webhooks(&user).await
 }
 
 /// The form's fields: a checkbox per event, one environment or all.
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn create_webhook(
     url: String,
     #[server(default)] on_recorded: Option<String>,
@@ -47,25 +47,25 @@ pub async fn create_webhook(
     service.create_webhook(&user, input).await
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn delete_webhook(id: Uuid) -> Result<(), AppError> {
     let (service, user) = signed_in()?;
     service.delete_webhook(&user, id).await
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn webhook_deliveries(id: Uuid) -> Result<Vec<WebhookDelivery>, AppError> {
     let (service, user) = signed_in()?;
     service.webhook_deliveries(&user, id).await
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn send_test_webhook(id: Uuid) -> Result<WebhookDelivery, AppError> {
     let (service, user) = signed_in()?;
     service.send_test_notification(&user, id).await
 }
 
-#[server(prefix = "/rpc")]
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn redeliver_webhook(id: Uuid, delivery_id: Uuid) -> Result<WebhookDelivery, AppError> {
     let (service, user) = signed_in()?;
     service.redeliver(&user, id, delivery_id).await

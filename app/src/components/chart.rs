@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use super::calendar::{day_text, short_day_text};
 use crate::model::WeekCount;
 
 /// Height of the bars' area in the SVG box; above it sit the values, below it the dates.
@@ -42,13 +43,13 @@ pub fn WeeklyChart(
             let centre = x + width / 2.0;
             let tooltip = format!(
                 "Week of {}: {} deployment{}",
-                week.week_start.format("%Y-%m-%d"),
+                day_text(week.week_start.date_naive()),
                 week.deployments,
                 if week.deployments == 1 { "" } else { "s" }
             );
             let date = labelled
                 .contains(&i)
-                .then(|| week.week_start.format("%b %d").to_string());
+                .then(|| short_day_text(week.week_start.date_naive()));
             // The outer dates line up with the chart's edges instead of running off them.
             let (date_x, anchor) = match i {
                 0 => (x, "start"),
@@ -68,7 +69,7 @@ pub fn WeeklyChart(
     let rows = weeks
         .iter()
         .map(|w| {
-            view! { <tr><th scope="row">{w.week_start.format("%Y-%m-%d").to_string()}</th><td>{w.deployments}</td></tr> }
+            view! { <tr><th scope="row">{day_text(w.week_start.date_naive())}</th><td>{w.deployments}</td></tr> }
         })
         .collect_view();
     view! {

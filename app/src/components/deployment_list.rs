@@ -1,7 +1,7 @@
 //! Shared pieces for listing deployments: the history timeline grouped by environment, and a
 //! paged history that loads more by cursor.
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use uuid::Uuid;
 
@@ -254,7 +254,9 @@ pub(crate) fn parse_filter_date(raw: &str, end_of_day: bool, zone: &Zone) -> Opt
     if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
         return Some(t.with_timezone(&Utc));
     }
-    let day = NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()?;
+    // Not `calendar::parse_day`: measured, sharing it with the dashboard's time travel made the
+    // WASM splitter move ~70 KB of shared code into the module every page loads.
+    let day = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()?;
     if end_of_day {
         let next = day.succ_opt()?.and_hms_opt(0, 0, 0)?;
         Some(zone.to_utc(next) - chrono::Duration::microseconds(1))
@@ -370,28 +372,34 @@ pub fn RecentDeployments(
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 let items = recent.await.map(|p| p.items).unwrap_or_default();
-                if items.is_empty() {
-                    return view! { <p class="empty">{empty}</p> }.into_any();
-                }
-                view! {
-                    <ol class="recent" id="recent-deployments">
-                        {items.into_iter().map(|d| view! {
-                            <li>
-                                <a href=format!("/deployments/{}", d.id)>
-                                    <strong>{d.application.name}</strong>" "
-                                    <span class="mono">{d.version.version_identifier}</span>
-                                    " → "{d.environment.name}
-                                </a>
-                                {d.is_rollback.then(|| view! { " "<span class="badge rollback">"↩ rollback"</span> })}
-                                <br/><span class="muted"><Ago at=d.deployment_date/>{d.deployed_by.map(|b| format!(" · {b}"))}
-                                    {d.notes.map(|n| format!(" · {n}"))}</span>
-                            </li>
-                        }).collect_view()}
-                    </ol>
-                }.into_any()
+                view! { <RecentList items empty/> }
             })}
         </Transition>
     }
+}
+
+/// Deployments, newest first, as a short list (or `empty` when there are none).
+#[component]
+pub fn RecentList(items: Vec<Deployment>, empty: &'static str) -> impl IntoView {
+    if items.is_empty() {
+        return view! { <p class="empty">{empty}</p> }.into_any();
+    }
+    view! {
+        <ol class="recent" id="recent-deployments">
+            {items.into_iter().map(|d| view! {
+                <li>
+                    <a href=format!("/deployments/{}", d.id)>
+                        <strong>{d.application.name}</strong>" "
+                        <span class="mono">{d.version.version_identifier}</span>
+                        " → "{d.environment.name}
+                    </a>
+                    {d.is_rollback.then(|| view! { " "<span class="badge rollback">"↩ rollback"</span> })}
+                    <br/><span class="muted"><Ago at=d.deployment_date/>{d.deployed_by.map(|b| format!(" · {b}"))}
+                        {d.notes.map(|n| format!(" · {n}"))}</span>
+                </li>
+            }).collect_view()}
+        </ol>
+    }.into_any()
 }
 
 /// What runs where for one application: a row per environment it is deployed to.

@@ -1,6 +1,7 @@
 //! Reusable widgets.
 
 pub mod age;
+pub mod calendar;
 pub mod chart;
 pub mod deployment_list;
 pub mod form_feedback;

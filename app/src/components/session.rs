@@ -1,6 +1,7 @@
 //! Who is signed in, available to every component, and role-gated rendering.
 
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 
 use crate::api::access::{current_user, Logout};
 use crate::error::AppError;
@@ -61,17 +62,13 @@ pub fn RoleNotice(role: Role, what: &'static str) -> impl IntoView {
     }
 }
 
+/// Where the sign-out form posts: the logout server function's address.
+const LOGOUT_PATH: &str = <Logout as ServerFn>::PATH;
+
 /// The header's right side: the user's name and role, and sign-out.
 #[component]
 pub fn UserMenu() -> impl IntoView {
     let session = expect_context::<SessionUser>();
-    let logout = ServerAction::<Logout>::new();
-    // A full page load after sign-out, so nothing of the session stays on screen.
-    Effect::new(move |_| {
-        if matches!(logout.value().get(), Some(Ok(()))) {
-            let _ = window().location().set_href("/login");
-        }
-    });
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
@@ -88,9 +85,12 @@ pub fn UserMenu() -> impl IntoView {
                                 <a href="/settings/webhooks">"Webhooks"</a>
                                 <a href="/admin/audit">"Audit"</a>
                             })}
-                            <ActionForm action=logout attr:class="inline">
+                            // A plain form: the browser posts it and follows the answer's redirect
+                            // to the sign-in page, a full page load, so nothing of the session
+                            // stays on screen (and no form-handling code in every page's WASM).
+                            <form method="post" action=LOGOUT_PATH class="inline">
                                 <button type="submit" class="link">"Sign out"</button>
-                            </ActionForm>
+                            </form>
                         </div>
                     }
                     .into_any(),

@@ -12,9 +12,6 @@ use leptos::prelude::*;
 /// The cookie naming the browser's IANA time zone, e.g. `Asia/Kolkata`.
 pub const ZONE_COOKIE: &str = "deploytrack_tz";
 
-/// How every page writes an instant: one format, in the user's zone.
-pub const DISPLAY_FORMAT: &str = "%Y-%m-%d %H:%M";
-
 /// An IANA time zone known to be valid where it is used; UTC when nothing better is known.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Zone(String);
@@ -51,7 +48,7 @@ impl Zone {
 
     /// `at` in the house format, e.g. "2026-10-17 19:58".
     pub fn format(&self, at: DateTime<Utc>) -> String {
-        self.local(at).format(DISPLAY_FORMAT).to_string()
+        super::calendar::wall_clock_text(self.local(at))
     }
 
     /// "UTC+05:30", "UTC-04:00" or "UTC": which clock a shown time is on.
@@ -89,10 +86,7 @@ impl Zone {
     /// the space and seconds are accepted too).
     pub fn parse(&self, text: &str) -> Option<DateTime<Utc>> {
         let text = text.trim().replacen('T', " ", 1);
-        ["%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
-            .iter()
-            .find_map(|format| NaiveDateTime::parse_from_str(&text, format).ok())
-            .map(|local| self.to_utc(local))
+        super::calendar::parse_wall_clock(&text).map(|local| self.to_utc(local))
     }
 }
 

@@ -367,6 +367,19 @@ pub struct DashboardFigures {
     pub per_week: Vec<WeekCount>,
 }
 
+/// What the dashboard shows beside the matrix, in one answer: its figures and the last
+/// deployments (one request per live update, and no history list's code in the dashboard's WASM).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DashboardSide {
+    pub figures: DashboardFigures,
+    /// The last [`DASHBOARD_RECENT`] deployments, newest first.
+    pub recent: Vec<Deployment>,
+}
+
+/// How many deployments the dashboard lists.
+pub const DASHBOARD_RECENT: i64 = 10;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]

@@ -8,16 +8,16 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
-use crate::api::deployments::{dashboard_matrix, dashboard_stats};
+use crate::api::deployments::{dashboard_matrix, load_dashboard_side};
 use crate::components::age::Age;
 use crate::components::chart::WeeklyChart;
-use crate::components::deployment_list::RecentDeployments;
+use crate::components::deployment_list::RecentList;
 use crate::components::live::use_deployment_events;
 use crate::components::session::SessionUser;
 use crate::components::timers::Delayed;
 use crate::components::timestamp::{relative, Timestamp};
 use crate::components::zone::{use_zone, Zone};
-use crate::model::{echoed, DeploymentFilter, MatrixPage, MatrixView, Role, SEARCH_MAX};
+use crate::model::{echoed, MatrixPage, MatrixView, Role, DASHBOARD_RECENT, SEARCH_MAX};
 
 /// How long the matrix filter waits for the next key before filtering.
 const FILTER_DELAY_MS: u32 = 150;
@@ -56,7 +56,7 @@ pub fn DashboardPage() -> impl IntoView {
         move || (at(), filter(), page_number(), tick.get()),
         |(at, q, page, _)| dashboard_matrix(at, q, page),
     );
-    let stats = Resource::new(move || tick.get(), |_| dashboard_stats());
+    let side = Resource::new(move || tick.get(), |_| load_dashboard_side());
     let filter_typing = Delayed::new();
     let navigate = use_navigate();
     let show_filtered = move |q: String| {
@@ -130,21 +130,23 @@ pub fn DashboardPage() -> impl IntoView {
                 <aside class="side">
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
-                            stats.await.ok().map(|s| view! {
-                                <div class="stats card" id="stats">
-                                    <div><span class="figure">{s.applications}</span>" applications"</div>
-                                    <div><span class="figure">{s.environments}</span>" environments"</div>
-                                    <div><span class="figure" id="deployments-this-week">{s.deployments_this_week}</span>" deployments this week"</div>
-                                    <WeeklyChart weeks=s.per_week/>
-                                </div>
+                            side.await.ok().map(|side| {
+                                let s = side.figures;
+                                view! {
+                                    <div class="stats card" id="stats">
+                                        <div><span class="figure">{s.applications}</span>" applications"</div>
+                                        <div><span class="figure">{s.environments}</span>" environments"</div>
+                                        <div><span class="figure" id="deployments-this-week">{s.deployments_this_week}</span>" deployments this week"</div>
+                                        <WeeklyChart weeks=s.per_week/>
+                                    </div>
+                                    <div class="card">
+                                        <h2>{format!("Last {DASHBOARD_RECENT} deployments")}</h2>
+                                        <RecentList items=side.recent empty="Nothing recorded yet."/>
+                                    </div>
+                                }
                             })
                         })}
                     </Transition>
-                    <div class="card">
-                        <h2>"Last 10 deployments"</h2>
-                        <RecentDeployments filter=Signal::stored(DeploymentFilter::default())
-                            refresh=Signal::derive(move || tick.get()) limit=10/>
-                    </div>
                 </aside>
             </div>
         </section>
