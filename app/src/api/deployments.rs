@@ -101,17 +101,7 @@ pub async fn retract_deployment(id: Uuid, reason: String) -> Result<Deployment, 
 #[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn load_dashboard_side() -> Result<DashboardSide, AppError> {
     let (service, user) = signed_in()?;
-    let recent = service
-        .list_deployments(
-            &user,
-            DeploymentFilter::default(),
-            None,
-            Some(DASHBOARD_RECENT),
-        )
-        .await?
-        .items;
-    let figures = service.figures(&user).await?;
-    Ok(DashboardSide { figures, recent })
+    service.dashboard_side(&user).await
 }
 
 #[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]

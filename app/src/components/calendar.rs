@@ -29,7 +29,7 @@ pub fn wall_clock_text(at: NaiveDateTime) -> String {
 }
 
 /// Reads "2026-10-17" (a four-digit year; month and day of one or two digits).
-pub fn parse_day(text: &str) -> Option<NaiveDate> {
+fn parse_day(text: &str) -> Option<NaiveDate> {
     let mut parts = text.split('-');
     let year = number(parts.next()?, 4..=4)?;
     let month = number(parts.next()?, 1..=2)?;
@@ -55,9 +55,10 @@ pub fn parse_wall_clock(text: &str) -> Option<NaiveDateTime> {
 
 /// `digits` as a number if it is only ASCII digits, as many as `len` allows.
 fn number(digits: &str, len: std::ops::RangeInclusive<usize>) -> Option<u32> {
-    (len.contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| digits.parse().ok())
-        .flatten()
+    if !len.contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 #[cfg(test)]

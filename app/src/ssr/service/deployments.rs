@@ -484,6 +484,21 @@ impl Service {
         })
     }
 
+    /// What the dashboard shows beside the matrix: its figures and the last deployments.
+    pub async fn dashboard_side(&self, actor: &User) -> Result<DashboardSide, AppError> {
+        let recent = self
+            .list_deployments(
+                actor,
+                DeploymentFilter::default(),
+                None,
+                Some(DASHBOARD_RECENT),
+            )
+            .await?
+            .items;
+        let figures = self.figures(actor).await?;
+        Ok(DashboardSide { figures, recent })
+    }
+
     /// The dashboard's figures and the live deployments per active environment.
     pub async fn stats(&self, actor: &User) -> Result<Stats, AppError> {
         let figures = self.figures(actor).await?;
