@@ -153,6 +153,7 @@ for_both_backends!(run;
     concurrent_recorders_keep_every_record_and_the_right_current,
     stats_count_this_week_per_environment_and_per_week,
     dashboard_side_has_the_figures_and_the_last_ten_deployments,
+    dashboard_figures_count_changes_made_through_another_server,
     comparison_lists_promotion_candidates_first,
 );
 
@@ -1082,6 +1083,90 @@ async fn dashboard_side_has_the_figures_and_the_last_ten_deployments(app: TestAp
     let today = &recorded.iter().find(|(days, _)| *days == 0).unwrap().1;
     retract(&app, today, "recorded by mistake").await;
     assert_eq!(ids(&dashboard_side(&app).await), newest(&id(today)));
+}
+
+/// Each server keeps its dashboard figures while the database's matrix stamp and the week are
+/// unchanged; what another server on the same database records (back-dated too), retracts or
+/// adds to the catalogue must count on this one at once.
+async fn dashboard_figures_count_changes_made_through_another_server(app: TestApp) {
+    let w = world(&app).await;
+    let other = &app.second_server().await;
+    let client = &app.client;
+    let through_other = |method: reqwest::Method, path: &str, body: Value| {
+        let url = format!("{other}{path}");
+        async move {
+            let response = client
+                .request(method, &url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert!(response.status().is_success(), "{url}");
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let figures = || async { dashboard_side(&app).await["figures"].clone() };
+    let weekly = |figures: &Value| -> Vec<i64> {
+        (figures["perWeek"].as_array().unwrap().iter())
+            .map(|week| week["deployments"].as_i64().unwrap())
+            .collect()
+    };
+    // The week (index into perWeek) a deployment dated `days` ago counts in.
+    let week_of = |figures: &Value, days: i64| -> usize {
+        let date = Utc::now() - Duration::days(days);
+        (figures["perWeek"].as_array().unwrap().iter())
+            .rposition(|week| {
+                let start = week["weekStart"].as_str().unwrap();
+                chrono::DateTime::parse_from_rfc3339(start).unwrap() <= date
+            })
+            .unwrap()
+    };
+    record(&app, &w.portal, &w.v["1.0.0"], &w.prod, &ago(0)).await;
+    let first = figures().await;
+    assert_eq!(weekly(&first).iter().sum::<i64>(), 1);
+
+    // A back-dated deployment, three weeks ago, recorded through the other server.
+    let back_dated = through_other(
+        reqwest::Method::POST,
+        "/api/deployments",
+        json!({"applicationId": w.billing, "versionId": w.billing_v1, "environmentId": w.dev,
+               "deploymentDate": ago(21)}),
+    )
+    .await;
+    let mut expected = weekly(&first);
+    expected[week_of(&first, 21)] += 1;
+    let second = figures().await;
+    assert_eq!(weekly(&second), expected, "the back-dated record counts");
+    assert_eq!(second["deploymentsThisWeek"], first["deploymentsThisWeek"]);
+
+    // Retracted through the other server: no longer counted.
+    through_other(
+        reqwest::Method::DELETE,
+        &format!("/api/deployments/{}", id(&back_dated)),
+        json!({"reason": "recorded by mistake"}),
+    )
+    .await;
+    assert_eq!(
+        weekly(&figures().await),
+        weekly(&first),
+        "the retraction counts"
+    );
+
+    // An application and an environment added through the other server.
+    through_other(
+        reqwest::Method::POST,
+        "/api/applications",
+        json!({"name": "Added elsewhere"}),
+    )
+    .await;
+    assert_eq!(figures().await["applications"], 3);
+    through_other(
+        reqwest::Method::POST,
+        "/api/environments",
+        json!({"name": "QA-ELSEWHERE"}),
+    )
+    .await;
+    assert_eq!(figures().await["environments"], 4);
 }
 
 async fn comparison_lists_promotion_candidates_first(app: TestApp) {

@@ -14,7 +14,8 @@ use crate::error::{AppError, FieldError};
 use crate::model::*;
 use crate::ssr::ordering::compare_identifiers;
 use crate::ssr::store::{
-    CurrentStateRecord, DeploymentRecord, HistoryKey, NewDeployment, PairFilter, StoreError,
+    CurrentStateRecord, DeploymentRecord, HistoryKey, MatrixStamp, NewDeployment, PairFilter,
+    StoreError,
 };
 
 /// How far ahead of the server's clock a deployment date may be (clock skew between machines).
@@ -140,6 +141,14 @@ pub fn decode_cursor(cursor: &str) -> Result<HistoryKey, AppError> {
 pub fn week_start(at: DateTime<Utc>) -> DateTime<Utc> {
     let date = at.date_naive() - Duration::days(at.weekday().num_days_from_monday() as i64);
     date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
+}
+
+/// The dashboard's figures as read at a matrix stamp in a week (see [`Service::figures`]).
+#[derive(Clone)]
+pub(super) struct KeptFigures {
+    stamp: MatrixStamp,
+    week: DateTime<Utc>,
+    figures: DashboardFigures,
 }
 
 impl Service {
@@ -447,10 +456,21 @@ impl Service {
         self.get_deployment(actor, id).await
     }
 
-    /// Dashboard figures: counts, this week's deployments, per week (12 weeks).
+    /// Dashboard figures: counts, this week's deployments, per week (12 weeks). Kept while the
+    /// matrix stamp and the week are unchanged: the weekly counts read tens of thousands of
+    /// rows at a million deployments, and every dashboard render and live update asks.
     pub async fn figures(&self, actor: &User) -> Result<DashboardFigures, AppError> {
         require(actor, Role::Viewer)?;
         let failed = store_error("statistics");
+        // Every figure changes only with the stamp (a deployment recorded or retracted, an
+        // application or environment added, changed or removed, on any server) or the week.
+        // Read before the figures, so they are at least as new as the stamp they are kept at.
+        let stamp = self.store.matrix_stamp().await.map_err(&failed)?;
+        let this_week = week_start(now());
+        let kept = self.figures.lock().expect("figures lock").clone();
+        if let Some(kept) = kept.filter(|kept| (kept.stamp, kept.week) == (stamp, this_week)) {
+            return Ok(kept.figures);
+        }
         let applications = self
             .store
             .count_active_applications()
@@ -462,7 +482,6 @@ impl Service {
             .await
             .map_err(&failed)?
             .len() as i64;
-        let this_week = week_start(now());
         let mut per_week = Vec::with_capacity(12);
         for weeks_ago in (0..12).rev() {
             let start = this_week - Duration::weeks(weeks_ago);
@@ -476,12 +495,18 @@ impl Service {
                 deployments,
             });
         }
-        Ok(DashboardFigures {
+        let figures = DashboardFigures {
             applications,
             environments,
             deployments_this_week: per_week.last().map_or(0, |w| w.deployments),
             per_week,
-        })
+        };
+        *self.figures.lock().expect("figures lock") = Some(KeptFigures {
+            stamp,
+            week: this_week,
+            figures: figures.clone(),
+        });
+        Ok(figures)
     }
 
     /// What the dashboard shows beside the matrix: its figures and the last deployments.

@@ -39,6 +39,8 @@ pub struct Service {
     matrix: kept::Kept<matrix_cache::Matrix>,
     /// Every pair's live deployments, for time travel.
     timelines: kept::Kept<timelines::Timelines>,
+    /// The dashboard's figures, for as long as nothing they count has changed.
+    figures: std::sync::Mutex<Option<deployments::KeptFigures>>,
     webhooks: webhooks::WebhookPolicy,
 }
 
@@ -113,6 +115,7 @@ impl Service {
             policy,
             matrix: kept::Kept::new(),
             timelines: kept::Kept::new(),
+            figures: std::sync::Mutex::new(None),
             webhooks: webhooks::WebhookPolicy::default(),
         }
     }
