@@ -2,7 +2,8 @@
 # Load benchmark: seeds each backend at two sizes, starts the release server on 127.0.0.1, drives
 # it with wrk for a bounded time per endpoint, and prints one table per backend and size.
 #
-#   scripts/bench.sh                 # full: 10,000 and 1,000,000 deployments (~20 min)
+#   scripts/bench.sh                 # full: 10,000 and 1,000,000 deployments (~20 min), then the
+#                                    # dashboard in Chromium (scripts/bench-browser.sh)
 #   make bench-smoke                 # 2,000 deployments, 1 s per run: what CI runs
 #
 # Every endpoint is driven twice: by one client (its latency, no queueing) and by 8 concurrent
@@ -196,4 +197,16 @@ LUA
   done
 done
 scripts/wasm-sizes.py target/site/pkg | tee "$OUT/wasm.md"
+# What the browser receives (bytes on the wire, HTML size, time to hydrated), on the same shape at
+# the first size; BENCH_BROWSER=0 leaves it out.
+if [ "${BENCH_BROWSER:-1}" != 0 ]; then
+  echo "==> the dashboard in Chromium"
+  {
+    echo "### the dashboard in Chromium (scripts/bench-browser.sh)"
+    echo
+    BENCH_APPLICATIONS=$APPS BENCH_ENVIRONMENTS=$ENVS BENCH_DEPLOYMENTS=${SIZES%% *} \
+      scripts/bench-browser.sh
+    echo
+  } >"$OUT/browser.md"
+fi
 cat "$OUT"/*.md
