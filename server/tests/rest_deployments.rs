@@ -1153,20 +1153,13 @@ async fn dashboard_figures_count_changes_made_through_another_server(app: TestAp
     );
 
     // An application and an environment added through the other server.
-    through_other(
-        reqwest::Method::POST,
-        "/api/applications",
-        json!({"name": "Added elsewhere"}),
-    )
-    .await;
-    assert_eq!(figures().await["applications"], 3);
-    through_other(
-        reqwest::Method::POST,
-        "/api/environments",
-        json!({"name": "QA-ELSEWHERE"}),
-    )
-    .await;
-    assert_eq!(figures().await["environments"], 4);
+    for (path, name, figure, count) in [
+        ("/api/applications", "Added elsewhere", "applications", 3),
+        ("/api/environments", "QA-ELSEWHERE", "environments", 4),
+    ] {
+        through_other(reqwest::Method::POST, path, json!({ "name": name })).await;
+        assert_eq!(figures().await[figure], count, "after POST {path}");
+    }
 }
 
 async fn comparison_lists_promotion_candidates_first(app: TestApp) {
