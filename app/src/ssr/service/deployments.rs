@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::audit::{entry, set_field, Target};
 use super::grid::Layout;
+use super::kept::Keepable;
 use super::matrix_cache::{MatrixJsonChunks, MatrixJsonPage};
 use super::timelines::TimeTravelJsonChunks;
 use super::{now, require, store_error, Service};
@@ -15,7 +16,7 @@ use crate::model::*;
 use crate::ssr::ordering::compare_identifiers;
 use crate::ssr::store::{
     CurrentStateRecord, DeploymentRecord, HistoryKey, MatrixStamp, NewDeployment, PairFilter,
-    StoreError,
+    Store, StoreError,
 };
 
 /// How far ahead of the server's clock a deployment date may be (clock skew between machines).
@@ -143,12 +144,62 @@ pub fn week_start(at: DateTime<Utc>) -> DateTime<Utc> {
     date.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc()
 }
 
-/// The dashboard's figures as read at a matrix stamp in a week (see [`Service::figures`]).
+/// The dashboard's figures as read at a matrix stamp in a week. Every figure changes only with
+/// the stamp (a deployment recorded or retracted, back-dated or not; an application or
+/// environment added, changed or removed; on any server) or when a new week begins, so they
+/// are kept until either happens: the weekly counts read tens of thousands of rows at a million
+/// deployments, and every dashboard render and live update asks for them.
 #[derive(Clone)]
 pub(super) struct KeptFigures {
     stamp: MatrixStamp,
     week: DateTime<Utc>,
     figures: DashboardFigures,
+}
+
+impl Keepable for KeptFigures {
+    fn stamp(&self) -> MatrixStamp {
+        self.stamp
+    }
+
+    fn is_current(&self) -> bool {
+        self.week == week_start(now())
+    }
+
+    /// Counts (after the stamp was read, so they are at least as new as it).
+    async fn read(stamp: MatrixStamp, store: &dyn Store) -> Result<Self, AppError> {
+        let failed = store_error("statistics");
+        let applications = store.count_active_applications().await.map_err(&failed)?;
+        let environments = store.list_environments(false).await.map_err(&failed)?.len() as i64;
+        let week = week_start(now());
+        let mut per_week = Vec::with_capacity(12);
+        for weeks_ago in (0..12).rev() {
+            let start = week - Duration::weeks(weeks_ago);
+            let deployments = store
+                .count_deployments_between(start, start + Duration::weeks(1))
+                .await
+                .map_err(&failed)?;
+            per_week.push(WeekCount {
+                week_start: start,
+                deployments,
+            });
+        }
+        let figures = DashboardFigures {
+            applications,
+            environments,
+            deployments_this_week: per_week.last().map_or(0, |w| w.deployments),
+            per_week,
+        };
+        Ok(Self {
+            stamp,
+            week,
+            figures,
+        })
+    }
+
+    /// Counts are read whole.
+    async fn brought_up_to(self, _: MatrixStamp, _: &dyn Store) -> Result<Option<Self>, AppError> {
+        Ok(None)
+    }
 }
 
 impl Service {
@@ -456,57 +507,11 @@ impl Service {
         self.get_deployment(actor, id).await
     }
 
-    /// Dashboard figures: counts, this week's deployments, per week (12 weeks). Kept while the
-    /// matrix stamp and the week are unchanged: the weekly counts read tens of thousands of
-    /// rows at a million deployments, and every dashboard render and live update asks.
+    /// Dashboard figures: counts, this week's deployments, per week (12 weeks); see
+    /// [`KeptFigures`].
     pub async fn figures(&self, actor: &User) -> Result<DashboardFigures, AppError> {
         require(actor, Role::Viewer)?;
-        let failed = store_error("statistics");
-        // Every figure changes only with the stamp (a deployment recorded or retracted, an
-        // application or environment added, changed or removed, on any server) or the week.
-        // Read before the figures, so they are at least as new as the stamp they are kept at.
-        let stamp = self.store.matrix_stamp().await.map_err(&failed)?;
-        let this_week = week_start(now());
-        let kept = self.figures.lock().expect("figures lock").clone();
-        if let Some(kept) = kept.filter(|kept| (kept.stamp, kept.week) == (stamp, this_week)) {
-            return Ok(kept.figures);
-        }
-        let applications = self
-            .store
-            .count_active_applications()
-            .await
-            .map_err(&failed)?;
-        let environments = self
-            .store
-            .list_environments(false)
-            .await
-            .map_err(&failed)?
-            .len() as i64;
-        let mut per_week = Vec::with_capacity(12);
-        for weeks_ago in (0..12).rev() {
-            let start = this_week - Duration::weeks(weeks_ago);
-            let deployments = self
-                .store
-                .count_deployments_between(start, start + Duration::weeks(1))
-                .await
-                .map_err(&failed)?;
-            per_week.push(WeekCount {
-                week_start: start,
-                deployments,
-            });
-        }
-        let figures = DashboardFigures {
-            applications,
-            environments,
-            deployments_this_week: per_week.last().map_or(0, |w| w.deployments),
-            per_week,
-        };
-        *self.figures.lock().expect("figures lock") = Some(KeptFigures {
-            stamp,
-            week: this_week,
-            figures: figures.clone(),
-        });
-        Ok(figures)
+        Ok(self.figures.get(&*self.store).await?.figures.clone())
     }
 
     /// What the dashboard shows beside the matrix: its figures and the last deployments.
@@ -599,6 +604,26 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kept_figures_are_read_again_in_a_new_week() {
+        let kept_in = |week| KeptFigures {
+            stamp: MatrixStamp {
+                epoch: 1,
+                revisions: 1,
+            },
+            week,
+            figures: DashboardFigures {
+                applications: 0,
+                environments: 0,
+                deployments_this_week: 0,
+                per_week: vec![],
+            },
+        };
+        let this_week = week_start(now());
+        assert!(kept_in(this_week).is_current());
+        assert!(!kept_in(this_week - Duration::weeks(1)).is_current());
+    }
 
     #[test]
     fn cursors_round_trip_and_reject_garbage() {

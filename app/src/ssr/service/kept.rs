@@ -1,6 +1,7 @@
-//! What a server keeps between requests (the full matrix, the time-travel lists) for as long as
-//! the database's matrix stamp vouches for it. The stamp is read from the database on every
-//! request, so a change made through another server on the same database is seen at once.
+//! What a server keeps between requests (the full matrix, the time-travel lists, the dashboard's
+//! figures) for as long as the database's matrix stamp vouches for it. The stamp is read from the
+//! database on every request, so a change made through another server on the same database is
+//! seen at once.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -21,6 +22,11 @@ pub(super) trait Keepable: Clone + Send + Sync + Sized + 'static {
         stamp: MatrixStamp,
         store: &dyn Store,
     ) -> impl Future<Output = Result<Self, AppError>> + Send;
+    /// Whether it still holds apart from the stamp (state that also depends on the clock says
+    /// no once its period has passed); when not, it is read whole again.
+    fn is_current(&self) -> bool {
+        true
+    }
     /// Reads only what changed since; None when it must be read whole instead.
     fn brought_up_to(
         self,
@@ -47,7 +53,9 @@ impl<T: Keepable> Kept<T> {
     pub(super) async fn get(&self, store: &dyn Store) -> Result<Arc<T>, AppError> {
         let stamp = store.matrix_stamp().await.map_err(store_error("matrix"))?;
         let mut slot = self.slot.lock().await;
-        if let Some(kept) = slot.as_ref().filter(|kept| kept.stamp() >= stamp) {
+        if let Some(kept) =
+            (slot.as_ref()).filter(|kept| kept.stamp() >= stamp && kept.is_current())
+        {
             return Ok(kept.clone());
         }
         let updated = match slot.take() {

@@ -40,7 +40,7 @@ pub struct Service {
     /// Every pair's live deployments, for time travel.
     timelines: kept::Kept<timelines::Timelines>,
     /// The dashboard's figures, for as long as nothing they count has changed.
-    figures: std::sync::Mutex<Option<deployments::KeptFigures>>,
+    figures: kept::Kept<deployments::KeptFigures>,
     webhooks: webhooks::WebhookPolicy,
 }
 
@@ -115,7 +115,7 @@ impl Service {
             policy,
             matrix: kept::Kept::new(),
             timelines: kept::Kept::new(),
-            figures: std::sync::Mutex::new(None),
+            figures: kept::Kept::new(),
             webhooks: webhooks::WebhookPolicy::default(),
         }
     }
