@@ -6,6 +6,14 @@ cd "$(dirname "$0")/.."
 
 CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=0.2.130 # must equal the wasm-bindgen crate pinned in Cargo.toml
+CARGO_LLVM_COV_VERSION=0.9.1
+
+# The tools are built without their own release profile's whole-program optimisation
+# (cargo-leptos asks for lto = true and one codegen unit, which serialises its slowest minutes on
+# one core); opt-level stays 3, so precompression's brotli is as fast as before.
+tool_install() {
+  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo install "$@"
+}
 
 say() { printf '==> %s\n' "$*"; }
 
@@ -16,14 +24,14 @@ fi
 
 if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
   say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 11 minutes, once)"
-  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+  tool_install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
 fi
 
 # cargo-leptos runs the wasm-bindgen on PATH; without it, it tries a download that fails here.
 # (--locked fails for this version: a locked dependency is no longer in the registry.)
 if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
   say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 2 minutes, once)"
-  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  tool_install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
 if [ "${1:-}" = "--browser" ]; then # the test command also measures coverage
@@ -31,9 +39,9 @@ if [ "${1:-}" = "--browser" ]; then # the test command also measures coverage
     say "adding the llvm-tools-preview component (coverage)"
     rustup component add llvm-tools-preview
   fi
-  if ! cargo llvm-cov --version >/dev/null 2>&1; then
-    say "installing cargo-llvm-cov (about 1 minute, once)"
-    cargo install cargo-llvm-cov --locked
+  if ! cargo llvm-cov --version 2>/dev/null | grep -q "$CARGO_LLVM_COV_VERSION"; then
+    say "installing cargo-llvm-cov $CARGO_LLVM_COV_VERSION (about 1 minute, once)"
+    tool_install cargo-llvm-cov --version "$CARGO_LLVM_COV_VERSION" --locked
   fi
 fi
 
