@@ -9,7 +9,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --browser >/dev/null
 source scripts/env.sh
-[ -x target/release/deploytrack ] || cargo leptos build --release --precompress --split
+server=${SERVER_BIN:-target/release/deploytrack}
+[ -n "${SERVER_BIN:-}" ] || [ -x "$server" ] || cargo leptos build --release --precompress --split
 
 work=$(mktemp -d /tmp/deploytrack-bench-browser.XXXXXX)
 server_pid=""
@@ -21,10 +22,10 @@ trap cleanup EXIT
 export DATABASE_URL="sqlite://$work/bench.db"
 export DEPLOYTRACK_ADMIN_PASSWORD="bench-admin-password"
 export LEPTOS_SITE_ROOT=target/site
-target/release/deploytrack seed --applications "${BENCH_APPLICATIONS:-500}" \
+"$server" seed --applications "${BENCH_APPLICATIONS:-500}" \
   --environments "${BENCH_ENVIRONMENTS:-15}" --deployments "${BENCH_DEPLOYMENTS:-10000}" 2>/dev/null | tail -1
 port=$(free_port)
-DEPLOYTRACK_ADDR="127.0.0.1:$port" target/release/deploytrack >"$work/server.log" 2>&1 &
+DEPLOYTRACK_ADDR="127.0.0.1:$port" "$server" >"$work/server.log" 2>&1 &
 server_pid=$!
 wait_for_url "http://127.0.0.1:$port/healthz" 60
 BASE_URL="http://127.0.0.1:$port" ADMIN_PASSWORD=$DEPLOYTRACK_ADMIN_PASSWORD node end2end/bench/wire.mjs

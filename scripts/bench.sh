@@ -22,7 +22,9 @@ OUT=${BENCH_OUT:-target/bench}
 BACKENDS=${BENCH_BACKENDS:-"sqlite postgres"}
 mkdir -p "$OUT"
 command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y wrk >/dev/null; }
-[ -x target/release/deploytrack ] || cargo leptos build --release --precompress --split
+# SERVER_BIN runs another server binary (CI's smoke run passes the test command's build).
+server=${SERVER_BIN:-target/release/deploytrack}
+[ -n "${SERVER_BIN:-}" ] || [ -x "$server" ] || cargo leptos build --release --precompress --split
 
 work=$(mktemp -d /tmp/deploytrack-bench.XXXXXX)
 server_pid=""
@@ -74,10 +76,10 @@ for backend in $BACKENDS; do
       export DATABASE_URL="${TEST_DATABASE_URL%/*}/$db"
     fi
     echo "==> seeding $backend with $size deployments"
-    seed_line=$(target/release/deploytrack seed --applications "$APPS" --environments "$ENVS" --deployments "$size" 2>/dev/null | tail -1)
+    seed_line=$("$server" seed --applications "$APPS" --environments "$ENVS" --deployments "$size" 2>/dev/null | tail -1)
     echo "$seed_line"
     port=$(free_port)
-    DEPLOYTRACK_ADDR="127.0.0.1:$port" target/release/deploytrack >"$work/server.log" 2>&1 &
+    DEPLOYTRACK_ADDR="127.0.0.1:$port" "$server" >"$work/server.log" 2>&1 &
     server_pid=$!
     wait_for_url "http://127.0.0.1:$port/healthz" 60
     base="http://127.0.0.1:$port"

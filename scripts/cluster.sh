@@ -7,7 +7,7 @@
 #   cluster_stop                   # stops everything cluster_start started
 #
 # With CLUSTER_POOLED_INSTANCE=K, instance K reaches PostgreSQL through PgBouncer in transaction
-# mode (target/tools/pgbouncer, scripts/build-pgbouncer.sh) and LISTENs and migrates over the
+# mode (built once per machine by scripts/build-pgbouncer.sh) and LISTENs and migrates over the
 # direct URL (DEPLOYTRACK_LISTEN_URL), as README's "Several instances" section describes.
 #
 # Needs the release build and haproxy; the caller exports the servers' other settings.
@@ -20,8 +20,8 @@ cluster_pgbouncer_pid_file=""
 
 # Starts PgBouncer (transaction pooling) in front of the PostgreSQL of URL $1; prints its URL.
 cluster_start_pgbouncer() {
-  local url=$1 bin=target/tools/pgbouncer/pgbouncer port
-  [ -x "$bin" ] || scripts/build-pgbouncer.sh >&2
+  local url=$1 bin port
+  bin=$(scripts/build-pgbouncer.sh) || return 1
   local server=${url#*@}
   server=${server%%/*}
   port=$(free_port)

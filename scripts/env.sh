@@ -2,6 +2,11 @@
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export PATH="$ROOT/end2end/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
+# What a clean clone cannot change is kept here across clones, under a key that names its version
+# (the Schemathesis virtual environment, the PgBouncer build, the npm packages).
+CACHE_DIR="${DEPLOYTRACK_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/deploytrack}"
+mkdir -p "$CACHE_DIR"
+
 # A free TCP port on 127.0.0.1.
 free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'

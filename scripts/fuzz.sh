@@ -1,22 +1,27 @@
 #!/usr/bin/env bash
 # Property-based fuzzing of the REST API from its own OpenAPI document (Schemathesis, from PyPI, in
-# a virtual environment under target/), against the release server on one backend. Fails on any
+# a virtual environment kept outside the clone), against the release server on one backend. Fails on any
 # 5xx and on any response the document does not describe; prints the request count and the
 # server errors the server itself counted (/metrics).
 # Usage: scripts/fuzz.sh sqlite|postgres   (postgres needs TEST_DATABASE_URL, as make test sets it)
-# FUZZ_SECONDS (default 90) bounds the generated phase per backend.
+# FUZZ_SECONDS (default 90) bounds the generated phase per backend; SERVER_BIN picks another
+# server binary (the test command passes its instrumented one). `scripts/fuzz.sh --install` only
+# makes the virtual environment (so that two runs at once do not both make it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
-backend=${1:?usage: scripts/fuzz.sh sqlite|postgres}
+backend=${1:?usage: scripts/fuzz.sh sqlite|postgres|--install}
 SCHEMATHESIS_VERSION=4.32.5
-venv=target/fuzz-venv
+venv=$CACHE_DIR/schemathesis-$SCHEMATHESIS_VERSION-$(python3 -c 'import sys; print("py%d.%d" % sys.version_info[:2])')
 if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
   echo "==> installing Schemathesis $SCHEMATHESIS_VERSION into $venv"
+  # An interrupted install fails the version check above and is made again from nothing.
+  rm -rf "$venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
 fi
+[ "$backend" = --install ] && exit 0
 
 work=$(mktemp -d /tmp/deploytrack-fuzz.XXXXXX)
 database=""
@@ -35,7 +40,7 @@ port=$(free_port)
 base="http://127.0.0.1:$port"
 password="fuzz-admin-password"
 DATABASE_URL=$url DEPLOYTRACK_ADDR=127.0.0.1:$port DEPLOYTRACK_ADMIN_PASSWORD=$password \
-  LEPTOS_SITE_ROOT=target/site RUST_LOG=warn target/release/deploytrack >"$work/server.log" 2>&1 &
+  LEPTOS_SITE_ROOT=target/site RUST_LOG=warn "${SERVER_BIN:-target/release/deploytrack}" >"$work/server.log" 2>&1 &
 server_pid=$!
 cleanup() {
   kill "$server_pid" 2>/dev/null || true

@@ -46,10 +46,23 @@ if [ "${1:-}" = "--browser" ]; then # the test command also measures coverage
 fi
 
 # npm gives wasm-opt (binaryen; never Debian's older one, which breaks hydration) and Playwright.
-if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/@playwright/test ] \
-  || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
-  say "installing npm packages in end2end/"
-  (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+# The installed tree is kept outside the clone under its lock file's digest, and copied into a
+# new clone as hard links (a fresh copy when the cache is on another file system).
+source scripts/env.sh # CACHE_DIR
+npm_key=$(sha256sum end2end/package-lock.json | cut -c1-16)
+npm_cached=$CACHE_DIR/node_modules-$npm_key
+if [ "$(cat end2end/node_modules/.deploytrack-lock 2>/dev/null)" != "$npm_key" ]; then
+  rm -rf end2end/node_modules
+  if [ -f "$npm_cached/.deploytrack-lock" ]; then
+    say "npm packages in end2end/ from the cache ($npm_cached)"
+    cp -al "$npm_cached" end2end/node_modules 2>/dev/null || cp -a "$npm_cached" end2end/node_modules
+  else
+    say "installing npm packages in end2end/"
+    (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
+    echo "$npm_key" >end2end/node_modules/.deploytrack-lock
+    rm -rf "$npm_cached.partial"
+    cp -a end2end/node_modules "$npm_cached.partial" && mv "$npm_cached.partial" "$npm_cached"
+  fi
 fi
 
 if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then

@@ -1,32 +1,130 @@
 #!/usr/bin/env bash
 # The whole test suite: unit, store contract and REST on SQLite and PostgreSQL (instrumented for
-# line coverage), the coverage gate, and the browser tests against the release build. Starts (and
-# stops) everything it needs. Prints one line per suite.
+# line coverage), the coverage gate, then the release build instrumented for coverage once, which
+# the fuzzer, the scale-out test and the browser tests all run against. Starts (and stops)
+# everything it needs, PostgreSQL included. Prints one line per suite and ends with
+#   tests: N passed, M failed, K skipped
+# adding up cargo's and Playwright's own counts (also written to target/test-summary.txt).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --browser || exit 1
 source scripts/env.sh
 source scripts/pg.sh
 
+logs=target/test-logs
+rm -rf "$logs" && mkdir -p "$logs"
 summary=()
+passed=0 failed=0 skipped=0
+status=0
+background_pids=()
+no_postgres=""
+
 finish() {
+  for pid in "${background_pids[@]}"; do kill "$pid" 2>/dev/null; done
   pg_stop
+  local line="tests: $passed passed, $failed failed, $skipped skipped"
   echo
   echo "==================== test summary ===================="
   printf '%s\n' "${summary[@]}"
+  if [ -n "$no_postgres" ]; then
+    echo
+    echo "WARNING: PostgreSQL could not be started: its half of the suite did NOT run (counted as skipped)."
+    echo "         Install PostgreSQL's server (apt-get install postgresql) or set TEST_DATABASE_URL."
+  fi
+  echo "$line" >target/test-summary.txt
+  echo "$line"
 }
 trap finish EXIT
 
-# suite NAME COMMAND...: runs one suite, records PASS/FAIL with its time, stops at the first failure.
+# record STATUS NAME STARTED: one summary line with the suite's time.
+record() {
+  summary+=("$(printf '%-4s  %s (%ss)' "$1" "$2" "$((SECONDS - $3))")")
+  [ "$1" = FAIL ] && status=1
+  return 0
+}
+
+# suite NAME COMMAND...: a step that is not counted in cases (a build, a gate); stops the run on
+# failure, since what comes after needs it.
 suite() {
   local name=$1 started=$SECONDS
   shift
   echo
   echo "==> $name"
   if "$@"; then
-    summary+=("PASS  $name ($((SECONDS - started))s)")
+    record PASS "$name" "$started"
   else
-    summary+=("FAIL  $name ($((SECONDS - started))s)")
+    failed=$((failed + 1)) # a failed step with no cases of its own counts as one failure
+    record FAIL "$name" "$started"
+    exit 1
+  fi
+}
+
+# counted NAME LOG COMMAND...: a suite whose cases are counted from cargo's "test result:" lines
+# or Playwright's JSON report (LOG.json). A suite that ran no case but skipped some is SKIP.
+counted() {
+  local name=$1 log=$2 started=$SECONDS rc
+  shift 2
+  echo
+  echo "==> $name"
+  "$@" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  local counts
+  counts=$(python3 - "$log" <<'PY'
+import json, os, re, sys
+log = sys.argv[1]
+p = f = s = 0
+if os.path.exists(log + ".json"):
+    try:
+        stats = json.load(open(log + ".json"))["stats"]
+        p, f, s = stats["expected"] + stats["flaky"], stats["unexpected"], stats["skipped"]
+    except (ValueError, KeyError):
+        pass
+for line in open(log, errors="replace"):
+    m = re.match(r"test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored", line)
+    if m:
+        p, f, s = p + int(m[1]), f + int(m[2]), s + int(m[3])
+print(p, f, s)
+PY
+)
+  read -r p f s <<<"$counts"
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+  local result=PASS
+  if [ "$rc" -ne 0 ] || [ "$f" -gt 0 ]; then
+    result=FAIL
+    # A suite that failed before any case ran (a build error) still counts as one failure.
+    [ "$f" -gt 0 ] || failed=$((failed + 1))
+  elif [ "$p" -eq 0 ]; then
+    result=SKIP
+  fi
+  record "$result" "$name: $p passed, $f failed, $s skipped" "$started"
+}
+
+# not_run NAME COUNT: a suite that could not run here; its cases count as skipped.
+not_run() {
+  skipped=$((skipped + $2))
+  summary+=("SKIP  $1: $2 not run")
+}
+
+# background NAME LOG COMMAND...: starts a step in the background; `joined` waits for it.
+declare -A background_names background_started
+background() {
+  local name=$1 log=$2
+  shift 2
+  echo "==> $name (in the background, log in $log)"
+  "$@" >"$log" 2>&1 &
+  background_pids+=($!)
+  background_names[$!]=$name
+  background_started[$!]=$SECONDS
+  last_background=$!
+}
+joined() {
+  local pid=$1 log=$2
+  if wait "$pid"; then
+    record PASS "${background_names[$pid]}" "${background_started[$pid]}"
+  else
+    tail -40 "$log"
+    failed=$((failed + 1))
+    record FAIL "${background_names[$pid]}" "${background_started[$pid]}"
     exit 1
   fi
 }
@@ -34,55 +132,136 @@ suite() {
 if ! pg_start; then
   if [ -n "${CI:-}" ]; then
     summary+=("FAIL  PostgreSQL could not be started (required under CI)")
+    status=1
     exit 1
   fi
-  echo "WARNING: PostgreSQL could not be started; its half of the suite will be skipped" >&2
+  no_postgres=1
 fi
 
-# Tests run once, instrumented; the report at the end covers them all.
-test_run() { cargo llvm-cov --no-report "$@"; }
-
 suite "format (cargo fmt --check)" cargo fmt --all -- --check
-cargo llvm-cov clean --workspace >/dev/null 2>&1 || true
-suite "app unit tests" test_run -p app --features ssr --lib
-suite "server unit tests" test_run -p server --lib
+
+# The browser's WASM (its own target directory; most of it is one long single-core optimisation)
+# builds while the Rust tests compile and run.
+background "WASM for the browser (cargo leptos build --release --precompress --split --frontend-only)" \
+  "$logs/wasm.log" cargo leptos build --release --precompress --split --frontend-only
+wasm_build=$last_background
+
+# The Rust tests: one instrumented debug build for every package and test (the same packages and
+# features in every call, so nothing compiles twice), run suite by suite.
+cargo llvm-cov clean --profraw-only >/dev/null 2>&1 || true
+cargo_tests=(cargo llvm-cov --no-report -p app -p server --features app/ssr)
+counted "unit tests (app + server)" "$logs/unit.log" "${cargo_tests[@]}" --lib
+# NAME|TEST TARGETS: each runs once per backend (cases `sqlite::…` / `postgres::…`).
+per_backend=(
+  "store contract|store_contract"
+  "REST catalog|rest_catalog"
+  "REST access|rest_access"
+  "REST deployments|rest_deployments"
+  "hardening: hostile input and clients|hardening"
+  "pipelines: names, createVersion, Idempotency-Key|pipelines"
+  "hooks: signed GitHub and GitLab deliveries|hooks"
+  "audit trail: every change and security event, one transaction, append-only|audit"
+  "delivery insights on a known history|insights"
+  "webhooks: signed, retried, once across instances, after kill -9|webhooks"
+  "deploytrack record / current against the server|cli"
+  "live updates across instances (LISTEN/NOTIFY)|instances"
+  "what the browser receives: compression, caching, asset paths|delivery"
+  "kept matrix, pages and time travel equal the history (randomized)|matrix_exactness"
+  "log hygiene, demo data, bulk seed, the process (no huge pages)|log_hygiene demo process"
+  "kill -9 durability of acknowledged writes|durability"
+)
+# The filters: suites written with for_both_backends! name their cases `sqlite::case` and
+# `postgres::case`; the others `sqlite_case` / `postgres_case` (or neither, when SQLite-only).
+sqlite_filter=(--skip postgres)
+postgres_filter=(postgres)
 for backend in sqlite postgres; do
-  suite "store contract [$backend]" test_run -p server --test store_contract -- "$backend::"
-  suite "REST catalog [$backend]" test_run -p server --test rest_catalog -- "$backend::"
-  suite "REST access [$backend]" test_run -p server --test rest_access -- "$backend::"
-  suite "REST deployments [$backend]" test_run -p server --test rest_deployments -- "$backend::"
-  suite "hardening: hostile input and clients [$backend]" test_run -p server --test hardening -- "$backend::"
-  suite "pipelines: names, createVersion, Idempotency-Key [$backend]" test_run -p server --test pipelines -- "$backend::"
-  suite "hooks: signed GitHub and GitLab deliveries [$backend]" test_run -p server --test hooks -- "$backend::"
-  suite "audit trail: every change and security event, one transaction, append-only [$backend]" test_run -p server --test audit -- "$backend::"
-  suite "delivery insights on a known history [$backend]" test_run -p server --test insights -- "$backend::"
-  suite "webhooks: signed, retried, once across instances, after kill -9 [$backend]" test_run -p server --test webhooks -- "$backend::"
-  suite "deploytrack record / current against the server [$backend]" test_run -p server --test cli -- "$backend::"
-  suite "live updates across instances (LISTEN/NOTIFY) [$backend]" test_run -p server --test instances -- "$backend::"
-  suite "what the browser receives: compression, caching, asset paths [$backend]" test_run -p server --test delivery -- "$backend::"
-  suite "kept matrix, pages and time travel equal the history (randomized) [$backend]" test_run -p server --test matrix_exactness -- "$backend::"
+  for entry in "${per_backend[@]}"; do
+    name=${entry%%|*}
+    targets=()
+    for target in ${entry#*|}; do targets+=(--test "$target"); done
+    label="$name [$backend]"
+    log="$logs/${entry#*|}-$backend.log"
+    log=${log// /+}
+    if [ "$backend" = sqlite ]; then
+      counted "$label" "$log" "${cargo_tests[@]}" "${targets[@]}" -- "${sqlite_filter[@]}"
+    elif [ -z "$no_postgres" ]; then
+      counted "$label" "$log" "${cargo_tests[@]}" "${targets[@]}" -- "${postgres_filter[@]}"
+    else
+      listed=$("${cargo_tests[@]}" "${targets[@]}" -- "${postgres_filter[@]}" --list 2>/dev/null | grep -c ': test$')
+      not_run "$label" "$listed"
+    fi
+  done
 done
-suite "log hygiene, demo data, bulk seed, the process (no huge pages) [sqlite + postgres]" test_run -p server --test log_hygiene --test demo --test process
-suite "kill -9 durability of acknowledged writes [sqlite + postgres]" test_run -p server --test durability
 # UI code (pages, components) is covered by the browser tests below, not counted here.
 suite "line coverage of server + app ssr code >= 80%" cargo llvm-cov report --summary-only \
   --fail-under-lines 80 --ignore-filename-regex 'app/src/(pages|components)/|app/src/lib.rs|/tests/'
-suite "release build (cargo leptos build --release --precompress --split)" cargo leptos build --release --precompress --split
-for backend in sqlite postgres; do
-  if [ "$backend" = postgres ] && [ -z "${TEST_DATABASE_URL:-}" ]; then
-    echo "WARNING: no PostgreSQL; skipping its fuzz run" >&2
-    continue
-  fi
-  suite "fuzz: Schemathesis against the release server [$backend]" scripts/fuzz.sh "$backend"
-done
-if [ -n "${TEST_DATABASE_URL:-}" ]; then
-  suite "scale-out: 3 instances on PostgreSQL behind HAProxy (live updates, kill -9 under 8 writers, throttle, sessions)" \
-    scripts/scale-out.sh
+
+joined "$wasm_build" "$logs/wasm.log"
+# One release server, instrumented for coverage in a target directory of its own (so that
+# `make run` never serves it): the browser tests measure UI coverage with it, and the fuzzer and
+# the scale-out test run against the same binary, their coverage data thrown away.
+coverage_target=$ROOT/target/coverage
+server=$coverage_target/release/deploytrack
+build_coverage_server() {
+  mkdir -p "$coverage_target"
+  CARGO_TARGET_DIR=$coverage_target cargo llvm-cov show-env --sh >"$coverage_target/env.sh" &&
+    (source "$coverage_target/env.sh" && export CARGO_TARGET_DIR=$coverage_target &&
+      cargo llvm-cov clean --profraw-only && cargo leptos build --release --split --server-only)
+}
+suite "release server, instrumented for coverage (cargo leptos build --release --split --server-only)" \
+  build_coverage_server
+discarded=$(mktemp -d /tmp/deploytrack-profraw.XXXXXX)
+discarding_coverage() { SERVER_BIN=$server LLVM_PROFILE_FILE="$discarded/%p-%m.profraw" "$@"; }
+
+# The two fuzz runs at once: each is one server and one single-threaded fuzzer, on its own core.
+scripts/fuzz.sh --install >/dev/null || exit 1
+if [ -z "$no_postgres" ]; then
+  fuzz_backends=(sqlite postgres)
 else
-  echo "WARNING: no PostgreSQL; skipping the scale-out test" >&2
+  fuzz_backends=(sqlite)
+  summary+=("SKIP  fuzz: Schemathesis against the release server [postgres]: not run")
 fi
-# The browser suite runs once, against the release server rebuilt with coverage instrumentation
-# (the same code and WASM; a second, uninstrumented run found nothing this one does not and cost
-# minutes of the CI budget).
-suite "end-to-end in Chromium (Playwright) on the release build, UI line coverage (pages + components) >= 70%" \
-  scripts/ui-coverage.sh
+fuzz_started=$SECONDS
+fuzz_pids=()
+for backend in "${fuzz_backends[@]}"; do
+  discarding_coverage scripts/fuzz.sh "$backend" >"$logs/fuzz-$backend.log" 2>&1 &
+  fuzz_pids+=($!)
+done
+for i in "${!fuzz_backends[@]}"; do
+  backend=${fuzz_backends[$i]}
+  echo
+  echo "==> fuzz: Schemathesis against the release server [$backend]"
+  if wait "${fuzz_pids[$i]}"; then result=PASS; else result=FAIL; fi
+  tail -25 "$logs/fuzz-$backend.log"
+  # Schemathesis's generated cases are not counted; a failed run counts as one failure.
+  [ $result = PASS ] || failed=$((failed + 1))
+  record $result "fuzz: Schemathesis against the release server [$backend]" "$fuzz_started"
+done
+
+export PLAYWRIGHT_JSON_OUTPUT_FILE
+playwright_report=(--reporter=list,json)
+if [ -z "$no_postgres" ]; then
+  PLAYWRIGHT_JSON_OUTPUT_FILE=$ROOT/$logs/scale-out.log.json
+  counted "scale-out: 3 instances on PostgreSQL behind HAProxy (live updates, kill -9 under 8 writers, throttle, sessions)" \
+    "$logs/scale-out.log" discarding_coverage scripts/scale-out.sh "${playwright_report[@]}"
+else
+  not_run "scale-out: 3 instances on PostgreSQL behind HAProxy" \
+    "$(grep -c "^test(" end2end/scale-out/*.spec.ts)"
+fi
+
+# The browser suite, and the UI code's line coverage from what it made the server do.
+e2e_with_coverage() {
+  (source "$coverage_target/env.sh" && export CARGO_TARGET_DIR=$coverage_target &&
+    SERVER_BIN=$server scripts/e2e.sh "${playwright_report[@]}")
+}
+PLAYWRIGHT_JSON_OUTPUT_FILE=$ROOT/$logs/e2e.log.json
+counted "end-to-end in Chromium (Playwright) on the release build" "$logs/e2e.log" e2e_with_coverage
+ui_coverage() {
+  # Everything but pages and components is measured by the other coverage gate.
+  (source "$coverage_target/env.sh" && export CARGO_TARGET_DIR=$coverage_target &&
+    cargo llvm-cov report --release --summary-only --fail-under-lines "${UI_COVERAGE_MIN:-70}" \
+      --ignore-filename-regex '(server/|frontend/|/tests/|app/src/(api|model|ssr)/|app/src/(error|lib)\.rs)')
+}
+suite "UI line coverage (pages + components) >= ${UI_COVERAGE_MIN:-70}%" ui_coverage
+rm -rf "$discarded"
+exit $status

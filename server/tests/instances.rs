@@ -10,8 +10,9 @@ use common::{run_backend, Backend, TestApp};
 use futures::StreamExt;
 use serde_json::json;
 
-/// How long a live update may take to arrive (the issue's promise to a watching dashboard).
-const LIVE: Duration = Duration::from_secs(2);
+/// How long a test waits for a live update before it fails. Updates arrive within milliseconds;
+/// this is a generous deadline for a loaded machine, not the promise to a watching dashboard.
+const LIVE: Duration = Duration::from_secs(20);
 /// `data:` of an event that asks pages to refetch everything.
 const REFETCH: &str = "00000000-0000-0000-0000-000000000000";
 
@@ -168,20 +169,22 @@ async fn a_replayed_request_announces_nothing(backend: Backend) {
     assert!(feed.next_deployment(LIVE).await.is_some());
     let replay = send().await.unwrap();
     assert_eq!(replay.headers()["idempotent-replayed"], "true");
-    assert_eq!(feed.next_deployment(Duration::from_millis(700)).await, None);
+    // Nothing announced the replay: the feed delivers in commit order, so the next deployment it
+    // names is one recorded after the replay, not an announcement of the replay itself.
+    let later = record_through(&app, &app.base, "2.0.1").await;
+    assert_eq!(feed.next_deployment(LIVE).await, Some(later));
 }
 
 /// PostgreSQL: when the listening connection is cut, the instance reconnects, tells its feeds to
 /// refetch (notifications in between are lost), and hears later changes again.
 async fn a_cut_listener_reconnects_and_asks_for_a_refetch(backend: Backend) {
-    if matches!(backend, Backend::Sqlite) {
-        return; // no listener: SQLite's feed is in-process
-    }
     let Some(app) = portal_and_prod(backend).await else {
         return;
     };
     let mut feed = Feed::open(&app, &app.base).await;
-    while feed.next(Duration::from_millis(300)).await.is_some() {} // the catalogue's refetches
+    // Past the catalogue's refetches: everything before this deployment's announcement.
+    let before = record_through(&app, &app.base, "2.9.0").await;
+    assert_eq!(feed.next_deployment(LIVE).await, Some(before));
     let cut = app
         .raw_sql(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
@@ -191,7 +194,7 @@ async fn a_cut_listener_reconnects_and_asks_for_a_refetch(backend: Backend) {
         .unwrap();
     assert_eq!(cut, 1, "exactly one listening connection per instance");
     assert_eq!(
-        feed.next(Duration::from_secs(5)).await.as_deref(),
+        feed.next(LIVE).await.as_deref(),
         Some(REFETCH),
         "after reconnecting, the feed asks pages to refetch"
     );
@@ -201,6 +204,7 @@ async fn a_cut_listener_reconnects_and_asks_for_a_refetch(backend: Backend) {
 
 for_both_backends!(run_backend;
     live_updates_reach_every_instance,
-    a_replayed_request_announces_nothing,
-    a_cut_listener_reconnects_and_asks_for_a_refetch,
+    a_replayed_request_announces_nothing;
+    // SQLite's feed is in-process: there is no listener to cut.
+    postgres only: a_cut_listener_reconnects_and_asks_for_a_refetch,
 );

@@ -279,23 +279,43 @@ async fn revoked_and_expired_tokens_are_refused(app: TestApp) {
     assert_eq!(revoked.status(), 200);
     assert_eq!(send(&pipeline, &app, "GET", "/api/me").await.status(), 401);
 
-    let soon = chrono::Utc::now() + chrono::Duration::milliseconds(1200);
+    // A token that expires ten seconds from now works until then and is refused from then on.
+    // No fixed sleep: the refusal is polled for, and must not come before the expiry instant.
+    // Ten seconds is a generous deadline for creating and using a token on a loaded machine.
+    let expires_at = chrono::Utc::now() + chrono::Duration::seconds(10);
     let expiring = app
         .create(
             "/api/tokens",
-            json!({"name": "short-lived", "expiresAt": soon}),
+            json!({"name": "short-lived", "expiresAt": expires_at}),
         )
         .await;
     let short_lived = TestApp::bearer_client(expiring["token"].as_str().unwrap());
-    assert_eq!(
-        send(&short_lived, &app, "GET", "/api/me").await.status(),
-        200
+    let status = send(&short_lived, &app, "GET", "/api/me").await.status();
+    assert!(
+        chrono::Utc::now() < expires_at,
+        "creating and using a token took over ten seconds"
     );
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-    assert_eq!(
-        send(&short_lived, &app, "GET", "/api/me").await.status(),
-        401
-    );
+    assert_eq!(status, 200, "the token works before it expires");
+    let refused_by = expires_at + chrono::Duration::seconds(60);
+    loop {
+        let status = send(&short_lived, &app, "GET", "/api/me").await.status();
+        let answered_at = chrono::Utc::now();
+        if status == 401 {
+            // The server decided before the answer arrived: a refusal answered before the expiry
+            // would have been decided before it too.
+            assert!(
+                answered_at >= expires_at,
+                "refused at {answered_at}, before its expiry at {expires_at}"
+            );
+            break;
+        }
+        assert_eq!(status, 200);
+        assert!(
+            chrono::Utc::now() < refused_by,
+            "still accepted a minute after its expiry at {expires_at}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 
     let past = app
         .post_json(

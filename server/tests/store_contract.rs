@@ -12,6 +12,19 @@ use chrono::Duration;
 use common::{Backend, TestDb};
 use uuid::Uuid;
 
+/// The harness's own helper (here once, not in every test binary that includes `common`).
+#[test]
+fn harness_swaps_the_database_name_in_a_url() {
+    assert_eq!(
+        common::with_database("postgres://postgres@127.0.0.1:55432/postgres", "x"),
+        "postgres://postgres@127.0.0.1:55432/x"
+    );
+    assert_eq!(
+        common::with_database("postgres://u@h/db?sslmode=disable", "y"),
+        "postgres://u@h/y?sslmode=disable"
+    );
+}
+
 async fn run<F, Fut>(backend: Backend, case: F)
 where
     F: FnOnce(Arc<dyn Store>) -> Fut,

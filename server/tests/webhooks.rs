@@ -135,6 +135,23 @@ async fn deliveries(app: &TestApp, webhook: &str) -> Vec<Value> {
     log.as_array().unwrap().clone()
 }
 
+/// The webhook's delivery log once every delivery in it is delivered (polled, up to a minute).
+/// A delivered notification is never sent again, so after this nothing more can arrive.
+async fn settled_deliveries(app: &TestApp, webhook: &str) -> Vec<Value> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let log = deliveries(app, webhook).await;
+        if log.iter().all(|d| d["status"] == "delivered") {
+            return log;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "deliveries still pending after a minute: {log:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 async fn recorded_and_retracted_deployments_are_signed_and_delivered(backend: Backend) {
     let Some(app) = spawn(backend).await else {
         return;
@@ -180,17 +197,7 @@ async fn recorded_and_retracted_deployments_are_signed_and_delivered(backend: Ba
     assert_eq!(body["deployment"]["deleteReason"], "wrong environment");
 
     let id = webhook["id"].as_str().unwrap();
-    for _ in 0..50 {
-        if deliveries(&app, id)
-            .await
-            .iter()
-            .all(|d| d["status"] == "delivered")
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    let log = deliveries(&app, id).await;
+    let log = settled_deliveries(&app, id).await;
     assert_eq!(log.len(), 2);
     assert!(log
         .iter()
@@ -241,7 +248,10 @@ async fn slack_bodies_and_environment_filters(backend: Backend) {
         body,
         json!({"text": "Billing 1.1.0 deployed to PROD by admin at 2026-11-30 10:00 UTC"})
     );
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Notifications are queued with the deployment itself: once the log is settled, nothing
+    // for STAGING can still be on its way.
+    let log = settled_deliveries(&app, webhook["id"].as_str().unwrap()).await;
+    assert_eq!(log.len(), 1, "STAGING is filtered out: {log:?}");
     assert_eq!(
         receiver.received.lock().unwrap().len(),
         1,
@@ -373,11 +383,13 @@ async fn two_instances_deliver_each_notification_once(backend: Backend) {
     let second = app.second_server_with(allow_private).await;
     let (receiver, url) = Receiver::start().await;
     catalogue(&app).await;
-    app.create(
-        "/api/webhooks",
-        json!({"url": url, "events": ["deployment.recorded"]}),
-    )
-    .await;
+    let webhook = app
+        .create(
+            "/api/webhooks",
+            json!({"url": url, "events": ["deployment.recorded"]}),
+        )
+        .await;
+    let webhook_id = webhook["id"].as_str().unwrap().to_string();
     let second_client = TestApp::bearer_client(&app.admin_token);
     for n in 0..20 {
         let (client, base) = if n % 2 == 0 {
@@ -398,7 +410,9 @@ async fn two_instances_deliver_each_notification_once(backend: Backend) {
         assert_eq!(response.status(), 201);
     }
     receiver.wait_for(20).await;
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Once every delivery is marked delivered, no instance sends it again: a duplicate would
+    // have arrived by then.
+    assert_eq!(settled_deliveries(&app, &webhook_id).await.len(), 20);
     let received = receiver.received.lock().unwrap().clone();
     let mut ids: Vec<&str> = received
         .iter()
