@@ -47,7 +47,10 @@ max_client_conn = 200
 logfile = $CLUSTER_WORK/pgbouncer/pgbouncer.log
 pidfile = $CLUSTER_WORK/pgbouncer/pgbouncer.pid
 INI
-  # Like PostgreSQL, PgBouncer refuses to run as root.
+  # Like PostgreSQL, PgBouncer refuses to run as root; the postgres user may not reach the cache
+  # (under root's home), so it runs a copy.
+  cp "$bin" "$CLUSTER_WORK/pgbouncer/pgbouncer"
+  bin=$CLUSTER_WORK/pgbouncer/pgbouncer
   if [ "$(id -u)" = 0 ]; then
     chown -R postgres "$CLUSTER_WORK/pgbouncer"
     chmod o+x "$CLUSTER_WORK"

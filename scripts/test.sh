@@ -146,70 +146,66 @@ background "WASM for the browser (cargo leptos build --release --precompress --s
   "$logs/wasm.log" cargo leptos build --release --precompress --split --frontend-only
 wasm_build=$last_background
 
-# The Rust tests: one instrumented debug build for every package and test (the same packages and
-# features in every call, so nothing compiles twice), run suite by suite.
+# The Rust tests: one instrumented debug build of every package and test target (one cargo call,
+# so nothing compiles twice with another feature set) ...
 cargo llvm-cov clean --profraw-only >/dev/null 2>&1 || true
 cargo_tests=(cargo llvm-cov --no-report -p app -p server --features app/ssr)
-counted "unit tests (app + server)" "$logs/unit.log" "${cargo_tests[@]}" --lib
-# NAME|TEST TARGETS: each runs once per backend (cases `sqlite::…` / `postgres::…`).
-per_backend=(
-  "store contract|store_contract"
-  "REST catalog|rest_catalog"
-  "REST access|rest_access"
-  "REST deployments|rest_deployments"
-  "hardening: hostile input and clients|hardening"
-  "pipelines: names, createVersion, Idempotency-Key|pipelines"
-  "hooks: signed GitHub and GitLab deliveries|hooks"
-  "audit trail: every change and security event, one transaction, append-only|audit"
-  "delivery insights on a known history|insights"
-  "webhooks: signed, retried, once across instances, after kill -9|webhooks"
-  "deploytrack record / current against the server|cli"
-  "live updates across instances (LISTEN/NOTIFY)|instances"
-  "what the browser receives: compression, caching, asset paths|delivery"
-  "kept matrix, pages and time travel equal the history (randomized)|matrix_exactness"
-  "log hygiene, demo data, bulk seed, the process (no huge pages)|log_hygiene demo process"
-  "kill -9 durability of acknowledged writes|durability"
-)
-# The filters: suites written with for_both_backends! name their cases `sqlite::case` and
-# `postgres::case`; the others `sqlite_case` / `postgres_case` (or neither, when SQLite-only).
-sqlite_filter=(--skip postgres)
-postgres_filter=(postgres)
-for backend in sqlite postgres; do
-  for entry in "${per_backend[@]}"; do
-    name=${entry%%|*}
-    targets=()
-    for target in ${entry#*|}; do targets+=(--test "$target"); done
-    label="$name [$backend]"
-    log="$logs/${entry#*|}-$backend.log"
-    log=${log// /+}
-    if [ "$backend" = sqlite ]; then
-      counted "$label" "$log" "${cargo_tests[@]}" "${targets[@]}" -- "${sqlite_filter[@]}"
-    elif [ -z "$no_postgres" ]; then
-      counted "$label" "$log" "${cargo_tests[@]}" "${targets[@]}" -- "${postgres_filter[@]}"
-    else
-      listed=$("${cargo_tests[@]}" "${targets[@]}" -- "${postgres_filter[@]}" --list 2>/dev/null | grep -c ': test$')
-      not_run "$label" "$listed"
-    fi
-  done
-done
+suite "build: unit and integration tests, instrumented" "${cargo_tests[@]}" --no-run
+
+# ... while the release server builds beside them: one build, instrumented for coverage, in a
+# target directory of its own (so that `make run` never serves it). The browser tests measure UI
+# coverage with it; the fuzzer and the scale-out test run the same binary, their coverage data
+# thrown away.
+coverage_target=$ROOT/target/coverage
+server=$coverage_target/release/deploytrack
+build_coverage_server() {
+  mkdir -p "$coverage_target"
+  # Its intermediate files go where cargo llvm-cov keeps the tests' (never beside a plain build's:
+  # cargo does not see the coverage wrapper, and would take them for a plain build's).
+  {
+    echo "export CARGO_TARGET_DIR='$coverage_target'"
+    echo "export CARGO_BUILD_BUILD_DIR='$CARGO_BUILD_BUILD_DIR/llvm-cov-target'"
+  } >"$coverage_target/env.sh"
+  (source "$coverage_target/env.sh" && cargo llvm-cov show-env --sh) >>"$coverage_target/env.sh" &&
+    (source "$coverage_target/env.sh" &&
+      cargo llvm-cov clean --profraw-only && cargo leptos build --release --split --server-only)
+}
+background "build: release server, instrumented for coverage (cargo leptos build --release --split --server-only)" \
+  "$logs/coverage-server.log" build_coverage_server
+coverage_build=$last_background
+
+# Every test binary in one run (both backends side by side in each), counted per suite and backend
+# from cargo's own lines. Without PostgreSQL its cases are listed, not run, and count as skipped.
+echo
+echo "==> unit, store contract, REST and integration suites on SQLite and PostgreSQL"
+started=$SECONDS
+if [ -z "$no_postgres" ]; then
+  "${cargo_tests[@]}" --no-fail-fast 2>&1 | tee "$logs/cargo.log"
+  rc=${PIPESTATUS[0]}
+  counts=$(scripts/test-counts.py "$logs/cargo.log")
+else
+  "${cargo_tests[@]}" --no-fail-fast -- --skip postgres 2>&1 | tee "$logs/cargo.log"
+  rc=${PIPESTATUS[0]}
+  "${cargo_tests[@]}" --tests -- postgres --list >"$logs/postgres-list.log" 2>&1
+  counts=$(scripts/test-counts.py "$logs/cargo.log" "$logs/postgres-list.log")
+fi
+while IFS= read -r line; do summary+=("$line"); done < <(printf '%s\n' "$counts" | sed '$d')
+read -r p f s < <(printf '%s\n' "$counts" | tail -1)
+passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then failed=$((failed + 1)); fi # it failed outside any case
+[ "$rc" -eq 0 ] && [ "$f" -eq 0 ] || status=1
+summary+=("$(printf '%-4s  %s (%ss)' "$([ "$rc" -eq 0 ] && echo PASS || echo FAIL)" "the Rust tests as a whole" "$((SECONDS - started))")")
+
 # UI code (pages, components) is covered by the browser tests below, not counted here.
 suite "line coverage of server + app ssr code >= 80%" cargo llvm-cov report --summary-only \
   --fail-under-lines 80 --ignore-filename-regex 'app/src/(pages|components)/|app/src/lib.rs|/tests/'
 
 joined "$wasm_build" "$logs/wasm.log"
-# One release server, instrumented for coverage in a target directory of its own (so that
-# `make run` never serves it): the browser tests measure UI coverage with it, and the fuzzer and
-# the scale-out test run against the same binary, their coverage data thrown away.
-coverage_target=$ROOT/target/coverage
-server=$coverage_target/release/deploytrack
-build_coverage_server() {
-  mkdir -p "$coverage_target"
-  CARGO_TARGET_DIR=$coverage_target cargo llvm-cov show-env --sh >"$coverage_target/env.sh" &&
-    (source "$coverage_target/env.sh" && export CARGO_TARGET_DIR=$coverage_target &&
-      cargo llvm-cov clean --profraw-only && cargo leptos build --release --split --server-only)
-}
-suite "release server, instrumented for coverage (cargo leptos build --release --split --server-only)" \
-  build_coverage_server
+joined "$coverage_build" "$logs/coverage-server.log"
+# The lints (clippy -D warnings, ssr and hydrate builds) check while the fuzzer and the browser
+# suites run: those wait on their servers much of the time.
+background "lint: clippy -D warnings for the ssr and hydrate builds" "$logs/lint.log" scripts/lint.sh
+lint=$last_background
 discarded=$(mktemp -d /tmp/deploytrack-profraw.XXXXXX)
 discarding_coverage() { SERVER_BIN=$server LLVM_PROFILE_FILE="$discarded/%p-%m.profraw" "$@"; }
 
@@ -251,17 +247,16 @@ fi
 
 # The browser suite, and the UI code's line coverage from what it made the server do.
 e2e_with_coverage() {
-  (source "$coverage_target/env.sh" && export CARGO_TARGET_DIR=$coverage_target &&
-    SERVER_BIN=$server scripts/e2e.sh "${playwright_report[@]}")
+  (source "$coverage_target/env.sh" && SERVER_BIN=$server scripts/e2e.sh "${playwright_report[@]}")
 }
 PLAYWRIGHT_JSON_OUTPUT_FILE=$ROOT/$logs/e2e.log.json
 counted "end-to-end in Chromium (Playwright) on the release build" "$logs/e2e.log" e2e_with_coverage
 ui_coverage() {
   # Everything but pages and components is measured by the other coverage gate.
-  (source "$coverage_target/env.sh" && export CARGO_TARGET_DIR=$coverage_target &&
-    cargo llvm-cov report --release --summary-only --fail-under-lines "${UI_COVERAGE_MIN:-70}" \
+  (source "$coverage_target/env.sh" && cargo llvm-cov report --release --summary-only --fail-under-lines "${UI_COVERAGE_MIN:-70}" \
       --ignore-filename-regex '(server/|frontend/|/tests/|app/src/(api|model|ssr)/|app/src/(error|lib)\.rs)')
 }
 suite "UI line coverage (pages + components) >= ${UI_COVERAGE_MIN:-70}%" ui_coverage
+joined "$lint" "$logs/lint.log"
 rm -rf "$discarded"
 exit $status
