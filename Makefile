@@ -7,7 +7,7 @@ run:   ## build and serve on http://127.0.0.1:3000 (embedded SQLite in ./data)
 demo:  ## as run, on ./data/demo.db filled with a realistic sample (12 apps, 5 environments, 6 months)
 	DATABASE_URL=sqlite://data/demo.db DEPLOYTRACK_DEMO=true scripts/run.sh
 
-test:  ## every test: unit, SQLite + PostgreSQL contract and REST, Playwright in Chromium
+test:  ## every test: unit, SQLite + PostgreSQL contract and REST, fuzz, scale-out, Playwright in Chromium, lints
 	scripts/test.sh
 
 lint:  ## clippy -D warnings for the ssr and hydrate builds

@@ -8,13 +8,6 @@ CARGO_LEPTOS_VERSION=0.3.10
 WASM_BINDGEN_VERSION=0.2.130 # must equal the wasm-bindgen crate pinned in Cargo.toml
 CARGO_LLVM_COV_VERSION=0.9.1
 
-# The tools are built without their own release profile's whole-program optimisation
-# (cargo-leptos asks for lto = true and one codegen unit, which serialises its slowest minutes on
-# one core); opt-level stays 3, so precompression's brotli is as fast as before.
-tool_install() {
-  CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo install "$@"
-}
-
 say() { printf '==> %s\n' "$*"; }
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
@@ -23,15 +16,15 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
 fi
 
 if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
-  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 11 minutes, once)"
-  tool_install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
+  say "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 15 minutes, once)"
+  cargo install cargo-leptos --version "$CARGO_LEPTOS_VERSION" --locked
 fi
 
 # cargo-leptos runs the wasm-bindgen on PATH; without it, it tries a download that fails here.
 # (--locked fails for this version: a locked dependency is no longer in the registry.)
 if ! wasm-bindgen --version 2>/dev/null | grep -q "$WASM_BINDGEN_VERSION"; then
-  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 2 minutes, once)"
-  tool_install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+  say "installing wasm-bindgen-cli $WASM_BINDGEN_VERSION (about 3 minutes, once)"
+  cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
 if [ "${1:-}" = "--browser" ]; then # the test command also measures coverage
@@ -41,7 +34,7 @@ if [ "${1:-}" = "--browser" ]; then # the test command also measures coverage
   fi
   if ! cargo llvm-cov --version 2>/dev/null | grep -q "$CARGO_LLVM_COV_VERSION"; then
     say "installing cargo-llvm-cov $CARGO_LLVM_COV_VERSION (about 1 minute, once)"
-    tool_install cargo-llvm-cov --version "$CARGO_LLVM_COV_VERSION" --locked
+    cargo install cargo-llvm-cov --version "$CARGO_LLVM_COV_VERSION" --locked
   fi
 fi
 

@@ -150,7 +150,8 @@ wasm_build=$last_background
 # so nothing compiles twice with another feature set) ...
 cargo llvm-cov clean --profraw-only >/dev/null 2>&1 || true
 cargo_tests=(cargo llvm-cov --no-report -p app -p server --features app/ssr)
-suite "build: unit and integration tests, instrumented" "${cargo_tests[@]}" --no-run
+# (Built by listing the cases: `cargo llvm-cov --no-run` means "report without running".)
+suite "build: unit and integration tests, instrumented" "${cargo_tests[@]}" -- --list --format terse
 
 # ... while the release server builds beside them: one build, instrumented for coverage, in a
 # target directory of its own (so that `make run` never serves it). The browser tests measure UI
