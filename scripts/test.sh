@@ -20,7 +20,8 @@ background_pids=()
 no_postgres=""
 
 finish() {
-  for pid in "${background_pids[@]}"; do kill "$pid" 2>/dev/null; done
+  # Each background step is a process group of its own: its cargo and rustc go with it.
+  for pid in "${background_pids[@]}"; do kill -- -"$pid" 2>/dev/null; done
   pg_stop
   local line="tests: $passed passed, $failed failed, $skipped skipped"
   echo
@@ -111,7 +112,9 @@ background() {
   local name=$1 log=$2
   shift 2
   echo "==> $name (in the background, log in $log)"
+  set -m # job control: the step gets a process group of its own
   "$@" >"$log" 2>&1 &
+  set +m
   background_pids+=($!)
   background_names[$!]=$name
   background_started[$!]=$SECONDS
@@ -174,6 +177,10 @@ build_coverage_server() {
 background "build: release server, instrumented for coverage (cargo leptos build --release --split --server-only)" \
   "$logs/coverage-server.log" build_coverage_server
 coverage_build=$last_background
+# The lints (clippy -D warnings, ssr and hydrate builds) check beside them too, and are done before
+# the fuzzer starts (beside the fuzzer they took 60 % of its generated cases).
+background "lint: clippy -D warnings for the ssr and hydrate builds" "$logs/lint.log" scripts/lint.sh
+lint=$last_background
 
 # Every test binary in one run (both backends side by side in each), counted per suite and backend
 # from cargo's own lines. Without PostgreSQL its cases are listed, not run, and count as skipped.
@@ -203,10 +210,7 @@ suite "line coverage of server + app ssr code >= 80%" cargo llvm-cov report --su
 
 joined "$wasm_build" "$logs/wasm.log"
 joined "$coverage_build" "$logs/coverage-server.log"
-# The lints (clippy -D warnings, ssr and hydrate builds) check while the fuzzer and the browser
-# suites run: those wait on their servers much of the time.
-background "lint: clippy -D warnings for the ssr and hydrate builds" "$logs/lint.log" scripts/lint.sh
-lint=$last_background
+joined "$lint" "$logs/lint.log"
 discarded=$(mktemp -d /tmp/deploytrack-profraw.XXXXXX)
 discarding_coverage() { SERVER_BIN=$server LLVM_PROFILE_FILE="$discarded/%p-%m.profraw" "$@"; }
 
@@ -258,6 +262,5 @@ ui_coverage() {
       --ignore-filename-regex '(server/|frontend/|/tests/|app/src/(api|model|ssr)/|app/src/(error|lib)\.rs)')
 }
 suite "UI line coverage (pages + components) >= ${UI_COVERAGE_MIN:-70}%" ui_coverage
-joined "$lint" "$logs/lint.log"
 rm -rf "$discarded"
 exit $status
