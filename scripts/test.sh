@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The whole test suite: unit, store contract and REST on SQLite and PostgreSQL (instrumented for
-# line coverage), the coverage gate, then the release build instrumented for coverage once, which
-# the fuzzer, the scale-out test and the browser tests all run against. Starts (and stops)
-# everything it needs, PostgreSQL included. Prints one line per suite and ends with
+# line coverage), the coverage gate, the lints, then the release build instrumented for coverage
+# once, which the fuzzer, the scale-out test and the browser tests all run against; independent
+# steps run side by side (README's table). Starts (and stops) everything it needs, PostgreSQL
+# included. Prints one line per suite and ends with
 #   tests: N passed, M failed, K skipped
 # adding up cargo's and Playwright's own counts (also written to target/test-summary.txt).
 set -uo pipefail
 cd "$(dirname "$0")/.."
+rm -f target/test-summary.txt # never a previous run's line
 scripts/setup.sh --browser || exit 1
 source scripts/env.sh
 source scripts/pg.sh
