@@ -60,31 +60,30 @@ def main():
             order.append(key)
         return counts[key]
 
-    binary = None
-    for line in open(sys.argv[1], errors="replace"):
-        m = RUNNING.match(line)
-        if m:
-            binary = m[3]
-            continue
+    def binary_lines(path):
+        """Yields (binary, line) for each line after a `Running …` line names its binary."""
+        binary = None
+        for line in open(path, errors="replace"):
+            m = RUNNING.match(line)
+            if m:
+                binary = m[3]
+            elif binary:
+                yield binary, line
+
+    for binary, line in binary_lines(sys.argv[1]):
         m = CASE.match(line)
-        if m and binary:
+        if m:
             index = {"ok": 0, "FAILED": 1, "ignored": 2}[m[2]]
             bucket(suite_of(binary, m[1]))[index] += 1
-            continue
         m = FINISHED.match(line)
-        if m and binary:
+        if m:
             suite = suite_of(binary, "")[0]
             seconds[suite] = seconds.get(suite, 0.0) + float(m[1])
 
     if len(sys.argv) > 2:
-        binary = None
-        for line in open(sys.argv[2], errors="replace"):
-            m = RUNNING.match(line)
-            if m:
-                binary = m[3]
-                continue
+        for binary, line in binary_lines(sys.argv[2]):
             m = LISTED.match(line)
-            if m and binary:
+            if m:
                 bucket(suite_of(binary, m[1]))[3] += 1
 
     first_seen = {}
