@@ -62,8 +62,8 @@ suite() {
   fi
 }
 
-# counted NAME LOG COMMAND...: a suite whose cases are counted from cargo's "test result:" lines
-# or Playwright's JSON report (LOG.json). A suite that ran no case but skipped some is SKIP.
+# counted NAME LOG COMMAND...: a Playwright suite, its cases counted from its JSON report
+# (LOG.json, PLAYWRIGHT_JSON_OUTPUT_FILE). A suite that ran no case but skipped some is SKIP.
 counted() {
   local name=$1 log=$2 started=$SECONDS rc
   shift 2
@@ -72,21 +72,13 @@ counted() {
   "$@" 2>&1 | tee "$log"
   rc=${PIPESTATUS[0]}
   local counts
-  counts=$(python3 - "$log" <<'PY'
-import json, os, re, sys
-log = sys.argv[1]
-p = f = s = 0
-if os.path.exists(log + ".json"):
-    try:
-        stats = json.load(open(log + ".json"))["stats"]
-        p, f, s = stats["expected"] + stats["flaky"], stats["unexpected"], stats["skipped"]
-    except (ValueError, KeyError):
-        pass
-for line in open(log, errors="replace"):
-    m = re.match(r"test result: \w+\. (\d+) passed; (\d+) failed; (\d+) ignored", line)
-    if m:
-        p, f, s = p + int(m[1]), f + int(m[2]), s + int(m[3])
-print(p, f, s)
+  counts=$(python3 - "$log.json" <<'PY'
+import json, sys
+try:
+    stats = json.load(open(sys.argv[1]))["stats"]
+    print(stats["expected"] + stats["flaky"], stats["unexpected"], stats["skipped"])
+except (OSError, ValueError, KeyError):
+    print(0, 0, 0)
 PY
 )
   read -r p f s <<<"$counts"
