@@ -1,4 +1,9 @@
 //! Passwords, password hashes and token secrets never reach the logs, on either backend.
+//!
+//! The capture is process-wide, so each case runs alone: on its own runtime, which is shut down
+//! (stopping that server's background work) before the next case starts, and each case reads
+//! only what was logged after it began. Otherwise one case's teardown — its PostgreSQL database
+//! dropped while its webhook sender still polls — shows up as another case's ERROR.
 
 mod common;
 
@@ -22,6 +27,16 @@ impl Write for Captured {
     }
 }
 
+impl Captured {
+    /// What was logged since `from` (a length taken earlier).
+    fn since(&self, from: usize) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()[from..]).into_owned()
+    }
+    fn len(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+}
+
 fn captured() -> Captured {
     static LOGS: OnceLock<Captured> = OnceLock::new();
     LOGS.get_or_init(|| {
@@ -36,8 +51,24 @@ fn captured() -> Captured {
     .clone()
 }
 
-async fn secrets_stay_out_of_logs(backend: Backend) {
+/// Runs `case` alone on a runtime of its own, handing it where its part of the capture starts.
+fn alone<F: std::future::Future<Output = ()>>(case: impl FnOnce(Captured, usize) -> F) {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let logs = captured();
+    let start = logs.len();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(case(logs, start));
+    runtime.shutdown_timeout(std::time::Duration::from_secs(10));
+}
+
+async fn secrets_stay_out_of_logs(backend: Backend, logs: Captured, start: usize) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
@@ -63,7 +94,7 @@ async fn secrets_stay_out_of_logs(backend: Backend) {
         .await
         .unwrap();
 
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.since(start);
     assert!(text.contains("signed in"), "the capture works: {text}");
     for secret in [
         ADMIN_PASSWORD,
@@ -77,20 +108,19 @@ async fn secrets_stay_out_of_logs(backend: Backend) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_secrets_stay_out_of_logs() {
-    secrets_stay_out_of_logs(Backend::Sqlite).await;
+#[test]
+fn sqlite_secrets_stay_out_of_logs() {
+    alone(|logs, start| secrets_stay_out_of_logs(Backend::Sqlite, logs, start));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_secrets_stay_out_of_logs() {
-    secrets_stay_out_of_logs(Backend::Postgres).await;
+#[test]
+fn postgres_secrets_stay_out_of_logs() {
+    alone(|logs, start| secrets_stay_out_of_logs(Backend::Postgres, logs, start));
 }
 
 /// An unknown page for a signed-in user is a 404 page, not an ERROR in the log (the fallback
 /// renders the app, whose server calls need the service in context too).
-async fn unknown_pages_log_no_errors(backend: Backend) {
-    let logs = captured();
+async fn unknown_pages_log_no_errors(backend: Backend, logs: Captured, start: usize) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
@@ -105,18 +135,18 @@ async fn unknown_pages_log_no_errors(backend: Backend) {
     assert_eq!(response.status(), 404);
     assert!(response.text().await.unwrap().contains("<html"));
     // The request's own trace line proves the capture saw it; no ERROR line came with it.
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.since(start);
     assert!(text.contains(&marker), "the capture works");
     let errors: Vec<&str> = text.lines().filter(|l| l.contains("ERROR")).collect();
     assert!(errors.is_empty(), "{errors:#?}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sqlite_unknown_pages_log_no_errors() {
-    unknown_pages_log_no_errors(Backend::Sqlite).await;
+#[test]
+fn sqlite_unknown_pages_log_no_errors() {
+    alone(|logs, start| unknown_pages_log_no_errors(Backend::Sqlite, logs, start));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_unknown_pages_log_no_errors() {
-    unknown_pages_log_no_errors(Backend::Postgres).await;
+#[test]
+fn postgres_unknown_pages_log_no_errors() {
+    alone(|logs, start| unknown_pages_log_no_errors(Backend::Postgres, logs, start));
 }
