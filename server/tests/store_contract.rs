@@ -332,13 +332,13 @@ async fn matrix_stamp_changes_with_everything_the_matrix_shows(store: Arc<dyn St
         "PROD changed after DEV's three records"
     );
     let stamp = store.matrix_stamp().await.unwrap();
-    let since_dev = store.pair_changes(dev_revision).await.unwrap();
+    let since_dev = store.pair_changes(dev_revision, 10).await.unwrap();
     assert_eq!(since_dev.changed, [((app.id, prod.id), prod_revision)]);
     assert_eq!(
         (since_dev.epoch, since_dev.revision_sum),
         (stamp.epoch, stamp.revisions)
     );
-    let since_start = store.pair_changes(0).await.unwrap();
+    let since_start = store.pair_changes(0, 10).await.unwrap();
     assert_eq!(
         since_start.changed,
         [
@@ -347,8 +347,13 @@ async fn matrix_stamp_changes_with_everything_the_matrix_shows(store: Arc<dyn St
         ],
         "lowest revision first"
     );
+    assert_eq!(
+        store.pair_changes(0, 1).await.unwrap().changed,
+        [((app.id, dev.id), dev_revision)],
+        "at most the limit, lowest first"
+    );
     assert!(store
-        .pair_changes(prod_revision)
+        .pair_changes(prod_revision, 10)
         .await
         .unwrap()
         .changed
@@ -375,7 +380,7 @@ async fn matrix_stamp_changes_with_everything_the_matrix_shows(store: Arc<dyn St
         .await
         .unwrap();
     moved(&store, &mut seen, "a retraction").await;
-    let retracted = store.pair_changes(prod_revision).await.unwrap().changed;
+    let retracted = store.pair_changes(prod_revision, 10).await.unwrap().changed;
     assert_eq!(retracted.len(), 1, "the retraction gave DEV a new revision");
     assert!(retracted[0].0 == (app.id, dev.id) && retracted[0].1 > prod_revision);
     store

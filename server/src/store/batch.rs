@@ -60,7 +60,7 @@ impl Batch {
     pub(super) fn audit(&mut self, entries: &[AuditRecord]) -> &mut Self {
         for e in entries {
             self.push(
-                super::INSERT_AUDIT,
+                super::audit::INSERT_AUDIT,
                 vec![
                     Bound::Id(DbId(e.id)),
                     Bound::Time(DbTime(e.at)),
@@ -82,7 +82,7 @@ impl Batch {
     pub(super) fn outbox(&mut self, deliveries: &[WebhookDelivery]) -> &mut Self {
         for d in deliveries {
             self.push(
-                super::INSERT_OUTBOX,
+                super::webhooks::INSERT_OUTBOX,
                 vec![
                     Bound::Id(DbId(d.id)),
                     Bound::Id(DbId(d.webhook_id)),
@@ -163,7 +163,10 @@ mod tests {
              DELETE FROM v WHERE w = $5;\n"
         );
         assert_eq!(values.len(), 5);
-        assert_eq!(highest_placeholder(super::super::INSERT_AUDIT), 10);
-        assert_eq!(highest_placeholder(super::super::REFRESH_PAIR), 2);
+        assert_eq!(highest_placeholder(super::super::audit::INSERT_AUDIT), 10);
+        assert_eq!(
+            highest_placeholder(super::super::deployments::REFRESH_PAIR),
+            2
+        );
     }
 }

@@ -7,7 +7,7 @@ use app::model::{ApiToken, Application, Environment, Role, User, Version};
 use app::model::{DeliveryOutcome, HookDelivery, WebhookDelivery};
 use app::ssr::{
     AuditRecord, CurrentStateRecord, DeploymentRecord, HookRecord, IdempotencyRecord,
-    SessionRecord, WebhookRecord,
+    SessionRecord, TimelineRecord, VersionBrief, WebhookRecord,
 };
 use chrono::{DateTime, Utc};
 use sqlx::encode::IsNull;
@@ -319,58 +319,150 @@ impl TryFrom<String> for JsonInstant {
     }
 }
 
-/// A deployment in the range insights measure, with its version (see `insight_rows`); read as
-/// a JSON row, in this column order.
-#[derive(serde::Deserialize)]
-pub struct InsightRangeRow {
-    pub id: Uuid,
-    pub application_id: Uuid,
-    pub environment_id: Uuid,
-    pub version_id: Uuid,
-    pub deployment_date: JsonInstant,
-    pub created_at: JsonInstant,
-    pub deleted_at: Option<JsonInstant>,
-    pub version_identifier: String,
-    pub version_created_at: JsonInstant,
-    pub released_at: Option<JsonInstant>,
+/// Rows that come back as one JSON text (see `json_rows`): each row a JSON array, its values
+/// in the order of [`JsonRow::COLUMNS`].
+pub trait JsonRow: serde::de::DeserializeOwned {
+    /// The columns the statement puts in each array, in field order.
+    const COLUMNS: &'static [&'static str];
 }
 
-/// A pair's first live deployment after the range insights measure (a JSON row).
-#[derive(serde::Deserialize)]
-pub struct InsightNextRow {
-    pub application_id: Uuid,
-    pub environment_id: Uuid,
-    pub deployment_date: JsonInstant,
-    pub version_identifier: String,
-    pub version_created_at: JsonInstant,
+/// A [`JsonRow`] struct from one declaration: its fields are the column list, in order, so the
+/// list and the decoder (serde reads an array field by field) cannot disagree.
+macro_rules! json_row {
+    ($(#[$meta:meta])* $row:ident { $($field:ident: $type:ty,)+ }) => {
+        $(#[$meta])*
+        #[derive(serde::Deserialize)]
+        pub struct $row {
+            $(pub $field: $type,)+
+        }
+
+        impl JsonRow for $row {
+            const COLUMNS: &'static [&'static str] = &[$(stringify!($field)),+];
+        }
+    };
 }
 
-/// A version's first live deployments to the measured environments and to any other (a JSON
-/// row).
-#[derive(serde::Deserialize)]
-pub struct InsightFirstsRow {
-    pub version_id: Uuid,
-    pub first_here: Option<JsonInstant>,
-    pub first_elsewhere: Option<JsonInstant>,
+json_row!(
+    /// A deployment in the range insights measure, with its version (see `insight_rows`).
+    InsightRangeRow {
+        id: Uuid,
+        application_id: Uuid,
+        environment_id: Uuid,
+        version_id: Uuid,
+        deployment_date: JsonInstant,
+        created_at: JsonInstant,
+        deleted_at: Option<JsonInstant>,
+        version_identifier: String,
+        version_created_at: JsonInstant,
+        released_at: Option<JsonInstant>,
+    }
+);
+
+json_row!(
+    /// A pair's first live deployment after the range insights measure.
+    InsightNextRow {
+        application_id: Uuid,
+        environment_id: Uuid,
+        deployment_date: JsonInstant,
+        version_identifier: String,
+        version_created_at: JsonInstant,
+    }
+);
+
+json_row!(
+    /// A version's first live deployments to the measured environments and to any other.
+    InsightFirstsRow {
+        version_id: Uuid,
+        first_here: Option<JsonInstant>,
+        first_elsewhere: Option<JsonInstant>,
+    }
+);
+
+json_row!(
+    /// A live deployment as time travel keeps it (see `application_timeline`).
+    TimelineRow {
+        environment_id: Uuid,
+        id: Uuid,
+        deployment_date: JsonInstant,
+        created_at: JsonInstant,
+        version_id: Uuid,
+        deployed_by: Option<String>,
+    }
+);
+
+json_row!(
+    /// A version as time travel needs it.
+    VersionBriefRow {
+        id: Uuid,
+        version_identifier: String,
+        created_at: JsonInstant,
+    }
+);
+
+json_row!(
+    /// A matrix cell as SQLite packs it (PostgreSQL reads [`CurrentStateRow`]s).
+    CellRow {
+        application_id: Uuid,
+        application_name: String,
+        environment_id: Uuid,
+        environment_name: String,
+        deployment_id: Uuid,
+        version_id: Uuid,
+        version_identifier: String,
+        version_created_at: JsonInstant,
+        deployment_date: JsonInstant,
+        deployed_by: Option<String>,
+        previous_version_identifier: Option<String>,
+        previous_version_created_at: Option<JsonInstant>,
+    }
+);
+
+impl From<TimelineRow> for TimelineRecord {
+    fn from(row: TimelineRow) -> Self {
+        TimelineRecord {
+            environment_id: row.environment_id,
+            deployment_id: row.id,
+            deployment_date: row.deployment_date.0,
+            created_at: row.created_at.0,
+            version_id: row.version_id,
+            deployed_by: row.deployed_by,
+        }
+    }
 }
 
-/// A live deployment as time travel keeps it (see `application_timeline`); a JSON row.
-#[derive(serde::Deserialize)]
-pub struct TimelineRow {
-    pub environment_id: Uuid,
-    pub id: Uuid,
-    pub deployment_date: JsonInstant,
-    pub created_at: JsonInstant,
-    pub version_id: Uuid,
-    pub deployed_by: Option<String>,
+impl From<VersionBriefRow> for VersionBrief {
+    fn from(row: VersionBriefRow) -> Self {
+        VersionBrief {
+            id: row.id,
+            version_identifier: row.version_identifier,
+            created_at: row.created_at.0,
+        }
+    }
 }
 
-/// A version as time travel needs it (a JSON row).
-#[derive(serde::Deserialize)]
-pub struct VersionBriefRow {
-    pub id: Uuid,
-    pub version_identifier: String,
-    pub created_at: JsonInstant,
+impl From<CellRow> for CurrentStateRecord {
+    fn from(cell: CellRow) -> Self {
+        let previous_version = match (
+            cell.previous_version_identifier,
+            cell.previous_version_created_at,
+        ) {
+            (Some(identifier), Some(created)) => Some((identifier, created.0)),
+            _ => None,
+        };
+        CurrentStateRecord {
+            application_id: cell.application_id,
+            application_name: cell.application_name,
+            environment_id: cell.environment_id,
+            environment_name: cell.environment_name,
+            deployment_id: cell.deployment_id,
+            version_id: cell.version_id,
+            version_identifier: cell.version_identifier,
+            version_created_at: cell.version_created_at.0,
+            deployment_date: cell.deployment_date.0,
+            deployed_by: cell.deployed_by,
+            previous_version,
+        }
+    }
 }
 
 model_row!(WebhookRow => WebhookRecord {
@@ -429,7 +521,7 @@ model_row!(DeploymentRow => DeploymentRecord with previous_version {
     delete_reason: Option<String>,
 });
 
-// PostgreSQL reads cells as rows; SQLite packs them (see `sqlite::CELLS_AS_ONE_ROW`).
+// PostgreSQL reads cells as rows; SQLite packs them (see `CellRow`).
 model_row!(CurrentStateRow => CurrentStateRecord with previous_version {
     application_id: DbId,
     application_name: String,
@@ -442,3 +534,63 @@ model_row!(CurrentStateRow => CurrentStateRecord with previous_version {
     deployment_date: DbTime,
     deployed_by: Option<String>,
 });
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::de::{self, Deserializer, Visitor};
+
+    /// Asks serde's derived decoder which fields, in which order, it reads a struct's array by.
+    struct FieldProbe<'a>(&'a mut &'static [&'static str]);
+
+    impl<'de> Deserializer<'de> for FieldProbe<'_> {
+        type Error = de::value::Error;
+
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("only structs are probed"))
+        }
+
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            *self.0 = fields;
+            Err(de::Error::custom("probed"))
+        }
+
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf
+            option unit unit_struct newtype_struct seq tuple tuple_struct map enum identifier
+            ignored_any
+        }
+    }
+
+    fn decoder_fields<T: JsonRow>() -> &'static [&'static str] {
+        let mut fields: &'static [&'static str] = &[];
+        let _ = T::deserialize(FieldProbe(&mut fields));
+        fields
+    }
+
+    /// Each JSON row's column list is the order its decoder reads values in: swapping two
+    /// columns (even of one type) in either fails here rather than decoding wrong.
+    #[test]
+    fn json_rows_list_the_columns_their_decoders_read() {
+        fn check<T: JsonRow>() {
+            assert_eq!(
+                decoder_fields::<T>(),
+                T::COLUMNS,
+                "{}",
+                std::any::type_name::<T>()
+            );
+            assert!(!T::COLUMNS.is_empty());
+        }
+        check::<InsightRangeRow>();
+        check::<InsightNextRow>();
+        check::<InsightFirstsRow>();
+        check::<TimelineRow>();
+        check::<VersionBriefRow>();
+        check::<CellRow>();
+    }
+}

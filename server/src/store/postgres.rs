@@ -1,95 +1,26 @@
 //! PostgreSQL for production and scale-out: native UUID and TIMESTAMPTZ columns. The statements
-//! are shared (`shared.rs`); what is PostgreSQL's own is here.
+//! are written once per area (see `mod.rs`); this is the PostgreSQL `Dialect`: its pool and
+//! what it spells its own way.
 
 use std::str::FromStr;
 
-use app::model::{
-    ApiToken, Application, DeploymentFilter, Environment, HookDelivery, User, Version,
-    WebhookDelivery, DELIVERIES_KEPT, WEBHOOK_DELIVERIES_KEPT,
-};
-use app::ssr::{
-    AuditFilter, AuditKey, AuditRecord, CurrentStateRecord, DeploymentRecord, HistoryKey,
-    HookRecord, IdempotencyClaim, IdempotencyRecord, Inserted, InsightRecord, MatrixStamp,
-    NewDeployment, PairChanges, PairFilter, PairRevisions, SessionRecord, Store, StoreError,
-    TimelineRecord, VersionBrief, WebhookRecord,
-};
+use app::ssr::store::{CurrentStateRecord, HistoryKey, NewDeployment, StoreError};
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use super::batch::{arguments, Batch, Bound};
-use super::columns::{
-    ApplicationRow, AuditRow, CredentialsRow, CurrentStateRow, DbId, DbOutcome, DbRole, DbTime,
-    DeliveryRow, DeploymentRow, EnvironmentRow, HookRow, IdempotencyRow, SessionRow, TokenRow,
-    UserRow, VersionRow, WebhookDeliveryRow, WebhookRow,
-};
-use super::*;
+use super::batch::{arguments, Batch};
+use super::columns::{CurrentStateRow, DbId, DbTime};
+use super::deployments::{claim_pair, uncount_retracted};
+use super::dialect::Dialect;
+use super::outcome::{map_sqlx_error, Rows};
 
 pub struct PgStore {
     pool: PgPool,
 }
 
 impl PgStore {
-    const LIKE: &'static str = "ILIKE";
-    /// Instances claiming at once each take other rows instead of waiting for one another.
-    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
-    const CELLS_PREFIX: &'static str = "";
-    /// Rows as one JSON text (see `json_rows`); an empty set is NULL.
-    const JSON_ROWS_OPEN: &'static str = "SELECT CAST(json_agg(json_build_array(";
-    const JSON_ROWS_FROM: &'static str = ")) AS TEXT) FROM (";
-    const CLAIM_PAIR: &'static str = claim_pair!(
-        "nextval('matrix_revision')",
-        // Drawn before waiting for the row lock: a writer that drew later but locked first may
-        // have committed a higher revision meanwhile.
-        "GREATEST(excluded.revision, current_deployment.revision + 1)"
-    );
-    const UNCOUNT_RETRACTED: &'static str =
-        uncount_retracted!("GREATEST(nextval('matrix_revision'), revision + 1)");
-
-    fn reader(&self) -> &PgPool {
-        &self.pool
-    }
-
-    async fn writer(&self) -> Result<sqlx::pool::PoolConnection<Postgres>, sqlx::Error> {
-        self.pool.acquire().await
-    }
-
-    /// The statements one by one (a bound query carries one statement here).
-    async fn run_batch(tx: &mut PgConnection, batch: Batch) -> Result<(), sqlx::Error> {
-        for (sql, values) in batch.statements {
-            sqlx::query_with(sql, arguments::<PgArguments>(values)?)
-                .execute(&mut *tx)
-                .await?;
-        }
-        Ok(())
-    }
-
-    /// Strictly after `key` in history order: PostgreSQL walks the history index from a
-    /// row-value comparison.
-    fn push_after_key(qb: &mut QueryBuilder<'_, Postgres>, key: HistoryKey) {
-        qb.push(" AND (d.deployment_date, d.created_at, d.id) < (")
-            .push_bind(DbTime(key.deployment_date))
-            .push(", ")
-            .push_bind(DbTime(key.created_at))
-            .push(", ")
-            .push_bind(DbId(key.id))
-            .push(")");
-    }
-
-    /// Runs a current-state query, in matrix order.
-    async fn fetch_cells(
-        &self,
-        mut query: QueryBuilder<'_, Postgres>,
-    ) -> Result<Vec<CurrentStateRecord>, StoreError> {
-        query.push(PAIR_ORDER);
-        query
-            .build_query_as::<CurrentStateRow>()
-            .fetch_all(&self.pool)
-            .await
-            .many()
-    }
-
     /// Migrates over `direct_url`, then opens the pool on `url`. The two differ when `url` goes
     /// through a transaction-mode pooler (PgBouncer): the migrator's advisory lock is session
     /// state, which only a direct connection keeps. The pool's connections rely on no session
@@ -118,13 +49,68 @@ impl PgStore {
     }
 }
 
-store_with_shared_statements!(PgStore, Postgres, {
-    fn backend(&self) -> &'static str {
-        "postgres"
+impl Dialect for PgStore {
+    type Db = Postgres;
+    type Writer<'a> = sqlx::pool::PoolConnection<Postgres>;
+
+    const NAME: &'static str = "postgres";
+    const ANNOUNCES_CHANGES: bool = true;
+    const LIKE: &'static str = "ILIKE";
+    /// Instances claiming at once each take other rows instead of waiting for one another.
+    const SKIP_LOCKED: &'static str = " FOR UPDATE SKIP LOCKED";
+    /// Rows as one JSON text (see `json_rows`); an empty set is NULL.
+    const JSON_ROWS: &'static str =
+        "SELECT CAST(json_agg(json_build_array({columns})) AS TEXT) FROM ({rows}) json_rows";
+    /// Cells as rows, in matrix order.
+    const CELLS: &'static str = "{rows} ORDER BY lower(a.name), a.id, e.position, lower(e.name)";
+    const CLAIM_PAIR: &'static str = claim_pair!(
+        "nextval('matrix_revision')",
+        // Drawn before waiting for the row lock: a writer that drew later but locked first may
+        // have committed a higher revision meanwhile.
+        "GREATEST(excluded.revision, current_deployment.revision + 1)"
+    );
+    const UNCOUNT_RETRACTED: &'static str =
+        uncount_retracted!("GREATEST(nextval('matrix_revision'), revision + 1)");
+
+    fn reader(&self) -> &PgPool {
+        &self.pool
     }
 
-    fn announces_changes(&self) -> bool {
-        true
+    async fn writer(&self) -> Result<Self::Writer<'_>, sqlx::Error> {
+        self.pool.acquire().await
+    }
+
+    /// The statements one by one (a bound query carries one statement here).
+    async fn run_batch(tx: &mut PgConnection, batch: Batch) -> Result<(), sqlx::Error> {
+        for (sql, values) in batch.statements {
+            sqlx::query_with(sql, arguments::<PgArguments>(values)?)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Strictly after `key` in history order: PostgreSQL walks the history index from a
+    /// row-value comparison.
+    fn push_after_key(qb: &mut QueryBuilder<'_, Postgres>, key: HistoryKey) {
+        qb.push(" AND (d.deployment_date, d.created_at, d.id) < (")
+            .push_bind(DbTime(key.deployment_date))
+            .push(", ")
+            .push_bind(DbTime(key.created_at))
+            .push(", ")
+            .push_bind(DbId(key.id))
+            .push(")");
+    }
+
+    async fn fetch_cells(
+        &self,
+        mut query: QueryBuilder<'_, Postgres>,
+    ) -> Result<Vec<CurrentStateRecord>, StoreError> {
+        query
+            .build_query_as::<CurrentStateRow>()
+            .fetch_all(&self.pool)
+            .await
+            .many()
     }
 
     async fn insert_deployments_bulk(
@@ -164,4 +150,6 @@ store_with_shared_statements!(PgStore, Postgres, {
         .await
         .map_err(map_sqlx_error)
     }
-});
+}
+
+super::store_for!(PgStore, Postgres);

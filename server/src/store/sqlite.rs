@@ -1,87 +1,24 @@
 //! The embedded default: one SQLite file in WAL mode with foreign keys on.
 //! Ids are stored as UUID text and instants as fixed-width RFC 3339 text (see the migration and
-//! `columns`). The statements are shared (`shared.rs`); what is SQLite's own is here.
+//! `columns`). The statements are written once per area (see `mod.rs`); this is the SQLite
+//! `Dialect`: its connections and what it spells its own way.
 
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use app::model::{
-    ApiToken, Application, DeploymentFilter, Environment, HookDelivery, User, Version,
-    WebhookDelivery, DELIVERIES_KEPT, WEBHOOK_DELIVERIES_KEPT,
-};
-use app::ssr::{
-    AuditFilter, AuditKey, AuditRecord, CurrentStateRecord, DeploymentRecord, HistoryKey,
-    HookRecord, IdempotencyClaim, IdempotencyRecord, Inserted, InsightRecord, MatrixStamp,
-    NewDeployment, PairChanges, PairFilter, PairRevisions, SessionRecord, Store, StoreError,
-    TimelineRecord, VersionBrief, WebhookRecord,
-};
-use chrono::{DateTime, Utc};
+use app::ssr::store::{CurrentStateRecord, HistoryKey, NewDeployment, StoreError};
 use sqlx::sqlite::{
     SqliteArguments, SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePoolOptions,
     SqliteSynchronous,
 };
 use sqlx::{ConnectOptions, QueryBuilder, Sqlite, SqlitePool};
-use uuid::Uuid;
 
-use super::batch::{arguments, Batch, Bound};
-use super::columns::{
-    parse_sqlite_instant, ApplicationRow, AuditRow, CredentialsRow, DbId, DbOutcome, DbRole,
-    DbTime, DeliveryRow, DeploymentRow, EnvironmentRow, HookRow, IdempotencyRow, SessionRow,
-    TokenRow, UserRow, VersionRow, WebhookDeliveryRow, WebhookRow,
-};
-use super::*;
-
-/// Matrix cells come back as one JSON text rather than thousands of rows: sqlx hands SQLite
-/// rows over one at a time from its worker thread, a thread wake-up per row, which made the
-/// 7,500-cell matrix spend most of its time switching threads. Wraps a current-state query
-/// (pushed after it, closed by `)`) and keeps the matrix order.
-const CELLS_AS_ONE_ROW: &str = "SELECT json_group_array(json_array(
-        application_id, application_name, environment_id, environment_name, deployment_id,
-        version_id, version_identifier, version_created_at, deployment_date, deployed_by,
-        previous_version_identifier, previous_version_created_at)
-        ORDER BY sort_application, application_id, sort_position, sort_environment)
-      FROM (";
-
-/// One cell as [`CELLS_AS_ONE_ROW`] encodes it.
-type CellJson = (
-    Uuid,
-    String,
-    Uuid,
-    String,
-    Uuid,
-    Uuid,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
-fn cell_from_json(cell: CellJson) -> Result<CurrentStateRecord, StoreError> {
-    let (app, app_name, env, env_name, deployment, version, identifier, version_created) = (
-        cell.0, cell.1, cell.2, cell.3, cell.4, cell.5, cell.6, cell.7,
-    );
-    let instant = |raw: &str| parse_sqlite_instant(raw).map_err(StoreError::other);
-    let previous_version = match (cell.10, cell.11) {
-        (Some(identifier), Some(created)) => Some((identifier, instant(&created)?)),
-        _ => None,
-    };
-    Ok(CurrentStateRecord {
-        application_id: app,
-        application_name: app_name,
-        environment_id: env,
-        environment_name: env_name,
-        deployment_id: deployment,
-        version_id: version,
-        version_identifier: identifier,
-        version_created_at: instant(&version_created)?,
-        deployment_date: instant(&cell.8)?,
-        deployed_by: cell.9,
-        previous_version,
-    })
-}
+use super::batch::{arguments, Batch};
+use super::columns::{CellRow, DbId, DbTime};
+use super::deployments::{claim_pair, uncount_retracted};
+use super::dialect::Dialect;
+use super::outcome::map_sqlx_error;
 
 /// Reading connections: WAL lets them run beside the writer. More than the cores buys no speed
 /// and costs memory (a page cache and a worker thread with its own malloc arena each; see
@@ -98,79 +35,6 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    const LIKE: &'static str = "LIKE";
-    /// One writer at a time: a claiming UPDATE needs no row locks to be exclusive.
-    const SKIP_LOCKED: &'static str = "";
-    const CELLS_PREFIX: &'static str = CELLS_AS_ONE_ROW;
-    /// Rows as one JSON text (see `json_rows`).
-    const JSON_ROWS_OPEN: &'static str = "SELECT json_group_array(json_array(";
-    const JSON_ROWS_FROM: &'static str = ")) FROM (";
-    // One writer at a time: the highest revision + 1 is never drawn twice.
-    const CLAIM_PAIR: &'static str = claim_pair!(
-        "(SELECT COALESCE(MAX(revision), 0) + 1 FROM current_deployment)",
-        "excluded.revision"
-    );
-    const UNCOUNT_RETRACTED: &'static str =
-        uncount_retracted!("(SELECT MAX(revision) + 1 FROM current_deployment)");
-
-    fn reader(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    /// The writer, once the changes queued before this one are done.
-    async fn writer(&self) -> Result<tokio::sync::MutexGuard<'_, SqliteConnection>, sqlx::Error> {
-        Ok(self.writer.lock().await)
-    }
-
-    /// The statements as one text: SQLite runs them in order on the connection's thread, one
-    /// trip there and back instead of one per statement (see `batch`).
-    async fn run_batch(tx: &mut SqliteConnection, batch: Batch) -> Result<(), sqlx::Error> {
-        let (sql, values) = batch.into_one_text();
-        sqlx::query_with(&sql, arguments::<SqliteArguments<'static>>(values)?)
-            .execute(tx)
-            .await
-            .map(|_| ())
-    }
-
-    /// Strictly after `key` in history order. Spelled out, with a plain range on the leading
-    /// column: SQLite then walks the history index from the cursor; with a row-value comparison
-    /// it sorted whole tables.
-    fn push_after_key(qb: &mut QueryBuilder<'_, Sqlite>, key: HistoryKey) {
-        let (date, created, id) = (
-            DbTime(key.deployment_date),
-            DbTime(key.created_at),
-            DbId(key.id),
-        );
-        qb.push(" AND d.deployment_date <= ")
-            .push_bind(date)
-            .push(" AND (d.deployment_date < ")
-            .push_bind(date)
-            .push(" OR (d.deployment_date = ")
-            .push_bind(date)
-            .push(" AND (d.created_at < ")
-            .push_bind(created)
-            .push(" OR (d.created_at = ")
-            .push_bind(created)
-            .push(" AND d.id < ")
-            .push_bind(id)
-            .push("))))");
-    }
-
-    /// Runs a [`CELLS_AS_ONE_ROW`] query and decodes its cells.
-    async fn fetch_cells(
-        &self,
-        mut query: QueryBuilder<'_, Sqlite>,
-    ) -> Result<Vec<CurrentStateRecord>, StoreError> {
-        query.push(")");
-        let json: String = query
-            .build_query_scalar()
-            .fetch_one(&self.pool)
-            .await
-            .map_err(map_sqlx_error)?;
-        let cells: Vec<CellJson> = serde_json::from_str(&json).map_err(StoreError::other)?;
-        cells.into_iter().map(cell_from_json).collect()
-    }
-
     /// Opens (creating file and folder if needed) and migrates the database at `url`.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let options = SqliteConnectOptions::from_str(url)?
@@ -219,9 +83,86 @@ impl SqliteStore {
     }
 }
 
-store_with_shared_statements!(SqliteStore, Sqlite, {
-    fn backend(&self) -> &'static str {
-        "sqlite"
+impl Dialect for SqliteStore {
+    type Db = Sqlite;
+    type Writer<'a> = tokio::sync::MutexGuard<'a, SqliteConnection>;
+
+    const NAME: &'static str = "sqlite";
+    const ANNOUNCES_CHANGES: bool = false;
+    const LIKE: &'static str = "LIKE";
+    /// One writer at a time: a claiming UPDATE needs no row locks to be exclusive.
+    const SKIP_LOCKED: &'static str = "";
+    /// Rows as one JSON text (see `json_rows`).
+    const JSON_ROWS: &'static str =
+        "SELECT json_group_array(json_array({columns})) FROM ({rows}) json_rows";
+    /// Matrix cells come back as one JSON text rather than thousands of rows: sqlx hands SQLite
+    /// rows over one at a time from its worker thread, a thread wake-up per row, which made the
+    /// 7,500-cell matrix spend most of its time switching threads. Kept in matrix order.
+    const CELLS: &'static str = "SELECT json_group_array(json_array({columns})
+            ORDER BY sort_application, application_id, sort_position, sort_environment)
+          FROM ({rows})";
+    // One writer at a time: the highest revision + 1 is never drawn twice.
+    const CLAIM_PAIR: &'static str = claim_pair!(
+        "(SELECT COALESCE(MAX(revision), 0) + 1 FROM current_deployment)",
+        "excluded.revision"
+    );
+    const UNCOUNT_RETRACTED: &'static str =
+        uncount_retracted!("(SELECT MAX(revision) + 1 FROM current_deployment)");
+
+    fn reader(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// The writer, once the changes queued before this one are done.
+    async fn writer(&self) -> Result<Self::Writer<'_>, sqlx::Error> {
+        Ok(self.writer.lock().await)
+    }
+
+    /// The statements as one text: SQLite runs them in order on the connection's thread, one
+    /// trip there and back instead of one per statement (see `batch`).
+    async fn run_batch(tx: &mut SqliteConnection, batch: Batch) -> Result<(), sqlx::Error> {
+        let (sql, values) = batch.into_one_text();
+        sqlx::query_with(&sql, arguments::<SqliteArguments<'static>>(values)?)
+            .execute(tx)
+            .await
+            .map(|_| ())
+    }
+
+    /// Strictly after `key` in history order. Spelled out, with a plain range on the leading
+    /// column: SQLite then walks the history index from the cursor; with a row-value comparison
+    /// it sorted whole tables.
+    fn push_after_key(qb: &mut QueryBuilder<'_, Sqlite>, key: HistoryKey) {
+        let (date, created, id) = (
+            DbTime(key.deployment_date),
+            DbTime(key.created_at),
+            DbId(key.id),
+        );
+        qb.push(" AND d.deployment_date <= ")
+            .push_bind(date)
+            .push(" AND (d.deployment_date < ")
+            .push_bind(date)
+            .push(" OR (d.deployment_date = ")
+            .push_bind(date)
+            .push(" AND (d.created_at < ")
+            .push_bind(created)
+            .push(" OR (d.created_at = ")
+            .push_bind(created)
+            .push(" AND d.id < ")
+            .push_bind(id)
+            .push("))))");
+    }
+
+    async fn fetch_cells(
+        &self,
+        mut query: QueryBuilder<'_, Sqlite>,
+    ) -> Result<Vec<CurrentStateRecord>, StoreError> {
+        let json: String = query
+            .build_query_scalar()
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_sqlx_error)?;
+        let cells: Vec<CellRow> = serde_json::from_str(&json).map_err(StoreError::other)?;
+        Ok(cells.into_iter().map(CurrentStateRecord::from).collect())
     }
 
     async fn insert_deployments_bulk(
@@ -254,4 +195,6 @@ store_with_shared_statements!(SqliteStore, Sqlite, {
         .await
         .map_err(map_sqlx_error)
     }
-});
+}
+
+super::store_for!(SqliteStore, Sqlite);

@@ -79,9 +79,6 @@ impl<T: Keepable> Kept<T> {
 
 type Pair = (Uuid, Uuid);
 
-/// The most pairs [`Store::pair_changes`] lists: with fewer, it listed every change.
-const PAIR_CHANGES_LISTED: usize = 33;
-
 /// Every pair's revision as of a kept state's read: what tells which pairs changed since.
 /// Revisions come from one rising counter, so the pairs changed since are those above the
 /// highest seen, and the stamp's sum vouches that none committed out of counter order.
@@ -159,20 +156,17 @@ impl Revisions {
         most: usize,
     ) -> Result<Option<Vec<(Pair, i64)>>, AppError> {
         let failed = store_error(what);
-        let changes = store.pair_changes(self.highest).await.map_err(&failed)?;
-        if changes.epoch != self.epoch {
+        // One more than `most`: a full list then says that at most `most` changed.
+        let changes = (store.pair_changes(self.highest, most + 1).await).map_err(&failed)?;
+        if changes.epoch != self.epoch || changes.changed.len() > most {
             return Ok(None);
         }
-        let listed_all = changes.changed.len() < PAIR_CHANGES_LISTED;
         let sum = self.sum
             + (changes.changed.iter())
                 .map(|(pair, revision)| revision - self.get(pair).unwrap_or(0))
                 .sum::<i64>();
-        if listed_all && sum == changes.revision_sum {
-            return Ok((changes.changed.len() <= most).then_some(changes.changed));
-        }
-        if !listed_all && most < PAIR_CHANGES_LISTED {
-            return Ok(None);
+        if sum == changes.revision_sum {
+            return Ok(Some(changes.changed));
         }
         if self.in_store_order && self.added.is_empty() {
             // Within one epoch pairs are only added: as many revisions, the same pairs.

@@ -1,0 +1,102 @@
+//! Users and the sign-in throttle; the credentials callers present (browser sessions, API
+//! tokens).
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{AuditRecord, StoreError};
+use crate::model::{ApiToken, User};
+
+/// A browser session; only the hash of its secret is stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub secret_hash: String,
+    pub user_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+    /// Absolute end of the session, whatever the activity.
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Users, their passwords, and the sign-in throttle.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn count_users(&self) -> Result<i64, StoreError>;
+    async fn insert_user(
+        &self,
+        user: &User,
+        password_hash: &str,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
+    async fn get_user(&self, id: Uuid) -> Result<User, StoreError>;
+    /// The user and their password hash, by username (case-insensitive).
+    async fn find_credentials(&self, username: &str) -> Result<(User, String), StoreError>;
+    async fn list_users(&self) -> Result<Vec<User>, StoreError>;
+    /// Saves role, display name and disabled state.
+    async fn update_user(
+        &self,
+        user: &User,
+        updated_at: DateTime<Utc>,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
+    async fn set_password_hash(
+        &self,
+        user_id: Uuid,
+        password_hash: &str,
+        updated_at: DateTime<Utc>,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
+    /// Failed sign-ins under `key` since `since`, and when the last one was (the login
+    /// throttle; kept in the database so it holds across instances and restarts).
+    async fn login_failures(
+        &self,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Option<(i64, DateTime<Utc>)>, StoreError>;
+    /// Counts one more failure under `key` at `at` (restarting the count when the last one was
+    /// before `since`) and prunes keys with no failure since `since`.
+    async fn record_login_failure(
+        &self,
+        key: &str,
+        at: DateTime<Utc>,
+        since: DateTime<Utc>,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
+    async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError>;
+}
+
+/// What a caller presents: browser sessions and API tokens (only hashes of their secrets).
+#[async_trait]
+pub trait CredentialStore: Send + Sync {
+    async fn insert_session(
+        &self,
+        session: &SessionRecord,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
+    async fn get_session(&self, secret_hash: &str) -> Result<SessionRecord, StoreError>;
+    async fn touch_session(&self, secret_hash: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn delete_session(
+        &self,
+        secret_hash: &str,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
+    async fn delete_sessions_of(&self, user_id: Uuid) -> Result<(), StoreError>;
+    async fn insert_token(
+        &self,
+        token: &ApiToken,
+        secret_hash: &str,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
+    /// A user's tokens, newest first.
+    async fn list_tokens(&self, user_id: Uuid) -> Result<Vec<ApiToken>, StoreError>;
+    async fn get_token(&self, id: Uuid) -> Result<ApiToken, StoreError>;
+    async fn find_token(&self, secret_hash: &str) -> Result<ApiToken, StoreError>;
+    async fn touch_token(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError>;
+    async fn revoke_token(
+        &self,
+        id: Uuid,
+        at: DateTime<Utc>,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
+}

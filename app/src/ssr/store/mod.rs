@@ -1,0 +1,96 @@
+//! The storage contract, by area: one trait per area (catalogue, access, hooks, deployments,
+//! current state, audit, insights, webhooks), so each part of the service names only the areas
+//! it uses. Each backend (SQLite, PostgreSQL) implements them all in the `server` crate and maps
+//! its own constraint names and driver errors into `StoreError`; callers never see sqlx.
+
+use async_trait::async_trait;
+
+mod access;
+mod audit;
+mod catalogue;
+mod current;
+mod deployments;
+mod hooks;
+mod insights;
+mod webhooks;
+
+pub use access::*;
+pub use audit::*;
+pub use catalogue::*;
+pub use current::*;
+pub use deployments::*;
+pub use hooks::*;
+pub use insights::*;
+pub use webhooks::*;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was broken; the value is the API field name that collided.
+    #[error("conflict on {0}")]
+    Conflict(&'static str),
+    /// The database refused a value it cannot represent (a control character PostgreSQL cannot
+    /// store, an instant outside its range). The service validates first; this is the backstop
+    /// that keeps such input a client error.
+    #[error("value refused by the database: {0}")]
+    Invalid(String),
+    #[error("storage failure: {0}")]
+    Other(Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl StoreError {
+    pub fn other(err: impl std::error::Error + Send + Sync + 'static) -> Self {
+        StoreError::Other(Box::new(err))
+    }
+}
+
+/// Unique indexes are named alike on both backends; this says which API field each protects.
+/// PostgreSQL reports the index name; SQLite names expression indexes but lists the columns of
+/// plain ones, so both spellings are here.
+pub fn field_of_unique_index(message_or_constraint: &str) -> Option<&'static str> {
+    const INDEXES: &[(&str, &str)] = &[
+        ("ux_application_name", "name"),
+        ("ux_application_repository", "repository"),
+        ("ux_environment_name", "name"),
+        ("ux_version_identifier", "versionIdentifier"),
+        ("version.version_identifier", "versionIdentifier"),
+        ("ux_user_username", "username"),
+    ];
+    INDEXES
+        .iter()
+        .find(|(index, _)| message_or_constraint.contains(index))
+        .map(|(_, field)| *field)
+}
+
+/// A whole backend: every area, and what concerns the database as such.
+#[async_trait]
+pub trait Store:
+    ApplicationStore
+    + EnvironmentStore
+    + VersionStore
+    + UserStore
+    + CredentialStore
+    + HookStore
+    + DeploymentStore
+    + HistoryStore
+    + CurrentStateStore
+    + AuditStore
+    + InsightStore
+    + WebhookStore
+    + Send
+    + Sync
+    + 'static
+{
+    /// Which backend this is, for logs and health output.
+    fn backend(&self) -> &'static str;
+    /// True when the database itself tells every instance about committed changes (PostgreSQL's
+    /// NOTIFY, migration 0010); otherwise the service tells its own live feeds.
+    fn announces_changes(&self) -> bool {
+        false
+    }
+    async fn ping(&self) -> Result<(), StoreError>;
+    /// Stored instants outside 1970–9999 (written before migration 0007 refused them), as
+    /// "table id column value" lines for the start-up report.
+    async fn out_of_range_instants(&self) -> Result<Vec<String>, StoreError>;
+}

@@ -1,0 +1,474 @@
+//! The deployment history: recording (and keeping each pair's current row up to date in the same
+//! transaction), reading, counting and retracting.
+
+// Defined before the backend modules so that they can use them too.
+/// One column of the live deployment that ran in `d`'s pair just before `d` (`p`, joined to
+/// its version as `pv`): a subquery, one index seek. The leading range on deployment_date lets
+/// SQLite seek rather than scan the pair.
+macro_rules! previous_in_pair_of_d {
+    ($column:literal) => {
+        concat!(
+            "(SELECT ",
+            $column,
+            " FROM deployment p JOIN version pv ON pv.id = p.version_id
+               WHERE p.application_id = d.application_id AND p.environment_id = d.environment_id
+                 AND p.deleted_at IS NULL AND p.deployment_date <= d.deployment_date
+                 AND (p.deployment_date, p.created_at, p.id) < (d.deployment_date, d.created_at, d.id)
+               ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC
+               LIMIT 1)"
+        )
+    };
+}
+
+/// The version of the live deployment that ran in `d`'s pair just before `d`.
+macro_rules! previous_version_of_d {
+    () => {
+        previous_in_pair_of_d!("p.version_id")
+    };
+}
+
+/// Counts a just-inserted deployment in its pair's current_deployment row (creating the row for
+/// a pair's first deployment) and gives the row a new revision (the matrix stamp, migrations
+/// 0006 and 0014/0016): `$next` is the backend's next value of the revision counter, `$raised`
+/// the conflicting row's new revision, which must exceed its old one (the stamp's sum never
+/// goes down).
+/// This also locks the row until commit: concurrent recorders of one pair then refresh it one
+/// after the other. Binds: application_id, environment_id,
+/// deployment_id, deployment_date, created_at, version_id, deployed_by of the new deployment.
+macro_rules! claim_pair {
+    ($next:literal, $raised:literal) => {
+        concat!(
+            "INSERT INTO current_deployment
+               (application_id, environment_id, deployment_id, deployment_date, created_at,
+                version_id, deployed_by, live_deployments, revision)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 1, ",
+            $next,
+            ")
+             ON CONFLICT (application_id, environment_id)
+             DO UPDATE SET live_deployments = current_deployment.live_deployments + 1,
+                           revision = ",
+            $raised
+        )
+    };
+}
+pub(super) use claim_pair;
+
+/// Uncounts a retracted deployment and gives the pair a new revision (and locks the pair's
+/// row). Binds: application_id, environment_id.
+macro_rules! uncount_retracted {
+    ($next:literal) => {
+        concat!(
+            "UPDATE current_deployment
+                SET live_deployments = live_deployments - 1, revision = ",
+            $next,
+            " WHERE application_id = $1 AND environment_id = $2"
+        )
+    };
+}
+pub(super) use uncount_retracted;
+
+/// Records a deployment; binds its columns in table order.
+pub(super) const INSERT_DEPLOYMENT: &str = "INSERT INTO deployment
+       (id, application_id, version_id, environment_id, deployment_date, deployed_by, notes,
+        created_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+pub(super) const DEPLOYMENT_SELECT: &str = concat!(
+    "SELECT d.id, d.application_id, a.name AS application_name,
+            d.version_id, v.version_identifier, v.created_at AS version_created_at,
+            d.environment_id, e.name AS environment_name,
+            d.deployment_date, d.deployed_by, d.notes, d.created_at,
+            d.deleted_at, d.deleted_by, d.delete_reason, ",
+    previous_in_pair_of_d!("pv.version_identifier"),
+    " AS previous_version_identifier, ",
+    previous_in_pair_of_d!("pv.created_at"),
+    " AS previous_version_created_at
+       FROM deployment d
+       JOIN application a ON a.id = d.application_id
+       JOIN version v ON v.id = d.version_id
+       JOIN environment e ON e.id = d.environment_id"
+);
+
+/// Recomputes current_deployment from history (after a bulk import): per pair, the latest live
+/// deployment, the version of the one before it and the number of live deployments. Both
+/// backends accept it.
+pub(super) const REBUILD_CURRENT: &str = "INSERT INTO current_deployment
+       (application_id, environment_id, deployment_id, deployment_date, created_at,
+        version_id, deployed_by, previous_version_id, live_deployments)
+     SELECT application_id, environment_id, id, deployment_date, created_at,
+            version_id, deployed_by, previous_version_id, live_deployments
+       FROM (SELECT d.*,
+                    ROW_NUMBER() OVER pair_history AS latest,
+                    LEAD(version_id) OVER pair_history AS previous_version_id,
+                    COUNT(*) OVER (PARTITION BY application_id, environment_id)
+                        AS live_deployments
+               FROM deployment d
+              WHERE deleted_at IS NULL
+             WINDOW pair_history AS (PARTITION BY application_id, environment_id
+                                     ORDER BY deployment_date DESC, created_at DESC, id DESC)) ranked
+      WHERE latest = 1";
+
+/// Recomputes a locked pair's current_deployment row from history, in a statement of its own so
+/// that it sees every deployment committed before the lock was taken.
+/// Binds: application_id, environment_id.
+pub(super) const REFRESH_PAIR: &str = concat!(
+    "UPDATE current_deployment
+        SET (deployment_id, deployment_date, created_at, version_id, deployed_by,
+             previous_version_id) =
+            (SELECT d.id, d.deployment_date, d.created_at, d.version_id, d.deployed_by, ",
+    previous_version_of_d!(),
+    "       FROM deployment d
+             WHERE d.application_id = current_deployment.application_id
+               AND d.environment_id = current_deployment.environment_id
+               AND d.deleted_at IS NULL
+             ORDER BY d.deployment_date DESC, d.created_at DESC, d.id DESC
+             LIMIT 1)
+      WHERE application_id = $1 AND environment_id = $2"
+);
+
+/// Removes a pair's current row once no live deployment is left in it (after a retraction).
+/// Binds: application_id, environment_id.
+pub(super) const DROP_EMPTY_PAIR: &str = "DELETE FROM current_deployment
+      WHERE application_id = $1 AND environment_id = $2
+        AND NOT EXISTS (SELECT 1 FROM deployment d
+                         WHERE d.application_id = current_deployment.application_id
+                           AND d.environment_id = current_deployment.environment_id
+                           AND d.deleted_at IS NULL)";
+
+/// Live deployments per environment, from the per-pair counts.
+pub(super) const COUNT_PER_ENVIRONMENT: &str =
+    "SELECT environment_id, CAST(SUM(live_deployments) AS BIGINT)
+       FROM current_deployment GROUP BY environment_id";
+
+/// History order (and its keyset).
+pub(super) const HISTORY_ORDER: &str =
+    " ORDER BY d.deployment_date DESC, d.created_at DESC, d.id DESC";
+
+/// `%q%` for LIKE, with LIKE's own wildcards in `q` taken literally (escape character `\`).
+pub(super) fn like_pattern(q: &str) -> String {
+    let escaped = q
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// Recording: one deployment at a time, or in bulk.
+macro_rules! deployment_store {
+    ($store:ty, $db:ty) => {
+        const _: () = {
+            use app::model::{Version, WebhookDelivery};
+            use app::ssr::store::{AuditRecord, DeploymentStore, IdempotencyClaim, IdempotencyRecord, Inserted, NewDeployment, StoreError};
+            use chrono::{DateTime, Utc};
+            use uuid::Uuid;
+
+            use crate::store::batch::{Batch, Bound};
+            use crate::store::columns::{DbId, DbTime, IdempotencyRow};
+            use crate::store::dialect::Dialect;
+            use crate::store::outcome::map_sqlx_error;
+            use crate::store::catalogue::INSERT_VERSION_IF_NEW;
+            use crate::store::deployments::{INSERT_DEPLOYMENT, REBUILD_CURRENT, REFRESH_PAIR};
+
+            #[async_trait::async_trait]
+            impl DeploymentStore for $store {
+                async fn insert_deployment(
+                    &self,
+                    d: &NewDeployment,
+                    new_version: Option<&Version>,
+                    claim: Option<&IdempotencyClaim>,
+                    audit: &[AuditRecord],
+                    outbox: &[WebhookDelivery],
+                ) -> Result<Inserted, StoreError> {
+                    let (application, environment) = (DbId(d.application_id), DbId(d.environment_id));
+                    let taken = async {
+                        let mut writer = self.writer().await?;
+                        let mut tx = sqlx::Connection::begin(&mut *writer).await?;
+                        let mut version_id = DbId(d.version_id);
+                        if let Some(v) = new_version {
+                            // A concurrent request may have registered the same identifier: deploy
+                            // that one rather than fail.
+                            Self::bind_version(INSERT_VERSION_IF_NEW, v)
+                                .execute(&mut *tx)
+                                .await?;
+                            version_id = sqlx::query_scalar(
+                                "SELECT id FROM version WHERE application_id = $1 AND version_identifier = $2",
+                            )
+                            .bind(DbId(v.application_id))
+                            .bind(&v.version_identifier)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        }
+                        let mut batch = Batch::default();
+                        batch.push(
+                            INSERT_DEPLOYMENT,
+                            vec![
+                                Bound::Id(DbId(d.id)),
+                                Bound::Id(application),
+                                Bound::Id(version_id),
+                                Bound::Id(environment),
+                                Bound::Time(DbTime(d.deployment_date)),
+                                Bound::OptionalText(d.deployed_by.clone()),
+                                Bound::OptionalText(d.notes.clone()),
+                                Bound::Time(DbTime(d.created_at)),
+                            ],
+                        );
+                        if let Some(claim) = claim {
+                            // Taken after the deployment row exists (the key refers to it); a
+                            // concurrent holder of the key makes this wait, then insert nothing.
+                            batch.push(
+                                "DELETE FROM idempotency_key WHERE created_at < $1",
+                                vec![Bound::Time(DbTime(claim.expired_before))],
+                            );
+                            Self::run_batch(&mut tx, std::mem::take(&mut batch)).await?;
+                            let claimed = sqlx::query(
+                                "INSERT INTO idempotency_key
+                                   (user_id, idempotency_key, request_hash, deployment_id, created_at)
+                                 VALUES ($1, $2, $3, $4, $5)
+                                 ON CONFLICT (user_id, idempotency_key) DO NOTHING",
+                            )
+                            .bind(DbId(claim.user_id))
+                            .bind(&claim.key)
+                            .bind(&claim.request_hash)
+                            .bind(DbId(d.id))
+                            .bind(DbTime(claim.created_at))
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                            if claimed == 0 {
+                                tx.rollback().await?;
+                                return Ok(true);
+                            }
+                        }
+                        batch
+                            .push(
+                                Self::CLAIM_PAIR,
+                                vec![
+                                    Bound::Id(application),
+                                    Bound::Id(environment),
+                                    Bound::Id(DbId(d.id)),
+                                    Bound::Time(DbTime(d.deployment_date)),
+                                    Bound::Time(DbTime(d.created_at)),
+                                    Bound::Id(version_id),
+                                    Bound::OptionalText(d.deployed_by.clone()),
+                                ],
+                            )
+                            .push(REFRESH_PAIR, vec![Bound::Id(application), Bound::Id(environment)])
+                            .audit(audit)
+                            .outbox(outbox);
+                        Self::run_batch(&mut tx, batch).await?;
+                        tx.commit().await.map(|_| false)
+                    }
+                    .await
+                    .map_err(map_sqlx_error)?;
+                    match (taken, claim) {
+                        (true, Some(claim)) => self
+                            .find_idempotency_key(claim.user_id, &claim.key, claim.expired_before)
+                            .await?
+                            .map(Inserted::KeyTaken)
+                            .ok_or(StoreError::NotFound),
+                        _ => Ok(Inserted::Recorded),
+                    }
+                }
+
+                async fn find_idempotency_key(
+                    &self,
+                    user_id: Uuid,
+                    key: &str,
+                    since: DateTime<Utc>,
+                ) -> Result<Option<IdempotencyRecord>, StoreError> {
+                    sqlx::query_as::<_, IdempotencyRow>(
+                        "SELECT request_hash, deployment_id FROM idempotency_key
+                          WHERE user_id = $1 AND idempotency_key = $2 AND created_at >= $3",
+                    )
+                    .bind(DbId(user_id))
+                    .bind(key)
+                    .bind(DbTime(since))
+                    .fetch_optional(self.reader())
+                    .await
+                    .map(|row| row.map(Into::into))
+                    .map_err(map_sqlx_error)
+                }
+
+                async fn insert_deployments_bulk(&self, deployments: &[NewDeployment]) -> Result<(), StoreError> {
+                    <Self as Dialect>::insert_deployments_bulk(self, deployments).await
+                }
+
+                async fn rebuild_current_deployments(&self) -> Result<(), StoreError> {
+                    async {
+                        let mut writer = self.writer().await?;
+                        let mut tx = sqlx::Connection::begin(&mut *writer).await?;
+                        sqlx::query("DELETE FROM current_deployment").execute(&mut *tx).await?;
+                        sqlx::query(REBUILD_CURRENT).execute(&mut *tx).await?;
+                        tx.commit().await?;
+                        // Fresh statistics after a bulk load (the catalogue's too), so the planner
+                        // picks the right indexes.
+                        sqlx::query("ANALYZE").execute(&mut *writer).await.map(|_| ())
+                    }
+                    .await
+                    .map_err(map_sqlx_error)
+                }
+            }
+        };
+    };
+}
+pub(super) use deployment_store;
+
+/// The history: read, filtered, counted, retracted.
+macro_rules! history_store {
+    ($store:ty, $db:ty) => {
+        const _: () = {
+            use app::model::{DeploymentFilter, WebhookDelivery};
+            use app::ssr::store::{AuditRecord, DeploymentRecord, HistoryKey, HistoryStore, StoreError};
+            use chrono::{DateTime, Utc};
+            use uuid::Uuid;
+
+            use crate::store::batch::{Batch, Bound};
+            use crate::store::columns::{DbId, DbTime, DeploymentRow};
+            use crate::store::dialect::Dialect;
+            use crate::store::outcome::{Outcome, Rows, map_sqlx_error};
+            use crate::store::deployments::{DEPLOYMENT_SELECT, REFRESH_PAIR, DROP_EMPTY_PAIR, COUNT_PER_ENVIRONMENT, HISTORY_ORDER, like_pattern};
+
+            #[async_trait::async_trait]
+            impl HistoryStore for $store {
+                async fn get_deployment(&self, id: Uuid) -> Result<DeploymentRecord, StoreError> {
+                    sqlx::query_as::<_, DeploymentRow>(&format!("{DEPLOYMENT_SELECT} WHERE d.id = $1"))
+                        .bind(DbId(id))
+                        .fetch_one(self.reader())
+                        .await
+                        .one()
+                }
+
+                async fn list_deployments(
+                    &self,
+                    filter: &DeploymentFilter,
+                    after: Option<HistoryKey>,
+                    limit: i64,
+                ) -> Result<Vec<DeploymentRecord>, StoreError> {
+                    let mut qb = sqlx::QueryBuilder::<$db>::new(DEPLOYMENT_SELECT);
+                    qb.push(" WHERE 1 = 1");
+                    if !filter.include_deleted {
+                        qb.push(" AND d.deleted_at IS NULL");
+                    }
+                    for (column, id) in [
+                        ("application_id", filter.application_id),
+                        ("environment_id", filter.environment_id),
+                        ("version_id", filter.version_id),
+                    ] {
+                        if let Some(id) = id {
+                            qb.push(format!(" AND d.{column} = ")).push_bind(DbId(id));
+                        }
+                    }
+                    if let Some(from) = filter.date_from {
+                        qb.push(" AND d.deployment_date >= ").push_bind(DbTime(from));
+                    }
+                    if let Some(to) = filter.date_to {
+                        qb.push(" AND d.deployment_date <= ").push_bind(DbTime(to));
+                    }
+                    if let Some(who) = &filter.deployed_by {
+                        qb.push(" AND lower(d.deployed_by) = lower(").push_bind(who.clone()).push(")");
+                    }
+                    if let Some(q) = &filter.q {
+                        let pattern = like_pattern(q);
+                        let like = Self::LIKE;
+                        qb.push(format!(" AND (d.notes {like} ")).push_bind(pattern.clone());
+                        qb.push(format!(" ESCAPE '\\' OR v.version_identifier {like} ")).push_bind(pattern.clone());
+                        qb.push(format!(" ESCAPE '\\' OR d.deployed_by {like} ")).push_bind(pattern);
+                        qb.push(" ESCAPE '\\')");
+                    }
+                    if let Some(key) = after {
+                        Self::push_after_key(&mut qb, key);
+                    }
+                    qb.push(HISTORY_ORDER).push(" LIMIT ").push_bind(limit);
+                    qb.build_query_as::<DeploymentRow>()
+                        .fetch_all(self.reader())
+                        .await
+                        .many()
+                }
+
+                async fn retract_deployment(
+                    &self,
+                    id: Uuid,
+                    deleted_at: DateTime<Utc>,
+                    deleted_by: &str,
+                    reason: &str,
+                    audit: &[AuditRecord],
+                    outbox: &[WebhookDelivery],
+                ) -> Result<(), StoreError> {
+                    let retracted = async {
+                        // Write first, so the transaction holds SQLite's write lock from its first
+                        // statement; the pair's row update below also locks the pair in PostgreSQL.
+                        let mut writer = self.writer().await?;
+                        let mut tx = sqlx::Connection::begin(&mut *writer).await?;
+                        let updated = sqlx::query(
+                            "UPDATE deployment SET deleted_at = $1, deleted_by = $2, delete_reason = $3
+                              WHERE id = $4 AND deleted_at IS NULL",
+                        )
+                        .bind(DbTime(deleted_at))
+                        .bind(deleted_by)
+                        .bind(reason)
+                        .bind(DbId(id))
+                        .execute(&mut *tx)
+                        .await?;
+                        let (application, environment) = sqlx::query_as::<_, (DbId, DbId)>(
+                            "SELECT application_id, environment_id FROM deployment WHERE id = $1",
+                        )
+                        .bind(DbId(id))
+                        .fetch_one(&mut *tx)
+                        .await?;
+                        if updated.rows_affected() == 0 {
+                            return Ok(false);
+                        }
+                        let pair = || vec![Bound::Id(application), Bound::Id(environment)];
+                        let mut batch = Batch::default();
+                        batch
+                            .push(Self::UNCOUNT_RETRACTED, pair())
+                            .push(DROP_EMPTY_PAIR, pair())
+                            .push(REFRESH_PAIR, pair())
+                            .audit(audit)
+                            .outbox(outbox);
+                        Self::run_batch(&mut tx, batch).await?;
+                        tx.commit().await.map(|_| true)
+                    }
+                    .await
+                    .map_err(map_sqlx_error)?;
+                    if retracted { Ok(()) } else { Err(StoreError::Conflict("id")) }
+                }
+
+                async fn count_deployments_between(
+                    &self,
+                    from: DateTime<Utc>,
+                    to: DateTime<Utc>,
+                ) -> Result<i64, StoreError> {
+                    sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM deployment
+                          WHERE deleted_at IS NULL AND deployment_date >= $1 AND deployment_date < $2",
+                    )
+                    .bind(DbTime(from))
+                    .bind(DbTime(to))
+                    .fetch_one(self.reader())
+                    .await
+                    .map_err(map_sqlx_error)
+                }
+
+                async fn count_deployments_per_environment(&self) -> Result<Vec<(Uuid, i64)>, StoreError> {
+                    sqlx::query_as::<_, (DbId, i64)>(COUNT_PER_ENVIRONMENT)
+                        .fetch_all(self.reader())
+                        .await
+                        .map(|rows| rows.into_iter().map(|(id, n)| (id.0, n)).collect())
+                        .map_err(map_sqlx_error)
+                }
+            }
+        };
+    };
+}
+pub(super) use history_store;
+
+#[cfg(test)]
+mod tests {
+    use super::like_pattern;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("50%_off"), "%50\\%\\_off%");
+    }
+}

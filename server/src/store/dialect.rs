@@ -1,0 +1,188 @@
+//! What a backend supplies, written down as a trait the compiler checks: everything that
+//! differs between SQLite and PostgreSQL. The statements themselves are written once, per area
+//! (`catalogue.rs`, `deployments.rs`, …), each area as a small macro expanded for each backend:
+//! sqlx's per-database types (arguments, rows, connections) leave no generic way to write a
+//! statement once, but every name a statement needs from its backend is named here.
+
+use std::future::Future;
+use std::ops::DerefMut;
+
+use app::ssr::store::{CurrentStateRecord, HistoryKey, NewDeployment, StoreError};
+use sqlx::{Database, Pool, QueryBuilder};
+
+use super::batch::Batch;
+
+/// A backend: its pools, its spelling of what the two dialects write differently, and the few
+/// operations each does its own way.
+pub(super) trait Dialect: Send + Sync + Sized + 'static {
+    type Db: Database;
+    /// A connection that may write, held until dropped (SQLite's one writer, waited for in
+    /// turn; a pooled connection on PostgreSQL).
+    type Writer<'a>: DerefMut<Target = <Self::Db as Database>::Connection> + Send
+    where
+        Self: 'a;
+
+    /// For logs and health output.
+    const NAME: &'static str;
+    /// True when the database itself tells every instance about committed changes (PostgreSQL's
+    /// NOTIFY, migration 0010).
+    const ANNOUNCES_CHANGES: bool;
+    /// The case-insensitive match (`LIKE` in SQLite, `ILIKE` in PostgreSQL).
+    const LIKE: &'static str;
+    /// Appended to the select that claims webhook deliveries: how concurrent claimers avoid
+    /// each other's rows (nothing on SQLite, which has one writer).
+    const SKIP_LOCKED: &'static str;
+    /// A statement whose rows come back as one JSON text, `[[value, …], …]` (NULL when there are
+    /// none): `{columns}` and `{rows}` are filled in by [`wrapped`] (see `json_rows`).
+    const JSON_ROWS: &'static str;
+    /// The statement that reads matrix cells, in matrix order: `{rows}` is the current-state
+    /// query, `{columns}` the cell's columns (SQLite packs cells into one JSON text; PostgreSQL
+    /// reads rows).
+    const CELLS: &'static str;
+    /// Counts a new deployment in its pair's row with a new revision (see
+    /// `deployments::claim_pair!`): how the next revision is drawn.
+    const CLAIM_PAIR: &'static str;
+    /// Uncounts a retracted deployment (see `deployments::uncount_retracted!`).
+    const UNCOUNT_RETRACTED: &'static str;
+
+    /// The pool for statements that change nothing.
+    fn reader(&self) -> &Pool<Self::Db>;
+    /// The connection for changes, once it is this caller's turn.
+    fn writer(&self) -> impl Future<Output = Result<Self::Writer<'_>, sqlx::Error>> + Send;
+    /// Runs the batch's statements in order on `tx` (see `batch`).
+    fn run_batch(
+        tx: &mut <Self::Db as Database>::Connection,
+        batch: Batch,
+    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// Pushes " AND …": strictly after `key` in history order (each planner wants its own
+    /// spelling of the keyset predicate).
+    fn push_after_key(qb: &mut QueryBuilder<'_, Self::Db>, key: HistoryKey);
+    /// Runs a [`Self::CELLS`] statement and decodes its cells.
+    fn fetch_cells(
+        &self,
+        query: QueryBuilder<'_, Self::Db>,
+    ) -> impl Future<Output = Result<Vec<CurrentStateRecord>, StoreError>> + Send;
+    /// Bulk import: many deployments in one transaction, without touching the current state.
+    fn insert_deployments_bulk(
+        &self,
+        deployments: &[NewDeployment],
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// `template`, a whole statement with a `{columns}` and a `{rows}` hole, with `columns` written
+/// in and what `rows` pushes (the inner query, binds and all) in place of `{rows}`.
+pub(super) fn wrapped<DB: Database>(
+    template: &str,
+    columns: &[&str],
+    rows: impl FnOnce(&mut QueryBuilder<'static, DB>),
+) -> QueryBuilder<'static, DB> {
+    let (before, after) = template.split_once("{rows}").expect("a {rows} hole");
+    let mut query = QueryBuilder::default();
+    query.push(before.replace("{columns}", &columns.join(", ")));
+    rows(&mut query);
+    query.push(after);
+    query
+}
+
+/// Runs `$body` (which reaches the transaction's connection as `$tx`) in a transaction on the
+/// writer, appends the audit entries to the same transaction and commits: a change and its entry
+/// land together or not at all. With `if |outcome| keep`, an outcome that fails `keep` (an
+/// update that found no row) is rolled back and no entry written.
+macro_rules! audited {
+    ($self:ident, $audit:expr, |$tx:ident| $body:expr) => {
+        audited!($self, $audit, |$tx| $body, if |_outcome| true)
+    };
+    ($self:ident, $audit:expr, |$tx:ident| $body:expr, if |$outcome:ident| $keep:expr) => {
+        async {
+            let mut writer = $self.writer().await?;
+            let mut transaction = sqlx::Connection::begin(&mut *writer).await?;
+            let outcome = {
+                let $tx = &mut *transaction;
+                $body
+            };
+            let $outcome = &outcome;
+            if $keep {
+                Self::append_audit(&mut transaction, $audit).await?;
+                transaction.commit().await?;
+            }
+            Ok::<_, sqlx::Error>(outcome)
+        }
+        .await
+    };
+}
+pub(super) use audited;
+
+/// The helpers every area's statements share, for one backend (inherent methods: they name the
+/// backend's own sqlx types).
+macro_rules! shared_helpers {
+    ($store:ty, $db:ty) => {
+        const _: () = {
+            use app::model::Version;
+            use app::ssr::store::{AuditRecord, StoreError};
+            use uuid::Uuid;
+
+            use crate::store::batch::Batch;
+            use crate::store::columns::{DbId, DbTime, JsonRow};
+            use crate::store::dialect::{wrapped, Dialect};
+            use crate::store::outcome::map_sqlx_error;
+
+            impl $store {
+                /// Pushes `(id, id, …)` with each id bound: the list after an `IN`.
+                fn push_id_list(qb: &mut sqlx::QueryBuilder<'_, $db>, ids: &[Uuid]) {
+                    qb.push("(");
+                    let mut list = qb.separated(", ");
+                    for id in ids {
+                        list.push_bind(DbId(*id));
+                    }
+                    qb.push(")");
+                }
+
+                /// The rows `rows` pushes (its columns named as `T`'s fields), as one JSON text:
+                /// sqlx hands SQLite rows over one at a time from its worker thread, a thread
+                /// wake-up per row; for thousands of rows one text is several times faster (and
+                /// on PostgreSQL about as fast as rows).
+                async fn json_rows<T: JsonRow>(
+                    &self,
+                    rows: impl FnOnce(&mut sqlx::QueryBuilder<'static, $db>) + Send,
+                ) -> Result<Vec<T>, StoreError> {
+                    let mut query = wrapped(Self::JSON_ROWS, T::COLUMNS, rows);
+                    let text: Option<String> = query
+                        .build_query_scalar()
+                        .fetch_one(self.reader())
+                        .await
+                        .map_err(map_sqlx_error)?;
+                    text.map_or(Ok(vec![]), |text| {
+                        serde_json::from_str(&text).map_err(StoreError::other)
+                    })
+                }
+
+                /// Appends audit entries inside the caller's transaction.
+                async fn append_audit(
+                    tx: &mut <$db as sqlx::Database>::Connection,
+                    entries: &[AuditRecord],
+                ) -> Result<(), sqlx::Error> {
+                    let mut batch = Batch::default();
+                    batch.audit(entries);
+                    Self::run_batch(tx, batch).await
+                }
+
+                /// `sql` (an `insert_version!` statement) with the version's columns bound in order.
+                fn bind_version<'q>(
+                    sql: &'q str,
+                    v: &'q Version,
+                ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>> {
+                    sqlx::query(sql)
+                        .bind(DbId(v.id))
+                        .bind(DbId(v.application_id))
+                        .bind(&v.version_identifier)
+                        .bind(v.released_at.map(DbTime))
+                        .bind(&v.notes)
+                        .bind(&v.commit_sha)
+                        .bind(DbTime(v.created_at))
+                        .bind(v.archived_at.map(DbTime))
+                }
+            }
+        };
+    };
+}
+pub(super) use shared_helpers;

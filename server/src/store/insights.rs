@@ -1,0 +1,293 @@
+//! The deployments insights measure, with what followed each in its pair.
+//!
+//! Insights are read in three statements (deployments to the measured environments dated in
+//! [from, to), optionally of one application): the range's deployments, each measured pair's
+//! first live deployment after the range, and the first live deployments of each version the
+//! range holds. What followed a deployment in its pair is then found by walking the pair (see
+//! [`insight_records`]): one index seek per pair instead of one per deployment, two per
+//! version instead of two per deployment. Each comes back as one JSON text (see `json_rows`).
+
+use crate::store::columns;
+
+/// A deployment in the range with its version; callers add the WHERE clause.
+pub(super) const RANGE: &str = "SELECT d.id, d.application_id, d.environment_id, d.version_id,
+            d.deployment_date, d.created_at, d.deleted_at,
+            v.version_identifier, v.created_at AS version_created_at, v.released_at
+       FROM deployment d JOIN version v ON v.id = d.version_id";
+
+/// How many ids one statement binds (both backends allow far more; this keeps statements short).
+pub(super) const IDS_PER_STATEMENT: usize = 1_000;
+
+/// How many applications' deployments one statement of insights reads (see `insight_rows`).
+pub(super) const APPLICATIONS_PER_INSIGHT_READ: usize = 100;
+
+/// What followed in a pair: a live deployment's date and version.
+#[derive(Clone)]
+pub(super) struct NextInPair {
+    date: chrono::DateTime<chrono::Utc>,
+    version_identifier: String,
+    version_created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The insight records of the range's deployments, oldest first: each with the next live
+/// deployment of its pair (the next one in the range, else the pair's first after it) and its
+/// version's first deployments.
+pub(super) fn insight_records(
+    mut range: Vec<columns::InsightRangeRow>,
+    after: Vec<columns::InsightNextRow>,
+    firsts: Vec<columns::InsightFirstsRow>,
+) -> Vec<app::ssr::InsightRecord> {
+    use std::collections::HashMap;
+    let after: HashMap<(uuid::Uuid, uuid::Uuid), NextInPair> = after
+        .into_iter()
+        .map(|n| {
+            let next = NextInPair {
+                date: n.deployment_date.0,
+                version_identifier: n.version_identifier,
+                version_created_at: n.version_created_at.0,
+            };
+            ((n.application_id, n.environment_id), next)
+        })
+        .collect();
+    let firsts: HashMap<uuid::Uuid, _> = firsts
+        .into_iter()
+        .map(|f| (f.version_id, (f.first_here, f.first_elsewhere)))
+        .collect();
+    // Pair by pair in history order (the order the old per-row seek used), walked backwards.
+    range.sort_unstable_by_key(|r| {
+        let pair = (r.application_id, r.environment_id);
+        (pair, r.deployment_date.0, r.created_at.0, r.id)
+    });
+    let mut records = Vec::with_capacity(range.len());
+    let mut pair = None;
+    let mut next: Option<NextInPair> = None;
+    for row in range.into_iter().rev() {
+        let this_pair = (row.application_id, row.environment_id);
+        if pair != Some(this_pair) {
+            pair = Some(this_pair);
+            next = after.get(&this_pair).cloned();
+        }
+        let (first_here, first_elsewhere) =
+            firsts.get(&row.version_id).copied().unwrap_or_default();
+        let record = app::ssr::InsightRecord {
+            deployment_id: row.id,
+            application_id: row.application_id,
+            environment_id: row.environment_id,
+            version_id: row.version_id,
+            deployment_date: row.deployment_date.0,
+            deleted_at: row.deleted_at.map(|t| t.0),
+            version_identifier: row.version_identifier,
+            version_created_at: row.version_created_at.0,
+            released_at: row.released_at.map(|t| t.0),
+            next_date: next.as_ref().map(|n| n.date),
+            next_version_identifier: next.as_ref().map(|n| n.version_identifier.clone()),
+            next_version_created_at: next.as_ref().map(|n| n.version_created_at),
+            first_here: first_here.map(|t| t.0),
+            first_elsewhere: first_elsewhere.map(|t| t.0),
+        };
+        if record.deleted_at.is_none() {
+            next = Some(NextInPair {
+                date: record.deployment_date,
+                version_identifier: record.version_identifier.clone(),
+                version_created_at: record.version_created_at,
+            });
+        }
+        records.push(record);
+    }
+    records.reverse();
+    records.sort_by_key(|r| r.deployment_date);
+    records
+}
+
+/// Insights' reads.
+macro_rules! insight_store {
+    ($store:ty, $db:ty) => {
+        const _: () = {
+            use app::ssr::store::{InsightRecord, InsightStore, StoreError};
+            use chrono::{DateTime, Utc};
+            use uuid::Uuid;
+
+            use crate::store::columns::{DbId, DbTime, InsightFirstsRow, InsightNextRow, InsightRangeRow};
+            use crate::store::dialect::Dialect;
+            use crate::store::outcome::map_sqlx_error;
+            use crate::store::insights::{insight_records, APPLICATIONS_PER_INSIGHT_READ, IDS_PER_STATEMENT, RANGE};
+
+            #[async_trait::async_trait]
+            impl InsightStore for $store {
+                async fn insight_rows(
+                    &self,
+                    environment_ids: &[Uuid],
+                    application_id: Option<Uuid>,
+                    from: DateTime<Utc>,
+                    to: DateTime<Utc>,
+                ) -> Result<Vec<InsightRecord>, StoreError> {
+                    if environment_ids.is_empty() {
+                        return Ok(vec![]);
+                    }
+                    let environments = |qb: &mut sqlx::QueryBuilder<'static, $db>| {
+                        qb.push("IN ");
+                        Self::push_id_list(qb, environment_ids);
+                    };
+                    let applications: Vec<Uuid> = match application_id {
+                        Some(id) => vec![id],
+                        None => sqlx::query_scalar::<_, DbId>("SELECT id FROM application ORDER BY id")
+                            .fetch_all(self.reader())
+                            .await
+                            .map_err(map_sqlx_error)?
+                            .into_iter()
+                            .map(|id| id.0)
+                            .collect(),
+                    };
+                    // A hundred applications per statement: each answer is one JSON text, held by the
+                    // database, copied by the driver and parsed here, so a year of every
+                    // application's deployments in one text cost ~50 MB at its peak.
+                    let mut range: Vec<InsightRangeRow> = vec![];
+                    for chunk in applications.chunks(APPLICATIONS_PER_INSIGHT_READ) {
+                        // Live deployments are read pair by pair from the pair index, which holds
+                        // every column needed (an environment's range would visit a table row each,
+                        // scattered over a year of history); the few retracted ones from their own
+                        // index.
+                        let rows = self.json_rows(|qb| {
+                            for (i, state) in ["IS NULL", "IS NOT NULL"].into_iter().enumerate() {
+                                if i > 0 {
+                                    qb.push(" UNION ALL ");
+                                }
+                                qb.push(RANGE).push(format!(" WHERE d.deleted_at {state} AND d.application_id IN "));
+                                Self::push_id_list(qb, chunk);
+                                qb.push(" AND d.environment_id ");
+                                environments(qb);
+                                qb.push(" AND d.deployment_date >= ").push_bind(DbTime(from));
+                                qb.push(" AND d.deployment_date < ").push_bind(DbTime(to));
+                            }
+                        });
+                        range.extend(rows.await?);
+                    }
+                    if range.is_empty() {
+                        return Ok(vec![]);
+                    }
+
+                    // Each measured pair with its first live deployment dated at or after `to`.
+                    let after = self.json_rows::<InsightNextRow>(|qb| {
+                        qb.push("SELECT p.application_id, p.environment_id, n.deployment_date,
+                                        nv.version_identifier, nv.created_at AS version_created_at
+                                   FROM current_deployment p
+                                   JOIN deployment n ON n.id =
+                                        (SELECT x.id FROM deployment x
+                                          WHERE x.application_id = p.application_id
+                                            AND x.environment_id = p.environment_id
+                                            AND x.deleted_at IS NULL AND x.deployment_date >= ")
+                            .push_bind(DbTime(to))
+                            .push(" ORDER BY x.deployment_date, x.created_at, x.id LIMIT 1)
+                                   JOIN version nv ON nv.id = n.version_id
+                                  WHERE p.environment_id ");
+                        environments(qb);
+                        if let Some(id) = application_id {
+                            qb.push(" AND p.application_id = ").push_bind(DbId(id));
+                        }
+                    });
+                    let after = after.await?;
+
+                    let mut versions: Vec<Uuid> = range
+                        .iter()
+                        .filter(|r| r.deleted_at.is_none())
+                        .map(|r| r.version_id)
+                        .collect();
+                    versions.sort_unstable();
+                    versions.dedup();
+                    // A version's first live deployment to the measured environments (`IN`) and to
+                    // any other (`NOT IN`), read in date order from ix_deployment_version_first
+                    // until one matches.
+                    let first_deployment = |qb: &mut sqlx::QueryBuilder<'static, $db>, among: &str| {
+                        qb.push("(SELECT f.deployment_date FROM deployment f
+                                   WHERE f.version_id = v.id AND f.deleted_at IS NULL
+                                     AND f.environment_id ")
+                            .push(among);
+                        environments(qb);
+                        qb.push(" ORDER BY f.deployment_date LIMIT 1)");
+                    };
+                    let mut firsts = Vec::with_capacity(versions.len());
+                    for chunk in versions.chunks(IDS_PER_STATEMENT) {
+                        let rows = self.json_rows::<InsightFirstsRow>(|qb| {
+                            qb.push("SELECT v.id AS version_id, ");
+                            first_deployment(qb, "");
+                            qb.push(" AS first_here, ");
+                            first_deployment(qb, "NOT ");
+                            qb.push(" AS first_elsewhere FROM version v WHERE v.id IN ");
+                            Self::push_id_list(qb, chunk);
+                        });
+                        firsts.extend(rows.await?);
+                    }
+                    Ok(insight_records(range, after, firsts))
+                }
+            }
+        };
+    };
+}
+pub(super) use insight_store;
+
+#[cfg(test)]
+mod tests {
+    use super::insight_records;
+    use crate::store::columns::{InsightNextRow, InsightRangeRow, JsonInstant};
+    use chrono::{TimeZone, Utc};
+    use uuid::Uuid;
+
+    fn at(day: u32) -> JsonInstant {
+        JsonInstant(Utc.with_ymd_and_hms(2026, 11, day, 12, 0, 0).unwrap())
+    }
+
+    fn deployed(pair: u128, day: u32, version: &str, retracted: bool) -> InsightRangeRow {
+        InsightRangeRow {
+            id: Uuid::now_v7(),
+            application_id: Uuid::from_u128(pair),
+            environment_id: Uuid::nil(),
+            version_id: Uuid::nil(),
+            deployment_date: at(day),
+            created_at: at(day),
+            deleted_at: retracted.then(|| at(day + 1)),
+            version_identifier: version.into(),
+            version_created_at: at(1),
+            released_at: None,
+        }
+    }
+
+    /// Each deployment is followed by the next live one of its own pair: a retracted one in
+    /// between is skipped, and the last ones take the pair's first deployment after the range.
+    #[test]
+    fn insight_records_follow_each_pair_to_its_next_live_deployment() {
+        let range = vec![
+            deployed(2, 4, "b1", false),
+            deployed(1, 3, "a2", true),
+            deployed(1, 2, "a1", false),
+            deployed(1, 5, "a3", false),
+        ];
+        let after = vec![InsightNextRow {
+            application_id: Uuid::from_u128(1),
+            environment_id: Uuid::nil(),
+            deployment_date: at(20),
+            version_identifier: "a4".into(),
+            version_created_at: at(1),
+        }];
+        let records = insight_records(range, after, vec![]);
+        let next: Vec<(&str, Option<&str>)> = records
+            .iter()
+            .map(|r| {
+                (
+                    r.version_identifier.as_str(),
+                    r.next_version_identifier.as_deref(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            next,
+            [
+                ("a1", Some("a3")),
+                ("a2", Some("a3")),
+                ("b1", None),
+                ("a3", Some("a4"))
+            ],
+            "oldest first"
+        );
+        assert_eq!(records[3].next_date, Some(at(20).0));
+    }
+}
