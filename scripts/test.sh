@@ -208,6 +208,10 @@ joined "$lint" "$logs/lint.log"
 discarded=$(mktemp -d /tmp/deploytrack-profraw.XXXXXX)
 discarding_coverage() { SERVER_BIN=$server LLVM_PROFILE_FILE="$discarded/%p-%m.profraw" "$@"; }
 
+# The document as client generators read it (its own command prints it; ~10 s).
+suite "OpenAPI document: openapi-spec-validator accepts it, a TypeScript client generated from it type-checks" \
+  discarding_coverage scripts/openapi-check.sh "$server"
+
 # The two fuzz runs at once: each is one server and one single-threaded fuzzer, on its own core.
 scripts/fuzz.sh --install >/dev/null || exit 1
 if [ -z "$no_postgres" ]; then

@@ -15,6 +15,8 @@ pub enum Command {
     Record(crate::cli::RecordArgs),
     /// Show what runs where (DEPLOYTRACK_URL, DEPLOYTRACK_TOKEN).
     Current(crate::cli::CurrentArgs),
+    /// Print the API's OpenAPI 3.1 document (what /api/openapi.json serves), then exit.
+    Openapi,
 }
 
 /// Reads a secret setting straight into a redacting type.

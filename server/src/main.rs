@@ -65,6 +65,13 @@ fn main() -> anyhow::Result<ExitCode> {
         .block_on(serve_or_run())
 }
 
+/// `deploytrack openapi`: the document on stdout, for client generators.
+#[allow(clippy::print_stdout)]
+fn print_openapi_document() -> anyhow::Result<ExitCode> {
+    println!("{}", server::rest::openapi_document().to_pretty_json()?);
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn serve_or_run() -> anyhow::Result<ExitCode> {
     return_freed_memory_at_once();
     let config = Config::parse();
@@ -72,6 +79,7 @@ async fn serve_or_run() -> anyhow::Result<ExitCode> {
     match config.command.clone() {
         Some(Command::Record(args)) => return Ok(server::cli::record(args).await),
         Some(Command::Current(args)) => return Ok(server::cli::current(args).await),
+        Some(Command::Openapi) => return print_openapi_document(),
         _ => {}
     }
     server::init_tracing(config.log_format);

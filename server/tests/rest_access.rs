@@ -123,6 +123,32 @@ async fn openapi_document_describes_the_whole_api(app: TestApp) {
             assert_ne!(body["detail"], "no such API endpoint", "{method} {path}");
         }
     }
+    // Client generators name a function per operation: every operationId is there, unique,
+    // and the one the command line prints is the same document.
+    let mut ids = std::collections::BTreeMap::new();
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            if !["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                continue;
+            }
+            let id = operation["operationId"].as_str();
+            let id = id.unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            if let Some(other) = ids.insert(id.to_string(), format!("{method} {path}")) {
+                panic!("operationId {id} is used by {other} and {method} {path}");
+            }
+        }
+    }
+    assert!(
+        ids.len() >= routes.len(),
+        "{} ids, {} routes",
+        ids.len(),
+        routes.len()
+    );
+    assert_eq!(
+        serde_json::to_value(server::rest::openapi_document()).unwrap(),
+        doc,
+        "`deploytrack openapi` prints what the server serves"
+    );
     let schemas = doc["components"]["schemas"].as_object().unwrap();
     for schema in [
         "Deployment",

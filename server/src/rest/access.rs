@@ -35,6 +35,7 @@ fn secure(state: &AppState, parts: &Parts) -> bool {
 /// 200 + session cookie + the user; 401 with one message for every kind of failure.
 #[utoipa::path(
     post,
+    operation_id = "sign_in",
     path = "/auth/login",
     tag = "access",
     summary = "Sign in; sets the session cookie",
@@ -60,6 +61,7 @@ async fn login(
 
 #[utoipa::path(
     post,
+    operation_id = "sign_out",
     path = "/auth/logout",
     tag = "access",
     summary = "Sign out; ends the session",
@@ -75,6 +77,7 @@ async fn logout(State(state): State<AppState>, parts: Parts) -> ApiResult<Respon
 
 #[utoipa::path(
     get,
+    operation_id = "get_me",
     path = "/me",
     tag = "access",
     summary = "The signed-in user",
@@ -86,6 +89,7 @@ async fn me(CurrentUser(user): CurrentUser) -> Json<User> {
 
 #[utoipa::path(
     get,
+    operation_id = "list_tokens",
     path = "/tokens",
     tag = "access",
     summary = "Your API tokens (never their secrets)",
@@ -100,6 +104,7 @@ async fn list_tokens(
 
 #[utoipa::path(
     post,
+    operation_id = "create_token",
     path = "/tokens",
     tag = "access",
     summary = "Create an API token; the secret is in this answer only",
@@ -120,6 +125,7 @@ async fn create_token(
 
 #[utoipa::path(
     delete,
+    operation_id = "revoke_token",
     path = "/tokens/{id}",
     tag = "access",
     summary = "Revoke an API token",
@@ -136,6 +142,7 @@ async fn revoke_token(
 
 #[utoipa::path(
     get,
+    operation_id = "list_users",
     path = "/users",
     tag = "access",
     summary = "Users (admin)",
@@ -150,6 +157,7 @@ async fn list_users(
 
 #[utoipa::path(
     post,
+    operation_id = "create_user",
     path = "/users",
     tag = "access",
     summary = "Create a user (admin)",
@@ -167,6 +175,7 @@ async fn create_user(
 
 #[utoipa::path(
     patch,
+    operation_id = "update_user",
     path = "/users/{id}",
     tag = "access",
     summary = "Change role, disable, reset password (admin)",

@@ -23,6 +23,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 #[utoipa::path(
     get,
+    operation_id = "list_audit",
     path = "/audit",
     tag = "audit",
     summary = "The audit trail, newest first (admin)",
@@ -92,6 +93,7 @@ fn csv_rows(entries: &[AuditEntry], with_header: bool) -> Result<Bytes, AppError
 /// The filtered trail as CSV, streamed page by page so memory stays flat however long it is.
 #[utoipa::path(
     get,
+    operation_id = "export_audit_csv",
     path = "/audit.csv",
     tag = "audit",
     summary = "The filtered audit trail as CSV (admin)",

@@ -45,6 +45,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 #[utoipa::path(
     get,
+    operation_id = "list_applications",
     path = "/applications",
     tag = "applications",
     summary = "List applications by name",
@@ -66,6 +67,7 @@ async fn list_applications(
 
 #[utoipa::path(
     post,
+    operation_id = "create_application",
     path = "/applications",
     tag = "applications",
     summary = "Create an application",
@@ -86,6 +88,7 @@ async fn create_application(
 
 #[utoipa::path(
     get,
+    operation_id = "get_application",
     path = "/applications/{id}",
     tag = "applications",
     summary = "One application",
@@ -102,6 +105,7 @@ async fn get_application(
 
 #[utoipa::path(
     patch,
+    operation_id = "update_application",
     path = "/applications/{id}",
     tag = "applications",
     summary = "Edit an application",
@@ -122,6 +126,7 @@ async fn update_application(
 
 #[utoipa::path(
     post,
+    operation_id = "archive_application",
     path = "/applications/{id}/archive",
     tag = "applications",
     summary = "Archive an application (its history stays)",
@@ -138,6 +143,7 @@ async fn archive_application(
 
 #[utoipa::path(
     get,
+    operation_id = "list_environments",
     path = "/environments",
     tag = "environments",
     summary = "List environments in pipeline order",
@@ -159,6 +165,7 @@ async fn list_environments(
 
 #[utoipa::path(
     post,
+    operation_id = "create_environment",
     path = "/environments",
     tag = "environments",
     summary = "Create an environment",
@@ -179,6 +186,7 @@ async fn create_environment(
 
 #[utoipa::path(
     get,
+    operation_id = "get_environment",
     path = "/environments/{id}",
     tag = "environments",
     summary = "One environment",
@@ -195,6 +203,7 @@ async fn get_environment(
 
 #[utoipa::path(
     patch,
+    operation_id = "update_environment",
     path = "/environments/{id}",
     tag = "environments",
     summary = "Edit an environment",
@@ -215,6 +224,7 @@ async fn update_environment(
 
 #[utoipa::path(
     post,
+    operation_id = "archive_environment",
     path = "/environments/{id}/archive",
     tag = "environments",
     summary = "Archive an environment (its history stays)",
@@ -231,6 +241,7 @@ async fn archive_environment(
 
 #[utoipa::path(
     post,
+    operation_id = "reorder_environments",
     path = "/environments/order",
     tag = "environments",
     summary = "Set the pipeline order of all active environments",
@@ -252,6 +263,7 @@ async fn reorder_environments(
 
 #[utoipa::path(
     get,
+    operation_id = "list_versions",
     path = "/applications/{id}/versions",
     tag = "versions",
     summary = "An application's versions, newest first (semver-aware)",
@@ -274,6 +286,7 @@ async fn list_versions(
 
 #[utoipa::path(
     post,
+    operation_id = "create_version",
     path = "/applications/{id}/versions",
     tag = "versions",
     summary = "Add a version to an application",
@@ -296,6 +309,7 @@ async fn create_version(
 
 #[utoipa::path(
     get,
+    operation_id = "get_version",
     path = "/versions/{id}",
     tag = "versions",
     summary = "One version",
@@ -312,6 +326,7 @@ async fn get_version(
 
 #[utoipa::path(
     patch,
+    operation_id = "update_version",
     path = "/versions/{id}",
     tag = "versions",
     summary = "Edit a version's notes or release date",
@@ -330,6 +345,7 @@ async fn update_version(
 
 #[utoipa::path(
     post,
+    operation_id = "archive_version",
     path = "/versions/{id}/archive",
     tag = "versions",
     summary = "Archive a version",

@@ -27,7 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list, record))
         .routes(routes!(export_csv))
         .routes(routes!(current))
-        .routes(routes!(get_one, retract, immutable))
+        .routes(routes!(get_one, retract, replace_refused, edit_refused))
         .routes(routes!(list_for_application))
         .routes(routes!(current_for_application))
         .routes(routes!(current_for_environment))
@@ -48,6 +48,7 @@ struct CompareQuery {
 
 #[utoipa::path(
     get,
+    operation_id = "compare_environments",
     path = "/compare",
     tag = "deployments",
     summary = "Two environments side by side: promotion candidates first",
@@ -149,6 +150,7 @@ struct ReasonQuery {
 
 #[utoipa::path(
     post,
+    operation_id = "record_deployment",
     path = "/deployments",
     tag = "deployments",
     summary = "Record a deployment",
@@ -192,6 +194,7 @@ async fn record(
 
 #[utoipa::path(
     get,
+    operation_id = "list_deployments",
     path = "/deployments",
     tag = "deployments",
     summary = "Deployment history, newest first, by keyset cursor",
@@ -214,6 +217,7 @@ async fn list(
 
 #[utoipa::path(
     get,
+    operation_id = "list_deployments_of_application",
     path = "/applications/{id}/deployments",
     tag = "deployments",
     summary = "An application's deployment history",
@@ -239,6 +243,7 @@ async fn list_for_application(
 
 #[utoipa::path(
     get,
+    operation_id = "get_deployment",
     path = "/deployments/{id}",
     tag = "deployments",
     summary = "One deployment",
@@ -256,6 +261,7 @@ async fn get_one(
 /// The reason comes as JSON `{"reason": …}` or as `?reason=`.
 #[utoipa::path(
     delete,
+    operation_id = "retract_deployment",
     path = "/deployments/{id}",
     tag = "deployments",
     summary = "Retract a deployment (admin soft-delete, once, with a reason)",
@@ -283,14 +289,32 @@ async fn retract(
 }
 
 #[utoipa::path(
-    method(put, patch),
+    put,
+    operation_id = "replace_deployment_refused",
     path = "/deployments/{id}",
     tag = "deployments",
     summary = "Not allowed: deployments are immutable",
     params(("id" = Uuid, Path, description = "The resource id")),
     responses((status = 405, description = "Deployments are immutable", body = crate::rest::doc::ProblemDoc, content_type = "application/problem+json"))
 )]
-async fn immutable() -> Problem {
+async fn replace_refused() -> Problem {
+    immutable()
+}
+
+#[utoipa::path(
+    patch,
+    operation_id = "edit_deployment_refused",
+    path = "/deployments/{id}",
+    tag = "deployments",
+    summary = "Not allowed: deployments are immutable",
+    params(("id" = Uuid, Path, description = "The resource id")),
+    responses((status = 405, description = "Deployments are immutable", body = crate::rest::doc::ProblemDoc, content_type = "application/problem+json"))
+)]
+async fn edit_refused() -> Problem {
+    immutable()
+}
+
+fn immutable() -> Problem {
     Problem(AppError::MethodNotAllowed(
         "deployments are immutable; an admin may retract one with DELETE and a reason".into(),
     ))
@@ -316,6 +340,7 @@ async fn current_json(
 
 #[utoipa::path(
     get,
+    operation_id = "current_state",
     path = "/deployments/current",
     tag = "deployments",
     summary = "Current state (or at an instant with ?at=)",
@@ -363,6 +388,7 @@ async fn current(
 
 #[utoipa::path(
     get,
+    operation_id = "current_state_of_application",
     path = "/applications/{id}/deployments/current",
     tag = "deployments",
     summary = "Current state per environment for an application",
@@ -384,6 +410,7 @@ async fn current_for_application(
 
 #[utoipa::path(
     get,
+    operation_id = "current_state_of_environment",
     path = "/environments/{id}/deployments/current",
     tag = "deployments",
     summary = "Every application currently deployed in an environment",
@@ -405,6 +432,7 @@ async fn current_for_environment(
 
 #[utoipa::path(
     get,
+    operation_id = "dashboard_stats",
     path = "/stats",
     tag = "deployments",
     summary = "Dashboard statistics",
@@ -478,6 +506,7 @@ fn csv_rows(deployments: &[Deployment], with_header: bool) -> Result<Bytes, AppE
 /// The filtered history as CSV, streamed page by page so memory stays flat however long it is.
 #[utoipa::path(
     get,
+    operation_id = "export_deployments_csv",
     path = "/deployments.csv",
     tag = "deployments",
     summary = "The filtered history as CSV",
@@ -529,6 +558,7 @@ mod tests {
 /// retracted. Streams end when the server shuts down.
 #[utoipa::path(
     get,
+    operation_id = "live_events",
     path = "/events",
     tag = "deployments",
     summary = "Live feed of recorded and retracted deployments (text/event-stream)",

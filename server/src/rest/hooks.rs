@@ -29,6 +29,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 #[utoipa::path(
     get,
+    operation_id = "list_hooks",
     path = "/hooks",
     tag = "hooks",
     summary = "Inbound hooks (admin; never their secrets)",
@@ -43,6 +44,7 @@ async fn list(
 
 #[utoipa::path(
     post,
+    operation_id = "create_hook",
     path = "/hooks",
     tag = "hooks",
     summary = "Create a GitHub or GitLab hook (admin); the secret is in this answer only",
@@ -64,6 +66,7 @@ async fn create(
 
 #[utoipa::path(
     delete,
+    operation_id = "delete_hook",
     path = "/hooks/{id}",
     tag = "hooks",
     summary = "Delete a hook and its deliveries (admin)",
@@ -81,6 +84,7 @@ async fn delete(
 
 #[utoipa::path(
     get,
+    operation_id = "list_hook_deliveries",
     path = "/hooks/{id}/deliveries",
     tag = "hooks",
     summary = "A hook's last 100 deliveries, newest first (admin)",
@@ -124,6 +128,7 @@ async fn receive(
 
 #[utoipa::path(
     post,
+    operation_id = "receive_github_delivery",
     path = "/hooks/github",
     tag = "hooks",
     summary = "GitHub deployment_status deliveries (signed with X-Hub-Signature-256)",
@@ -152,6 +157,7 @@ async fn github(
 
 #[utoipa::path(
     post,
+    operation_id = "receive_gitlab_delivery",
     path = "/hooks/gitlab",
     tag = "hooks",
     summary = "GitLab deployment events (with X-Gitlab-Token)",

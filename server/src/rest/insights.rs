@@ -16,6 +16,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 #[utoipa::path(
     get,
+    operation_id = "get_insights",
     path = "/insights",
     tag = "deployments",
     summary = "Delivery metrics from the history alone",

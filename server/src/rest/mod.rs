@@ -26,19 +26,7 @@ use app::error::AppError;
 /// The REST API mounted at `/api`, with its OpenAPI 3.1 description at `/api/openapi.json`.
 /// The description is collected from the very routes registered here.
 pub fn routes() -> Router<AppState> {
-    let (router, openapi) = OpenApiRouter::with_openapi(doc::ApiDoc::openapi())
-        .nest(
-            "/api",
-            OpenApiRouter::new()
-                .merge(access::routes())
-                .merge(audit::routes())
-                .merge(catalog::routes())
-                .merge(deployments::routes())
-                .merge(hooks::routes())
-                .merge(insights::routes())
-                .merge(webhooks::routes()),
-        )
-        .split_for_parts();
+    let (router, openapi) = documented_routes();
     let openapi = Arc::new(openapi);
     router
         .route(
@@ -50,6 +38,28 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/api", any(no_such_endpoint))
         .route("/api/{*rest}", any(no_such_endpoint))
+}
+
+/// The OpenAPI document `/api/openapi.json` serves (`deploytrack openapi` prints it, so a client
+/// can be generated without a running server).
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    documented_routes().1
+}
+
+fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(doc::ApiDoc::openapi())
+        .nest(
+            "/api",
+            OpenApiRouter::new()
+                .merge(access::routes())
+                .merge(audit::routes())
+                .merge(catalog::routes())
+                .merge(deployments::routes())
+                .merge(hooks::routes())
+                .merge(insights::routes())
+                .merge(webhooks::routes()),
+        )
+        .split_for_parts()
 }
 
 async fn no_such_endpoint() -> Problem {

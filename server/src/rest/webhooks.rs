@@ -27,6 +27,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 #[utoipa::path(
     get,
+    operation_id = "list_webhooks",
     path = "/webhooks",
     tag = "webhooks",
     summary = "Outbound webhooks (admin; never their secrets)",
@@ -41,6 +42,7 @@ async fn list(
 
 #[utoipa::path(
     post,
+    operation_id = "create_webhook",
     path = "/webhooks",
     tag = "webhooks",
     summary = "Add a webhook (admin); the signing secret is in this answer only",
@@ -63,6 +65,7 @@ async fn create(
 
 #[utoipa::path(
     delete,
+    operation_id = "delete_webhook",
     path = "/webhooks/{id}",
     tag = "webhooks",
     summary = "Remove a webhook and its log (admin)",
@@ -80,6 +83,7 @@ async fn delete(
 
 #[utoipa::path(
     get,
+    operation_id = "list_webhook_deliveries",
     path = "/webhooks/{id}/deliveries",
     tag = "webhooks",
     summary = "A webhook's last 100 notifications, newest first (admin)",
@@ -96,6 +100,7 @@ async fn deliveries(
 
 #[utoipa::path(
     post,
+    operation_id = "send_test_webhook",
     path = "/webhooks/{id}/test",
     tag = "webhooks",
     summary = "Queue a `ping` notification to the webhook (admin)",
@@ -113,6 +118,7 @@ async fn send_test(
 
 #[utoipa::path(
     post,
+    operation_id = "redeliver_webhook_delivery",
     path = "/webhooks/{id}/deliveries/{delivery_id}/redeliver",
     tag = "webhooks",
     summary = "Queue a logged notification once more (admin)",
