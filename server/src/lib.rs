@@ -3,24 +3,18 @@
 // than the default limit in builds whose views are not type-erased (debug, tests).
 #![recursion_limit = "256"]
 //! The deploytrack server: REST API, server functions, server-rendered pages. This file only
-//! composes: start-up and shutdown live in `startup`, the routes and middleware in `router`,
-//! logging in `telemetry`. `main.rs` parses settings and calls [`serve`]; tests call
+//! composes: start-up and shutdown live in `startup`, HTTP plumbing (routes, middleware,
+//! authentication, problem documents, metrics) in `http/`, the REST API in `rest/`, background
+//! work (webhook sender, change listener, live feeds) in `background/`, storage in `store/`,
+//! the pipeline commands in `cli`, logging in `telemetry`. `main.rs` parses settings and calls [`serve`]; tests call
 //! [`build_app`] and bind port 0.
 
-mod assets;
-pub mod auth;
-mod change_listener;
+mod background;
 pub mod cli;
 pub mod config;
 pub mod fixtures;
-mod heavy_responses;
-mod live_feeds;
-pub mod metrics;
-mod notifier;
-pub mod problem;
+pub mod http;
 pub mod rest;
-mod router;
-mod serve;
 mod startup;
 pub mod store;
 mod telemetry;
@@ -42,12 +36,12 @@ pub use telemetry::init_tracing;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// The built WASM, JS and CSS, under their content-named path.
-    pub assets: Arc<assets::Assets>,
+    pub assets: Arc<http::assets::Assets>,
     pub service: Arc<Service>,
     /// Cancelled when the server begins shutting down, so long-lived streams can end.
     pub shutdown: CancellationToken,
-    pub metrics: Arc<metrics::Metrics>,
+    pub metrics: Arc<http::metrics::Metrics>,
     /// Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed.
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
-    pub live_feeds: Arc<live_feeds::LiveFeeds>,
+    pub live_feeds: Arc<background::live_feeds::LiveFeeds>,
 }

@@ -13,10 +13,9 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// not name.
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
-/// Hands freed memory back to the OS at once instead of after mimalloc's default 10 ms. The
-/// matrix and dashboard build multi-megabyte buffers per request; kept for reuse, they made
-/// peak RSS under `make bench` (SQLite, 10k rows) 183 MB, returned at once 95 MB, for a cost
-/// within the run-to-run noise of the timings.
+/// Hands freed memory back to the OS at once instead of after mimalloc's default delay: the
+/// matrix and dashboard build multi-megabyte buffers per request, and kept for reuse they
+/// doubled peak RSS for no measurable speed (benches/README.md, "Figures behind the code").
 #[allow(unsafe_code)]
 fn return_freed_memory_at_once() {
     // SAFETY: sets one integer option, which mimalloc reads on its next purge; no memory is
@@ -26,9 +25,9 @@ fn return_freed_memory_at_once() {
 
 /// Keeps the kernel from backing this process's memory with 2 MB transparent huge pages.
 /// mimalloc asks for them on its arenas (`MADV_HUGEPAGE`), and a huge page is resident whole
-/// however little of it is in use: at a million deployments they made peak RSS 160 MB instead
-/// of 136 (benches/README.md, eighth session). Called before the runtime starts, so nearly
-/// nothing has been touched yet; on kernels without the flag it is a no-op.
+/// however little of it is in use (figures in benches/README.md, "Figures behind the code").
+/// Called before the runtime starts, so nearly nothing has been touched yet; on kernels
+/// without the flag it is a no-op.
 #[allow(unsafe_code)]
 fn no_transparent_huge_pages() {
     #[cfg(target_os = "linux")]
@@ -42,8 +41,8 @@ fn no_transparent_huge_pages() {
 /// memory back: allocations of 128 KB or more get their own mapping, freed at once, instead of
 /// glibc's threshold rising to 32 MB after the first such free; freed space at the top of a
 /// heap is returned from 128 KB; and one arena instead of one per SQLite worker thread. With
-/// glibc's defaults the sorts and scans behind reading the kept matrix and time travel at
-/// 2,000 × 40 × 2M left 57 MB resident in two arenas (benches/README.md, ninth session).
+/// glibc's defaults SQLite's sorts and scans stayed resident (benches/README.md, "Figures
+/// behind the code").
 #[allow(unsafe_code)]
 fn c_heap_returns_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]

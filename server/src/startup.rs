@@ -8,8 +8,10 @@ use axum::Router;
 use leptos::prelude::LeptosOptions;
 use tokio_util::sync::CancellationToken;
 
+use crate::background::live_feeds;
 use crate::fixtures::{demo, seed};
-use crate::{live_feeds, metrics, store, AppState, Config};
+use crate::http::metrics;
+use crate::{store, AppState, Config};
 
 /// Connects and migrates the database and returns the service (with the first admin ensured).
 async fn connect_service(config: &Config) -> anyhow::Result<Arc<Service>> {
@@ -71,7 +73,7 @@ pub async fn build_app_with_shutdown(
     config: &Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<Router> {
-    let assets = Arc::new(crate::assets::Assets::load(&config.site_root));
+    let assets = Arc::new(crate::http::assets::Assets::load(&config.site_root));
     let leptos_options = LeptosOptions::builder()
         .output_name("deploytrack")
         .site_root(config.site_root.as_str())
@@ -81,12 +83,12 @@ pub async fn build_app_with_shutdown(
     let service = connect_service(config).await?;
     if service.database_announces_changes() {
         let url = config.listen_url.as_ref().unwrap_or(&config.database_url);
-        crate::change_listener::spawn(url.clone(), &service, shutdown.clone());
+        crate::background::change_listener::spawn(url.clone(), &service, shutdown.clone());
     }
     if config.demo {
         demo::load(&service).await?;
     }
-    crate::notifier::spawn(service.clone(), shutdown.clone());
+    crate::background::notifier::spawn(service.clone(), shutdown.clone());
     let state = AppState {
         leptos_options,
         assets,
@@ -96,7 +98,7 @@ pub async fn build_app_with_shutdown(
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         live_feeds: live_feeds::LiveFeeds::new(config.live_feeds_per_user),
     };
-    Ok(crate::router::router(state))
+    Ok(crate::http::router::router(state))
 }
 
 /// Serves until SIGTERM or Ctrl-C, then finishes in-flight requests and exits.
@@ -122,7 +124,7 @@ pub async fn serve_on(
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let header_timeout = std::time::Duration::from_secs(config.header_timeout_seconds.max(1));
-    crate::serve::serve_connections(listener, app, header_timeout, shutdown).await
+    crate::http::serve::serve_connections(listener, app, header_timeout, shutdown).await
 }
 
 async fn shutdown_signal() {

@@ -9,8 +9,8 @@ use axum::Json;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::deployments::spreadsheet_safe;
-use crate::auth::CurrentUser;
-use crate::problem::{ApiQuery, Problem};
+use crate::http::auth::CurrentUser;
+use crate::http::problem::{ApiQuery, Problem};
 use crate::AppState;
 
 type ApiResult<T> = Result<T, Problem>;

@@ -16,8 +16,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::created;
-use crate::auth::CurrentUser;
-use crate::problem::{ApiJson, ApiPath, ApiQuery, Problem};
+use crate::http::auth::CurrentUser;
+use crate::http::problem::{ApiJson, ApiPath, ApiQuery, Problem};
 use crate::AppState;
 
 type ApiResult<T> = Result<T, Problem>;
@@ -334,7 +334,7 @@ async fn current_json(
     let mut response = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
     response
         .extensions_mut()
-        .insert(crate::heavy_responses::ProducedAlready);
+        .insert(crate::http::heavy_responses::ProducedAlready);
     Ok(response)
 }
 

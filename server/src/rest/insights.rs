@@ -6,8 +6,8 @@ use axum::extract::State;
 use axum::Json;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::auth::CurrentUser;
-use crate::problem::{ApiQuery, Problem};
+use crate::http::auth::CurrentUser;
+use crate::http::problem::{ApiQuery, Problem};
 use crate::AppState;
 
 pub fn routes() -> OpenApiRouter<AppState> {

@@ -19,7 +19,7 @@ use serde::Serialize;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::problem::Problem;
+use crate::http::problem::Problem;
 use crate::AppState;
 use app::error::AppError;
 

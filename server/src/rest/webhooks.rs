@@ -10,8 +10,8 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::created;
-use crate::auth::CurrentUser;
-use crate::problem::{ApiJson, ApiPath, Problem};
+use crate::http::auth::CurrentUser;
+use crate::http::problem::{ApiJson, ApiPath, Problem};
 use crate::AppState;
 
 type ApiResult<T> = Result<T, Problem>;

@@ -36,13 +36,14 @@ macro_rules! user_store {
 
             #[async_trait::async_trait]
             impl UserStore for $store {
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn count_users(&self) -> Result<i64, StoreError> {
                     sqlx::query_scalar("SELECT COUNT(*) FROM app_user")
                         .fetch_one(self.reader())
                         .await
                         .map_err(map_sqlx_error)
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %u.id))]
                 async fn insert_user(&self, u: &User, password_hash: &str, audit: &[AuditRecord]) -> Result<(), StoreError> {
                     audited!(self, audit, |tx| sqlx::query(
                         "INSERT INTO app_user
@@ -60,7 +61,7 @@ macro_rules! user_store {
                     .await?)
                     .done()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(%id))]
                 async fn get_user(&self, id: Uuid) -> Result<User, StoreError> {
                     sqlx::query_as::<_, UserRow>("SELECT * FROM app_user WHERE id = $1")
                         .bind(DbId(id))
@@ -68,7 +69,7 @@ macro_rules! user_store {
                         .await
                         .one()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn find_credentials(&self, username: &str) -> Result<(User, String), StoreError> {
                     sqlx::query_as::<_, CredentialsRow>("SELECT * FROM app_user WHERE lower(username) = lower($1)")
                         .bind(username)
@@ -76,14 +77,14 @@ macro_rules! user_store {
                         .await
                         .one()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn list_users(&self) -> Result<Vec<User>, StoreError> {
                     sqlx::query_as::<_, UserRow>("SELECT * FROM app_user ORDER BY lower(username)")
                         .fetch_all(self.reader())
                         .await
                         .many()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %u.id))]
                 async fn update_user(&self, u: &User, updated_at: DateTime<Utc>, audit: &[AuditRecord]) -> Result<(), StoreError> {
                     let result = audited!(self, audit, |tx| sqlx::query(
                         "UPDATE app_user SET display_name = $1, role = $2, disabled_at = $3, updated_at = $4
@@ -99,7 +100,7 @@ macro_rules! user_store {
                     .rows_affected(), if |updated| *updated == 1);
                     expect_one(result)
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(%user_id))]
                 async fn set_password_hash(
                     &self,
                     user_id: Uuid,
@@ -118,7 +119,7 @@ macro_rules! user_store {
                     .rows_affected(), if |updated| *updated == 1);
                     expect_one(result)
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn login_failures(
                     &self,
                     key: &str,
@@ -132,7 +133,7 @@ macro_rules! user_store {
                         .map(|row| row.map(|(failures, last)| (failures, last.0)))
                         .map_err(map_sqlx_error)
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn record_login_failure(
                     &self,
                     key: &str,
@@ -151,7 +152,7 @@ macro_rules! user_store {
                     })
                     .map_err(map_sqlx_error)
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn clear_login_failures(&self, key: &str) -> Result<(), StoreError> {
                     sqlx::query(CLEAR_LOGIN_FAILURES)
                         .bind(key)
@@ -180,6 +181,7 @@ macro_rules! credential_store {
 
             #[async_trait::async_trait]
             impl CredentialStore for $store {
+                #[tracing::instrument(level = "debug", skip_all, fields(user_id = %s.user_id))]
                 async fn insert_session(&self, s: &SessionRecord, audit: &[AuditRecord]) -> Result<(), StoreError> {
                     audited!(self, audit, |tx| sqlx::query(
                         "INSERT INTO user_session (secret_hash, user_id, created_at, last_seen_at, expires_at)
@@ -194,7 +196,7 @@ macro_rules! credential_store {
                     .await?)
                     .done()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn get_session(&self, secret_hash: &str) -> Result<SessionRecord, StoreError> {
                     sqlx::query_as::<_, SessionRow>("SELECT * FROM user_session WHERE secret_hash = $1")
                         .bind(secret_hash)
@@ -202,7 +204,7 @@ macro_rules! credential_store {
                         .await
                         .one()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn touch_session(&self, secret_hash: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
                     sqlx::query("UPDATE user_session SET last_seen_at = $1 WHERE secret_hash = $2")
                         .bind(DbTime(at))
@@ -211,7 +213,7 @@ macro_rules! credential_store {
                         .await
                         .done()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn delete_session(&self, secret_hash: &str, audit: &[AuditRecord]) -> Result<(), StoreError> {
                     audited!(self, audit, |tx| sqlx::query("DELETE FROM user_session WHERE secret_hash = $1")
                         .bind(secret_hash)
@@ -219,7 +221,7 @@ macro_rules! credential_store {
                         .await?)
                     .done()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(%user_id))]
                 async fn delete_sessions_of(&self, user_id: Uuid) -> Result<(), StoreError> {
                     sqlx::query("DELETE FROM user_session WHERE user_id = $1")
                         .bind(DbId(user_id))
@@ -227,7 +229,7 @@ macro_rules! credential_store {
                         .await
                         .done()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %t.id))]
                 async fn insert_token(&self, t: &ApiToken, secret_hash: &str, audit: &[AuditRecord]) -> Result<(), StoreError> {
                     audited!(self, audit, |tx| sqlx::query(
                         "INSERT INTO api_token
@@ -246,7 +248,7 @@ macro_rules! credential_store {
                     .await?)
                     .done()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(%user_id))]
                 async fn list_tokens(&self, user_id: Uuid) -> Result<Vec<ApiToken>, StoreError> {
                     sqlx::query_as::<_, TokenRow>(
                         "SELECT * FROM api_token WHERE user_id = $1 ORDER BY created_at DESC, id DESC",
@@ -256,7 +258,7 @@ macro_rules! credential_store {
                     .await
                     .many()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(%id))]
                 async fn get_token(&self, id: Uuid) -> Result<ApiToken, StoreError> {
                     sqlx::query_as::<_, TokenRow>("SELECT * FROM api_token WHERE id = $1")
                         .bind(DbId(id))
@@ -264,7 +266,7 @@ macro_rules! credential_store {
                         .await
                         .one()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn find_token(&self, secret_hash: &str) -> Result<ApiToken, StoreError> {
                     sqlx::query_as::<_, TokenRow>("SELECT * FROM api_token WHERE secret_hash = $1")
                         .bind(secret_hash)
@@ -272,7 +274,7 @@ macro_rules! credential_store {
                         .await
                         .one()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(%id))]
                 async fn touch_token(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {
                     sqlx::query("UPDATE api_token SET last_used_at = $1 WHERE id = $2")
                         .bind(DbTime(at))
@@ -281,7 +283,7 @@ macro_rules! credential_store {
                         .await
                         .done()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(%id))]
                 async fn revoke_token(&self, id: Uuid, at: DateTime<Utc>, audit: &[AuditRecord]) -> Result<(), StoreError> {
                     // Only a live token is revoked (and audited); revoking again changes nothing.
                     let result = audited!(self, audit, |tx| {

@@ -18,6 +18,7 @@ macro_rules! audit_store {
 
             #[async_trait::async_trait]
             impl AuditStore for $store {
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn list_audit(
                     &self,
                     filter: &AuditFilter,

@@ -1,10 +1,6 @@
 //! Applications, environments and versions.
 
-/// A deployment with the names it refers to and the version that ran in the same pair just
-/// before it. Plain SQL that both SQLite and PostgreSQL accept; callers append WHERE/ORDER BY.
-/// The previous version is looked up per output row in the select list (an index seek each,
-/// only for the rows a page returns); as a join, SQLite computed it for every row of history.
-/// Registers a version; bound by `bind_version` in the store macro.
+/// Registers a version; bound by `bind_version` (see `dialect::shared_helpers!`).
 macro_rules! insert_version {
     () => {
         "INSERT INTO version (id, application_id, version_identifier,
@@ -35,6 +31,7 @@ macro_rules! application_store {
 
             #[async_trait::async_trait]
             impl ApplicationStore for $store {
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn list_applications(&self, include_archived: bool) -> Result<Vec<Application>, StoreError> {
                     sqlx::query_as::<_, ApplicationRow>(
                         "SELECT * FROM application WHERE ($1 OR archived_at IS NULL) ORDER BY lower(name)",
@@ -44,14 +41,14 @@ macro_rules! application_store {
                     .await
                     .many()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn count_active_applications(&self) -> Result<i64, StoreError> {
                     sqlx::query_scalar("SELECT COUNT(*) FROM application WHERE archived_at IS NULL")
                         .fetch_one(self.reader())
                         .await
                         .map_err(map_sqlx_error)
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(%id))]
                 async fn get_application(&self, id: Uuid) -> Result<Application, StoreError> {
                     sqlx::query_as::<_, ApplicationRow>("SELECT * FROM application WHERE id = $1")
                         .bind(DbId(id))
@@ -59,7 +56,7 @@ macro_rules! application_store {
                         .await
                         .one()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn find_application(&self, name: &str) -> Result<Application, StoreError> {
                     sqlx::query_as::<_, ApplicationRow>(
                         "SELECT * FROM application WHERE lower(name) = lower($1)",
@@ -69,7 +66,7 @@ macro_rules! application_store {
                     .await
                     .one()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %a.id))]
                 async fn insert_application(&self, a: &Application, audit: &[AuditRecord]) -> Result<(), StoreError> {
                     audited!(self, audit, |tx| sqlx::query(
                         "INSERT INTO application
@@ -87,7 +84,7 @@ macro_rules! application_store {
                     .await?)
                     .done()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn find_application_by_repository(
                     &self,
                     repository: &str,
@@ -100,7 +97,7 @@ macro_rules! application_store {
                     .await
                     .one()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %a.id))]
                 async fn update_application(&self, a: &Application, audit: &[AuditRecord]) -> Result<(), StoreError> {
                     let result = audited!(self, audit, |tx| sqlx::query(
                         "UPDATE application SET name = $1, description = $2, repository = $3,
@@ -139,6 +136,7 @@ macro_rules! environment_store {
 
             #[async_trait::async_trait]
             impl EnvironmentStore for $store {
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn list_environments(&self, include_archived: bool) -> Result<Vec<Environment>, StoreError> {
                     sqlx::query_as::<_, EnvironmentRow>(
                         "SELECT * FROM environment WHERE ($1 OR archived_at IS NULL)
@@ -149,7 +147,7 @@ macro_rules! environment_store {
                     .await
                     .many()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(%id))]
                 async fn get_environment(&self, id: Uuid) -> Result<Environment, StoreError> {
                     sqlx::query_as::<_, EnvironmentRow>("SELECT * FROM environment WHERE id = $1")
                         .bind(DbId(id))
@@ -157,7 +155,7 @@ macro_rules! environment_store {
                         .await
                         .one()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn find_environment(&self, name: &str) -> Result<Environment, StoreError> {
                     sqlx::query_as::<_, EnvironmentRow>(
                         "SELECT * FROM environment WHERE lower(name) = lower($1)",
@@ -167,7 +165,7 @@ macro_rules! environment_store {
                     .await
                     .one()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %e.id))]
                 async fn insert_environment(&self, e: &Environment, audit: &[AuditRecord]) -> Result<(), StoreError> {
                     audited!(self, audit, |tx| sqlx::query(
                         "INSERT INTO environment
@@ -186,7 +184,7 @@ macro_rules! environment_store {
                     .await?)
                     .done()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %e.id))]
                 async fn update_environment(&self, e: &Environment, audit: &[AuditRecord]) -> Result<(), StoreError> {
                     let result = audited!(self, audit, |tx| sqlx::query(
                         "UPDATE environment SET name = $1, description = $2, position = $3,
@@ -205,14 +203,14 @@ macro_rules! environment_store {
                     .rows_affected(), if |updated| *updated == 1);
                     expect_one(result)
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn next_environment_position(&self) -> Result<i32, StoreError> {
                     sqlx::query_scalar("SELECT COALESCE(MAX(position) + 1, 0) FROM environment")
                         .fetch_one(self.reader())
                         .await
                         .map_err(map_sqlx_error)
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn set_environment_positions(
                     &self,
                     ordered_ids: &[Uuid],
@@ -252,6 +250,7 @@ macro_rules! version_store {
 
             #[async_trait::async_trait]
             impl VersionStore for $store {
+                #[tracing::instrument(level = "debug", skip_all, fields(%application_id))]
                 async fn list_versions(
                     &self,
                     application_id: Uuid,
@@ -267,7 +266,7 @@ macro_rules! version_store {
                     .await
                     .many()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(%id))]
                 async fn get_version(&self, id: Uuid) -> Result<Version, StoreError> {
                     sqlx::query_as::<_, VersionRow>("SELECT * FROM version WHERE id = $1")
                         .bind(DbId(id))
@@ -275,7 +274,7 @@ macro_rules! version_store {
                         .await
                         .one()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(%application_id))]
                 async fn find_version(
                     &self,
                     application_id: Uuid,
@@ -290,11 +289,11 @@ macro_rules! version_store {
                     .await
                     .one()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %v.id))]
                 async fn insert_version(&self, v: &Version, audit: &[AuditRecord]) -> Result<(), StoreError> {
                     audited!(self, audit, |tx| Self::bind_version(INSERT_VERSION, v).execute(tx).await?).done()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %v.id))]
                 async fn update_version(&self, v: &Version, audit: &[AuditRecord]) -> Result<(), StoreError> {
                     let result = audited!(self, audit, |tx| sqlx::query(
                         "UPDATE version SET released_at = $1, notes = $2, archived_at = $3 WHERE id = $4",

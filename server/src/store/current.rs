@@ -125,6 +125,7 @@ macro_rules! current_state_store {
 
             #[async_trait::async_trait]
             impl CurrentStateStore for $store {
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn current_states(&self, pairs: PairFilter) -> Result<Vec<CurrentStateRecord>, StoreError> {
                     let query = wrapped(Self::CELLS, CellRow::COLUMNS, |qb| {
                         qb.push(CURRENT_STATE);
@@ -137,7 +138,7 @@ macro_rules! current_state_store {
                     });
                     self.fetch_cells(query).await
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn matrix_stamp(&self) -> Result<MatrixStamp, StoreError> {
                     sqlx::query_as::<_, (i64, i64)>(MATRIX_STAMP)
                         .fetch_one(self.reader())
@@ -145,7 +146,7 @@ macro_rules! current_state_store {
                         .map(|(epoch, revisions)| MatrixStamp { epoch, revisions })
                         .map_err(map_sqlx_error)
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn pair_revisions(&self, with_pairs: bool) -> Result<PairRevisions, StoreError> {
                     let sql = if with_pairs { PAIR_REVISIONS_AND_KEYS } else { PAIR_REVISIONS };
                     let (epoch, revisions, pairs) =
@@ -155,7 +156,7 @@ macro_rules! current_state_store {
                             .map_err(map_sqlx_error)?;
                     parse_pair_revisions(epoch, revisions, pairs)
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn pair_changes(&self, above: i64, limit: usize) -> Result<PairChanges, StoreError> {
                     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
                     let (epoch, revision_sum, changed) =
@@ -167,7 +168,7 @@ macro_rules! current_state_store {
                             .map_err(map_sqlx_error)?;
                     parse_pair_changes(epoch, revision_sum, changed)
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(%application_id, environment_id = ?environment_id))]
                 async fn application_timeline(
                     &self,
                     application_id: Uuid,

@@ -73,6 +73,10 @@ pub(super) const INSERT_DEPLOYMENT: &str = "INSERT INTO deployment
         created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
+/// A deployment with the names it refers to and the version that ran in the same pair just
+/// before it. Plain SQL that both SQLite and PostgreSQL accept; callers append WHERE/ORDER BY.
+/// The previous version is looked up per output row in the select list (an index seek each,
+/// only for the rows a page returns); as a join, SQLite computed it for every row of history.
 pub(super) const DEPLOYMENT_SELECT: &str = concat!(
     "SELECT d.id, d.application_id, a.name AS application_name,
             d.version_id, v.version_identifier, v.created_at AS version_created_at,
@@ -171,6 +175,7 @@ macro_rules! deployment_store {
 
             #[async_trait::async_trait]
             impl DeploymentStore for $store {
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %d.id, application_id = %d.application_id, environment_id = %d.environment_id))]
                 async fn insert_deployment(
                     &self,
                     d: &NewDeployment,
@@ -269,7 +274,7 @@ macro_rules! deployment_store {
                         _ => Ok(Inserted::Recorded),
                     }
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(%user_id))]
                 async fn find_idempotency_key(
                     &self,
                     user_id: Uuid,
@@ -288,11 +293,11 @@ macro_rules! deployment_store {
                     .map(|row| row.map(Into::into))
                     .map_err(map_sqlx_error)
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn insert_deployments_bulk(&self, deployments: &[NewDeployment]) -> Result<(), StoreError> {
                     <Self as Dialect>::insert_deployments_bulk(self, deployments).await
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn rebuild_current_deployments(&self) -> Result<(), StoreError> {
                     async {
                         let mut writer = self.writer().await?;
@@ -330,6 +335,7 @@ macro_rules! history_store {
 
             #[async_trait::async_trait]
             impl HistoryStore for $store {
+                #[tracing::instrument(level = "debug", skip_all, fields(%id))]
                 async fn get_deployment(&self, id: Uuid) -> Result<DeploymentRecord, StoreError> {
                     sqlx::query_as::<_, DeploymentRow>(&format!("{DEPLOYMENT_SELECT} WHERE d.id = $1"))
                         .bind(DbId(id))
@@ -337,7 +343,7 @@ macro_rules! history_store {
                         .await
                         .one()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn list_deployments(
                     &self,
                     filter: &DeploymentFilter,
@@ -384,7 +390,7 @@ macro_rules! history_store {
                         .await
                         .many()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(%id))]
                 async fn retract_deployment(
                     &self,
                     id: Uuid,
@@ -433,7 +439,7 @@ macro_rules! history_store {
                     .map_err(map_sqlx_error)?;
                     if retracted { Ok(()) } else { Err(StoreError::Conflict("id")) }
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn count_deployments_between(
                     &self,
                     from: DateTime<Utc>,
@@ -449,7 +455,7 @@ macro_rules! history_store {
                     .await
                     .map_err(map_sqlx_error)
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn count_deployments_per_environment(&self) -> Result<Vec<(Uuid, i64)>, StoreError> {
                     sqlx::query_as::<_, (DbId, i64)>(COUNT_PER_ENVIRONMENT)
                         .fetch_all(self.reader())

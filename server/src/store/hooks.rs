@@ -14,6 +14,7 @@ macro_rules! hook_store {
 
             #[async_trait::async_trait]
             impl HookStore for $store {
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %h.id))]
                 async fn insert_hook(&self, h: &HookRecord, audit: &[AuditRecord]) -> Result<(), StoreError> {
                     audited!(self, audit, |tx| sqlx::query(
                         "INSERT INTO hook (id, provider, name, signing_secret, secret_hash, created_by, created_at)
@@ -30,7 +31,7 @@ macro_rules! hook_store {
                     .await?)
                     .done()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn list_hooks(&self, provider: Option<&str>) -> Result<Vec<HookRecord>, StoreError> {
                     sqlx::query_as::<_, HookRow>(
                         "SELECT * FROM hook WHERE ($1 IS NULL OR provider = $1) ORDER BY created_at, id",
@@ -40,7 +41,7 @@ macro_rules! hook_store {
                     .await
                     .many()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(%id))]
                 async fn delete_hook(&self, id: Uuid, audit: &[AuditRecord]) -> Result<(), StoreError> {
                     let deleted = audited!(self, audit, |tx| {
                         sqlx::query("DELETE FROM hook_delivery WHERE hook_id = $1")
@@ -55,7 +56,7 @@ macro_rules! hook_store {
                     }, if |deleted| *deleted == 1);
                     expect_one(deleted)
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %d.id))]
                 async fn insert_delivery(&self, d: &HookDelivery) -> Result<bool, StoreError> {
                     async {
                         let mut writer = self.writer().await?;
@@ -92,7 +93,7 @@ macro_rules! hook_store {
                     .await
                     .map_err(map_sqlx_error)
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(%hook_id))]
                 async fn find_delivery(
                     &self,
                     hook_id: Uuid,
@@ -108,7 +109,7 @@ macro_rules! hook_store {
                     .map(|row| row.map(Into::into))
                     .map_err(map_sqlx_error)
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(%hook_id))]
                 async fn list_deliveries(&self, hook_id: Uuid) -> Result<Vec<HookDelivery>, StoreError> {
                     sqlx::query_as::<_, DeliveryRow>(
                         "SELECT * FROM hook_delivery WHERE hook_id = $1

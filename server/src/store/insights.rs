@@ -114,6 +114,7 @@ macro_rules! insight_store {
 
             #[async_trait::async_trait]
             impl InsightStore for $store {
+                #[tracing::instrument(level = "debug", skip_all, fields(application_id = ?application_id))]
                 async fn insight_rows(
                     &self,
                     environment_ids: &[Uuid],
@@ -138,9 +139,9 @@ macro_rules! insight_store {
                             .map(|id| id.0)
                             .collect(),
                     };
-                    // A hundred applications per statement: each answer is one JSON text, held by the
-                    // database, copied by the driver and parsed here, so a year of every
-                    // application's deployments in one text cost ~50 MB at its peak.
+                    // A hundred applications per statement: each answer is one JSON text, held by
+                    // the database, copied by the driver and parsed here; one text for every
+                    // application's year was the insights' peak memory.
                     let mut range: Vec<InsightRangeRow> = vec![];
                     for chunk in applications.chunks(APPLICATIONS_PER_INSIGHT_READ) {
                         // Live deployments are read pair by pair from the pair index, which holds

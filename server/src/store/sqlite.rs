@@ -43,11 +43,9 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            // 4 MB of page cache per connection (SQLite's default is 2 MB). A page cache is
-            // never given back: 8 MB each (3 connections) took the server past 150 MB at a
-            // million deployments. The matrix and time travel are answered from memory the
-            // server keeps; of what is still read, the dashboard's twelve weekly counts need
-            // about 4 MB (2 MB made its render 60 % slower, 8 MB no faster than 4).
+            // A page cache per connection, never given back: sized for what is still read
+            // from the database (the dashboard's weekly counts), no larger (figures in
+            // benches/README.md, "Figures behind the code").
             .pragma("cache_size", "-4000");
         let file = options.get_filename();
         if let Some(folder) = file.parent().filter(|p| !p.as_os_str().is_empty()) {

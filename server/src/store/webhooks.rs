@@ -38,6 +38,7 @@ macro_rules! webhook_store {
 
             #[async_trait::async_trait]
             impl WebhookStore for $store {
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %w.id))]
                 async fn insert_webhook(&self, w: &WebhookRecord, audit: &[AuditRecord]) -> Result<(), StoreError> {
                     audited!(self, audit, |tx| sqlx::query(
                         "INSERT INTO webhook
@@ -56,14 +57,14 @@ macro_rules! webhook_store {
                     .await?)
                     .done()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn list_webhooks(&self) -> Result<Vec<WebhookRecord>, StoreError> {
                     sqlx::query_as::<_, WebhookRow>("SELECT * FROM webhook ORDER BY created_at, id")
                         .fetch_all(self.reader())
                         .await
                         .many()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(%id))]
                 async fn delete_webhook(&self, id: Uuid, audit: &[AuditRecord]) -> Result<(), StoreError> {
                     let deleted = audited!(self, audit, |tx| {
                         sqlx::query("DELETE FROM webhook_delivery WHERE webhook_id = $1")
@@ -78,7 +79,7 @@ macro_rules! webhook_store {
                     }, if |deleted| *deleted == 1);
                     expect_one(deleted)
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(%webhook_id))]
                 async fn list_webhook_deliveries(&self, webhook_id: Uuid) -> Result<Vec<WebhookDelivery>, StoreError> {
                     sqlx::query_as::<_, WebhookDeliveryRow>(
                         "SELECT * FROM webhook_delivery WHERE webhook_id = $1
@@ -90,7 +91,7 @@ macro_rules! webhook_store {
                     .await
                     .many()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn insert_webhook_deliveries(&self, deliveries: &[WebhookDelivery]) -> Result<(), StoreError> {
                     async {
                         let mut writer = self.writer().await?;
@@ -103,7 +104,7 @@ macro_rules! webhook_store {
                     .await
                     .map_err(map_sqlx_error)
                 }
-
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn claim_webhook_deliveries(
                     &self,
                     now: DateTime<Utc>,
@@ -140,7 +141,7 @@ macro_rules! webhook_store {
                         .await
                         .many()
                 }
-
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %d.id))]
                 async fn finish_webhook_delivery(&self, d: &WebhookDelivery) -> Result<(), StoreError> {
                     async {
                         let mut writer = self.writer().await?;

@@ -142,6 +142,7 @@ fn to_dto(record: AuditRecord) -> AuditEntry {
 
 impl Service {
     /// The audit trail, newest first (admins only).
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn audit_trail(
         &self,
         actor: &User,

@@ -12,6 +12,7 @@ use crate::ssr::ordering;
 impl Service {
     // ---- applications ----
 
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn list_applications(
         &self,
         actor: &User,
@@ -24,6 +25,7 @@ impl Service {
             .map_err(store_error("application"))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
     pub async fn get_application(&self, actor: &User, id: Uuid) -> Result<Application, AppError> {
         require(actor, Role::Viewer)?;
         self.store
@@ -32,6 +34,7 @@ impl Service {
             .map_err(store_error("application"))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn create_application(
         &self,
         actor: &User,
@@ -74,6 +77,7 @@ impl Service {
         Ok(application)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
     pub async fn update_application(
         &self,
         actor: &User,
@@ -119,6 +123,7 @@ impl Service {
         Ok(application)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
     pub async fn archive_application(
         &self,
         actor: &User,
@@ -149,6 +154,7 @@ impl Service {
 
     // ---- environments ----
 
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn list_environments(
         &self,
         actor: &User,
@@ -161,6 +167,7 @@ impl Service {
             .map_err(store_error("environment"))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
     pub async fn get_environment(&self, actor: &User, id: Uuid) -> Result<Environment, AppError> {
         require(actor, Role::Viewer)?;
         self.store
@@ -169,6 +176,7 @@ impl Service {
             .map_err(store_error("environment"))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn create_environment(
         &self,
         actor: &User,
@@ -220,6 +228,7 @@ impl Service {
         Ok(environment)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
     pub async fn update_environment(
         &self,
         actor: &User,
@@ -269,6 +278,7 @@ impl Service {
         Ok(environment)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
     pub async fn archive_environment(
         &self,
         actor: &User,
@@ -298,6 +308,7 @@ impl Service {
     }
 
     /// Puts the active environments in exactly the given order.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn reorder_environments(
         &self,
         actor: &User,
@@ -343,6 +354,7 @@ impl Service {
     }
 
     /// Swaps an environment with its neighbour in the pipeline (`earlier` = towards DEV).
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
     pub async fn move_environment(
         &self,
         actor: &User,
@@ -374,6 +386,7 @@ impl Service {
     // ---- versions ----
 
     /// Newest first, semver-aware.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %application_id))]
     pub async fn list_versions(
         &self,
         actor: &User,
@@ -391,6 +404,7 @@ impl Service {
         Ok(versions)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
     pub async fn get_version(&self, actor: &User, id: Uuid) -> Result<Version, AppError> {
         require(actor, Role::Viewer)?;
         self.store
@@ -399,6 +413,7 @@ impl Service {
             .map_err(store_error("version"))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %application_id))]
     pub async fn create_version(
         &self,
         actor: &User,
@@ -449,6 +464,7 @@ impl Service {
         Ok(version)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
     pub async fn update_version(
         &self,
         actor: &User,
@@ -485,6 +501,7 @@ impl Service {
         Ok(version)
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
     pub async fn archive_version(&self, actor: &User, id: Uuid) -> Result<Version, AppError> {
         require(actor, Role::Editor)?;
         let mut version = self.get_version(actor, id).await?;

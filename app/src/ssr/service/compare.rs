@@ -21,6 +21,7 @@ pub fn default_pair(environments: &[Environment]) -> Option<(Uuid, Uuid)> {
 }
 
 impl Service {
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn compare_environments(
         &self,
         actor: &User,

@@ -204,6 +204,7 @@ impl Keepable for KeptFigures {
 
 impl Service {
     /// One deployment; retracted ones only for admins.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
     pub async fn get_deployment(&self, actor: &User, id: Uuid) -> Result<Deployment, AppError> {
         require(actor, Role::Viewer)?;
         let record = self
@@ -218,6 +219,7 @@ impl Service {
     }
 
     /// A page of history, newest first, after `cursor`.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn list_deployments(
         &self,
         actor: &User,
@@ -285,6 +287,7 @@ impl Service {
     }
 
     /// What runs where: now, or as it was at `at`.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn current_state(
         &self,
         actor: &User,
@@ -338,6 +341,7 @@ impl Service {
     /// — what dashboards and pipelines poll — is kept and reused while the database's matrix
     /// stamp is unchanged (see [`matrix_cache`](super::matrix_cache)), and streamed from there.
     /// The state at an instant is written cell by cell from the kept time-travel lists.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn current_state_json(
         &self,
         actor: &User,
@@ -371,6 +375,7 @@ impl Service {
 
     /// A page of the current matrix for API clients: the cells of at most `limit` applications
     /// after the cursor's (matrix order), from the kept matrix.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn current_state_page(
         &self,
         actor: &User,
@@ -414,6 +419,7 @@ impl Service {
     /// One page of the dashboard's matrix (now or at `at`), compactly: see [`MatrixPage`]. The
     /// filter searches every application's name, not only the page's. The matrix for now is the
     /// kept one, like [`Self::current_state_json`].
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn matrix_page(
         &self,
         actor: &User,
@@ -460,6 +466,7 @@ impl Service {
     }
 
     /// The admin's one-time soft-delete: hidden from history and current state, kept on record.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
     pub async fn retract_deployment(
         &self,
         actor: &User,
@@ -509,12 +516,14 @@ impl Service {
 
     /// Dashboard figures: counts, this week's deployments, per week (12 weeks); see
     /// [`KeptFigures`].
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn figures(&self, actor: &User) -> Result<DashboardFigures, AppError> {
         require(actor, Role::Viewer)?;
         Ok(self.figures.get(&*self.store).await?.figures.clone())
     }
 
     /// What the dashboard shows beside the matrix: its figures and the last deployments.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn dashboard_side(&self, actor: &User) -> Result<DashboardSide, AppError> {
         let recent = self
             .list_deployments(
@@ -530,6 +539,7 @@ impl Service {
     }
 
     /// The dashboard's figures and the live deployments per active environment.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn stats(&self, actor: &User) -> Result<Stats, AppError> {
         let figures = self.figures(actor).await?;
         let failed = store_error("statistics");
@@ -566,6 +576,7 @@ impl Service {
     /// Bulk import of historical deployments (admin): the same rules as recording — version of
     /// the application, no future date — checked in memory, then one store transaction per batch
     /// and one rebuild of the current state at the end via [`Service::finish_import`].
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn import_deployments(
         &self,
         actor: &User,
@@ -590,6 +601,7 @@ impl Service {
     }
 
     /// Recomputes the current state after imports.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn finish_import(&self, actor: &User) -> Result<(), AppError> {
         require(actor, Role::Admin)?;
         self.store

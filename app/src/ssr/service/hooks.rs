@@ -195,6 +195,7 @@ fn clipped(mut detail: String) -> String {
 }
 
 impl Service {
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn list_hooks(&self, actor: &User) -> Result<Vec<Hook>, AppError> {
         require(actor, Role::Admin)?;
         let hooks = self
@@ -206,6 +207,7 @@ impl Service {
     }
 
     /// A new hook with a fresh secret, which the answer carries this once.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn create_hook(&self, actor: &User, input: NewHook) -> Result<CreatedHook, AppError> {
         require(actor, Role::Admin)?;
         let mut errors = vec![];
@@ -249,6 +251,7 @@ impl Service {
         Ok(CreatedHook { hook, secret })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
     pub async fn delete_hook(&self, actor: &User, id: Uuid) -> Result<(), AppError> {
         require(actor, Role::Admin)?;
         self.store
@@ -267,6 +270,7 @@ impl Service {
         Ok(())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %hook_id))]
     pub async fn hook_deliveries(
         &self,
         actor: &User,
@@ -282,6 +286,7 @@ impl Service {
     /// Handles one delivery. `Unauthorized` unless it is signed by (GitHub) or carries the
     /// token of (GitLab) a configured hook; otherwise an answer for the sender, kept in the
     /// hook's deliveries. Never records twice for one delivery id.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn receive_hook(&self, delivery: Delivery<'_>) -> Result<HookAnswer, AppError> {
         let Some(credential) = delivery.credential else {
             return Err(AppError::Unauthorized);

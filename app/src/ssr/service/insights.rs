@@ -22,6 +22,7 @@ const MAX_DAYS: i64 = 3 * 366;
 
 impl Service {
     /// Delivery metrics for one application or all, in one environment or production.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn insights(&self, actor: &User, query: InsightsQuery) -> Result<Insights, AppError> {
         require(actor, Role::Viewer)?;
         let mut errors = vec![];

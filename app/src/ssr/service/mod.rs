@@ -126,9 +126,9 @@ impl Service {
         self
     }
 
-    /// Live feed of deployment changes (ids; nil: refetch everything), for server-sent events.
     /// Returns once this server has queued webhook notifications since the last call (at once
     /// if it did meanwhile). Other servers' notifications are found by polling.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn notifications_queued(&self) {
         self.queued_notifications.notified().await
     }
@@ -139,6 +139,7 @@ impl Service {
         }
     }
 
+    /// Live feed of deployment changes (ids; nil: refetch everything), for server-sent events.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<uuid::Uuid> {
         self.events.subscribe()
     }
@@ -167,6 +168,7 @@ impl Service {
     }
 
     /// True when the database answers.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn database_reachable(&self) -> bool {
         self.store.ping().await.is_ok()
     }

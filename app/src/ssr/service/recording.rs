@@ -103,6 +103,7 @@ impl Service {
     /// the date must not be in the future, and the record is immutable from then on. With an
     /// idempotency key, a repeat of the same request within 24 hours answers what the first one
     /// recorded and records nothing; the same key with another request is refused.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn record_deployment(
         &self,
         actor: &User,

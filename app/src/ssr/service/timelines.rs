@@ -1,8 +1,7 @@
 //! Time travel from memory. The state at an instant is, per pair, the latest live deployment
-//! dated at or before it; asking the database costs one index seek per pair (7,500 at 500 × 15,
-//! ~25 µs each once the index outgrows the CPU caches). Instead each server keeps every pair's
-//! live deployments as a sorted list of compact moments (32 bytes each: 32 MB per million
-//! deployments) and answers with one binary search per pair.
+//! dated at or before it; asking the database costs one index seek per pair, thousands per
+//! answer. Instead each server keeps every pair's live deployments as a sorted list of compact
+//! moments (32 bytes each) and answers with one binary search per pair.
 //!
 //! The lists follow the database the way the kept matrix does: the matrix stamp is read on every
 //! request; when it moved, the pairs whose revision rose (each record or retraction into a pair,
@@ -437,7 +436,7 @@ impl Timelines {
 
 /// The time-travel JSON of whole rows, `[cell,cell,…]`, written row by row while the body
 /// streams, in chunks (see [`next_array_chunk`]). Written whole, each response in flight held
-/// its own copy: 32 MB at 2,000 × 40, and 8 clients took the server past 500 MB.
+/// its own copy of a body that grows with the organisation.
 pub(super) struct TimeTravelJsonChunks {
     timelines: Arc<Timelines>,
     applications: Vec<Application>,

@@ -140,6 +140,7 @@ fn check_url(url: &str, allow_private: bool, errors: &mut Vec<FieldError>) -> St
 }
 
 impl Service {
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn create_webhook(
         &self,
         actor: &User,
@@ -218,6 +219,7 @@ impl Service {
         })
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn list_webhooks(&self, actor: &User) -> Result<Vec<Webhook>, AppError> {
         require(actor, Role::Admin)?;
         let records = self
@@ -228,6 +230,7 @@ impl Service {
         Ok(records.into_iter().map(to_webhook).collect())
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
     pub async fn delete_webhook(&self, actor: &User, id: Uuid) -> Result<(), AppError> {
         require(actor, Role::Admin)?;
         let audit = entry(
@@ -242,6 +245,7 @@ impl Service {
             .map_err(store_error("webhook"))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
     pub async fn webhook_deliveries(
         &self,
         actor: &User,
@@ -256,6 +260,7 @@ impl Service {
     }
 
     /// Queues a `ping` to the webhook, to check it is wired up.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
     pub async fn send_test_notification(
         &self,
         actor: &User,
@@ -267,6 +272,7 @@ impl Service {
     }
 
     /// Queues a delivery from the webhook's log once more (same event, same deployment).
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id, %delivery_id))]
     pub async fn redeliver(
         &self,
         actor: &User,
@@ -335,6 +341,7 @@ impl Service {
     }
 
     /// Takes up to `limit` due notifications for this server to send (held for `lease`).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn take_due_notifications(
         &self,
         limit: i64,
@@ -388,6 +395,7 @@ impl Service {
 
     /// Records an attempt: delivered, retried later (doubling waits, at most an hour apart) or,
     /// past the retry window, failed for good.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn finish_notification(
         &self,
         mut delivery: WebhookDelivery,

@@ -13,6 +13,7 @@ use crate::ssr::store::{SessionRecord, StoreError};
 impl Service {
     /// Checks a username and password; on success opens a session and returns its secret.
     /// Every failure looks the same to the caller.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn login(
         &self,
         username: &str,
@@ -79,6 +80,7 @@ impl Service {
     }
 
     /// Ends the session with this secret (no error if it is already gone).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn logout(&self, session_secret: &Secret) -> Result<(), AppError> {
         let hash = secret_hash(session_secret.expose());
         let session = match self.store.get_session(&hash).await {
@@ -105,6 +107,7 @@ impl Service {
 
     /// Who presents this credential, and the API token's name when it is one; `Unauthorized`
     /// when it is unknown, expired, revoked or belongs to a disabled user.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn authenticate(
         &self,
         credential: Credential<'_>,

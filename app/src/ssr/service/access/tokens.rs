@@ -10,6 +10,7 @@ use crate::ssr::service::audit::{entry, Target};
 use crate::ssr::service::{now, store_error, Service};
 
 impl Service {
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn list_tokens(&self, actor: &User) -> Result<Vec<ApiToken>, AppError> {
         self.store
             .list_tokens(actor.id)
@@ -17,6 +18,7 @@ impl Service {
             .map_err(store_error("token"))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn create_token(
         &self,
         actor: &User,
@@ -60,6 +62,7 @@ impl Service {
     }
 
     /// Revokes one of the actor's own tokens (admins may revoke anyone's).
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
     pub async fn revoke_token(&self, actor: &User, id: Uuid) -> Result<ApiToken, AppError> {
         let token = self
             .store

@@ -23,6 +23,7 @@ fn check_username(username: &str, errors: &mut Vec<FieldError>) -> String {
 impl Service {
     /// On an empty database, creates `admin`. Returns the password only when it was generated here,
     /// so the caller can show it once.
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn bootstrap_admin(
         &self,
         configured_password: Option<&Secret>,
@@ -70,6 +71,7 @@ impl Service {
     }
 
     /// A user by name, for server-side tasks that act as a known user (the demo loader).
+    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn user_by_username(&self, username: &str) -> Result<User, AppError> {
         self.store
             .find_credentials(username)
@@ -80,11 +82,13 @@ impl Service {
 
     // ---- users (admin) ----
 
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn list_users(&self, actor: &User) -> Result<Vec<User>, AppError> {
         require(actor, Role::Admin)?;
         self.store.list_users().await.map_err(store_error("user"))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
     pub async fn create_user(&self, actor: &User, input: NewUser) -> Result<User, AppError> {
         require(actor, Role::Admin)?;
         let mut errors = vec![];
@@ -126,6 +130,7 @@ impl Service {
 
     /// Changes role, display name, disabled state or password. Disabling or resetting the
     /// password ends the user's sessions.
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
     pub async fn update_user(
         &self,
         actor: &User,

@@ -1,7 +1,7 @@
 //! Bounds how many memory-heavy requests are worked on at once: pages (the dashboard renders
 //! the whole matrix), the current-state matrices, delivery insights and server functions. Beyond the number of
-//! cores, more of them at a time add no throughput, only memory: eight concurrent dashboard
-//! renders of a 7,500-cell matrix took the server past 350 MB. The others wait their turn;
+//! cores, more of them at a time add no throughput, only memory (benches/README.md, "Figures
+//! behind the code"). The others wait their turn;
 //! everything else (history pages, recording, the live feed, assets) is never held back.
 //!
 //! A permit is held while the response is *produced*, not while it is *sent*: the body is
@@ -19,8 +19,7 @@ use tokio::sync::Semaphore;
 
 /// Marks a response whose body is already produced, or streamed from memory the server keeps
 /// anyway (the kept matrix's cells): it is sent as it streams, without a permit and without
-/// collecting it first (collecting the 24 MB matrix of a 2,000 × 40 organisation cost more
-/// than building it).
+/// collecting it first (collecting a large organisation's matrix cost more than building it).
 #[derive(Clone, Copy, Debug)]
 pub struct ProducedAlready;
 

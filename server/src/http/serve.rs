@@ -54,7 +54,7 @@ pub async fn serve_connections(
             () = &mut shutdown => break,
         };
         // Without TCP_NODELAY the last small segment of a large response waits for the client's
-        // delayed ACK (40 ms on Linux): a third of the full-matrix responses took ~40 ms, not ~3.
+        // delayed ACK (see benches/README.md, "Figures behind the code").
         if let Err(err) = stream.set_nodelay(true) {
             tracing::debug!(error = %err, "could not set TCP_NODELAY");
         }

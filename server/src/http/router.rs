@@ -22,10 +22,11 @@ use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::{auth, heavy_responses, metrics, problem, rest, AppState};
+use crate::http::{auth, heavy_responses, metrics, problem};
+use crate::{rest, AppState};
 
 /// What every rendered page gets in its Leptos context: the service, the split build's chunk
-/// manifest (see [`crate::assets::Assets::split_manifest`]), and this response's CSP nonce (leptos_axum
+/// manifest (see [`crate::http::assets::Assets::split_manifest`]), and this response's CSP nonce (leptos_axum
 /// provides a random one of its own first; ours replaces it so the inline hydration script
 /// carries the nonce the header names).
 fn page_context(state: &AppState) -> impl Fn() + Clone + Send + 'static {
@@ -94,8 +95,8 @@ pub(crate) fn router(state: AppState) -> Router {
 }
 
 /// Pages and API answers compressed as the client accepts: zstd (Chromium and Firefox ask for it;
-/// it costs the 5 MB dashboard at 500 × 15 about 3 ms for a tenfold shrink) or else gzip (about
-/// 25 ms). Not brotli: even at level 4 it cost 150 ms there, per request. Live feeds (event
+/// the cheapest per request for the shrink) or else gzip. Not brotli: per request it cost the
+/// most by far (figures in benches/README.md, "Figures behind the code"). Live feeds (event
 /// streams) are left alone, so each event goes out when it happens; assets come precompressed
 /// (brotli and gzip, made once at build time).
 fn compression() -> CompressionLayer {

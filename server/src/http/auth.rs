@@ -15,7 +15,7 @@ use axum::http::{header, HeaderMap, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
-use crate::problem::Problem;
+use crate::http::problem::Problem;
 use crate::AppState;
 
 /// Paths anyone may reach without signing in.

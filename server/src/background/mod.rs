@@ -1,0 +1,6 @@
+//! What a server does besides answering requests: sending queued webhook notifications, passing
+//! on changes other instances announce, and keeping the live feeds they reach browsers by.
+
+pub(crate) mod change_listener;
+pub(crate) mod live_feeds;
+pub(crate) mod notifier;
