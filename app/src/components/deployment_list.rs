@@ -254,8 +254,8 @@ pub(crate) fn parse_filter_date(raw: &str, end_of_day: bool, zone: &Zone) -> Opt
     if let Ok(t) = DateTime::parse_from_rfc3339(raw) {
         return Some(t.with_timezone(&Utc));
     }
-    // Not the calendar module's day reader: measured, sharing it with the dashboard's time
-    // travel made the WASM splitter move ~70 KB of shared code into the module every page loads.
+    // Not the calendar module's day reader: sharing it with the dashboard's time travel made
+    // the WASM splitter move shared code into the module every page loads.
     let day = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok()?;
     if end_of_day {
         let next = day.succ_opt()?.and_hms_opt(0, 0, 0)?;

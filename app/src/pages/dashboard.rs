@@ -400,9 +400,9 @@ fn move_focus_in_matrix(ev: leptos::ev::KeyboardEvent) {
     }
 }
 
-/// The matrix rows as HTML text. Thousands of cells through the view macro cost about 100 ms
-/// per dashboard render on the server; written straight into a string they cost a few. The
-/// cells hold only links, so nothing inside needs hydrating. Every stored value is escaped.
+/// The matrix rows as HTML text: thousands of cells through the view macro made the
+/// dashboard's server render many times slower (benches/README.md, "Figures behind the code").
+/// The cells hold only links, so nothing inside needs hydrating. Every stored value is escaped.
 pub fn matrix_rows_html(
     matrix: &MatrixView,
     now: DateTime<Utc>,
