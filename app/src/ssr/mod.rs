@@ -1,7 +1,10 @@
 //! Server-only code: the storage contract and the service that holds every business rule.
 
 pub mod caller;
+pub mod clock;
+pub(crate) mod kept;
 pub mod ordering;
+pub mod records;
 pub mod service;
 pub mod store;
 

@@ -6,6 +6,7 @@
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use app::ssr::service::Change;
 use app::ssr::Service;
 use sqlx::postgres::PgListener;
 use tokio_util::sync::CancellationToken;
@@ -17,12 +18,12 @@ pub const CHANNEL: &str = "deploytrack_changes";
 const FIRST_RETRY: Duration = Duration::from_millis(250);
 const LONGEST_RETRY: Duration = Duration::from_secs(30);
 
-/// What a live feed is told for one notification: the deployment's id, or nil for "refetch".
-pub fn change_of(payload: &str) -> Uuid {
+/// What a live feed is told for one notification: the deployment, or "refetch everything".
+pub fn change_of(payload: &str) -> Change {
     payload
         .strip_prefix("deployment ")
         .and_then(|id| Uuid::parse_str(id).ok())
-        .unwrap_or(Uuid::nil())
+        .map_or(Change::Everything, Change::Deployment)
 }
 
 /// Listens until `shutdown` is cancelled or the service is gone (a test dropped its app).
@@ -47,7 +48,7 @@ async fn listen(url: &str, service: Weak<Service>) {
                     tracing::info!("live-update listener reconnected; live pages refetch");
                 }
                 // Changes made before this connection existed were never heard here.
-                if !forward(&service, Uuid::nil()) {
+                if !forward(&service, Change::Everything) {
                     return;
                 }
                 connected_before = true;
@@ -61,7 +62,7 @@ async fn listen(url: &str, service: Weak<Service>) {
                         // Lost and re-established at once: notifications in between are gone.
                         Ok(None) => {
                             tracing::warn!("live-update listener lost its connection; reconnected");
-                            if !forward(&service, Uuid::nil()) {
+                            if !forward(&service, Change::Everything) {
                                 return;
                             }
                         }
@@ -91,7 +92,7 @@ async fn subscribe(url: &str) -> Result<PgListener, sqlx::Error> {
 }
 
 /// False once the service is gone.
-fn forward(service: &Weak<Service>, change: Uuid) -> bool {
+fn forward(service: &Weak<Service>, change: Change) -> bool {
     match service.upgrade() {
         Some(service) => {
             service.forward_change(change);
@@ -103,15 +104,18 @@ fn forward(service: &Weak<Service>, change: Uuid) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::change_of;
+    use super::{change_of, Change};
     use uuid::Uuid;
 
     #[test]
     fn payloads_name_a_deployment_or_ask_for_a_refetch() {
         let id = Uuid::now_v7();
-        assert_eq!(change_of(&format!("deployment {id}")), id);
-        assert_eq!(change_of("refresh"), Uuid::nil());
-        assert_eq!(change_of("deployment not-an-id"), Uuid::nil());
-        assert_eq!(change_of(""), Uuid::nil());
+        assert_eq!(
+            change_of(&format!("deployment {id}")),
+            Change::Deployment(id)
+        );
+        assert_eq!(change_of("refresh"), Change::Everything);
+        assert_eq!(change_of("deployment not-an-id"), Change::Everything);
+        assert_eq!(change_of(""), Change::Everything);
     }
 }

@@ -588,8 +588,10 @@ async fn events(
     let feed = futures::stream::unfold((receiver, slot), |(mut receiver, slot)| async move {
         loop {
             match receiver.recv().await {
-                Ok(id) => {
-                    let event = Event::default().event("deployment").data(id.to_string());
+                Ok(change) => {
+                    let event = Event::default()
+                        .event("deployment")
+                        .data(change.event_data());
                     return Some((Ok(event), (receiver, slot)));
                 }
                 // A slow client missed some ids; the next one still tells it to refresh.

@@ -6,9 +6,11 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::{now, require, store_error, Service};
+use super::state::{require, Service};
 use crate::error::AppError;
 use crate::model::{AuditActor, AuditEntry, AuditPage, AuditQuery, Role, User};
+use crate::ssr::clock::now;
+use crate::ssr::store::store_error;
 use crate::ssr::{AuditFilter, AuditKey, AuditRecord};
 
 tokio::task_local! {
@@ -95,7 +97,7 @@ pub(crate) fn set_field(field: &str, value: impl Into<Value>) -> Value {
 
 /// The last entry's (at, id), as an opaque cursor.
 fn encode_cursor(key: &AuditKey) -> String {
-    super::encode_cursor_parts(&[
+    super::state::encode_cursor_parts(&[
         key.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         key.id.to_string(),
     ])
@@ -107,7 +109,7 @@ fn decode_cursor(cursor: &str) -> Result<AuditKey, AppError> {
             "invalid cursor: pass the nextCursor value of the previous page unchanged".into(),
         )
     };
-    let parts = super::decode_cursor_parts(cursor)?;
+    let parts = super::state::decode_cursor_parts(cursor)?;
     let [at, id] = parts.as_slice() else {
         return Err(invalid());
     };
@@ -142,7 +144,7 @@ fn to_dto(record: AuditRecord) -> AuditEntry {
 
 impl Service {
     /// The audit trail, newest first (admins only).
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username))]
     pub async fn audit_trail(
         &self,
         actor: &User,
@@ -164,7 +166,7 @@ impl Service {
         };
         let after = query.cursor.as_deref().map(decode_cursor).transpose()?;
         let mut records = self
-            .store
+            .audit_store()
             .list_audit(&filter, after, limit + 1)
             .await
             .map_err(store_error("audit trail"))?;

@@ -4,37 +4,39 @@ use chrono::SubsecRound;
 use uuid::Uuid;
 
 use super::audit::{changes, entry, Target};
-use super::{now, require, store_error, Service};
+use super::state::{require, Change, Service};
 use crate::error::AppError;
 use crate::model::*;
+use crate::ssr::clock::now;
 use crate::ssr::ordering;
+use crate::ssr::store::store_error;
 
 impl Service {
     // ---- applications ----
 
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username))]
     pub async fn list_applications(
         &self,
         actor: &User,
         include_archived: bool,
     ) -> Result<Vec<Application>, AppError> {
         require(actor, Role::Viewer)?;
-        self.store
+        self.application_store()
             .list_applications(include_archived)
             .await
             .map_err(store_error("application"))
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, %id))]
     pub async fn get_application(&self, actor: &User, id: Uuid) -> Result<Application, AppError> {
         require(actor, Role::Viewer)?;
-        self.store
+        self.application_store()
             .get_application(id)
             .await
             .map_err(store_error("application"))
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username))]
     pub async fn create_application(
         &self,
         actor: &User,
@@ -61,7 +63,7 @@ impl Service {
             updated_at: now,
             archived_at: None,
         };
-        self.store
+        self.application_store()
             .insert_application(
                 &application,
                 &[entry(
@@ -73,11 +75,11 @@ impl Service {
             )
             .await
             .map_err(store_error("an application"))?;
-        self.announce(Uuid::nil());
+        self.announce(Change::Everything);
         Ok(application)
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, %id))]
     pub async fn update_application(
         &self,
         actor: &User,
@@ -107,7 +109,7 @@ impl Service {
         let Some(changed) = changes(&before, &application, &["updatedAt"]) else {
             return Ok(before);
         };
-        self.store
+        self.application_store()
             .update_application(
                 &application,
                 &[entry(
@@ -119,11 +121,11 @@ impl Service {
             )
             .await
             .map_err(store_error("an application"))?;
-        self.announce(Uuid::nil());
+        self.announce(Change::Everything);
         Ok(application)
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, %id))]
     pub async fn archive_application(
         &self,
         actor: &User,
@@ -135,7 +137,7 @@ impl Service {
             let now = now();
             application.archived_at = Some(now);
             application.updated_at = now;
-            self.store
+            self.application_store()
                 .update_application(
                     &application,
                     &[entry(
@@ -147,36 +149,36 @@ impl Service {
                 )
                 .await
                 .map_err(store_error("application"))?;
-            self.announce(Uuid::nil());
+            self.announce(Change::Everything);
         }
         Ok(application)
     }
 
     // ---- environments ----
 
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username))]
     pub async fn list_environments(
         &self,
         actor: &User,
         include_archived: bool,
     ) -> Result<Vec<Environment>, AppError> {
         require(actor, Role::Viewer)?;
-        self.store
+        self.environment_store()
             .list_environments(include_archived)
             .await
             .map_err(store_error("environment"))
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, %id))]
     pub async fn get_environment(&self, actor: &User, id: Uuid) -> Result<Environment, AppError> {
         require(actor, Role::Viewer)?;
-        self.store
+        self.environment_store()
             .get_environment(id)
             .await
             .map_err(store_error("environment"))
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username))]
     pub async fn create_environment(
         &self,
         actor: &User,
@@ -196,7 +198,7 @@ impl Service {
         let position = match input.position {
             Some(position) => position,
             None => self
-                .store
+                .environment_store()
                 .next_environment_position()
                 .await
                 .map_err(store_error("environment"))?,
@@ -212,7 +214,7 @@ impl Service {
             updated_at: now,
             archived_at: None,
         };
-        self.store
+        self.environment_store()
             .insert_environment(
                 &environment,
                 &[entry(
@@ -224,11 +226,11 @@ impl Service {
             )
             .await
             .map_err(store_error("an environment"))?;
-        self.announce(Uuid::nil());
+        self.announce(Change::Everything);
         Ok(environment)
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, %id))]
     pub async fn update_environment(
         &self,
         actor: &User,
@@ -262,7 +264,7 @@ impl Service {
         let Some(changed) = changes(&before, &environment, &["updatedAt"]) else {
             return Ok(before);
         };
-        self.store
+        self.environment_store()
             .update_environment(
                 &environment,
                 &[entry(
@@ -274,11 +276,11 @@ impl Service {
             )
             .await
             .map_err(store_error("an environment"))?;
-        self.announce(Uuid::nil());
+        self.announce(Change::Everything);
         Ok(environment)
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, %id))]
     pub async fn archive_environment(
         &self,
         actor: &User,
@@ -290,7 +292,7 @@ impl Service {
             let now = now();
             environment.archived_at = Some(now);
             environment.updated_at = now;
-            self.store
+            self.environment_store()
                 .update_environment(
                     &environment,
                     &[entry(
@@ -302,13 +304,13 @@ impl Service {
                 )
                 .await
                 .map_err(store_error("environment"))?;
-            self.announce(Uuid::nil());
+            self.announce(Change::Everything);
         }
         Ok(environment)
     }
 
     /// Puts the active environments in exactly the given order.
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username))]
     pub async fn reorder_environments(
         &self,
         actor: &User,
@@ -333,7 +335,7 @@ impl Service {
             "before": order(current.iter().map(|e| e.id).collect()),
             "after": order(ordered_ids.clone()),
         }});
-        self.store
+        self.environment_store()
             .set_environment_positions(
                 &ordered_ids,
                 now(),
@@ -349,12 +351,12 @@ impl Service {
             )
             .await
             .map_err(store_error("environment"))?;
-        self.announce(Uuid::nil());
+        self.announce(Change::Everything);
         self.list_environments(actor, false).await
     }
 
     /// Swaps an environment with its neighbour in the pipeline (`earlier` = towards DEV).
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, %id))]
     pub async fn move_environment(
         &self,
         actor: &User,
@@ -386,7 +388,7 @@ impl Service {
     // ---- versions ----
 
     /// Newest first, semver-aware.
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %application_id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, %application_id))]
     pub async fn list_versions(
         &self,
         actor: &User,
@@ -396,7 +398,7 @@ impl Service {
         require(actor, Role::Viewer)?;
         self.get_application(actor, application_id).await?;
         let mut versions = self
-            .store
+            .version_store()
             .list_versions(application_id, include_archived)
             .await
             .map_err(store_error("version"))?;
@@ -404,16 +406,16 @@ impl Service {
         Ok(versions)
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, %id))]
     pub async fn get_version(&self, actor: &User, id: Uuid) -> Result<Version, AppError> {
         require(actor, Role::Viewer)?;
-        self.store
+        self.version_store()
             .get_version(id)
             .await
             .map_err(store_error("version"))
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %application_id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, %application_id))]
     pub async fn create_version(
         &self,
         actor: &User,
@@ -449,7 +451,7 @@ impl Service {
             created_at: now(),
             archived_at: None,
         };
-        self.store
+        self.version_store()
             .insert_version(
                 &version,
                 &[entry(
@@ -464,7 +466,7 @@ impl Service {
         Ok(version)
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, %id))]
     pub async fn update_version(
         &self,
         actor: &User,
@@ -486,7 +488,7 @@ impl Service {
         let Some(changed) = changes(&before, &version, &[]) else {
             return Ok(before);
         };
-        self.store
+        self.version_store()
             .update_version(
                 &version,
                 &[entry(
@@ -501,13 +503,13 @@ impl Service {
         Ok(version)
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, %id))]
     pub async fn archive_version(&self, actor: &User, id: Uuid) -> Result<Version, AppError> {
         require(actor, Role::Editor)?;
         let mut version = self.get_version(actor, id).await?;
         if version.archived_at.is_none() {
             version.archived_at = Some(now());
-            self.store
+            self.version_store()
                 .update_version(
                     &version,
                     &[entry(

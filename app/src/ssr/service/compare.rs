@@ -4,10 +4,12 @@ use std::cmp::Ordering;
 
 use uuid::Uuid;
 
-use super::{now, require, store_error, Service};
+use super::state::{require, Service};
 use crate::error::AppError;
 use crate::model::*;
+use crate::ssr::clock::now;
 use crate::ssr::ordering::compare_versions;
+use crate::ssr::store::store_error;
 use crate::ssr::store::PairFilter;
 
 /// Default pair: the last non-production environment vs the first production one (pipeline order).
@@ -21,7 +23,7 @@ pub fn default_pair(environments: &[Environment]) -> Option<(Uuid, Uuid)> {
 }
 
 impl Service {
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username))]
     pub async fn compare_environments(
         &self,
         actor: &User,
@@ -95,7 +97,7 @@ impl Service {
             (Some(f), Some(t)) if f.version.id == t.version.id => (CompareStatus::Same, 0, None),
             (Some(f), Some(t)) => {
                 let mut versions = self
-                    .store
+                    .version_store()
                     .list_versions(application.id, true)
                     .await
                     .map_err(store_error("version"))?;

@@ -12,9 +12,11 @@ use uuid::Uuid;
 
 use super::access::{random_secret, secret_hash};
 use super::audit::{entry, RequestOrigin, Target, REQUEST_ORIGIN};
-use super::{now, require, store_error, Service};
+use super::state::{require, Service};
 use crate::error::AppError;
 use crate::model::*;
+use crate::ssr::clock::now;
+use crate::ssr::store::store_error;
 use crate::ssr::store::{HookRecord, StoreError};
 
 /// One delivery as received: the provider's headers that matter, and the raw body (signatures
@@ -195,11 +197,11 @@ fn clipped(mut detail: String) -> String {
 }
 
 impl Service {
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username))]
     pub async fn list_hooks(&self, actor: &User) -> Result<Vec<Hook>, AppError> {
         require(actor, Role::Admin)?;
         let hooks = self
-            .store
+            .hook_store()
             .list_hooks(None)
             .await
             .map_err(store_error("hook"))?;
@@ -207,7 +209,7 @@ impl Service {
     }
 
     /// A new hook with a fresh secret, which the answer carries this once.
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username))]
     pub async fn create_hook(&self, actor: &User, input: NewHook) -> Result<CreatedHook, AppError> {
         require(actor, Role::Admin)?;
         let mut errors = vec![];
@@ -231,7 +233,7 @@ impl Service {
             created_by: actor.id,
             created_at: now(),
         };
-        self.store
+        self.hook_store()
             .insert_hook(
                 &record,
                 &[entry(
@@ -251,10 +253,10 @@ impl Service {
         Ok(CreatedHook { hook, secret })
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, %id))]
     pub async fn delete_hook(&self, actor: &User, id: Uuid) -> Result<(), AppError> {
         require(actor, Role::Admin)?;
-        self.store
+        self.hook_store()
             .delete_hook(
                 id,
                 &[entry(
@@ -270,14 +272,14 @@ impl Service {
         Ok(())
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %hook_id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, %hook_id))]
     pub async fn hook_deliveries(
         &self,
         actor: &User,
         hook_id: Uuid,
     ) -> Result<Vec<HookDelivery>, AppError> {
         require(actor, Role::Admin)?;
-        self.store
+        self.hook_store()
             .list_deliveries(hook_id)
             .await
             .map_err(store_error("hook"))
@@ -292,7 +294,7 @@ impl Service {
             return Err(AppError::Unauthorized);
         };
         let hooks = self
-            .store
+            .hook_store()
             .list_hooks(Some(delivery.provider.as_str()))
             .await
             .map_err(store_error("hook"))?;
@@ -319,7 +321,7 @@ impl Service {
                 str::to_string,
             );
         let earlier = self
-            .store
+            .hook_store()
             .find_delivery(hook.id, &delivery_id)
             .await
             .map_err(store_error("hook delivery"))?;
@@ -372,7 +374,7 @@ impl Service {
             detail: clipped(answer.detail.clone()),
             deployment_id: answer.deployment_id,
         };
-        self.store
+        self.hook_store()
             .insert_delivery(&kept)
             .await
             .map_err(store_error("hook delivery"))?;
@@ -391,7 +393,7 @@ impl Service {
             detail,
             deployment_id: None,
         };
-        let owner = match self.store.get_user(hook.created_by).await {
+        let owner = match self.user_store().get_user(hook.created_by).await {
             Ok(user) if user.disabled_at.is_none() => user,
             Ok(_) | Err(StoreError::NotFound) => {
                 return Ok(refused(
@@ -401,7 +403,7 @@ impl Service {
             Err(err) => return Err(store_error("user")(err)),
         };
         let application = match self
-            .store
+            .application_store()
             .find_application_by_repository(&described.repository)
             .await
         {

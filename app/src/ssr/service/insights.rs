@@ -8,11 +8,13 @@ use std::collections::HashSet;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
 
-use super::deployments::week_start;
-use super::{now, require, store_error, Service};
+use super::state::{require, Service};
 use crate::error::AppError;
 use crate::model::*;
+use crate::ssr::clock::now;
+use crate::ssr::clock::week_start;
 use crate::ssr::ordering::compare_identifiers;
+use crate::ssr::store::store_error;
 use crate::ssr::InsightRecord;
 
 /// The range measured unless the caller gives one.
@@ -22,7 +24,7 @@ const MAX_DAYS: i64 = 3 * 366;
 
 impl Service {
     /// Delivery metrics for one application or all, in one environment or production.
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username))]
     pub async fn insights(&self, actor: &User, query: InsightsQuery) -> Result<Insights, AppError> {
         require(actor, Role::Viewer)?;
         let mut errors = vec![];
@@ -42,13 +44,13 @@ impl Service {
         }
         let application = match query.application_id {
             Some(id) => Some(known(
-                self.store.get_application(id).await,
+                self.application_store().get_application(id).await,
                 "applicationId",
             )?),
             None => None,
         };
         let environments = self
-            .store
+            .environment_store()
             .list_environments(true)
             .await
             .map_err(store_error("environment"))?;
@@ -76,7 +78,7 @@ impl Service {
         };
         let ids: Vec<Uuid> = measured.iter().map(|e| e.id).collect();
         let rows = self
-            .store
+            .insight_store()
             .insight_rows(&ids, application.as_ref().map(|a| a.id), from, to)
             .await
             .map_err(store_error("deployment"))?;

@@ -6,10 +6,12 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::audit::{entry, Target};
-use super::deployments::CLOCK_SKEW;
-use super::{now, require, store_error, Service};
+use super::state::{require, Change, Service};
 use crate::error::{AppError, FieldError};
 use crate::model::*;
+use crate::ssr::clock::now;
+use crate::ssr::clock::CLOCK_SKEW;
+use crate::ssr::store::store_error;
 use crate::ssr::store::{IdempotencyClaim, IdempotencyRecord, Inserted, NewDeployment, StoreError};
 
 /// How long a key's first answer is replayed (the IETF draft leaves it to the server).
@@ -98,12 +100,20 @@ fn request_hash(request: &RecordDeploymentRequest) -> String {
     format!("{:x}", Sha256::digest(&canonical))
 }
 
+/// The version a record deploys.
+enum VersionToDeploy {
+    /// One the application already has.
+    Known(Uuid),
+    /// One to register in the same transaction (`createVersion`).
+    New(Version),
+}
+
 impl Service {
     /// Records one deployment, as the story asks: the version must belong to the application,
     /// the date must not be in the future, and the record is immutable from then on. With an
     /// idempotency key, a repeat of the same request within 24 hours answers what the first one
     /// recorded and records nothing; the same key with another request is refused.
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username))]
     pub async fn record_deployment(
         &self,
         actor: &User,
@@ -123,7 +133,7 @@ impl Service {
                     expired_before: at - IDEMPOTENCY_WINDOW,
                 };
                 let earlier = self
-                    .store
+                    .deployment_store()
                     .find_idempotency_key(actor.id, key, claim.expired_before)
                     .await
                     .map_err(store_error("idempotency key"))?;
@@ -155,12 +165,19 @@ impl Service {
 
         let application = self.resolve_application(&request, &mut errors).await?;
         let environment = self.resolve_environment(&request, &mut errors).await?;
-        let (version_id, new_version) = self
+        let version = self
             .resolve_version(&request, application.as_ref(), at, &mut errors)
             .await?;
         finish(errors)?;
-        let (Some(application), Some(environment)) = (application, environment) else {
+        // Each of them is missing only with an error reported, and there were none.
+        let (Some(application), Some(environment), Some(version)) =
+            (application, environment, version)
+        else {
             return Err(AppError::Internal);
+        };
+        let (version_id, new_version) = match version {
+            VersionToDeploy::Known(id) => (id, None),
+            VersionToDeploy::New(version) => (version.id, Some(version)),
         };
 
         let deployment = NewDeployment {
@@ -191,7 +208,7 @@ impl Service {
             .outbox_for("deployment.recorded", deployment.id, environment.id)
             .await?;
         let inserted = self
-            .store
+            .deployment_store()
             .insert_deployment(
                 &deployment,
                 new_version.as_ref(),
@@ -214,7 +231,7 @@ impl Service {
             "deployment recorded"
         );
         // Nobody listening is fine.
-        self.announce(deployment.id);
+        self.announce(Change::Deployment(deployment.id));
         self.wake_notifier(&outbox);
         Ok(Recorded {
             deployment: self.get_deployment(actor, deployment.id).await?,
@@ -256,7 +273,7 @@ impl Service {
             None => return Ok(None),
             Some(Named::Id(id)) => (
                 missing(
-                    self.store.get_application(id).await,
+                    self.application_store().get_application(id).await,
                     "application",
                     "applicationId",
                     || "no application has this id".into(),
@@ -267,7 +284,7 @@ impl Service {
             // Never created implicitly: a typo must not add a row to the matrix.
             Some(Named::Name(name)) => (
                 missing(
-                    self.store.find_application(name).await,
+                    self.application_store().find_application(name).await,
                     "application",
                     "application",
                     || format!("Unknown application '{name}'"),
@@ -299,7 +316,7 @@ impl Service {
             None => return Ok(None),
             Some(Named::Id(id)) => (
                 missing(
-                    self.store.get_environment(id).await,
+                    self.environment_store().get_environment(id).await,
                     "environment",
                     "environmentId",
                     || "no environment has this id".into(),
@@ -310,7 +327,7 @@ impl Service {
             // Never created implicitly: a typo must not add a column to the matrix.
             Some(Named::Name(name)) => (
                 missing(
-                    self.store.find_environment(name).await,
+                    self.environment_store().find_environment(name).await,
                     "environment",
                     "environment",
                     || format!("Unknown environment '{name}'"),
@@ -328,15 +345,15 @@ impl Service {
         }))
     }
 
-    /// The version to deploy: its id, and the version to register first when `createVersion`
-    /// asked for one the application does not have yet.
+    /// The version to deploy: one the application has, or one to register first when
+    /// `createVersion` asked for one it does not have yet; None when `errors` says why not.
     async fn resolve_version(
         &self,
         request: &RecordDeploymentRequest,
         application: Option<&Application>,
         at: chrono::DateTime<chrono::Utc>,
         errors: &mut Vec<FieldError>,
-    ) -> Result<(Uuid, Option<Version>), AppError> {
+    ) -> Result<Option<VersionToDeploy>, AppError> {
         let named = one_of(
             ("versionId", request.version_id),
             ("version", request.version.as_deref()),
@@ -363,9 +380,9 @@ impl Service {
             ));
         }
         let version = match named {
-            None => return Ok((Uuid::nil(), None)),
+            None => return Ok(None),
             Some(Named::Id(id)) => missing(
-                self.store.get_version(id).await,
+                self.version_store().get_version(id).await,
                 "version",
                 "versionId",
                 || "no version has this id".into(),
@@ -382,9 +399,13 @@ impl Service {
                 // A name is only ever looked up within the application, so it can never
                 // resolve to another application's version.
                 let Some(application) = application else {
-                    return Ok((Uuid::nil(), None));
+                    return Ok(None);
                 };
-                match self.store.find_version(application.id, identifier).await {
+                match self
+                    .version_store()
+                    .find_version(application.id, identifier)
+                    .await
+                {
                     Ok(version) => {
                         if let (Some(given), Some(known)) = (&commit, &version.commit_sha) {
                             if given != known {
@@ -410,7 +431,7 @@ impl Service {
                             created_at: at,
                             archived_at: None,
                         };
-                        return Ok((version.id, Some(version)));
+                        return Ok(Some(VersionToDeploy::New(version)));
                     }
                     Err(StoreError::NotFound) => {
                         errors.push(FieldError::new(
@@ -430,10 +451,10 @@ impl Service {
         Ok(match version {
             Some(version) if version.archived_at.is_some() => {
                 errors.push(FieldError::new(field, "this version is archived"));
-                (Uuid::nil(), None)
+                None
             }
-            Some(version) => (version.id, None),
-            None => (Uuid::nil(), None),
+            Some(version) => Some(VersionToDeploy::Known(version.id)),
+            None => None,
         })
     }
 }

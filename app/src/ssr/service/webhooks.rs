@@ -12,9 +12,11 @@ use uuid::Uuid;
 
 use super::access::random_secret;
 use super::audit::{entry, Target};
-use super::{now, require, store_error, Service};
+use super::state::{require, Service};
 use crate::error::{AppError, FieldError};
 use crate::model::*;
+use crate::ssr::clock::now;
+use crate::ssr::store::store_error;
 use crate::ssr::WebhookRecord;
 
 /// How a delivery's retries are paced and whether private addresses may be called.
@@ -140,7 +142,7 @@ fn check_url(url: &str, allow_private: bool, errors: &mut Vec<FieldError>) -> St
 }
 
 impl Service {
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username))]
     pub async fn create_webhook(
         &self,
         actor: &User,
@@ -175,7 +177,7 @@ impl Service {
         }
         if let Some(ids) = &input.environment_ids {
             let known = self
-                .store
+                .environment_store()
                 .list_environments(true)
                 .await
                 .map_err(store_error("environment"))?;
@@ -209,7 +211,7 @@ impl Service {
             Target::of("webhook", record.id),
             Some(serde_json::json!({"url": {"before": null, "after": record.url}})),
         );
-        self.store
+        self.webhook_store()
             .insert_webhook(&record, &[audit])
             .await
             .map_err(store_error("a webhook"))?;
@@ -219,18 +221,18 @@ impl Service {
         })
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username))]
     pub async fn list_webhooks(&self, actor: &User) -> Result<Vec<Webhook>, AppError> {
         require(actor, Role::Admin)?;
         let records = self
-            .store
+            .webhook_store()
             .list_webhooks()
             .await
             .map_err(store_error("webhook"))?;
         Ok(records.into_iter().map(to_webhook).collect())
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, %id))]
     pub async fn delete_webhook(&self, actor: &User, id: Uuid) -> Result<(), AppError> {
         require(actor, Role::Admin)?;
         let audit = entry(
@@ -239,13 +241,13 @@ impl Service {
             Target::of("webhook", id),
             None,
         );
-        self.store
+        self.webhook_store()
             .delete_webhook(id, &[audit])
             .await
             .map_err(store_error("webhook"))
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, %id))]
     pub async fn webhook_deliveries(
         &self,
         actor: &User,
@@ -253,14 +255,14 @@ impl Service {
     ) -> Result<Vec<WebhookDelivery>, AppError> {
         require(actor, Role::Admin)?;
         self.webhook(id).await?;
-        self.store
+        self.webhook_store()
             .list_webhook_deliveries(id)
             .await
             .map_err(store_error("webhook"))
     }
 
     /// Queues a `ping` to the webhook, to check it is wired up.
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, %id))]
     pub async fn send_test_notification(
         &self,
         actor: &User,
@@ -272,7 +274,7 @@ impl Service {
     }
 
     /// Queues a delivery from the webhook's log once more (same event, same deployment).
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id, %delivery_id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, %id, %delivery_id))]
     pub async fn redeliver(
         &self,
         actor: &User,
@@ -290,7 +292,7 @@ impl Service {
     }
 
     async fn webhook(&self, id: Uuid) -> Result<WebhookRecord, AppError> {
-        self.store
+        self.webhook_store()
             .list_webhooks()
             .await
             .map_err(store_error("webhook"))?
@@ -306,7 +308,7 @@ impl Service {
         deployment_id: Option<Uuid>,
     ) -> Result<WebhookDelivery, AppError> {
         let delivery = pending(webhook_id, event, deployment_id);
-        self.store
+        self.webhook_store()
             .insert_webhook_deliveries(std::slice::from_ref(&delivery))
             .await
             .map_err(store_error("webhook"))?;
@@ -323,7 +325,7 @@ impl Service {
         environment_id: Uuid,
     ) -> Result<Vec<WebhookDelivery>, AppError> {
         let webhooks = self
-            .store
+            .webhook_store()
             .list_webhooks()
             .await
             .map_err(store_error("webhook"))?;
@@ -349,7 +351,7 @@ impl Service {
     ) -> Result<Vec<Notification>, AppError> {
         let at = now();
         let due = self
-            .store
+            .webhook_store()
             .claim_webhook_deliveries(at, at + lease, limit)
             .await
             .map_err(store_error("webhook"))?;
@@ -357,7 +359,7 @@ impl Service {
             return Ok(vec![]);
         }
         let webhooks = self
-            .store
+            .webhook_store()
             .list_webhooks()
             .await
             .map_err(store_error("webhook"))?;
@@ -424,7 +426,7 @@ impl Service {
                 delivery.last_error = Some(error.chars().take(500).collect());
             }
         }
-        self.store
+        self.webhook_store()
             .finish_webhook_delivery(&delivery)
             .await
             .map_err(store_error("webhook"))
@@ -437,8 +439,8 @@ impl Service {
         delivery: &WebhookDelivery,
     ) -> Result<String, AppError> {
         let deployment = match delivery.deployment_id {
-            Some(id) => Some(super::deployments::to_deployment(
-                self.store
+            Some(id) => Some(crate::ssr::records::to_deployment(
+                self.history_store()
                     .get_deployment(id)
                     .await
                     .map_err(store_error("deployment"))?,

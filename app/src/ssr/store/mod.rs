@@ -5,6 +5,8 @@
 
 use async_trait::async_trait;
 
+use crate::error::AppError;
+
 mod access;
 mod audit;
 mod catalogue;
@@ -93,4 +95,26 @@ pub trait Store:
     /// Stored instants outside 1970–9999 (written before migration 0007 refused them), as
     /// "table id column value" lines for the start-up report.
     async fn out_of_range_instants(&self) -> Result<Vec<String>, StoreError>;
+}
+
+/// Turns a storage failure into the error a caller sees; `what` names the missing thing.
+pub fn store_error(what: &str) -> impl Fn(StoreError) -> AppError + '_ {
+    move |err| match err {
+        StoreError::NotFound => AppError::NotFound(format!("{what} not found")),
+        StoreError::Conflict(field) => AppError::Conflict {
+            field: field.to_string(),
+            message: format!("{what} with this {field} already exists"),
+        },
+        StoreError::Invalid(cause) => {
+            tracing::warn!(error = %cause, "the database refused a value while handling {what}");
+            AppError::field(
+                "request",
+                "contains a value the database cannot store (control characters, or dates outside 1970-01-01 to 9999-12-31)",
+            )
+        }
+        StoreError::Other(cause) => {
+            tracing::error!(error = %cause, "storage failure while handling {what}");
+            AppError::Internal
+        }
+    }
 }

@@ -15,7 +15,7 @@ pub(super) use secrets::{random_secret, secret_hash};
 
 use chrono::Duration;
 
-use super::Service;
+use super::state::Service;
 use crate::model::Secret;
 
 /// How long sessions live and how hard login guessing is throttled.

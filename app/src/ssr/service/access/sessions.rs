@@ -6,8 +6,10 @@ use super::secrets::{decoy_hash, random_secret, secret_hash, verify_password};
 use super::Credential;
 use crate::error::AppError;
 use crate::model::*;
+use crate::ssr::clock::now;
 use crate::ssr::service::audit::{entry, Target};
-use crate::ssr::service::{now, store_error, Service};
+use crate::ssr::service::state::Service;
+use crate::ssr::store::store_error;
 use crate::ssr::store::{SessionRecord, StoreError};
 
 impl Service {
@@ -34,7 +36,7 @@ impl Service {
             (client_key.as_str(), self.policy.free_failures_per_client),
         ];
         self.refuse_while_throttled(&keys, at, since).await?;
-        let found = match self.store.find_credentials(username).await {
+        let found = match self.user_store().find_credentials(username).await {
             Ok(found) => Some(found),
             Err(StoreError::NotFound) => None,
             Err(err) => return Err(store_error("user")(err)),
@@ -71,7 +73,7 @@ impl Service {
         };
         let mut signed_in = entry(Some(&user), "auth.login", Target::of("user", user.id), None);
         signed_in.client_address = Some(client.to_string());
-        self.store
+        self.credential_store()
             .insert_session(&session, &[signed_in])
             .await
             .map_err(store_error("session"))?;
@@ -83,13 +85,13 @@ impl Service {
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn logout(&self, session_secret: &Secret) -> Result<(), AppError> {
         let hash = secret_hash(session_secret.expose());
-        let session = match self.store.get_session(&hash).await {
+        let session = match self.credential_store().get_session(&hash).await {
             Ok(session) => session,
             Err(StoreError::NotFound) => return Ok(()),
             Err(err) => return Err(store_error("session")(err)),
         };
         let user = self
-            .store
+            .user_store()
             .get_user(session.user_id)
             .await
             .map_err(store_error("user"))?;
@@ -99,7 +101,7 @@ impl Service {
             Target::of("user", user.id),
             None,
         );
-        self.store
+        self.credential_store()
             .delete_session(&hash, &[signed_out])
             .await
             .map_err(store_error("session"))
@@ -117,14 +119,18 @@ impl Service {
         let user_id = match credential {
             Credential::Session(secret) => {
                 let hash = secret_hash(secret.expose());
-                let session = self.store.get_session(&hash).await.map_err(unauthorized)?;
+                let session = self
+                    .credential_store()
+                    .get_session(&hash)
+                    .await
+                    .map_err(unauthorized)?;
                 if at > session.expires_at || at > session.last_seen_at + self.policy.session_idle {
-                    let _ = self.store.delete_session(&hash, &[]).await;
+                    let _ = self.credential_store().delete_session(&hash, &[]).await;
                     return Err(AppError::Unauthorized);
                 }
                 // Write at most once a minute per session, not on every request.
                 if at - session.last_seen_at > Duration::minutes(1) {
-                    self.store
+                    self.credential_store()
                         .touch_session(&hash, at)
                         .await
                         .map_err(store_error("session"))?;
@@ -133,7 +139,7 @@ impl Service {
             }
             Credential::Bearer(secret) => {
                 let token = self
-                    .store
+                    .credential_store()
                     .find_token(&secret_hash(secret.expose()))
                     .await
                     .map_err(unauthorized)?;
@@ -144,7 +150,7 @@ impl Service {
                     .last_used_at
                     .is_none_or(|last| at - last > Duration::minutes(1))
                 {
-                    self.store
+                    self.credential_store()
                         .touch_token(token.id, at)
                         .await
                         .map_err(store_error("token"))?;
@@ -153,9 +159,13 @@ impl Service {
                 token.user_id
             }
         };
-        let user = self.store.get_user(user_id).await.map_err(unauthorized)?;
+        let user = self
+            .user_store()
+            .get_user(user_id)
+            .await
+            .map_err(unauthorized)?;
         if user.disabled_at.is_some() {
-            let _ = self.store.delete_sessions_of(user.id).await;
+            let _ = self.credential_store().delete_sessions_of(user.id).await;
             return Err(AppError::Unauthorized);
         }
         Ok((user, token_name))

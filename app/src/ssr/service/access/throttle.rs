@@ -4,7 +4,8 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::error::AppError;
-use crate::ssr::service::{store_error, Service};
+use crate::ssr::service::state::Service;
+use crate::ssr::store::store_error;
 
 /// How long to wait after `failures` failures of which `free` cost nothing: 1 s after the first
 /// one past them, doubling with each further one, at most `max`.
@@ -26,7 +27,7 @@ impl Service {
     ) -> Result<(), AppError> {
         for &(key, free) in keys {
             let failures = self
-                .store
+                .user_store()
                 .login_failures(key, since)
                 .await
                 .map_err(store_error("sign-in throttle"))?;
@@ -58,7 +59,7 @@ impl Service {
         let mut audit = Some(audit);
         for &(key, _) in keys {
             let entries: Vec<_> = audit.take().into_iter().collect();
-            self.store
+            self.user_store()
                 .record_login_failure(key, at, since, &entries)
                 .await
                 .map_err(store_error("sign-in throttle"))?;
@@ -68,7 +69,7 @@ impl Service {
 
     /// Forgets `key`'s failures (after a successful sign-in).
     pub(super) async fn forgive_failures(&self, key: &str) -> Result<(), AppError> {
-        self.store
+        self.user_store()
             .clear_login_failures(key)
             .await
             .map_err(store_error("sign-in throttle"))

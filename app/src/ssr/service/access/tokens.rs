@@ -6,19 +6,21 @@ use uuid::Uuid;
 use super::secrets::{random_secret, secret_hash};
 use crate::error::{AppError, FieldError};
 use crate::model::*;
+use crate::ssr::clock::now;
 use crate::ssr::service::audit::{entry, Target};
-use crate::ssr::service::{now, store_error, Service};
+use crate::ssr::service::state::Service;
+use crate::ssr::store::store_error;
 
 impl Service {
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username))]
     pub async fn list_tokens(&self, actor: &User) -> Result<Vec<ApiToken>, AppError> {
-        self.store
+        self.credential_store()
             .list_tokens(actor.id)
             .await
             .map_err(store_error("token"))
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username))]
     pub async fn create_token(
         &self,
         actor: &User,
@@ -42,7 +44,7 @@ impl Service {
             expires_at: input.expires_at.map(|t| t.trunc_subsecs(6)),
             revoked_at: None,
         };
-        self.store
+        self.credential_store()
             .insert_token(
                 &token,
                 &secret_hash(secret.expose()),
@@ -62,17 +64,17 @@ impl Service {
     }
 
     /// Revokes one of the actor's own tokens (admins may revoke anyone's).
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, %id))]
     pub async fn revoke_token(&self, actor: &User, id: Uuid) -> Result<ApiToken, AppError> {
         let token = self
-            .store
+            .credential_store()
             .get_token(id)
             .await
             .map_err(store_error("token"))?;
         if token.user_id != actor.id && !actor.can(Role::Admin) {
             return Err(AppError::NotFound("token not found".into()));
         }
-        self.store
+        self.credential_store()
             .revoke_token(
                 id,
                 now(),
@@ -85,6 +87,9 @@ impl Service {
             )
             .await
             .map_err(store_error("token"))?;
-        self.store.get_token(id).await.map_err(store_error("token"))
+        self.credential_store()
+            .get_token(id)
+            .await
+            .map_err(store_error("token"))
     }
 }

@@ -5,8 +5,10 @@ use uuid::Uuid;
 use super::secrets::{hash_password, random_secret};
 use crate::error::{AppError, FieldError};
 use crate::model::*;
+use crate::ssr::clock::now;
 use crate::ssr::service::audit::{changes, entry, Target};
-use crate::ssr::service::{now, require, store_error, Service};
+use crate::ssr::service::state::{require, Service};
+use crate::ssr::store::store_error;
 
 fn check_username(username: &str, errors: &mut Vec<FieldError>) -> String {
     let username = required_text("username", username, USERNAME_MAX, errors);
@@ -29,7 +31,7 @@ impl Service {
         configured_password: Option<&Secret>,
     ) -> Result<Option<Secret>, AppError> {
         let count = self
-            .store
+            .user_store()
             .count_users()
             .await
             .map_err(store_error("user"))?;
@@ -53,7 +55,7 @@ impl Service {
             disabled_at: None,
         };
         let hash = hash_password(password).await?;
-        self.store
+        self.user_store()
             .insert_user(
                 &admin,
                 &hash,
@@ -73,7 +75,7 @@ impl Service {
     /// A user by name, for server-side tasks that act as a known user (the demo loader).
     #[tracing::instrument(level = "debug", skip_all)]
     pub async fn user_by_username(&self, username: &str) -> Result<User, AppError> {
-        self.store
+        self.user_store()
             .find_credentials(username)
             .await
             .map(|(user, _)| user)
@@ -82,13 +84,16 @@ impl Service {
 
     // ---- users (admin) ----
 
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username))]
     pub async fn list_users(&self, actor: &User) -> Result<Vec<User>, AppError> {
         require(actor, Role::Admin)?;
-        self.store.list_users().await.map_err(store_error("user"))
+        self.user_store()
+            .list_users()
+            .await
+            .map_err(store_error("user"))
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username))]
     pub async fn create_user(&self, actor: &User, input: NewUser) -> Result<User, AppError> {
         require(actor, Role::Admin)?;
         let mut errors = vec![];
@@ -111,7 +116,7 @@ impl Service {
             disabled_at: None,
         };
         let hash = hash_password(input.password).await?;
-        self.store
+        self.user_store()
             .insert_user(
                 &user,
                 &hash,
@@ -130,7 +135,7 @@ impl Service {
 
     /// Changes role, display name, disabled state or password. Disabling or resetting the
     /// password ends the user's sessions.
-    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, id = %actor.id, %id))]
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, %id))]
     pub async fn update_user(
         &self,
         actor: &User,
@@ -138,7 +143,11 @@ impl Service {
         patch: UserPatch,
     ) -> Result<User, AppError> {
         require(actor, Role::Admin)?;
-        let before = self.store.get_user(id).await.map_err(store_error("user"))?;
+        let before = self
+            .user_store()
+            .get_user(id)
+            .await
+            .map_err(store_error("user"))?;
         let mut user = before.clone();
         let mut errors = vec![];
         if let Some(display_name) = &patch.display_name {
@@ -175,7 +184,7 @@ impl Service {
             } else {
                 "user.updated"
             };
-            self.store
+            self.user_store()
                 .update_user(
                     &user,
                     at,
@@ -199,13 +208,13 @@ impl Service {
                 Target::of("user", id),
                 None,
             );
-            self.store
+            self.user_store()
                 .set_password_hash(id, &hash, at, &[reset])
                 .await
                 .map_err(store_error("user"))?;
         }
         if user.disabled_at.is_some() || password_changed {
-            self.store
+            self.credential_store()
                 .delete_sessions_of(id)
                 .await
                 .map_err(store_error("session"))?;

@@ -7,16 +7,16 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::store_error;
 use crate::error::AppError;
 use crate::model::{Application, Environment, MatrixCell};
+use crate::ssr::store::store_error;
 use crate::ssr::store::Store;
 
 /// The matrix's rows and columns. Any change to them moves the matrix epoch, and whatever keeps
 /// a layout reads it again then, so it is as current as what it lays out.
-pub(super) struct Layout {
-    pub(super) applications: Vec<Application>,
-    pub(super) environments: Vec<Environment>,
+pub(crate) struct Layout {
+    pub(crate) applications: Vec<Application>,
+    pub(crate) environments: Vec<Environment>,
     /// Where each application's row and environment's column is.
     rows: HashMap<Uuid, usize>,
     columns: HashMap<Uuid, usize>,
@@ -28,7 +28,7 @@ pub(super) struct Layout {
 
 impl Layout {
     /// The active applications and environments as the database holds them now.
-    pub(super) async fn read(store: &dyn Store, what: &'static str) -> Result<Self, AppError> {
+    pub(crate) async fn read(store: &dyn Store, what: &'static str) -> Result<Self, AppError> {
         let failed = store_error(what);
         let applications = store.list_applications(false).await.map_err(&failed)?;
         let environments = store.list_environments(false).await.map_err(&failed)?;
@@ -72,18 +72,18 @@ impl Layout {
         }
     }
 
-    pub(super) fn row(&self, application_id: Uuid) -> Option<usize> {
+    pub(crate) fn row(&self, application_id: Uuid) -> Option<usize> {
         self.rows.get(&application_id).copied()
     }
 
-    pub(super) fn column(&self, environment_id: Uuid) -> Option<usize> {
+    pub(crate) fn column(&self, environment_id: Uuid) -> Option<usize> {
         self.columns.get(&environment_id).copied()
     }
 
     /// Appends the cell of the pair at (`row`, `column`) whose deployment is `end`: the same
     /// bytes as [`CurrentDeploymentState`](crate::model::CurrentDeploymentState)'s serde JSON
     /// (a test compares them).
-    pub(super) fn write_cell(
+    pub(crate) fn write_cell(
         &self,
         body: &mut Vec<u8>,
         row: usize,
@@ -97,18 +97,18 @@ impl Layout {
 }
 
 /// A cell but for its pair: the deployment shown, borrowing its version's and deployer's names.
-pub(super) struct CellEnd<'a> {
-    pub(super) version_id: Uuid,
-    pub(super) version_identifier: &'a str,
-    pub(super) deployment_date: DateTime<Utc>,
-    pub(super) deployed_by: Option<&'a str>,
-    pub(super) deployment_id: Uuid,
-    pub(super) is_rollback: bool,
+pub(crate) struct CellEnd<'a> {
+    pub(crate) version_id: Uuid,
+    pub(crate) version_identifier: &'a str,
+    pub(crate) deployment_date: DateTime<Utc>,
+    pub(crate) deployed_by: Option<&'a str>,
+    pub(crate) deployment_id: Uuid,
+    pub(crate) is_rollback: bool,
 }
 
 impl CellEnd<'_> {
     /// The cell as the dashboard shows it, at (`row`, `column`) of its page.
-    pub(super) fn matrix_cell(&self, row: u32, column: u32) -> MatrixCell {
+    pub(crate) fn matrix_cell(&self, row: u32, column: u32) -> MatrixCell {
         MatrixCell {
             row,
             column,

@@ -1,7 +1,13 @@
 //! What a server keeps between requests (the full matrix, the time-travel lists, the dashboard's
 //! figures) for as long as the database's matrix stamp vouches for it. The stamp is read from the
 //! database on every request, so a change made through another server on the same database is
-//! seen at once.
+//! seen at once. This module depends on the model and the store only; the service uses it, and
+//! it never uses the service.
+
+pub(crate) mod figures;
+pub(crate) mod grid;
+pub(crate) mod matrix;
+pub(crate) mod timelines;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -9,12 +15,12 @@ use std::sync::Arc;
 
 use uuid::Uuid;
 
-use super::store_error;
 use crate::error::AppError;
+use crate::ssr::store::store_error;
 use crate::ssr::store::{MatrixStamp, Store};
 
 /// A state read from the database and brought up to date from it.
-pub(super) trait Keepable: Clone + Send + Sync + Sized + 'static {
+pub(crate) trait Keepable: Clone + Send + Sync + Sized + 'static {
     /// The stamp the state was read (or last brought up to date) at.
     fn stamp(&self) -> MatrixStamp;
     /// Reads it whole; at least as new as `stamp`.
@@ -35,14 +41,14 @@ pub(super) trait Keepable: Clone + Send + Sync + Sized + 'static {
     ) -> impl Future<Output = Result<Option<Self>, AppError>> + Send;
 }
 
-pub(super) struct Kept<T> {
+pub(crate) struct Kept<T> {
     /// Async: whoever brings the state up to date holds it across the database reads, and the
     /// requests waiting meanwhile then find the new one kept instead of reading their own.
     slot: tokio::sync::Mutex<Option<Arc<T>>>,
 }
 
 impl<T: Keepable> Kept<T> {
-    pub(super) fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             slot: tokio::sync::Mutex::new(None),
         }
@@ -50,7 +56,7 @@ impl<T: Keepable> Kept<T> {
 
     /// The state at least as new as the database's stamp when called: the kept one, brought
     /// up to date when only some pairs changed, or read whole.
-    pub(super) async fn get(&self, store: &dyn Store) -> Result<Arc<T>, AppError> {
+    pub(crate) async fn get(&self, store: &dyn Store) -> Result<Arc<T>, AppError> {
         let stamp = store.matrix_stamp().await.map_err(store_error("matrix"))?;
         let mut slot = self.slot.lock().await;
         if let Some(kept) =
@@ -83,7 +89,7 @@ type Pair = (Uuid, Uuid);
 /// Revisions come from one rising counter, so the pairs changed since are those above the
 /// highest seen, and the stamp's sum vouches that none committed out of counter order.
 #[derive(Clone)]
-pub(super) struct Revisions {
+pub(crate) struct Revisions {
     epoch: i64,
     /// The pairs as read (shown or not, archived ones too), sorted; fixed until read again, so
     /// every generation of a kept state shares them.
@@ -100,7 +106,7 @@ pub(super) struct Revisions {
 }
 
 impl Revisions {
-    pub(super) async fn read(store: &dyn Store, what: &'static str) -> Result<Self, AppError> {
+    pub(crate) async fn read(store: &dyn Store, what: &'static str) -> Result<Self, AppError> {
         let read = store
             .pair_revisions(true)
             .await
@@ -130,12 +136,12 @@ impl Revisions {
     }
 
     /// Whether the pair had a revision when read.
-    pub(super) fn knew(&self, pair: &Pair) -> bool {
+    pub(crate) fn knew(&self, pair: &Pair) -> bool {
         self.pairs.binary_search(pair).is_ok()
     }
 
     /// Records a pair's new revision (once the state has taken in its change).
-    pub(super) fn set(&mut self, pair: Pair, revision: i64) {
+    pub(crate) fn set(&mut self, pair: Pair, revision: i64) {
         let old = match self.pairs.binary_search(&pair) {
             Ok(i) => std::mem::replace(&mut self.revisions[i], revision),
             Err(_) => self.added.insert(pair, revision).unwrap_or(0),
@@ -149,7 +155,7 @@ impl Revisions {
     /// row removed, an application or environment changed), or more than `most` changed.
     /// Usually one small read; when the sum says a change committed out of counter order
     /// (PostgreSQL's writers draw before they commit), every revision is compared.
-    pub(super) async fn changed(
+    pub(crate) async fn changed(
         &self,
         store: &dyn Store,
         what: &'static str,

@@ -16,16 +16,16 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::deployments::is_rollback;
 use super::grid::{CellEnd, Layout};
-use super::kept::{Keepable, Revisions};
-use super::matrix_cache::next_array_chunk;
-use super::store_error;
+use super::matrix::next_array_chunk;
+use super::{Keepable, Revisions};
 use crate::error::AppError;
 use crate::model::{
     Application, ApplicationRef, CurrentDeploymentState, Environment, EnvironmentRef, MatrixCell,
     VersionRef,
 };
+use crate::ssr::records::is_rollback;
+use crate::ssr::store::store_error;
 use crate::ssr::store::{MatrixStamp, PairFilter, Store, TimelineRecord, VersionBrief};
 
 /// More changed pairs than this: read every pair again rather than one statement per pair.
@@ -97,14 +97,14 @@ struct Moment {
 }
 
 #[derive(Clone)]
-pub(super) struct Timelines {
+pub(crate) struct Timelines {
     stamp: MatrixStamp,
     /// What the revisions were when read before the lists, and as changes were taken in
     /// (pairs first deployed to since included).
     revisions: Revisions,
     /// The active rows and columns in matrix order. Any change to them moves the epoch, and
     /// with it everything is read again, so they are as current as the lists.
-    pub(super) layout: Arc<Layout>,
+    pub(crate) layout: Arc<Layout>,
     /// Each active application's row of lists (same index as its row); a change to a
     /// pair replaces its row. Pairs of archived rows or columns are not kept (bringing one
     /// back moves the epoch, and everything is read again).
@@ -273,7 +273,7 @@ impl Timelines {
     }
 
     /// The active applications `pairs` names (all, or one).
-    pub(super) fn applications_of(&self, pairs: PairFilter) -> Vec<Application> {
+    pub(crate) fn applications_of(&self, pairs: PairFilter) -> Vec<Application> {
         (self.layout.applications.iter())
             .filter(|a| pairs.application_id.is_none_or(|id| id == a.id))
             .cloned()
@@ -374,7 +374,7 @@ impl Timelines {
     }
 
     /// As [`Self::found_at`], each as the deployment's state with its row and column.
-    pub(super) fn states_at<'a>(
+    pub(crate) fn states_at<'a>(
         &'a self,
         applications: &'a [Application],
         environment: Option<Uuid>,
@@ -385,7 +385,7 @@ impl Timelines {
     }
 
     /// As [`Self::found_at`] for every environment, as the dashboard shows the cells.
-    pub(super) fn matrix_cells_at(
+    pub(crate) fn matrix_cells_at(
         &self,
         applications: &[Application],
         at: DateTime<Utc>,
@@ -397,7 +397,7 @@ impl Timelines {
 
     /// As [`Self::states_at`], as the REST API's JSON list (for a page of rows; the whole
     /// matrix is streamed by [`TimeTravelJsonChunks`]).
-    pub(super) fn json_at(
+    pub(crate) fn json_at(
         &self,
         applications: &[Application],
         environment: Option<Uuid>,
@@ -437,7 +437,7 @@ impl Timelines {
 /// The time-travel JSON of whole rows, `[cell,cell,…]`, written row by row while the body
 /// streams, in chunks (see [`next_array_chunk`]). Written whole, each response in flight held
 /// its own copy of a body that grows with the organisation.
-pub(super) struct TimeTravelJsonChunks {
+pub(crate) struct TimeTravelJsonChunks {
     timelines: Arc<Timelines>,
     applications: Vec<Application>,
     environment: Option<Uuid>,
@@ -449,7 +449,7 @@ pub(super) struct TimeTravelJsonChunks {
 }
 
 impl TimeTravelJsonChunks {
-    pub(super) fn new(
+    pub(crate) fn new(
         timelines: Arc<Timelines>,
         applications: Vec<Application>,
         environment: Option<Uuid>,

@@ -11,12 +11,12 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::deployments::to_current_state;
 use super::grid::{CellEnd, Layout};
-use super::kept::{Keepable, Revisions};
-use super::store_error;
+use super::{Keepable, Revisions};
 use crate::error::AppError;
 use crate::model::{Application, MatrixCell};
+use crate::ssr::records::to_current_state;
+use crate::ssr::store::store_error;
 use crate::ssr::store::{CurrentStateRecord, MatrixStamp, PairFilter, Store};
 
 /// More changed pairs than this since the kept matrix: rebuild it whole in one query instead
@@ -26,11 +26,11 @@ const MOST_PAIRS_PATCHED: usize = 32;
 /// The full current-state matrix: each shown pair's current deployment, compactly (the
 /// dashboard's cells and the REST API's JSON are written from it per request).
 #[derive(Clone)]
-pub(super) struct Matrix {
+pub(crate) struct Matrix {
     stamp: MatrixStamp,
     /// What the revisions were when read before the cells, and as changes were taken in.
     revisions: Revisions,
-    pub(super) layout: Arc<Layout>,
+    pub(crate) layout: Arc<Layout>,
     /// Per row of `layout`, each column's cell. Rows apart: while a response still streams a
     /// generation, the next change copies only its pair's row, not the matrix.
     rows: Vec<Arc<Vec<Option<KeptCell>>>>,
@@ -174,7 +174,7 @@ impl Matrix {
 
     /// The cells of these applications' rows as the dashboard shows them (rows numbered as
     /// in `applications`).
-    pub(super) fn matrix_cells(&self, applications: &[Application]) -> Vec<MatrixCell> {
+    pub(crate) fn matrix_cells(&self, applications: &[Application]) -> Vec<MatrixCell> {
         (0..)
             .zip(applications)
             .filter_map(|(shown, application)| Some((shown, self.layout.row(application.id)?)))
@@ -203,7 +203,7 @@ pub struct MatrixJsonChunks {
 const CHUNK_BYTES: usize = 64 * 1024;
 
 impl MatrixJsonChunks {
-    pub(super) fn new(matrix: Arc<Matrix>) -> Self {
+    pub(crate) fn new(matrix: Arc<Matrix>) -> Self {
         Self {
             matrix,
             next_row: 0,
@@ -230,7 +230,7 @@ impl Iterator for MatrixJsonChunks {
 /// The next chunk of a JSON array streamed item by item (the whole matrix, time travel's
 /// rows): `[` before item 0, then items from `*next` on, each appended by `write`, until the
 /// chunk holds about [`CHUNK_BYTES`], and `]` after the last one; None once that was sent.
-pub(super) fn next_array_chunk(
+pub(crate) fn next_array_chunk(
     next: &mut usize,
     items: usize,
     done: &mut bool,
@@ -263,7 +263,7 @@ pub struct MatrixJsonPage {
 
 /// Which of `applications` (matrix order) a page of at most `limit` after application `after`
 /// holds, and the cursor of the next page when more follow.
-pub(super) fn application_page(
+pub(crate) fn application_page(
     applications: &[Application],
     after: Option<Uuid>,
     limit: usize,
@@ -287,7 +287,7 @@ pub(super) fn application_page(
 
 impl Matrix {
     /// The cells of up to `limit` applications after application `after` (matrix order).
-    pub(super) fn json_page(
+    pub(crate) fn json_page(
         &self,
         after: Option<Uuid>,
         limit: usize,
