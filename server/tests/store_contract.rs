@@ -83,6 +83,7 @@ for_both_backends!(run;
     updating_a_missing_application_is_not_found,
     archived_applications_are_listed_only_on_request,
     environments_list_in_pipeline_order,
+    active_applications_and_environments_are_counted,
     environment_positions_are_rewritten_together,
     environment_names_are_unique_case_insensitively,
     version_identifiers_are_unique_per_application,
@@ -156,6 +157,24 @@ async fn environments_list_in_pipeline_order(store: Arc<dyn Store>) {
         .collect();
     assert_eq!(names, ["DEV", "STAGING", "PROD"]);
     assert_eq!(store.next_environment_position().await.unwrap(), 3);
+}
+
+async fn active_applications_and_environments_are_counted(store: Arc<dyn Store>) {
+    assert_eq!(store.count_active_applications().await.unwrap(), 0);
+    assert_eq!(store.count_active_environments().await.unwrap(), 0);
+    for (name, archived) in [("kept", false), ("gone", true)] {
+        let mut app = application(name);
+        let mut env = environment(name, 0);
+        if archived {
+            app.archived_at = Some(now());
+            env.archived_at = Some(now());
+            env.position = 1;
+        }
+        store.insert_application(&app, &[]).await.unwrap();
+        store.insert_environment(&env, &[]).await.unwrap();
+    }
+    assert_eq!(store.count_active_applications().await.unwrap(), 1);
+    assert_eq!(store.count_active_environments().await.unwrap(), 1);
 }
 
 async fn environment_positions_are_rewritten_together(store: Arc<dyn Store>) {

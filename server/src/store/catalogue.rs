@@ -204,6 +204,14 @@ macro_rules! environment_store {
                     expect_one(result)
                 }
                 #[tracing::instrument(level = "debug", skip_all)]
+                async fn count_active_environments(&self) -> Result<i64, StoreError> {
+                    sqlx::query_scalar("SELECT COUNT(*) FROM environment WHERE archived_at IS NULL")
+                        .fetch_one(self.reader())
+                        .await
+                        .map_err(map_sqlx_error)
+                }
+
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn next_environment_position(&self) -> Result<i32, StoreError> {
                     sqlx::query_scalar("SELECT COALESCE(MAX(position) + 1, 0) FROM environment")
                         .fetch_one(self.reader())

@@ -39,7 +39,7 @@ impl Keepable for KeptFigures {
     async fn read(stamp: MatrixStamp, store: &dyn Store) -> Result<Self, AppError> {
         let failed = store_error("statistics");
         let applications = store.count_active_applications().await.map_err(&failed)?;
-        let environments = store.list_environments(false).await.map_err(&failed)?.len() as i64;
+        let environments = store.count_active_environments().await.map_err(&failed)?;
         let week = week_start(now());
         let mut per_week = Vec::with_capacity(12);
         for weeks_ago in (0..12).rev() {

@@ -57,6 +57,8 @@ pub trait EnvironmentStore: Send + Sync {
         environment: &Environment,
         audit: &[AuditRecord],
     ) -> Result<(), StoreError>;
+    /// Active environments (the dashboard's figure: counted, not listed).
+    async fn count_active_environments(&self) -> Result<i64, StoreError>;
     /// One past the highest position in use (0 when there are none).
     async fn next_environment_position(&self) -> Result<i32, StoreError>;
     /// Gives `ordered_ids[i]` position `i`, all in one transaction.
