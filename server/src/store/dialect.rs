@@ -156,6 +156,26 @@ macro_rules! shared_helpers {
                     })
                 }
 
+                /// Deletes row `id` of `table`, after the rows of `children` that refer to it by
+                /// `column`; how many `table` rows went (0: there was no such row).
+                async fn delete_with_children(
+                    tx: &mut <$db as sqlx::Database>::Connection,
+                    table: &str,
+                    children: &str,
+                    column: &str,
+                    id: Uuid,
+                ) -> Result<u64, sqlx::Error> {
+                    sqlx::query(&format!("DELETE FROM {children} WHERE {column} = $1"))
+                        .bind(DbId(id))
+                        .execute(&mut *tx)
+                        .await?;
+                    let deleted = sqlx::query(&format!("DELETE FROM {table} WHERE id = $1"))
+                        .bind(DbId(id))
+                        .execute(&mut *tx)
+                        .await?;
+                    Ok(deleted.rows_affected())
+                }
+
                 /// Appends audit entries inside the caller's transaction.
                 async fn append_audit(
                     tx: &mut <$db as sqlx::Database>::Connection,

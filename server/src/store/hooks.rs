@@ -44,15 +44,7 @@ macro_rules! hook_store {
                 #[tracing::instrument(level = "debug", skip_all, fields(%id))]
                 async fn delete_hook(&self, id: Uuid, audit: &[AuditRecord]) -> Result<(), StoreError> {
                     let deleted = audited!(self, audit, |tx| {
-                        sqlx::query("DELETE FROM hook_delivery WHERE hook_id = $1")
-                            .bind(DbId(id))
-                            .execute(&mut *tx)
-                            .await?;
-                        sqlx::query("DELETE FROM hook WHERE id = $1")
-                            .bind(DbId(id))
-                            .execute(&mut *tx)
-                            .await?
-                            .rows_affected()
+                        Self::delete_with_children(tx, "hook", "hook_delivery", "hook_id", id).await?
                     }, if |deleted| *deleted == 1);
                     expect_one(deleted)
                 }

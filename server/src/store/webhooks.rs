@@ -67,15 +67,7 @@ macro_rules! webhook_store {
                 #[tracing::instrument(level = "debug", skip_all, fields(%id))]
                 async fn delete_webhook(&self, id: Uuid, audit: &[AuditRecord]) -> Result<(), StoreError> {
                     let deleted = audited!(self, audit, |tx| {
-                        sqlx::query("DELETE FROM webhook_delivery WHERE webhook_id = $1")
-                            .bind(DbId(id))
-                            .execute(&mut *tx)
-                            .await?;
-                        sqlx::query("DELETE FROM webhook WHERE id = $1")
-                            .bind(DbId(id))
-                            .execute(&mut *tx)
-                            .await?
-                            .rows_affected()
+                        Self::delete_with_children(tx, "webhook", "webhook_delivery", "webhook_id", id).await?
                     }, if |deleted| *deleted == 1);
                     expect_one(deleted)
                 }
