@@ -11,8 +11,8 @@ source scripts/env.sh
 server=${1:-target/release/deploytrack}
 VALIDATOR_VERSION=0.9.0
 venv=$CACHE_DIR/openapi-spec-validator-$VALIDATOR_VERSION-$(python3 -c 'import sys; print("py%d.%d" % sys.version_info[:2])')
-if ! "$venv/bin/python" -c "import openapi_spec_validator" 2>/dev/null ||
-  ! "$venv/bin/pip" show openapi-spec-validator 2>/dev/null | grep -q "^Version: $VALIDATOR_VERSION$"; then
+installed=$("$venv/bin/python" -c 'from importlib.metadata import version; print(version("openapi-spec-validator"))' 2>/dev/null || true)
+if [ "$installed" != "$VALIDATOR_VERSION" ]; then
   echo "==> installing openapi-spec-validator $VALIDATOR_VERSION into $venv"
   rm -rf "$venv"
   python3 -m venv "$venv"

@@ -44,6 +44,8 @@ fn captured() -> Captured {
         let writer = logs.clone();
         tracing_subscriber::fmt()
             .with_max_level(tracing::Level::TRACE)
+            .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+            .with_ansi(false)
             .with_writer(move || writer.clone())
             .init();
         logs
@@ -149,4 +151,52 @@ fn sqlite_unknown_pages_log_no_errors() {
 #[test]
 fn postgres_unknown_pages_log_no_errors() {
     alone(|logs, start| unknown_pages_log_no_errors(Backend::Postgres, logs, start));
+}
+
+/// A slow request can be attributed from the logs: with debug enabled, the service entry point
+/// and each store call it makes close their spans with the time they were busy, named, with the
+/// ids they worked on, inside the request's span.
+async fn requests_can_be_attributed_to_service_and_store_calls(
+    backend: Backend,
+    logs: Captured,
+    start: usize,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let created: serde_json::Value = app
+        .create("/api/applications", json!({"name": "traced"}))
+        .await;
+    let id = created["id"].as_str().unwrap().to_string();
+    let response = app
+        .client
+        .get(app.url(&format!("/api/applications/{id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = logs.since(start);
+    // The store's span closes inside the service's (same name, one per layer), inside the
+    // request's, with its busy time and the id.
+    let attributed = text.lines().any(|line| {
+        line.matches("get_application{").count() == 2
+            && line.contains("request{")
+            && line.contains(&id)
+            && line.contains("time.busy")
+    });
+    assert!(attributed, "no nested span closed for the read: {text}");
+}
+
+#[test]
+fn sqlite_requests_can_be_attributed_to_service_and_store_calls() {
+    alone(|logs, start| {
+        requests_can_be_attributed_to_service_and_store_calls(Backend::Sqlite, logs, start)
+    });
+}
+
+#[test]
+fn postgres_requests_can_be_attributed_to_service_and_store_calls() {
+    alone(|logs, start| {
+        requests_can_be_attributed_to_service_and_store_calls(Backend::Postgres, logs, start)
+    });
 }
