@@ -112,7 +112,6 @@ impl Service {
 
     /// Returns once this server has queued webhook notifications since the last call (at once
     /// if it did meanwhile). Other servers' notifications are found by polling.
-    #[tracing::instrument(level = "debug", skip_all)]
     pub async fn notifications_queued(&self) {
         self.queued_notifications.notified().await
     }

@@ -1,5 +1,6 @@
-//! The storage contract, by area: one trait per area (catalogue, access, hooks, deployments,
-//! current state, audit, insights, webhooks), so each part of the service names only the areas
+//! The storage contract, by area: a file per area (catalogue, access, hooks, deployments,
+//! current state, audit, insights, webhooks), each with its trait or traits (catalogue has one for
+//! applications, environments and versions), so each part of the service names only the areas
 //! it uses. Each backend (SQLite, PostgreSQL) implements them all in the `server` crate and maps
 //! its own constraint names and driver errors into `StoreError`; callers never see sqlx.
 
