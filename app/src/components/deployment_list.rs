@@ -244,6 +244,7 @@ pub fn filter_from_query(
         deployed_by: text("deployedBy"),
         q: text("q"),
         include_deleted: get("includeDeleted").is_some_and(|v| v == "true"),
+        violations: get("violations").is_some_and(|v| v == "true"),
     }
 }
 

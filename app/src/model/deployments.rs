@@ -48,6 +48,13 @@ pub struct Deployment {
     pub deleted_by: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delete_reason: Option<String>,
+    /// What blocked it when it was recorded (a freeze, a lock, a promotion rule): fixed then,
+    /// immutable like the rest.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub policy_violations: Vec<PolicyBlocker>,
+    /// Why it went ahead anyway, as the recorder said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_reason: Option<String>,
 }
 
 /// What runs in one environment for one application (the story's DTO, plus the record's id).
@@ -279,6 +286,10 @@ pub struct RecordDeploymentRequest {
     )]
     #[serde(default)]
     pub notes: Option<String>,
+    /// Why it went ahead although the deploy policy blocked it (kept with the record).
+    #[cfg_attr(feature = "ssr", schema(max_length = 1000))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub override_reason: Option<String>,
 }
 
 /// A recorded deployment, and whether this answer replays an earlier request with the same
@@ -312,6 +323,9 @@ pub struct DeploymentFilter {
     /// Admins only: also list retracted deployments.
     #[serde(default)]
     pub include_deleted: bool,
+    /// Only deployments recorded while the deploy policy blocked them.
+    #[serde(default)]
+    pub violations: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -13,6 +13,7 @@ mod catalog;
 mod deployments;
 mod hooks;
 mod insights;
+mod policy;
 mod validation;
 mod webhooks;
 
@@ -22,5 +23,6 @@ pub use catalog::*;
 pub use deployments::*;
 pub use hooks::*;
 pub use insights::*;
+pub use policy::*;
 pub use validation::*;
 pub use webhooks::*;

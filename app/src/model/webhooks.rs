@@ -2,8 +2,16 @@
 
 use super::*;
 
-/// The events a webhook can subscribe to.
-pub const WEBHOOK_EVENTS: [&str; 2] = ["deployment.recorded", "deployment.retracted"];
+/// The events a webhook can subscribe to (the deploy policy's included).
+pub const WEBHOOK_EVENTS: [&str; 7] = [
+    "deployment.recorded",
+    "deployment.retracted",
+    "deployment.policy_violated",
+    "freeze.started",
+    "freeze.ended",
+    "lock.created",
+    "lock.released",
+];
 
 /// Deliveries each webhook keeps as its log.
 pub const WEBHOOK_DELIVERIES_KEPT: i64 = 100;
@@ -70,4 +78,7 @@ pub struct WebhookDelivery {
     pub last_status: Option<i32>,
     pub last_error: Option<String>,
     pub delivered_at: Option<DateTime<Utc>>,
+    /// For a freeze or lock event: what it is about (JSON), fixed when queued.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
 }

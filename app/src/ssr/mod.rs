@@ -4,6 +4,7 @@ pub mod caller;
 pub mod clock;
 pub(crate) mod kept;
 pub mod ordering;
+pub mod policy;
 pub mod records;
 pub mod service;
 pub mod store;
@@ -11,7 +12,8 @@ pub mod store;
 pub use caller::{Authenticated, Via};
 pub use service::{AccessPolicy, Credential, Service};
 pub use store::{
-    AuditFilter, AuditKey, AuditRecord, CurrentStateRecord, DeploymentRecord, HistoryKey,
+    AuditFilter, AuditKey, AuditRecord, CurrentStateRecord, DeploymentRecord, FreezeEndRecord,
+    FreezeRecord, HistoryKey, PromotionRequirementRecord,
     HookRecord, IdempotencyClaim, IdempotencyRecord, Inserted, InsightRecord, MatrixStamp,
     NewDeployment, PairChanges, PairFilter, PairRevisions, SessionRecord, Store, StoreError,
     TimelineRecord, VersionBrief, WebhookRecord,

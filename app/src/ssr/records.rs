@@ -75,6 +75,12 @@ pub fn to_deployment(record: DeploymentRecord) -> Deployment {
         deleted_at: record.deleted_at,
         deleted_by: record.deleted_by,
         delete_reason: record.delete_reason,
+        // Written by the service from the same type; unreadable JSON would mean a hand-edited row.
+        policy_violations: record
+            .policy_violations
+            .and_then(|json| serde_json::from_str(&json).ok())
+            .unwrap_or_default(),
+        override_reason: record.override_reason,
     }
 }
 

@@ -91,6 +91,9 @@ struct HistoryQuery {
     q: Option<String>,
     #[serde(default)]
     include_deleted: bool,
+    /// Only deployments recorded while the deploy policy blocked them.
+    #[serde(default)]
+    violations: bool,
     /// The `nextCursor` of the previous page, unchanged.
     #[param(pattern = "^[A-Za-z0-9_-]*$")]
     cursor: Option<String>,
@@ -109,6 +112,7 @@ impl HistoryQuery {
             deployed_by: self.deployed_by,
             q: self.q,
             include_deleted: self.include_deleted,
+            violations: self.violations,
         };
         (filter, self.cursor, self.limit)
     }

@@ -90,6 +90,7 @@ impl Batch {
                     Bound::OptionalId(d.deployment_id.map(DbId)),
                     Bound::Time(DbTime(d.created_at)),
                     Bound::Time(DbTime(d.next_attempt_at)),
+                    Bound::OptionalText(d.subject.clone()),
                 ],
             );
         }

@@ -4,10 +4,10 @@
 //! Rows are read by `FromRow` structs built from these, then turned into the model's types.
 
 use app::model::{ApiToken, Application, Environment, Role, User, Version};
-use app::model::{DeliveryOutcome, HookDelivery, WebhookDelivery};
+use app::model::{DeliveryOutcome, HookDelivery, Lock, WebhookDelivery};
 use app::ssr::{
-    AuditRecord, CurrentStateRecord, DeploymentRecord, HookRecord, IdempotencyRecord,
-    SessionRecord, TimelineRecord, VersionBrief, WebhookRecord,
+    AuditRecord, CurrentStateRecord, DeploymentRecord, FreezeEndRecord, FreezeRecord, HookRecord,
+    IdempotencyRecord, PromotionRequirementRecord, SessionRecord, TimelineRecord, VersionBrief, WebhookRecord,
 };
 use chrono::{DateTime, Utc};
 use sqlx::encode::IsNull;
@@ -488,6 +488,7 @@ model_row!(WebhookDeliveryRow => WebhookDelivery {
     last_status: Option<i32>,
     last_error: Option<String>,
     delivered_at: Option<DbTime>,
+    subject: Option<String>,
 });
 
 model_row!(IdempotencyRow => IdempotencyRecord {
@@ -519,6 +520,49 @@ model_row!(DeploymentRow => DeploymentRecord with previous_version {
     deleted_at: Option<DbTime>,
     deleted_by: Option<String>,
     delete_reason: Option<String>,
+    policy_violations: Option<String>,
+    override_reason: Option<String>,
+});
+
+model_row!(FreezeRow => FreezeRecord {
+    id: DbId,
+    name: String,
+    reason: Option<String>,
+    environment_ids: Option<String>,
+    application_ids: Option<String>,
+    starts_at: DbTime,
+    ends_at: Option<DbTime>,
+    rrule: Option<String>,
+    duration: Option<String>,
+    time_zone: String,
+    created_by: DbId,
+    created_at: DbTime,
+});
+
+model_row!(FreezeEndRow => FreezeEndRecord {
+    freeze_id: DbId,
+    occurrence_start: DbTime,
+    ended_at: DbTime,
+    ended_by: String,
+    reason: String,
+});
+
+model_row!(LockRow => Lock {
+    id: DbId,
+    environment_id: DbId,
+    application_id: Option<DbId>,
+    reason: String,
+    created_by: DbId,
+    created_by_name: String,
+    created_at: DbTime,
+    released_at: Option<DbTime>,
+    released_by: Option<String>,
+});
+
+model_row!(PromotionRequirementRow => PromotionRequirementRecord {
+    environment_id: DbId,
+    required_environment_id: DbId,
+    min_soak: String,
 });
 
 // PostgreSQL reads cells as rows; SQLite packs them (see `CellRow`).

@@ -73,6 +73,10 @@ pub(super) const INSERT_DEPLOYMENT: &str = "INSERT INTO deployment
         created_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 
+/// What blocked a deployment, inserted with it (migration 0015/0017).
+pub(super) const INSERT_DEPLOYMENT_POLICY: &str =
+    "INSERT INTO deployment_policy (deployment_id, violations, override_reason) VALUES ($1, $2, $3)";
+
 /// A deployment with the names it refers to and the version that ran in the same pair just
 /// before it. Plain SQL that both SQLite and PostgreSQL accept; callers append WHERE/ORDER BY.
 /// The previous version is looked up per output row in the select list (an index seek each,
@@ -82,7 +86,8 @@ pub(super) const DEPLOYMENT_SELECT: &str = concat!(
             d.version_id, v.version_identifier, v.created_at AS version_created_at,
             d.environment_id, e.name AS environment_name,
             d.deployment_date, d.deployed_by, d.notes, d.created_at,
-            d.deleted_at, d.deleted_by, d.delete_reason, ",
+            d.deleted_at, d.deleted_by, d.delete_reason,
+            dp.violations AS policy_violations, dp.override_reason, ",
     previous_in_pair_of_d!("pv.version_identifier"),
     " AS previous_version_identifier, ",
     previous_in_pair_of_d!("pv.created_at"),
@@ -90,7 +95,8 @@ pub(super) const DEPLOYMENT_SELECT: &str = concat!(
        FROM deployment d
        JOIN application a ON a.id = d.application_id
        JOIN version v ON v.id = d.version_id
-       JOIN environment e ON e.id = d.environment_id"
+       JOIN environment e ON e.id = d.environment_id
+       LEFT JOIN deployment_policy dp ON dp.deployment_id = d.id"
 );
 
 /// Recomputes current_deployment from history (after a bulk import): per pair, the latest live
@@ -171,7 +177,7 @@ macro_rules! deployment_store {
             use crate::store::dialect::Dialect;
             use crate::store::outcome::map_sqlx_error;
             use crate::store::catalogue::INSERT_VERSION_IF_NEW;
-            use crate::store::deployments::{INSERT_DEPLOYMENT, REBUILD_CURRENT, REFRESH_PAIR};
+            use crate::store::deployments::{INSERT_DEPLOYMENT, INSERT_DEPLOYMENT_POLICY, REBUILD_CURRENT, REFRESH_PAIR};
 
             #[async_trait::async_trait]
             impl DeploymentStore for $store {
@@ -217,6 +223,16 @@ macro_rules! deployment_store {
                                 Bound::Time(DbTime(d.created_at)),
                             ],
                         );
+                        if let Some(policy) = &d.policy {
+                            batch.push(
+                                INSERT_DEPLOYMENT_POLICY,
+                                vec![
+                                    Bound::Id(DbId(d.id)),
+                                    Bound::Text(policy.violations.clone()),
+                                    Bound::OptionalText(policy.override_reason.clone()),
+                                ],
+                            );
+                        }
                         if let Some(claim) = claim {
                             // Taken after the deployment row exists (the key refers to it); a
                             // concurrent holder of the key makes this wait, then insert nothing.
@@ -372,6 +388,9 @@ macro_rules! history_store {
                     }
                     if let Some(who) = &filter.deployed_by {
                         qb.push(" AND lower(d.deployed_by) = lower(").push_bind(who.clone()).push(")");
+                    }
+                    if filter.violations {
+                        qb.push(" AND dp.deployment_id IS NOT NULL");
                     }
                     if let Some(q) = &filter.q {
                         let pattern = like_pattern(q);

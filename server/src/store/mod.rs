@@ -4,7 +4,7 @@
 //!   area shares;
 //! - one file per area of the storage contract (`app::ssr::store`), with that area's statements,
 //!   written once for both backends: `catalogue`, `access`, `hooks`, `deployments`, `current`,
-//!   `audit`, `insights`, `webhooks`;
+//!   `audit`, `insights`, `webhooks`, `policy`;
 //! - `sqlite.rs` and `postgres.rs`: each backend's connection and its `Dialect`, nothing else;
 //! - `columns.rs` (how values and rows cross into each database), `batch.rs` (statements sent
 //!   together), `outcome.rs` (driver errors into the store's).
@@ -20,6 +20,7 @@ mod dialect;
 mod hooks;
 mod insights;
 mod outcome;
+mod policy;
 mod postgres;
 mod sqlite;
 mod webhooks;
@@ -95,6 +96,7 @@ macro_rules! store_for {
         crate::store::audit::audit_store!($store, $db);
         crate::store::insights::insight_store!($store, $db);
         crate::store::webhooks::webhook_store!($store, $db);
+        crate::store::policy::policy_store!($store, $db);
 
         const _: () = {
             use app::ssr::store::{Store, StoreError};

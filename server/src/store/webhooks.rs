@@ -18,8 +18,9 @@ pub(super) use due_delivery;
 
 /// Queues a webhook notification (the outbox), in the transaction of the change it reports.
 pub(super) const INSERT_OUTBOX: &str = "INSERT INTO webhook_delivery
-       (id, webhook_id, event, deployment_id, created_at, status, attempts, next_attempt_at)
-     VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6)";
+       (id, webhook_id, event, deployment_id, created_at, status, attempts, next_attempt_at,
+        subject)
+     VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6, $7)";
 
 /// Webhooks, their log and the outbox.
 macro_rules! webhook_store {

@@ -10,6 +10,7 @@ mod compare;
 pub mod deployments;
 pub mod hooks;
 mod insights;
+pub mod policy;
 mod recording;
 mod state;
 pub mod webhooks;

@@ -12,7 +12,9 @@ use crate::model::*;
 use crate::ssr::clock::now;
 use crate::ssr::clock::CLOCK_SKEW;
 use crate::ssr::store::store_error;
-use crate::ssr::store::{IdempotencyClaim, IdempotencyRecord, Inserted, NewDeployment, StoreError};
+use crate::ssr::store::{
+    IdempotencyClaim, IdempotencyRecord, Inserted, NewDeployment, PolicyViolationRecord, StoreError,
+};
 
 /// How long a key's first answer is replayed (the IETF draft leaves it to the server).
 const IDEMPOTENCY_WINDOW: Duration = Duration::hours(24);
@@ -162,6 +164,12 @@ impl Service {
         )
         .or_else(|| Some(actor.username.clone()));
         let notes = optional_text("notes", request.notes.as_deref(), NOTES_MAX, &mut errors);
+        let override_reason = optional_text(
+            "overrideReason",
+            request.override_reason.as_deref(),
+            REASON_MAX,
+            &mut errors,
+        );
 
         let application = self.resolve_application(&request, &mut errors).await?;
         let environment = self.resolve_environment(&request, &mut errors).await?;
@@ -179,16 +187,31 @@ impl Service {
             VersionToDeploy::Known(id) => (id, None),
             VersionToDeploy::New(version) => (version.id, Some(version)),
         };
+        // Never refused by policy (the deployment happened); what blocked it is kept with it.
+        let deployment_date = request.deployment_date.trunc_subsecs(6);
+        let blockers = self
+            .blockers_at(
+                application.id,
+                new_version.is_none().then_some(version_id),
+                environment.id,
+                deployment_date,
+            )
+            .await?;
+        let policy = (!blockers.is_empty()).then(|| PolicyViolationRecord {
+            violations: serde_json::to_string(&blockers).unwrap_or_default(),
+            override_reason: override_reason.clone(),
+        });
 
         let deployment = NewDeployment {
             id: Uuid::now_v7(),
             application_id: application.id,
             version_id,
             environment_id: environment.id,
-            deployment_date: request.deployment_date.trunc_subsecs(6),
+            deployment_date,
             deployed_by,
             notes,
             created_at: at,
+            policy,
         };
         let mut audit = vec![entry(
             Some(actor),
@@ -204,9 +227,24 @@ impl Service {
                 None,
             ));
         }
-        let outbox = self
+        let mut outbox = self
             .outbox_for("deployment.recorded", deployment.id, environment.id)
             .await?;
+        if !blockers.is_empty() {
+            audit.push(entry(
+                Some(actor),
+                "deployment.policy_violated",
+                Target::of("deployment", deployment.id),
+                Some(serde_json::json!({
+                    "policyViolations": {"before": null, "after": blockers},
+                    "overrideReason": {"before": null, "after": override_reason},
+                })),
+            ));
+            outbox.extend(
+                self.outbox_for("deployment.policy_violated", deployment.id, environment.id)
+                    .await?,
+            );
+        }
         let inserted = self
             .deployment_store()
             .insert_deployment(
@@ -228,6 +266,7 @@ impl Service {
             application = %application.name,
             environment = %environment.name,
             new_version = new_version.is_some(),
+            policy_violations = blockers.len(),
             "deployment recorded"
         );
         // Nobody listening is fine.
@@ -257,6 +296,28 @@ impl Service {
             deployment: self.get_deployment(actor, earlier.deployment_id).await?,
             replayed: true,
         })
+    }
+
+    /// The application, environment and version a request names, as recording resolves them;
+    /// the version is `Some(None)` for one `createVersion` would register. None where
+    /// `errors` says why.
+    #[allow(clippy::type_complexity)]
+    pub(super) async fn resolve_targets(
+        &self,
+        request: &RecordDeploymentRequest,
+        at: chrono::DateTime<chrono::Utc>,
+        errors: &mut Vec<FieldError>,
+    ) -> Result<(Option<Application>, Option<Environment>, Option<Option<Uuid>>), AppError> {
+        let application = self.resolve_application(request, errors).await?;
+        let environment = self.resolve_environment(request, errors).await?;
+        let version = self
+            .resolve_version(request, application.as_ref(), at, errors)
+            .await?
+            .map(|version| match version {
+                VersionToDeploy::Known(id) => Some(id),
+                VersionToDeploy::New(_) => None,
+            });
+        Ok((application, environment, version))
     }
 
     async fn resolve_application(

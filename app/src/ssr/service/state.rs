@@ -11,8 +11,8 @@ use crate::ssr::kept::timelines::Timelines;
 use crate::ssr::kept::Kept;
 use crate::ssr::store::{
     ApplicationStore, AuditStore, CredentialStore, CurrentStateStore, DeploymentStore,
-    EnvironmentStore, HistoryStore, HookStore, InsightStore, Store, UserStore, VersionStore,
-    WebhookStore,
+    EnvironmentStore, HistoryStore, HookStore, InsightStore, PolicyStore, Store, UserStore,
+    VersionStore, WebhookStore,
 };
 
 use super::access::AccessPolicy;
@@ -202,6 +202,10 @@ impl Service {
 
     pub(super) fn insight_store(&self) -> &dyn InsightStore {
         &*self.store
+    }
+
+    pub(super) fn policy_store(&self) -> &dyn PolicyStore {
+        self.store.as_ref()
     }
 
     pub(super) fn webhook_store(&self) -> &dyn WebhookStore {

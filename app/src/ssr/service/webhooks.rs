@@ -270,7 +270,7 @@ impl Service {
     ) -> Result<WebhookDelivery, AppError> {
         require(actor, Role::Admin)?;
         self.webhook(id).await?;
-        self.queue_again(id, "ping", None).await
+        self.queue_again(id, "ping", None, None).await
     }
 
     /// Queues a delivery from the webhook's log once more (same event, same deployment).
@@ -287,7 +287,7 @@ impl Service {
             .into_iter()
             .find(|d| d.id == delivery_id)
             .ok_or_else(|| AppError::NotFound("delivery not found".into()))?;
-        self.queue_again(id, &earlier.event, earlier.deployment_id)
+        self.queue_again(id, &earlier.event, earlier.deployment_id, earlier.subject)
             .await
     }
 
@@ -306,8 +306,12 @@ impl Service {
         webhook_id: Uuid,
         event: &str,
         deployment_id: Option<Uuid>,
+        subject: Option<String>,
     ) -> Result<WebhookDelivery, AppError> {
-        let delivery = pending(webhook_id, event, deployment_id);
+        let delivery = WebhookDelivery {
+            subject,
+            ..pending(webhook_id, event, deployment_id)
+        };
         self.webhook_store()
             .insert_webhook_deliveries(std::slice::from_ref(&delivery))
             .await
@@ -339,6 +343,36 @@ impl Service {
                     .is_none_or(|ids| ids.contains(&environment_id))
             })
             .map(|w| pending(w.id, event, Some(deployment_id)))
+            .collect())
+    }
+
+    /// The notifications `event` about a freeze or lock (`subject`, fixed now) owes, for
+    /// webhooks that listen to it and to one of `environment_ids`.
+    pub(super) async fn outbox_about(
+        &self,
+        event: &str,
+        subject: serde_json::Value,
+        environment_ids: &[Uuid],
+    ) -> Result<Vec<WebhookDelivery>, AppError> {
+        let webhooks = self
+            .webhook_store()
+            .list_webhooks()
+            .await
+            .map_err(store_error("webhook"))?;
+        let subject = subject.to_string();
+        Ok(webhooks
+            .into_iter()
+            .map(to_webhook)
+            .filter(|w| w.events.iter().any(|e| e == event))
+            .filter(|w| {
+                w.environment_ids
+                    .as_ref()
+                    .is_none_or(|ids| ids.iter().any(|id| environment_ids.contains(id)))
+            })
+            .map(|w| WebhookDelivery {
+                subject: Some(subject.clone()),
+                ..pending(w.id, event, None)
+            })
             .collect())
     }
 
@@ -438,6 +472,25 @@ impl Service {
         webhook: &WebhookRecord,
         delivery: &WebhookDelivery,
     ) -> Result<String, AppError> {
+        if let Some(subject) = &delivery.subject {
+            // A freeze or lock: what it was about, as queued.
+            let mut subject: serde_json::Value =
+                serde_json::from_str(subject).unwrap_or_else(|_| serde_json::json!({}));
+            let text = subject
+                .as_object_mut()
+                .and_then(|fields| fields.remove("text"))
+                .unwrap_or_default();
+            let body = if webhook.format == "slack" {
+                serde_json::json!({ "text": text })
+            } else {
+                let mut body = serde_json::json!({ "event": delivery.event });
+                if let (Some(body), Some(fields)) = (body.as_object_mut(), subject.as_object()) {
+                    body.extend(fields.clone());
+                }
+                body
+            };
+            return Ok(body.to_string());
+        }
         let deployment = match delivery.deployment_id {
             Some(id) => Some(crate::ssr::records::to_deployment(
                 self.history_store()
@@ -449,6 +502,22 @@ impl Service {
         };
         let body = if webhook.format == "slack" {
             let text = match &deployment {
+                Some(d) if delivery.event == "deployment.policy_violated" => format!(
+                    "Deployed through policy: {} {} to {} by {} — {}{}",
+                    d.application.name,
+                    d.version.version_identifier,
+                    d.environment.name,
+                    d.deployed_by.as_deref().unwrap_or("someone"),
+                    d.policy_violations
+                        .iter()
+                        .map(|b| b.message.as_str())
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                    d.override_reason
+                        .as_deref()
+                        .map(|r| format!(" (override: {r})"))
+                        .unwrap_or_default()
+                ),
                 Some(d) if delivery.event == "deployment.retracted" => format!(
                     "Retracted: {} {} in {} (deployed {}) — {}",
                     d.application.name,
@@ -490,6 +559,7 @@ fn pending(webhook_id: Uuid, event: &str, deployment_id: Option<Uuid>) -> Webhoo
         last_status: None,
         last_error: None,
         delivered_at: None,
+        subject: None,
     }
 }
 

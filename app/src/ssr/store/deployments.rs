@@ -19,6 +19,8 @@ pub struct NewDeployment {
     pub deployed_by: Option<String>,
     pub notes: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// What blocked it, when the policy did (stored with it).
+    pub policy: Option<super::PolicyViolationRecord>,
 }
 
 /// An `Idempotency-Key` to take in the same transaction as a deployment.
@@ -68,6 +70,9 @@ pub struct DeploymentRecord {
     pub deleted_at: Option<DateTime<Utc>>,
     pub deleted_by: Option<String>,
     pub delete_reason: Option<String>,
+    /// JSON array of what blocked it when recorded.
+    pub policy_violations: Option<String>,
+    pub override_reason: Option<String>,
     /// (identifier, created_at) of the previous live deployment's version in this pair.
     pub previous_version: Option<(String, DateTime<Utc>)>,
 }

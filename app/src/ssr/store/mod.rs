@@ -1,5 +1,5 @@
 //! The storage contract, by area: a file per area (catalogue, access, hooks, deployments,
-//! current state, audit, insights, webhooks), each with its trait or traits (catalogue has one for
+//! current state, audit, insights, webhooks, policy), each with its trait or traits (catalogue has one for
 //! applications, environments and versions), so each part of the service names only the areas
 //! it uses. Each backend (SQLite, PostgreSQL) implements them all in the `server` crate and maps
 //! its own constraint names and driver errors into `StoreError`; callers never see sqlx.
@@ -15,6 +15,7 @@ mod current;
 mod deployments;
 mod hooks;
 mod insights;
+mod policy;
 mod webhooks;
 
 pub use access::*;
@@ -24,6 +25,7 @@ pub use current::*;
 pub use deployments::*;
 pub use hooks::*;
 pub use insights::*;
+pub use policy::*;
 pub use webhooks::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -59,6 +61,8 @@ pub fn field_of_unique_index(message_or_constraint: &str) -> Option<&'static str
         ("ux_version_identifier", "versionIdentifier"),
         ("version.version_identifier", "versionIdentifier"),
         ("ux_user_username", "username"),
+        ("ux_lock_scope", "lock"),
+        ("deploy_lock.scope", "lock"),
     ];
     INDEXES
         .iter()
@@ -81,6 +85,7 @@ pub trait Store:
     + AuditStore
     + InsightStore
     + WebhookStore
+    + PolicyStore
     + Send
     + Sync
     + 'static
