@@ -1,4 +1,4 @@
-//! `deploytrack record` and `deploytrack current`: the REST API from a pipeline's shell, one line
+//! `deploytrack record`, `deploytrack check` and `deploytrack current`: the REST API from a pipeline's shell, one line
 //! each, with names instead of ids. A client of the API like any other (reqwest), sharing only the
 //! DTOs with the server.
 
@@ -6,7 +6,9 @@ use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use app::model::{CurrentDeploymentState, Deployment, RecordDeploymentRequest, Secret};
+use app::model::{
+    CurrentDeploymentState, DeployCheck, Deployment, RecordDeploymentRequest, Secret,
+};
 use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
@@ -64,6 +66,28 @@ pub struct RecordArgs {
     /// shared by this command's own retries).
     #[arg(long)]
     pub idempotency_key: Option<String>,
+    /// Why this deployment goes ahead although the deploy policy blocks it (a freeze, a lock, a
+    /// promotion rule); kept with the record. Recording is never refused by policy.
+    #[arg(long)]
+    pub override_reason: Option<String>,
+}
+
+#[derive(Clone, Debug, clap::Args)]
+pub struct CheckArgs {
+    #[command(flatten)]
+    pub connection: Connection,
+    /// The application's name (case-insensitive).
+    #[arg(long = "app")]
+    pub application: String,
+    /// The version identifier, e.g. 1.4.2.
+    #[arg(long)]
+    pub version: String,
+    /// The environment's name (case-insensitive).
+    #[arg(long = "env")]
+    pub environment: String,
+    /// A version not registered yet counts as one that has run nowhere (instead of an error).
+    #[arg(long)]
+    pub create_version: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -266,6 +290,7 @@ async fn try_record(args: RecordArgs) -> Result<ExitCode, Failure> {
         deployment_date: args.date.unwrap_or_else(Utc::now),
         deployed_by: args.deployed_by,
         notes: args.notes,
+        override_reason: args.override_reason,
         ..Default::default()
     };
     let body = serde_json::to_value(&request).map_err(|err| Failure::refused(err.to_string()))?;
@@ -309,6 +334,50 @@ async fn try_record(args: RecordArgs) -> Result<ExitCode, Failure> {
         }
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// Exit status of `check` when the policy blocks the deployment.
+const BLOCKED: u8 = 2;
+
+/// Asks the deploy policy; exits 0 when allowed, 2 when blocked (one blocker per line on
+/// stdout), 1 on any error.
+pub async fn check(args: CheckArgs) -> ExitCode {
+    finish(try_check(args).await.map_err(|failure| Failure {
+        status: REFUSED,
+        ..failure
+    }))
+}
+
+async fn try_check(args: CheckArgs) -> Result<ExitCode, Failure> {
+    let client = Client::new(&args.connection)?;
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query
+        .append_pair("application", &args.application)
+        .append_pair("version", &args.version)
+        .append_pair("environment", &args.environment);
+    if args.create_version {
+        query.append_pair("createVersion", "true");
+    }
+    let path = format!("/api/deploy-check?{}", query.finish());
+    let (answer, _): (DeployCheck, _) = client.send(Method::GET, &path, None, None).await?;
+    if answer.allowed {
+        eprintln_quiet(&format!(
+            "Allowed: {} {} may go to {}",
+            args.application, args.version, args.environment
+        ));
+        return Ok(ExitCode::SUCCESS);
+    }
+    for blocker in &answer.blockers {
+        println_quiet(&format!("{}\t{}", blocker.kind, blocker.message));
+    }
+    eprintln_quiet(&match answer.next_allowed_at {
+        Some(at) => format!(
+            "Blocked; allowed from {} (or record with --override-reason)",
+            at.to_rfc3339()
+        ),
+        None => "Blocked (record with --override-reason to go ahead anyway)".to_string(),
+    });
+    Ok(ExitCode::from(BLOCKED))
 }
 
 /// Prints what runs where; with --expect-version, the exit status answers the question.

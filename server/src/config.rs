@@ -13,6 +13,9 @@ pub enum Command {
     Seed(crate::fixtures::seed::SeedArgs),
     /// Record a deployment by names, from a pipeline (DEPLOYTRACK_URL, DEPLOYTRACK_TOKEN).
     Record(crate::cli::RecordArgs),
+    /// Ask the deploy policy whether a version may go to an environment now: exit 0 allowed,
+    /// 2 blocked (blockers on stdout), 1 on errors (DEPLOYTRACK_URL, DEPLOYTRACK_TOKEN).
+    Check(crate::cli::CheckArgs),
     /// Show what runs where (DEPLOYTRACK_URL, DEPLOYTRACK_TOKEN).
     Current(crate::cli::CurrentArgs),
     /// Print the API's OpenAPI 3.1 document (what /api/openapi.json serves), then exit.

@@ -78,6 +78,7 @@ async fn serve_or_run() -> anyhow::Result<ExitCode> {
     match config.command.clone() {
         Some(Command::Record(args)) => return Ok(server::cli::record(args).await),
         Some(Command::Current(args)) => return Ok(server::cli::current(args).await),
+        Some(Command::Check(args)) => return Ok(server::cli::check(args).await),
         Some(Command::Openapi) => return print_openapi_document(),
         _ => {}
     }

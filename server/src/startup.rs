@@ -89,6 +89,7 @@ pub async fn build_app_with_shutdown(
         demo::load(&service).await?;
     }
     crate::background::notifier::spawn(service.clone(), shutdown.clone());
+    crate::background::freeze_announcer::spawn(service.clone(), shutdown.clone());
     let state = AppState {
         leptos_options,
         assets,

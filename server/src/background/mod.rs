@@ -3,4 +3,5 @@
 
 pub(crate) mod change_listener;
 pub(crate) mod live_feeds;
+pub(crate) mod freeze_announcer;
 pub(crate) mod notifier;

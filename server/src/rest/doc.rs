@@ -113,7 +113,8 @@ impl Modify for Security {
         (name = "access", description = "Sign-in, API tokens, users"),
         (name = "hooks", description = "Signed deliveries from GitHub and GitLab"),
         (name = "audit", description = "The append-only audit trail (admins)"),
-        (name = "webhooks", description = "Signed notifications to Slack, Teams or any endpoint")
+        (name = "webhooks", description = "Signed notifications to Slack, Teams or any endpoint"),
+        (name = "policy", description = "Freeze windows, locks, promotion rules and the deploy check"),
     )
 )]
 pub struct ApiDoc;

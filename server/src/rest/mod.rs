@@ -7,6 +7,7 @@ mod deployments;
 pub mod doc;
 mod hooks;
 mod insights;
+mod policy;
 mod webhooks;
 
 use axum::http::{header, StatusCode};
@@ -57,6 +58,7 @@ fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(deployments::routes())
                 .merge(hooks::routes())
                 .merge(insights::routes())
+                .merge(policy::routes())
                 .merge(webhooks::routes()),
         )
         .split_for_parts()

@@ -29,20 +29,27 @@ const REQUIREMENTS_MAX: usize = 50;
 const ANNOUNCE_LOOKBACK: Duration = Duration::hours(24);
 
 /// Which freezes `GET /api/freezes` lists, with which occurrences.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct FreezeQuery {
+    /// Only freezes in force at this instant, with that occurrence.
     pub active_at: Option<DateTime<Utc>>,
+    /// With `to`: the occurrences overlapping this range (at most 400 days).
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
 }
 
 /// What `GET /api/deploy-check` asks about: each by name or id, as recording takes them.
-#[derive(Clone, Debug, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DeployCheckQuery {
+    /// The application's name or id.
     pub application: String,
+    /// The version identifier or the version's id.
     pub version: String,
+    /// The environment's name or id.
     pub environment: String,
     /// As in recording: a version not registered yet is one that has run nowhere.
     #[serde(default)]
