@@ -1,9 +1,9 @@
 -- Deploy policy (issue 35): freeze windows, locks and promotion rules, which every pipeline can
 -- ask about (GET /api/deploy-check), and what blocked a deployment recorded anyway.
 
--- A freeze: a one-off window (starts_at..ends_at) or a recurrence (rrule from starts_at, its
+-- A freeze window ("freeze" is a keyword in PostgreSQL): a one-off window (starts_at..ends_at) or a recurrence (rrule from starts_at, its
 -- series anchor, in time_zone; each occurrence lasts `duration`, ISO 8601).
-CREATE TABLE freeze (
+CREATE TABLE freeze_window (
     id              UUID PRIMARY KEY,
     name            TEXT NOT NULL,
     reason          TEXT,
@@ -23,7 +23,7 @@ CREATE TABLE freeze (
 
 -- An occurrence ended early (POST /api/freezes/{id}/end).
 CREATE TABLE freeze_end (
-    freeze_id        UUID NOT NULL REFERENCES freeze (id) ON DELETE CASCADE,
+    freeze_id        UUID NOT NULL REFERENCES freeze_window (id) ON DELETE CASCADE,
     occurrence_start TIMESTAMPTZ NOT NULL,
     ended_at         TIMESTAMPTZ NOT NULL,
     ended_by         TEXT NOT NULL,

@@ -28,6 +28,7 @@ pub async fn record_deployment(
     application: Option<String>,
     version: Option<String>,
     environment: Option<String>,
+    #[server(default)] override_reason: Option<String>,
 ) -> Result<Deployment, AppError> {
     let (service, user) = signed_in()?;
     let request = RecordDeploymentRequest {
@@ -40,6 +41,7 @@ pub async fn record_deployment(
         deployment_date,
         deployed_by,
         notes,
+        override_reason,
         ..Default::default()
     };
     Ok(service

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod codec;
 pub mod deployments;
 pub mod hooks;
+pub mod policy;
 pub mod webhooks;
 
 #[cfg(feature = "ssr")]

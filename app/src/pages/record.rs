@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::api::catalog::{list_applications, list_environments, list_versions};
 use crate::api::deployments::RecordDeployment;
+use crate::api::policy::check_deploy;
 use crate::components::deployment_list::RecentDeployments;
 use crate::components::form_feedback::{FieldMessage, FormMessage};
 use crate::components::loaded::IdOptions;
@@ -19,6 +20,7 @@ use crate::components::zone::{use_zone, Zone};
 use crate::error::{AppError, FieldError};
 use crate::model::{
     DeploymentFilter, Role, CLOCK_SKEW_SECONDS, DEPLOYED_BY_MAX, FUTURE_DATE_MESSAGE, NOTES_MAX,
+    REASON_MAX,
 };
 
 /// The checks the browser makes before sending: required fields and no future date.
@@ -100,6 +102,29 @@ pub fn RecordPage() -> impl IntoView {
     let date_input = NodeRef::<leptos::html::Input>::new();
     let deployed_by_input = NodeRef::<leptos::html::Input>::new();
     let notes_input = NodeRef::<leptos::html::Textarea>::new();
+    let override_input = NodeRef::<leptos::html::Textarea>::new();
+    // The deploy policy is asked as soon as application, version and environment are chosen.
+    let version_choice = RwSignal::new(String::new());
+    let environment_choice = RwSignal::new(preselected_environment.clone());
+    let policy = Resource::new(
+        move || {
+            (
+                application.get(),
+                version_choice.get(),
+                environment_choice.get(),
+            )
+        },
+        |(a, v, e)| async move {
+            match (
+                Uuid::parse_str(&a),
+                Uuid::parse_str(&v),
+                Uuid::parse_str(&e),
+            ) {
+                (Ok(a), Ok(v), Ok(e)) => check_deploy(a, v, e).await.ok(),
+                _ => None,
+            }
+        },
+    );
 
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -145,6 +170,9 @@ pub fn RecordPage() -> impl IntoView {
                 .get_untracked()
                 .and_then(|n| option_text(n.value())),
             notes: notes_input
+                .get_untracked()
+                .and_then(|n| option_text(n.value())),
+            override_reason: override_input
                 .get_untracked()
                 .and_then(|n| option_text(n.value())),
         });
@@ -194,7 +222,8 @@ pub fn RecordPage() -> impl IntoView {
                 <FieldMessage error field="applicationId"/>
                 <label>
                     "Version"
-                    <select name="versionId" required node_ref=version_select>
+                    <select name="versionId" required node_ref=version_select
+                        on:change=move |ev| version_choice.set(event_target_value(&ev))>
                         <option value="">"Choose a version…"</option>
                         <Transition fallback=|| ()>
                             {move || Suspend::new(async move {
@@ -208,7 +237,8 @@ pub fn RecordPage() -> impl IntoView {
                 <FieldMessage error field="versionId"/>
                 <label>
                     "Environment"
-                    <select name="environmentId" required node_ref=environment_select>
+                    <select name="environmentId" required node_ref=environment_select
+                        on:change=move |ev| environment_choice.set(event_target_value(&ev))>
                         <option value="">"Choose an environment…"</option>
                         <IdOptions resource=environments selected=Signal::stored(preselected_environment.clone())/>
                     </select>
@@ -231,6 +261,27 @@ pub fn RecordPage() -> impl IntoView {
                     <textarea name="notes" rows="3" maxlength=NOTES_MAX node_ref=notes_input placeholder="optional"></textarea>
                 </label>
                 <FieldMessage error field="notes"/>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        policy.await.filter(|check| !check.allowed).map(|check| view! {
+                            <div class="notice warning" id="policy-blockers" role="alert">
+                                <strong>"⚠ Blocked by the deploy policy. "</strong>
+                                "You can still record it (it happened); the record will say what blocked it."
+                                <ul>
+                                    {check.blockers.into_iter().map(|b| view! {
+                                        <li><span class="tag">{b.kind}</span>" "{b.message}</li>
+                                    }).collect_view()}
+                                </ul>
+                                <label>
+                                    "Override reason"
+                                    <textarea name="overrideReason" rows="2" maxlength=REASON_MAX
+                                        node_ref=override_input placeholder="Why it goes ahead anyway (kept with the record)"></textarea>
+                                </label>
+                            </div>
+                        })
+                    })}
+                </Transition>
+                <FieldMessage error field="overrideReason"/>
                 <button type="submit" disabled=move || record.pending().get()>"Record deployment"</button>
             </form>
             <h2>"Recent deployments"</h2>

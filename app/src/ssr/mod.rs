@@ -13,8 +13,8 @@ pub use caller::{Authenticated, Via};
 pub use service::{AccessPolicy, Credential, Service};
 pub use store::{
     AuditFilter, AuditKey, AuditRecord, CurrentStateRecord, DeploymentRecord, FreezeEndRecord,
-    FreezeRecord, HistoryKey, PromotionRequirementRecord,
-    HookRecord, IdempotencyClaim, IdempotencyRecord, Inserted, InsightRecord, MatrixStamp,
-    NewDeployment, PairChanges, PairFilter, PairRevisions, SessionRecord, Store, StoreError,
-    TimelineRecord, VersionBrief, WebhookRecord,
+    FreezeRecord, HistoryKey, HookRecord, IdempotencyClaim, IdempotencyRecord, Inserted,
+    InsightRecord, MatrixStamp, NewDeployment, PairChanges, PairFilter, PairRevisions,
+    PromotionRequirementRecord, SessionRecord, Store, StoreError, TimelineRecord, VersionBrief,
+    WebhookRecord,
 };

@@ -7,14 +7,43 @@ use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 use rrule::{Frequency, RRule, RRuleSet, Unvalidated};
 
 use crate::error::FieldError;
-use crate::model::{
-    FreezeOccurrence, FREEZE_COUNT_MAX, POLICY_SPAN_MAX_DAYS,
-};
+use crate::model::{FreezeOccurrence, FREEZE_COUNT_MAX, POLICY_SPAN_MAX_DAYS};
 use crate::ssr::store::{FreezeEndRecord, FreezeRecord};
 
 pub const RRULE_MAX: usize = 500;
 /// Occurrences one listing expands at most per freeze.
 pub const OCCURRENCES_LISTED_MAX: usize = 500;
+
+/// An ISO 8601 duration as RFC 5545 reads it: weeks and days are nominal (a day is a calendar
+/// day in the freeze's time zone, 23 or 25 hours across a daylight-saving change), hours,
+/// minutes and seconds exact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub days: i64,
+    pub seconds: i64,
+}
+
+impl Span {
+    /// Its length counting every day as 24 hours.
+    pub fn approximate(self) -> Duration {
+        Duration::seconds(self.days * 86_400 + self.seconds)
+    }
+
+    /// `start` plus this span, its days counted on the calendar of `zone`.
+    pub fn after(self, start: DateTime<Utc>, zone: chrono_tz::Tz) -> DateTime<Utc> {
+        let local = start.with_timezone(&zone).naive_local() + Duration::days(self.days);
+        let days_later = zone
+            .from_local_datetime(&local)
+            .earliest()
+            // A local time skipped by a daylight-saving change: an hour later exists.
+            .or_else(|| {
+                zone.from_local_datetime(&(local + Duration::hours(1)))
+                    .earliest()
+            })
+            .map_or(start + Duration::days(self.days), |t| t.with_timezone(&Utc));
+        days_later + Duration::seconds(self.seconds)
+    }
+}
 
 /// Reads an ISO 8601 duration of weeks, days, hours, minutes and seconds (years and months have
 /// no fixed length): at most [`POLICY_SPAN_MAX_DAYS`]; zero only when `zero_allowed`.
@@ -24,6 +53,16 @@ pub fn parse_duration(
     zero_allowed: bool,
     errors: &mut Vec<FieldError>,
 ) -> Option<Duration> {
+    parse_span(field, text, zero_allowed, errors).map(Span::approximate)
+}
+
+/// As [`parse_duration`], keeping days apart from exact time.
+pub fn parse_span(
+    field: &str,
+    text: &str,
+    zero_allowed: bool,
+    errors: &mut Vec<FieldError>,
+) -> Option<Span> {
     let text = text.trim();
     let shape_ok = text.len() <= 40
         && text.starts_with('P')
@@ -31,8 +70,11 @@ pub fn parse_duration(
             .chars()
             .all(|c| c.is_ascii_digit() || matches!(c, 'W' | 'D' | 'T' | 'H' | 'M' | 'S' | 'Y'));
     let parsed = shape_ok.then(|| iso8601::duration(text).ok()).flatten();
-    let seconds: Option<i64> = match parsed {
-        Some(iso8601::Duration::Weeks(weeks)) => Some(i64::from(weeks) * 7 * 86_400),
+    let span: Option<Span> = match parsed {
+        Some(iso8601::Duration::Weeks(weeks)) => Some(Span {
+            days: i64::from(weeks) * 7,
+            seconds: 0,
+        }),
         Some(iso8601::Duration::YMDHMS {
             year: 0,
             month: 0,
@@ -41,12 +83,10 @@ pub fn parse_duration(
             minute,
             second,
             millisecond: 0,
-        }) => Some(
-            i64::from(day) * 86_400
-                + i64::from(hour) * 3_600
-                + i64::from(minute) * 60
-                + i64::from(second),
-        ),
+        }) => Some(Span {
+            days: i64::from(day),
+            seconds: i64::from(hour) * 3_600 + i64::from(minute) * 60 + i64::from(second),
+        }),
         Some(iso8601::Duration::YMDHMS { year, month, .. }) if year > 0 || month > 0 => {
             errors.push(FieldError::new(
                 field,
@@ -56,13 +96,14 @@ pub fn parse_duration(
         }
         _ => None,
     };
-    let Some(seconds) = seconds else {
+    let Some(span) = span else {
         errors.push(FieldError::new(
             field,
             "must be an ISO 8601 duration such as PT24H, P2DT12H or P1W",
         ));
         return None;
     };
+    let seconds = span.approximate().num_seconds();
     if seconds > POLICY_SPAN_MAX_DAYS * 86_400 {
         errors.push(FieldError::new(
             field,
@@ -74,11 +115,15 @@ pub fn parse_duration(
         errors.push(FieldError::new(field, "must be longer than zero"));
         return None;
     }
-    Some(Duration::seconds(seconds))
+    Some(span)
 }
 
 /// An IANA time zone by its name (`Europe/Berlin`).
-pub fn parse_time_zone(field: &str, name: &str, errors: &mut Vec<FieldError>) -> Option<chrono_tz::Tz> {
+pub fn parse_time_zone(
+    field: &str,
+    name: &str,
+    errors: &mut Vec<FieldError>,
+) -> Option<chrono_tz::Tz> {
     match chrono_tz::Tz::from_str(name.trim()) {
         Ok(zone) => Some(zone),
         Err(_) => {
@@ -141,7 +186,10 @@ pub fn parse_rrule(
         ));
         return None;
     }
-    if rule.get_count().is_some_and(|count| count > FREEZE_COUNT_MAX) {
+    if rule
+        .get_count()
+        .is_some_and(|count| count > FREEZE_COUNT_MAX)
+    {
         errors.push(FieldError::new(
             field,
             format!("COUNT must be at most {FREEZE_COUNT_MAX}"),
@@ -173,7 +221,8 @@ pub enum Schedule {
     },
     Recurring {
         set: RRuleSet,
-        duration: Duration,
+        length: Span,
+        zone: chrono_tz::Tz,
     },
 }
 
@@ -189,16 +238,17 @@ impl Schedule {
             (Some(rule), Some(duration), _) => {
                 let mut errors = vec![];
                 let zone = parse_time_zone("timeZone", &freeze.time_zone, &mut errors);
-                let duration = parse_duration("duration", duration, false, &mut errors);
-                let set = zone.and_then(|zone| {
-                    RRule::<Unvalidated>::from_str(rule)
+                let length = parse_span("duration", duration, false, &mut errors);
+                zone.zip(length).and_then(|(zone, length)| {
+                    let set = RRule::<Unvalidated>::from_str(rule)
                         .ok()?
                         .build(freeze.starts_at.with_timezone(&rrule::Tz::Tz(zone)))
-                        .ok()
-                });
-                set.zip(duration).map(|(set, duration)| Schedule::Recurring {
-                    set: set.limit(),
-                    duration,
+                        .ok()?;
+                    Some(Schedule::Recurring {
+                        set: set.limit(),
+                        length,
+                        zone,
+                    })
                 })
             }
             _ => None,
@@ -224,11 +274,11 @@ impl Schedule {
                     vec![]
                 }
             }
-            Schedule::Recurring { set, duration } => set
+            Schedule::Recurring { set, length, zone } => set
                 .into_iter()
                 .map(|start| {
                     let start = start.with_timezone(&Utc);
-                    (start, start + *duration)
+                    (start, length.after(start, *zone))
                 })
                 .skip_while(|(_, end)| *end <= from)
                 .take_while(|(start, _)| *start < to)
@@ -248,11 +298,11 @@ impl Schedule {
             Schedule::Once { starts_at, ends_at } => {
                 (*starts_at > at).then_some((*starts_at, *ends_at))
             }
-            Schedule::Recurring { set, duration } => set
+            Schedule::Recurring { set, length, zone } => set
                 .into_iter()
                 .map(|start| start.with_timezone(&Utc))
                 .find(|start| *start > at)
-                .map(|start| (start, start + *duration)),
+                .map(|start| (start, length.after(start, *zone))),
         }
     }
 }
@@ -304,8 +354,14 @@ mod tests {
     fn rule(text: &str) -> Result<String, String> {
         let mut errors = vec![];
         let anchor = "2026-01-01T00:00:00Z".parse().unwrap();
-        parse_rrule("rrule", text, anchor, chrono_tz::Europe::Berlin, &mut errors)
-            .ok_or_else(|| errors[0].message.clone())
+        parse_rrule(
+            "rrule",
+            text,
+            anchor,
+            chrono_tz::Europe::Berlin,
+            &mut errors,
+        )
+        .ok_or_else(|| errors[0].message.clone())
     }
 
     #[test]
@@ -313,10 +369,18 @@ mod tests {
         assert!(rule("FREQ=WEEKLY;BYDAY=FR;BYHOUR=16").is_ok());
         assert!(rule("RRULE:FREQ=YEARLY;BYMONTH=12;BYMONTHDAY=20").is_ok());
         assert!(rule("FREQ=SECONDLY").unwrap_err().contains("FREQ must be"));
-        assert!(rule("FREQ=HOURLY;BYMINUTE=0").unwrap_err().contains("FREQ must be"));
-        assert!(rule("FREQ=DAILY;COUNT=10000000").unwrap_err().contains("COUNT"));
-        assert!(rule("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30").unwrap_err().contains("never occurs"));
+        assert!(rule("FREQ=HOURLY;BYMINUTE=0")
+            .unwrap_err()
+            .contains("FREQ must be"));
+        assert!(rule("FREQ=DAILY;COUNT=10000000")
+            .unwrap_err()
+            .contains("COUNT"));
+        assert!(rule("FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30")
+            .unwrap_err()
+            .contains("never occurs"));
         assert!(rule("NOT A RULE").unwrap_err().contains("RFC 5545"));
-        assert!(rule(&"FREQ=DAILY;".repeat(100)).unwrap_err().contains("characters"));
+        assert!(rule(&"FREQ=DAILY;".repeat(100))
+            .unwrap_err()
+            .contains("characters"));
     }
 }

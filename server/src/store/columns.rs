@@ -7,7 +7,8 @@ use app::model::{ApiToken, Application, Environment, Role, User, Version};
 use app::model::{DeliveryOutcome, HookDelivery, Lock, WebhookDelivery};
 use app::ssr::{
     AuditRecord, CurrentStateRecord, DeploymentRecord, FreezeEndRecord, FreezeRecord, HookRecord,
-    IdempotencyRecord, PromotionRequirementRecord, SessionRecord, TimelineRecord, VersionBrief, WebhookRecord,
+    IdempotencyRecord, PromotionRequirementRecord, SessionRecord, TimelineRecord, VersionBrief,
+    WebhookRecord,
 };
 use chrono::{DateTime, Utc};
 use sqlx::encode::IsNull;

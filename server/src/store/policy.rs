@@ -68,7 +68,7 @@ macro_rules! policy_store {
                 #[tracing::instrument(level = "debug", skip_all, fields(id = %f.id))]
                 async fn insert_freeze(&self, f: &FreezeRecord, audit: &[AuditRecord]) -> Result<(), StoreError> {
                     audited!(self, audit, |tx| sqlx::query(
-                        "INSERT INTO freeze
+                        "INSERT INTO freeze_window
                            (id, name, reason, environment_ids, application_ids, starts_at, ends_at,
                             rrule, duration, time_zone, created_by, created_at)
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -91,7 +91,7 @@ macro_rules! policy_store {
                 }
                 #[tracing::instrument(level = "debug", skip_all)]
                 async fn list_freezes(&self) -> Result<Vec<FreezeRecord>, StoreError> {
-                    sqlx::query_as::<_, FreezeRow>("SELECT * FROM freeze ORDER BY starts_at, id")
+                    sqlx::query_as::<_, FreezeRow>("SELECT * FROM freeze_window ORDER BY starts_at, id")
                         .fetch_all(self.reader())
                         .await
                         .many()
@@ -99,7 +99,7 @@ macro_rules! policy_store {
                 #[tracing::instrument(level = "debug", skip_all, fields(%id))]
                 async fn delete_freeze(&self, id: Uuid, audit: &[AuditRecord]) -> Result<(), StoreError> {
                     let deleted = audited!(self, audit, |tx| {
-                        Self::delete_with_children(tx, "freeze", "freeze_end", "freeze_id", id).await?
+                        Self::delete_with_children(tx, "freeze_window", "freeze_end", "freeze_id", id).await?
                     }, if |deleted| *deleted == 1);
                     expect_one(deleted)
                 }

@@ -274,9 +274,7 @@ impl Service {
                 blockers.push(blocker(message, None));
                 continue;
             };
-            let replaced = record
-                .replaced_by
-                .map(crate::ssr::records::to_deployment);
+            let replaced = record.replaced_by.map(crate::ssr::records::to_deployment);
             if let Some(next) = replaced.as_ref().filter(|next| next.is_rollback) {
                 blockers.push(blocker(
                     format!(
@@ -384,9 +382,8 @@ impl Service {
             create_version: query.create_version && version_id.is_none(),
             ..Default::default()
         };
-        let (application, environment, version) = self
-            .resolve_targets(&request, now(), &mut errors)
-            .await?;
+        let (application, environment, version) =
+            self.resolve_targets(&request, now(), &mut errors).await?;
         finish(errors)?;
         let (Some(application), Some(environment), Some(version)) =
             (application, environment, version)
@@ -471,9 +468,15 @@ impl Service {
         }
         for id in ids {
             let found = if environments {
-                self.environment_store().get_environment(*id).await.map(|_| ())
+                self.environment_store()
+                    .get_environment(*id)
+                    .await
+                    .map(|_| ())
             } else {
-                self.application_store().get_application(*id).await.map(|_| ())
+                self.application_store()
+                    .get_application(*id)
+                    .await
+                    .map(|_| ())
             };
             match found {
                 Ok(()) => {}
@@ -499,7 +502,12 @@ impl Service {
             .await?;
         check_instant("startsAt", input.starts_at.as_ref(), &mut errors);
         check_instant("endsAt", input.ends_at.as_ref(), &mut errors);
-        let zone_name = input.time_zone.as_deref().unwrap_or("UTC").trim().to_string();
+        let zone_name = input
+            .time_zone
+            .as_deref()
+            .unwrap_or("UTC")
+            .trim()
+            .to_string();
         let zone = parse_time_zone("timeZone", &zone_name, &mut errors);
         let mut record = FreezeRecord {
             id: Uuid::now_v7(),
@@ -658,7 +666,12 @@ impl Service {
     #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, %id))]
     pub async fn delete_freeze(&self, actor: &User, id: Uuid) -> Result<(), AppError> {
         require(actor, Role::Admin)?;
-        let audit = entry(Some(actor), "freeze.deleted", Target::of("freeze", id), None);
+        let audit = entry(
+            Some(actor),
+            "freeze.deleted",
+            Target::of("freeze", id),
+            None,
+        );
         self.policy_store()
             .delete_freeze(id, &[audit])
             .await
@@ -719,7 +732,9 @@ impl Service {
             Some(actor),
             "freeze.ended",
             Target::of("freeze", id),
-            Some(json!({"endedAt": {"before": active.ends_at, "after": at}, "reason": {"before": null, "after": reason}})),
+            Some(
+                json!({"endedAt": {"before": active.ends_at, "after": at}, "reason": {"before": null, "after": reason}}),
+            ),
         );
         self.policy_store()
             .end_freeze_occurrence(&end, &[audit], &outbox)
@@ -831,14 +846,24 @@ impl Service {
         require(actor, Role::Editor)?;
         let mut errors = vec![];
         let reason = required_text("reason", &input.reason, REASON_MAX, &mut errors);
-        let environment = match self.environment_store().get_environment(input.environment_id).await {
+        let environment = match self
+            .environment_store()
+            .get_environment(input.environment_id)
+            .await
+        {
             Ok(e) if e.archived_at.is_some() => {
-                errors.push(FieldError::new("environmentId", "this environment is archived"));
+                errors.push(FieldError::new(
+                    "environmentId",
+                    "this environment is archived",
+                ));
                 None
             }
             Ok(e) => Some(e),
             Err(StoreError::NotFound) => {
-                errors.push(FieldError::new("environmentId", "no environment has this id"));
+                errors.push(FieldError::new(
+                    "environmentId",
+                    "no environment has this id",
+                ));
                 None
             }
             Err(err) => return Err(store_error("environment")(err)),
@@ -847,7 +872,10 @@ impl Service {
             Some(id) => match self.application_store().get_application(id).await {
                 Ok(a) => Some(a),
                 Err(StoreError::NotFound) => {
-                    errors.push(FieldError::new("applicationId", "no application has this id"));
+                    errors.push(FieldError::new(
+                        "applicationId",
+                        "no application has this id",
+                    ));
                     None
                 }
                 Err(err) => return Err(store_error("application")(err)),
@@ -886,7 +914,11 @@ impl Service {
             Target::of("lock", lock.id),
             Some(json!({"reason": {"before": null, "after": lock.reason}})),
         );
-        match self.policy_store().insert_lock(&lock, &[audit], &outbox).await {
+        match self
+            .policy_store()
+            .insert_lock(&lock, &[audit], &outbox)
+            .await
+        {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => {
                 let holder = self
@@ -932,7 +964,9 @@ impl Service {
             )));
         }
         if lock.released_at.is_some() {
-            return Err(AppError::NotFound("lock not found (it was released)".into()));
+            return Err(AppError::NotFound(
+                "lock not found (it was released)".into(),
+            ));
         }
         let outbox = self
             .outbox_about(
@@ -976,7 +1010,10 @@ impl Service {
                 environment_id: r.required_environment_id,
                 min_soak: r.min_soak,
             };
-            match rules.iter_mut().find(|rule| rule.environment_id == r.environment_id) {
+            match rules
+                .iter_mut()
+                .find(|rule| rule.environment_id == r.environment_id)
+            {
                 Some(rule) => rule.requires.push(requirement),
                 None => rules.push(PromotionRule {
                     environment_id: r.environment_id,
@@ -1023,7 +1060,11 @@ impl Service {
                     "is listed twice",
                 ));
             }
-            match self.environment_store().get_environment(r.environment_id).await {
+            match self
+                .environment_store()
+                .get_environment(r.environment_id)
+                .await
+            {
                 Ok(_) => {}
                 Err(StoreError::NotFound) => errors.push(FieldError::new(
                     format!("{field}.environmentId"),
@@ -1056,7 +1097,9 @@ impl Service {
             Some(actor),
             "promotion_rule.updated",
             Target::of("environment", environment_id),
-            Some(json!({"requires": {"before": before.map(|b| b.requires), "after": after.requires}})),
+            Some(
+                json!({"requires": {"before": before.map(|b| b.requires), "after": after.requires}}),
+            ),
         );
         self.policy_store()
             .put_promotion_rule(environment_id, &records, &[audit])

@@ -307,7 +307,14 @@ impl Service {
         request: &RecordDeploymentRequest,
         at: chrono::DateTime<chrono::Utc>,
         errors: &mut Vec<FieldError>,
-    ) -> Result<(Option<Application>, Option<Environment>, Option<Option<Uuid>>), AppError> {
+    ) -> Result<
+        (
+            Option<Application>,
+            Option<Environment>,
+            Option<Option<Uuid>>,
+        ),
+        AppError,
+    > {
         let application = self.resolve_application(request, errors).await?;
         let environment = self.resolve_environment(request, errors).await?;
         let version = self
