@@ -486,6 +486,56 @@ async fn concurrent_redeliveries_record_once(app: TestApp) {
     assert_eq!(history(&app).await.len(), 1);
 }
 
+/// Deployments a hook records while production is frozen keep the freeze as their violation
+/// (GitHub's and GitLab's, dated 30 November 2026, inside the freeze's window).
+async fn hooks_record_through_a_freeze(app: TestApp) {
+    catalogue(&app).await;
+    let environments: Value = app.get("/api/environments").await.json().await.unwrap();
+    let production = environments
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "production")
+        .unwrap()["id"]
+        .clone();
+    let freeze = app
+        .create(
+            "/api/freezes",
+            json!({"name": "Month-end freeze", "environmentIds": [production],
+                   "startsAt": "2026-11-30T00:00:00Z", "endsAt": "2026-12-01T00:00:00Z"}),
+        )
+        .await;
+    let (_, secret) = hook(&app, "github").await;
+    let body = github_status("success", "production", "v1.4.0", "acme/billing").to_string();
+    let signature = sign(&secret, body.as_bytes());
+    let (status, answer) = deliver_github(
+        &app,
+        "deployment_status",
+        "d-f",
+        Some(signature),
+        body.as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
+    let (_, token) = hook(&app, "gitlab").await;
+    let (status, answer) = deliver_gitlab(
+        &app,
+        Some(&token),
+        &gitlab_deployment("success", "v2.0.0", "acme/billing"),
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
+    let recorded = history(&app).await;
+    assert_eq!(recorded.len(), 2);
+    for deployment in &recorded {
+        assert_eq!(
+            deployment["policyViolations"][0]["type"], "freeze",
+            "{deployment}"
+        );
+        assert_eq!(deployment["policyViolations"][0]["id"], freeze["id"]);
+    }
+}
+
 for_both_backends!(run;
     github_success_records_once,
     unsigned_or_wrongly_signed_deliveries_record_nothing,
@@ -495,4 +545,5 @@ for_both_backends!(run;
     hooks_are_admin_only_and_deleting_one_stops_it,
     a_hook_keeps_its_last_100_deliveries,
     concurrent_redeliveries_record_once,
+    hooks_record_through_a_freeze,
 );

@@ -486,6 +486,189 @@ async fn a_pending_notification_survives_kill_9(backend: Backend) {
     assert_eq!(body["deployment"]["version"]["versionIdentifier"], "1.0.0");
 }
 
+/// The events of every delivery a receiver got, sorted.
+fn events_received(receiver: &Receiver) -> Vec<String> {
+    let mut events: Vec<String> = receiver
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(headers, _)| headers["x-deploytrack-event"].to_str().unwrap().to_string())
+        .collect();
+    events.sort();
+    events
+}
+
+const POLICY_EVENTS: [&str; 5] = [
+    "deployment.policy_violated",
+    "freeze.started",
+    "freeze.ended",
+    "lock.created",
+    "lock.released",
+];
+
+/// With two instances announcing, a freeze's start and end, a lock's creation and release and
+/// a deployment through a freeze are each notified exactly once (issue 35).
+async fn policy_events_are_sent_once_by_two_instances(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let _second = app.second_server_with(allow_private).await;
+    let (receiver, url) = Receiver::start().await;
+    let (staging, prod) = catalogue(&app).await;
+    let webhook = app
+        .create(
+            "/api/webhooks",
+            json!({"url": url, "events": POLICY_EVENTS}),
+        )
+        .await;
+    let secret = webhook["secret"].as_str().unwrap().to_string();
+    let now = chrono::Utc::now();
+    let at = |seconds: i64| (now + chrono::Duration::seconds(seconds)).to_rfc3339();
+    app.create(
+        "/api/freezes",
+        json!({"name": "Short freeze", "environmentIds": [prod], "startsAt": at(2), "endsAt": at(4)}),
+    )
+    .await;
+    let lock = app
+        .create(
+            "/api/locks",
+            json!({"environmentId": staging, "reason": "load test"}),
+        )
+        .await;
+    let released = app
+        .client
+        .delete(app.url(&format!("/api/locks/{}", lock["id"].as_str().unwrap())))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(released.status(), 204);
+    // Both instances look every 5 s: by 12 s the short freeze has started and ended.
+    tokio::time::sleep(Duration::from_secs(12)).await;
+    app.create(
+        "/api/freezes",
+        json!({"name": "Now", "environmentIds": [prod], "startsAt": at(-60), "endsAt": at(3600)}),
+    )
+    .await;
+    // Deployed now, inside the second freeze (policy is judged at the deployment's date).
+    app.create(
+        "/api/deployments",
+        json!({"application": "Billing", "version": "1.0.0", "environment": "PROD",
+               "createVersion": true, "deploymentDate": chrono::Utc::now().to_rfc3339()}),
+    )
+    .await;
+    for _ in 0..100 {
+        if receiver.received.lock().unwrap().len() >= 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let received = receiver.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 6, "{:?}", events_received(&receiver));
+    assert_eq!(
+        settled_deliveries(&app, webhook["id"].as_str().unwrap())
+            .await
+            .len(),
+        6
+    );
+    assert_eq!(
+        events_received(&receiver),
+        [
+            "deployment.policy_violated",
+            "freeze.ended",
+            "freeze.started",
+            "freeze.started",
+            "lock.created",
+            "lock.released",
+        ]
+    );
+    for delivery in &received {
+        let body = verified(&secret, delivery);
+        match body["event"].as_str().unwrap() {
+            "freeze.started" | "freeze.ended" => {
+                assert_eq!(body["environments"][0], "PROD", "{body}");
+                assert!(body["occurrence"]["startsAt"].is_string(), "{body}");
+            }
+            "lock.created" | "lock.released" => assert_eq!(body["lock"]["reason"], "load test"),
+            _ => assert_eq!(body["deployment"]["policyViolations"][0]["type"], "freeze"),
+        }
+    }
+}
+
+/// A freeze that starts and ends while no instance runs (killed with -9) is announced once when
+/// one comes back.
+async fn freeze_events_survive_kill_9(backend: Backend) {
+    let Some(db) = TestDb::new(backend).await else {
+        return;
+    };
+    let (receiver, url) = Receiver::start().await;
+    let server = server_process(&db.url).await;
+    let token = TestApp::admin_token(&server.base, "ops").await;
+    let client = TestApp::bearer_client(&token);
+    let post = |path: String, body: Value| {
+        let (client, base) = (client.clone(), server.base.clone());
+        async move {
+            let response = client
+                .post(format!("{base}{path}"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 201, "{path}");
+        }
+    };
+    post(
+        "/api/environments".into(),
+        json!({"name": "PROD", "isProduction": true}),
+    )
+    .await;
+    post(
+        "/api/webhooks".into(),
+        json!({"url": url, "events": ["freeze.started", "freeze.ended"], "format": "slack"}),
+    )
+    .await;
+    let now = chrono::Utc::now();
+    let at = |seconds: i64| (now + chrono::Duration::seconds(seconds)).to_rfc3339();
+    post(
+        "/api/freezes".into(),
+        json!({"name": "Unseen", "startsAt": at(2), "endsAt": at(3)}),
+    )
+    .await;
+    server.kill_9();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let _restarted = server_process(&db.url).await;
+    receiver.wait_for(2).await;
+    tokio::time::sleep(Duration::from_secs(6)).await; // another round of looking adds nothing
+    assert_eq!(
+        events_received(&receiver),
+        ["freeze.ended", "freeze.started"]
+    );
+    let texts: Vec<String> = receiver
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, body)| {
+            serde_json::from_str::<Value>(body).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("Freeze started: Unseen (PROD)")),
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("Freeze ended: Unseen (PROD)")),
+        "{texts:?}"
+    );
+}
+
 for_both_backends!(run_backend;
     recorded_and_retracted_deployments_are_signed_and_delivered,
     slack_bodies_and_environment_filters,
@@ -493,4 +676,6 @@ for_both_backends!(run_backend;
     private_addresses_and_bad_input_are_refused,
     two_instances_deliver_each_notification_once,
     a_pending_notification_survives_kill_9,
+    policy_events_are_sent_once_by_two_instances,
+    freeze_events_survive_kill_9,
 );

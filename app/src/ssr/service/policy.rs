@@ -724,7 +724,7 @@ impl Service {
         let outbox = self
             .outbox_about(
                 "freeze.ended",
-                self.freeze_subject(&inputs, record, &ended),
+                self.freeze_subject(&inputs, record, &ended, true),
                 &Self::frozen_environments(&inputs, record),
             )
             .await?;
@@ -757,12 +757,13 @@ impl Service {
         inputs: &PolicyInputs,
         freeze: &FreezeRecord,
         occurrence: &FreezeOccurrence,
+        ended: bool,
     ) -> serde_json::Value {
         let environments: Vec<String> = Self::frozen_environments(inputs, freeze)
             .into_iter()
             .map(|id| Self::environment_name(inputs, id))
             .collect();
-        let text = if occurrence.ended_at.is_some() || occurrence.ends_at <= now() {
+        let text = if ended {
             format!(
                 "Freeze ended: {} ({}) — deployments may go ahead",
                 freeze.name,
@@ -818,7 +819,7 @@ impl Service {
                     let outbox = self
                         .outbox_about(
                             event,
-                            self.freeze_subject(&inputs, record, &about),
+                            self.freeze_subject(&inputs, record, &about, event == "freeze.ended"),
                             &Self::frozen_environments(&inputs, record),
                         )
                         .await?;
