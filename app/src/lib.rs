@@ -63,6 +63,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/deployments") view={Lazy::<routes::Deployments>::new()}/>
                     <Route path=path!("/compare") view={Lazy::<routes::Compare>::new()}/>
                     <Route path=path!("/insights") view={Lazy::<routes::Insights>::new()}/>
+                    <Route path=path!("/policy") view={Lazy::<routes::Policy>::new()}/>
                     <Route path=path!("/deployments/new") view={Lazy::<routes::Record>::new()}/>
                     <Route path=path!("/deployments/:id") view={Lazy::<routes::Deployment>::new()}/>
                     <Route path=path!("/settings/tokens") view={Lazy::<routes::Tokens>::new()}/>

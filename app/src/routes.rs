@@ -23,6 +23,7 @@ use crate::pages::{
     environments::EnvironmentsPage,
     hooks::HooksPage,
     insights::InsightsPage,
+    policy::PolicyPage,
     login::LoginPage,
     record::RecordPage,
     tokens::TokensPage,
@@ -85,6 +86,7 @@ page_group!(load_reading / __preload_load_reading, ReadingPages {
     Deployment => DeploymentPage,
     Compare => ComparePage,
     Insights => InsightsPage,
+    Policy => PolicyPage,
     Record => RecordPage,
     Login => LoginPage,
 });

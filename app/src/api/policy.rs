@@ -35,21 +35,6 @@ pub async fn policy_in_force() -> Result<PolicyBanner, AppError> {
     service.policy_banner(&user).await
 }
 
-/// Each freeze with its occurrences between `from` and `to`.
-#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
-pub async fn freezes_between(
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Vec<Freeze>, AppError> {
-    let (service, user) = signed_in()?;
-    let query = crate::ssr::service::policy::FreezeQuery {
-        active_at: None,
-        from: Some(from),
-        to: Some(to),
-    };
-    service.list_freezes(&user, query).await
-}
-
 /// Adds a freeze: one window (`starts_at`, `ends_at`) or a recurrence (`rrule`, `duration`,
 /// `time_zone`), on one environment or (none given) every production environment.
 #[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
@@ -100,12 +85,6 @@ pub async fn delete_freeze(id: Uuid) -> Result<(), AppError> {
 }
 
 #[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
-pub async fn list_locks() -> Result<Vec<Lock>, AppError> {
-    let (service, user) = signed_in()?;
-    service.list_locks(&user).await
-}
-
-#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn create_lock(
     environment_id: Uuid,
     #[server(default)] application_id: Option<Uuid>,
@@ -126,8 +105,21 @@ pub async fn release_lock(id: Uuid) -> Result<(), AppError> {
     service.release_lock(&user, id).await
 }
 
+/// Everything the `/policy` page shows, in one trip: occurrences over the next eight weeks
+/// (with a day's margin on each side for time zones), open locks, promotion rules.
 #[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
-pub async fn list_promotion_rules() -> Result<Vec<PromotionRule>, AppError> {
+pub async fn load_policy_page() -> Result<PolicyOverview, AppError> {
     let (service, user) = signed_in()?;
-    service.list_promotion_rules(&user).await
+    let now = crate::ssr::clock::now();
+    let query = crate::ssr::service::policy::FreezeQuery {
+        active_at: None,
+        from: Some(now - chrono::Duration::days(8)),
+        to: Some(now + chrono::Duration::days(58)),
+    };
+    Ok(PolicyOverview {
+        now,
+        freezes: service.list_freezes(&user, query).await?,
+        locks: service.list_locks(&user).await?,
+        rules: service.list_promotion_rules(&user).await?,
+    })
 }

@@ -21,16 +21,23 @@ pub async fn create_webhook(
     url: String,
     #[server(default)] on_recorded: Option<String>,
     #[server(default)] on_retracted: Option<String>,
+    #[server(default)] on_policy: Option<String>,
     #[server(default)] environment_id: Option<String>,
     format: String,
 ) -> Result<CreatedWebhook, AppError> {
     let (service, user) = signed_in()?;
+    // "Deploy policy" stands for the five policy events (issue 35).
     let events = [
-        (on_recorded, "deployment.recorded"),
-        (on_retracted, "deployment.retracted"),
+        (&on_recorded, "deployment.recorded"),
+        (&on_retracted, "deployment.retracted"),
+        (&on_policy, "deployment.policy_violated"),
+        (&on_policy, "freeze.started"),
+        (&on_policy, "freeze.ended"),
+        (&on_policy, "lock.created"),
+        (&on_policy, "lock.released"),
     ]
     .into_iter()
-    .filter_map(|(checked, event)| checked.map(|_| event.to_string()))
+    .filter_map(|(checked, event)| checked.as_ref().map(|_| event.to_string()))
     .collect();
     let environment_ids = match environment_id.as_deref().map(str::trim) {
         None | Some("") => None,

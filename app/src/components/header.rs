@@ -43,6 +43,7 @@ pub fn SiteHeader() -> impl IntoView {
                     <A href="/deployments">"Deployments"</A>
                     <A href="/compare">"Compare"</A>
                     <A href="/insights">"Insights"</A>
+                    <A href="/policy">"Policy"</A>
                     <A href="/applications">"Applications"</A>
                     <A href="/environments">"Environments"</A>
                 </nav>

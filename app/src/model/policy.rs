@@ -197,7 +197,7 @@ pub struct DeployCheck {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PolicyBanner {
-    /// Active freeze occurrences: (freeze name, reason, until, environment ids frozen).
+    /// Freeze occurrences in force.
     pub freezes: Vec<ActiveFreeze>,
     pub locks: Vec<Lock>,
     /// Current deployments recorded through a blocker (the matrix marks their cells).
@@ -212,4 +212,16 @@ pub struct ActiveFreeze {
     pub reason: Option<String>,
     pub until: DateTime<Utc>,
     pub environment_ids: Vec<Uuid>,
+    pub environment_names: Vec<String>,
+}
+
+/// The `/policy` page's data: freezes with their occurrences over the next eight weeks (from
+/// `from`, the server's day start), open locks and promotion rules.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyOverview {
+    pub now: DateTime<Utc>,
+    pub freezes: Vec<Freeze>,
+    pub locks: Vec<Lock>,
+    pub rules: Vec<PromotionRule>,
 }

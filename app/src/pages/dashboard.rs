@@ -17,7 +17,10 @@ use crate::components::session::SessionUser;
 use crate::components::timers::Delayed;
 use crate::components::timestamp::{relative, Timestamp};
 use crate::components::zone::{use_zone, Zone};
-use crate::model::{echoed, MatrixPage, MatrixView, Role, DASHBOARD_RECENT, SEARCH_MAX};
+use crate::api::policy::policy_in_force;
+use crate::model::{
+    echoed, Lock, MatrixPage, MatrixView, PolicyBanner, Role, DASHBOARD_RECENT, SEARCH_MAX,
+};
 
 /// How long the matrix filter waits for the next key before filtering.
 const FILTER_DELAY_MS: u32 = 150;
@@ -57,6 +60,18 @@ pub fn DashboardPage() -> impl IntoView {
         |(at, q, page, _)| dashboard_matrix(at, q, page),
     );
     let side = Resource::new(move || tick.get(), |_| load_dashboard_side());
+    // Freezes in force, locks and cells deployed through a blocker: today's only (not shown
+    // while looking at the past).
+    let policy = Resource::new(
+        move || (at().is_none(), tick.get()),
+        |(now, _)| async move {
+            if now {
+                policy_in_force().await.unwrap_or_default()
+            } else {
+                PolicyBanner::default()
+            }
+        },
+    );
     let filter_typing = Delayed::new();
     let navigate = use_navigate();
     let show_filtered = move |q: String| {
@@ -91,6 +106,19 @@ pub fn DashboardPage() -> impl IntoView {
                     <a href="/">"Back to now"</a>
                 </p>
             })}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let policy = policy.await;
+                    policy.freezes.into_iter().map(|f| view! {
+                        <p class="banner freeze" role="status" data-freeze=f.id.to_string()>
+                            <span aria-hidden="true">"❄ "</span>
+                            <strong>{f.environment_names.join(", ")}" frozen until "<Timestamp at=f.until with_zone=true/></strong>
+                            " — "{f.name.clone()}{f.reason.clone().map(|r| format!(": {r}"))}" "
+                            <a href="/policy">"Deploy policy"</a>
+                        </p>
+                    }).collect_view()
+                })}
+            </Transition>
             <div class="dashboard-grid">
                 <div class="matrix-panel card">
                     <div class="matrix-tools">
@@ -105,7 +133,7 @@ pub fn DashboardPage() -> impl IntoView {
                     </div>
                     <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
                         {move || Suspend::new(async move {
-                            let (matrix, user) = (matrix.await, session.0.await);
+                            let (matrix, user, policy) = (matrix.await, session.0.await, policy.await);
                             let can_record = matches!(user, Ok(Some(u)) if u.can(Role::Editor)) && at().is_none();
                             match matrix {
                                 Ok(page) if page.total == 0 || page.view.environments.is_empty() => view! {
@@ -120,7 +148,7 @@ pub fn DashboardPage() -> impl IntoView {
                                 }.into_any(),
                                 Ok(page) => view! {
                                     <MatrixRange page=page.clone() filter=filter() at=at()/>
-                                    <Matrix matrix=page.view can_record focus=matrix_focus/>
+                                    <Matrix matrix=page.view can_record focus=matrix_focus policy/>
                                 }.into_any(),
                                 Err(e) => view! { <p class="form-error" role="alert">"The matrix could not be loaded: "{e.to_string()}</p> }.into_any(),
                             }
@@ -218,29 +246,52 @@ fn Legend() -> impl IntoView {
                 <li class=age.class()><span aria-hidden="true">{age.symbol()}</span>" "{age.label()}</li>
             }).collect_view()}
             <li><span class="badge rollback">"↩"</span>" rollback"</li>
+            <li><span class="badge policy">"⚠"</span>" deployed through a freeze, lock or promotion rule"</li>
         </ul>
     }
 }
 
 #[component]
-fn Matrix(matrix: MatrixView, can_record: bool, focus: MatrixFocus) -> impl IntoView {
+fn Matrix(
+    matrix: MatrixView,
+    can_record: bool,
+    focus: MatrixFocus,
+    policy: PolicyBanner,
+) -> impl IntoView {
     let header = matrix
         .environments
         .iter()
         .map(|e| {
+            let locks: Vec<&Lock> = policy.locks.iter().filter(|l| l.environment_id == e.id).collect();
+            let lock = (!locks.is_empty()).then(|| {
+                let reasons = locks
+                    .iter()
+                    .map(|l| format!("locked by {}: {}", l.created_by_name, l.reason))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let title = reasons.clone();
+                view! {
+                    <span class="badge lock" title=title>
+                        <span aria-hidden="true">"🔒"</span><span class="sr-only">{reasons}</span>
+                    </span>
+                }
+            });
             view! {
                 <th scope="col">
                     <a href=format!("/environments/{}?tab=deployments", e.id) title=e.name.clone()>{e.name.clone()}</a>
                     {e.is_production.then(|| view! { <span class="badge prod">"prod"</span> })}
+                    {lock}
                 </th>
             }
         })
         .collect_view();
+    let violating: std::collections::HashSet<uuid::Uuid> =
+        policy.violating_deployments.into_iter().collect();
     let matrix = StoredValue::new(matrix);
     let now = Utc::now();
     let zone = use_zone();
     let rows =
-        move || zone.with(|zone| matrix.with_value(|m| matrix_rows_html(m, now, zone, can_record)));
+        move || zone.with(|zone| matrix.with_value(|m| matrix_rows_html(m, now, zone, can_record, &violating)));
     // A live update or the filter rebuilds the rows; a keyboard user keeps their place.
     Effect::new(move |_| {
         zone.track();
@@ -408,6 +459,7 @@ pub fn matrix_rows_html(
     now: DateTime<Utc>,
     zone: &Zone,
     can_record: bool,
+    violating: &std::collections::HashSet<uuid::Uuid>,
 ) -> String {
     use html_escape::encode_safe as esc;
     use std::fmt::Write;
@@ -457,10 +509,15 @@ pub fn matrix_rows_html(
             } else {
                 ""
             };
+            let policy = if violating.contains(&cell.deployment_id) {
+                r#"<span class="badge policy" title="deployed through a freeze, lock or promotion rule">⚠<span class="sr-only"> deployed despite the deploy policy</span></span>"#
+            } else {
+                ""
+            };
             // The age's symbol comes from the stylesheet (`.age-… .cell-link::before`).
             let _ = write!(
                 html,
-                r#"<td class="cell {class}"><a class="cell-link" href="/deployments/{id}" title="{title}"><span class="version">{version}</span>{rollback}<span class="when">{when}</span><span class="sr-only">{word}</span></a>{record_link}</td>"#,
+                r#"<td class="cell {class}"><a class="cell-link" href="/deployments/{id}" title="{title}"><span class="version">{version}</span>{rollback}{policy}<span class="when">{when}</span><span class="sr-only">{word}</span></a>{record_link}</td>"#,
                 class = age.class(),
                 id = cell.deployment_id,
                 title = esc(&title),
@@ -556,12 +613,14 @@ mod tests {
                 is_rollback: true,
             }],
         };
-        let html = matrix_rows_html(&matrix, at, &Zone::default(), true);
+        let violating = [matrix.cells[0].deployment_id].into_iter().collect();
+        let html = matrix_rows_html(&matrix, at, &Zone::default(), true, &violating);
         for raw in ["<script>", "<b>", "<img", "<R>"] {
             assert!(!html.contains(raw), "{raw} left unescaped in {html}");
         }
         assert!(html.contains("1.0.0&lt;b&gt;"));
         assert!(html.contains(r#"class="badge rollback""#));
+        assert!(html.contains(r#"class="badge policy""#));
         assert_eq!(html.matches("<td ").count(), 1);
     }
 }

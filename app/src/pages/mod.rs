@@ -10,6 +10,7 @@ pub mod environment;
 pub mod environments;
 pub mod hooks;
 pub mod insights;
+pub mod policy;
 pub mod login;
 pub mod record;
 pub mod tokens;

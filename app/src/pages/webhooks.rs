@@ -50,6 +50,7 @@ pub fn WebhooksPage() -> impl IntoView {
                     <legend>"Events"</legend>
                     <label class="check"><input type="checkbox" name="on_recorded" value="on" checked/>" deployment recorded"</label>
                     <label class="check"><input type="checkbox" name="on_retracted" value="on"/>" deployment retracted"</label>
+                    <label class="check"><input type="checkbox" name="on_policy" value="on"/>" deploy policy (freezes starting and ending, locks, deployments through a blocker)"</label>
                 </fieldset>
                 <FieldMessage error field="events"/>
                 <label>"Environment"

@@ -1157,12 +1157,17 @@ impl Service {
             for window in schedule.active_at(at) {
                 let shown = occurrence(record.id, window, &inputs.ends);
                 if shown.is_active_at(at) {
+                    let environment_ids = Self::frozen_environments(&inputs, record);
                     freezes.push(ActiveFreeze {
                         id: record.id,
                         name: record.name.clone(),
                         reason: record.reason.clone(),
                         until: shown.until(),
-                        environment_ids: Self::frozen_environments(&inputs, record),
+                        environment_names: environment_ids
+                            .iter()
+                            .map(|id| Self::environment_name(&inputs, *id))
+                            .collect(),
+                        environment_ids,
                     });
                 }
             }
