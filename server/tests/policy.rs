@@ -440,6 +440,17 @@ async fn recording_through_a_freeze_keeps_the_violation(app: TestApp) {
     assert_eq!(by_api["policyViolations"][0]["type"], "freeze");
     assert_eq!(by_api["policyViolations"][0]["id"], freeze["id"]);
     assert_eq!(by_api["overrideReason"], "hotfix for the outage");
+    // Fixed at record time: the database itself refuses to change or drop it.
+    let id = by_api["id"].as_str().unwrap();
+    for sql in [
+        format!(
+            "UPDATE deployment_policy SET override_reason = 'later' WHERE deployment_id = '{id}'"
+        ),
+        format!("DELETE FROM deployment_policy WHERE deployment_id = '{id}'"),
+    ] {
+        let refused = app.raw_sql(&sql).await.unwrap_err();
+        assert!(refused.contains("immutable"), "{refused}");
+    }
 
     let form = app
         .client

@@ -92,7 +92,167 @@ for_both_backends!(run;
     ping_answers,
     matrix_stamp_changes_with_everything_the_matrix_shows,
     login_failures_count_restart_after_the_window_and_are_pruned,
+    locks_are_one_per_scope_and_held_between_taking_and_release,
+    a_deployment_keeps_what_blocked_it,
 );
+
+async fn a_user(store: &Arc<dyn Store>) -> app::model::User {
+    let user = app::model::User {
+        id: Uuid::now_v7(),
+        username: format!("u{}", Uuid::now_v7().simple()),
+        display_name: "U".into(),
+        role: app::model::Role::Editor,
+        created_at: now(),
+        disabled_at: None,
+    };
+    store.insert_user(&user, "x", &[]).await.unwrap();
+    user
+}
+
+fn lock_on(
+    environment: &Environment,
+    application: Option<Uuid>,
+    by: &app::model::User,
+) -> app::model::Lock {
+    app::model::Lock {
+        id: Uuid::now_v7(),
+        environment_id: environment.id,
+        application_id: application,
+        reason: "load test".into(),
+        created_by: by.id,
+        created_by_name: by.username.clone(),
+        created_at: now(),
+        released_at: None,
+        released_by: None,
+    }
+}
+
+async fn locks_are_one_per_scope_and_held_between_taking_and_release(store: Arc<dyn Store>) {
+    let staging = environment("STAGING", 1);
+    store.insert_environment(&staging, &[]).await.unwrap();
+    let billing = application("Billing");
+    store.insert_application(&billing, &[]).await.unwrap();
+    let user = a_user(&store).await;
+    let first = lock_on(&staging, None, &user);
+    store.insert_lock(&first, &[], &[]).await.unwrap();
+    assert!(matches!(
+        store
+            .insert_lock(&lock_on(&staging, None, &user), &[], &[])
+            .await,
+        Err(StoreError::Conflict("lock"))
+    ));
+    // One application in the same environment is another scope.
+    store
+        .insert_lock(&lock_on(&staging, Some(billing.id), &user), &[], &[])
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .locks_at(staging.id, billing.id, now())
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        store
+            .open_lock_of_scope(staging.id, None)
+            .await
+            .unwrap()
+            .map(|l| l.id),
+        Some(first.id)
+    );
+    let released_at = now();
+    store
+        .release_lock(first.id, "admin", released_at, &[], &[])
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.release_lock(first.id, "admin", now(), &[], &[]).await,
+        Err(StoreError::NotFound)
+    ));
+    // Held before its release, not after; the scope is free again.
+    assert_eq!(
+        store
+            .locks_at(staging.id, Uuid::now_v7(), first.created_at)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(store
+        .locks_at(staging.id, Uuid::now_v7(), released_at)
+        .await
+        .unwrap()
+        .is_empty());
+    store
+        .insert_lock(&lock_on(&staging, None, &user), &[], &[])
+        .await
+        .unwrap();
+    assert_eq!(store.list_locks(None).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .list_locks(Some(released_at - Duration::seconds(1)))
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
+}
+
+async fn a_deployment_keeps_what_blocked_it(store: Arc<dyn Store>) {
+    let prod = environment("PROD", 1);
+    store.insert_environment(&prod, &[]).await.unwrap();
+    let billing = application("Billing");
+    store.insert_application(&billing, &[]).await.unwrap();
+    let v1 = version(billing.id, "1.0.0");
+    store.insert_version(&v1, &[]).await.unwrap();
+    let mut blocked = deployment_of(&v1, &prod, 1);
+    blocked.policy = Some(app::ssr::store::PolicyViolationRecord {
+        violations:
+            r#"[{"type":"lock","id":"00000000-0000-0000-0000-000000000001","message":"locked"}]"#
+                .into(),
+        override_reason: Some("hotfix".into()),
+    });
+    store
+        .insert_deployment(&blocked, None, None, &[], &[])
+        .await
+        .unwrap();
+    let plain = deployment_of(&v1, &prod, 2);
+    store
+        .insert_deployment(&plain, None, None, &[], &[])
+        .await
+        .unwrap();
+    let read = store.get_deployment(blocked.id).await.unwrap();
+    assert_eq!(read.override_reason.as_deref(), Some("hotfix"));
+    assert!(read.policy_violations.unwrap().contains("locked"));
+    assert_eq!(
+        store
+            .get_deployment(plain.id)
+            .await
+            .unwrap()
+            .policy_violations,
+        None
+    );
+    let filter = app::model::DeploymentFilter {
+        violations: true,
+        ..Default::default()
+    };
+    let listed = store.list_deployments(&filter, None, 10).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|d| d.id).collect::<Vec<_>>(),
+        [blocked.id]
+    );
+    // The newest deployment in the pair is the blocked one: the matrix marks it.
+    assert_eq!(
+        store.current_violating_deployments().await.unwrap(),
+        [blocked.id]
+    );
+    // Soak: the version ran in PROD from a day ago, nothing replaced it.
+    let soak = store.soak(billing.id, v1.id, prod.id, now()).await.unwrap();
+    assert_eq!(soak.deployed_at, Some(blocked.deployment_date));
+    assert!(soak.replaced_by.is_none() && soak.retracted_at.is_none());
+}
 
 async fn application_round_trips_exactly(store: Arc<dyn Store>) {
     let app = application("Customer Portal");
@@ -277,6 +437,7 @@ fn deployment_of(version: &Version, environment: &Environment, days_ago: i64) ->
         deployed_by: Some("ci".into()),
         notes: None,
         created_at: now(),
+        policy: None,
     }
 }
 

@@ -46,6 +46,10 @@ pub fn DeploymentRow(deployment: Deployment, show_application: bool) -> impl Int
             {show_application.then(|| view! { <span class="app">{d.application.name.clone()}</span> })}
             <span class="env">" → "{d.environment.name.clone()}</span>
             {d.is_rollback.then(|| view! { <span class="badge rollback">"↩ rollback"</span> })}
+            {(!d.policy_violations.is_empty()).then(|| {
+                let blockers = d.policy_violations.iter().map(|b| b.message.clone()).collect::<Vec<_>>().join("; ");
+                view! { <span class="badge policy" title=blockers>"⚠ deployed despite policy"</span> }
+            })}
             {d.deleted_at.map(|_| view! { <span class="badge">"retracted"</span> })}
             <span class="when"><Ago at=d.deployment_date/>" · "<Timestamp at=d.deployment_date/></span>
             <span class="who">{d.deployed_by.clone().map(|b| format!("by {b}"))}</span>
@@ -83,6 +87,8 @@ mod tests {
             deleted_at: None,
             deleted_by: None,
             delete_reason: None,
+            policy_violations: vec![],
+            override_reason: None,
         }
     }
 
@@ -395,6 +401,7 @@ pub fn RecentList(items: Vec<Deployment>, empty: &'static str) -> impl IntoView 
                         " → "{d.environment.name}
                     </a>
                     {d.is_rollback.then(|| view! { " "<span class="badge rollback">"↩ rollback"</span> })}
+                    {(!d.policy_violations.is_empty()).then(|| view! { " "<span class="badge policy">"⚠ policy"</span> })}
                     <br/><span class="muted"><Ago at=d.deployment_date/>{d.deployed_by.map(|b| format!(" · {b}"))}
                         {d.notes.map(|n| format!(" · {n}"))}</span>
                 </li>

@@ -9,6 +9,7 @@ use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 
 use crate::api::deployments::{dashboard_matrix, load_dashboard_side};
+use crate::api::policy::policy_in_force;
 use crate::components::age::Age;
 use crate::components::chart::WeeklyChart;
 use crate::components::deployment_list::RecentList;
@@ -17,7 +18,6 @@ use crate::components::session::SessionUser;
 use crate::components::timers::Delayed;
 use crate::components::timestamp::{relative, Timestamp};
 use crate::components::zone::{use_zone, Zone};
-use crate::api::policy::policy_in_force;
 use crate::model::{
     echoed, Lock, MatrixPage, MatrixView, PolicyBanner, Role, DASHBOARD_RECENT, SEARCH_MAX,
 };
@@ -290,8 +290,11 @@ fn Matrix(
     let matrix = StoredValue::new(matrix);
     let now = Utc::now();
     let zone = use_zone();
-    let rows =
-        move || zone.with(|zone| matrix.with_value(|m| matrix_rows_html(m, now, zone, can_record, &violating)));
+    let rows = move || {
+        zone.with(|zone| {
+            matrix.with_value(|m| matrix_rows_html(m, now, zone, can_record, &violating))
+        })
+    };
     // A live update or the filter rebuilds the rows; a keyboard user keeps their place.
     Effect::new(move |_| {
         zone.track();

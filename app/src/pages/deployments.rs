@@ -107,6 +107,7 @@ pub fn DeploymentsPage() -> impl IntoView {
                 <DateRangeInputs/>
                 <label>"Deployed by" <input name="deployedBy" value=move || raw("deployedBy") size="12"/></label>
                 <label>"Search" <input type="search" name="q" value=move || raw("q") placeholder="notes, version, deployer"/></label>
+                <label class="check"><input type="checkbox" name="violations" value="true" checked=move || raw("violations") == "true"/>" only through a blocker"</label>
                 <IfRole role=Role::Admin>
                     <label class="check"><input type="checkbox" name="includeDeleted" value="true" checked=move || raw("includeDeleted") == "true"/>" include retracted"</label>
                 </IfRole>
@@ -158,6 +159,14 @@ pub fn DeploymentPage() -> impl IntoView {
                             <dt>"Deployed by"</dt><dd>{d.deployed_by.clone().unwrap_or_else(|| "—".into())}</dd>
                             <dt>"Notes"</dt><dd class="notes">{d.notes.clone().unwrap_or_else(|| "—".into())}</dd>
                             <dt>"Recorded"</dt><dd><Timestamp at=d.created_at/></dd>
+                            {(!d.policy_violations.is_empty()).then(|| view! {
+                                <dt>"Deploy policy"</dt>
+                                <dd id="policy-violations">
+                                    <span class="badge policy">"⚠ deployed while blocked"</span>
+                                    <ul>{d.policy_violations.iter().map(|b| view! { <li><span class="tag">{b.kind.clone()}</span>" "{b.message.clone()}</li> }).collect_view()}</ul>
+                                    {d.override_reason.clone().map(|r| view! { <p>"Override reason: "{r}</p> })}
+                                </dd>
+                            })}
                             {d.deleted_at.map(|at| view! {
                                 <dt>"Retracted"</dt>
                                 <dd id="retraction"><Timestamp at/>" by "{d.deleted_by.clone().unwrap_or_default()}": "{d.delete_reason.clone().unwrap_or_default()}</dd>

@@ -9,11 +9,13 @@ use leptos_meta::Title;
 use uuid::Uuid;
 
 use crate::api::catalog::{list_applications, list_environments};
-use crate::api::policy::{load_policy_page, CreateFreeze, CreateLock, DeleteFreeze, EndFreeze, ReleaseLock};
+use crate::api::policy::{
+    load_policy_page, CreateFreeze, CreateLock, DeleteFreeze, EndFreeze, ReleaseLock,
+};
 use crate::components::calendar::day_text;
 use crate::components::form_feedback::{last_error, FieldMessage, FormMessage};
-use crate::components::loaded::IdOptions;
 use crate::components::live::use_deployment_events;
+use crate::components::loaded::IdOptions;
 use crate::components::zone::{use_zone, Zone};
 use crate::model::{Environment, Freeze, FreezeOccurrence, PolicyOverview, NAME_MAX, REASON_MAX};
 

@@ -108,6 +108,8 @@ mod tests {
             deleted_at: None,
             deleted_by: None,
             delete_reason: None,
+            policy_violations: None,
+            override_reason: None,
             previous_version: previous.map(|p| (p.to_string(), at)),
         }
     }
