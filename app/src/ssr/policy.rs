@@ -220,7 +220,7 @@ pub enum Schedule {
         ends_at: DateTime<Utc>,
     },
     Recurring {
-        set: RRuleSet,
+        set: Box<RRuleSet>,
         length: Span,
         zone: chrono_tz::Tz,
     },
@@ -245,7 +245,7 @@ impl Schedule {
                         .build(freeze.starts_at.with_timezone(&rrule::Tz::Tz(zone)))
                         .ok()?;
                     Some(Schedule::Recurring {
-                        set: set.limit(),
+                        set: Box::new(set.limit()),
                         length,
                         zone,
                     })
@@ -275,6 +275,7 @@ impl Schedule {
                 }
             }
             Schedule::Recurring { set, length, zone } => set
+                .as_ref()
                 .into_iter()
                 .map(|start| {
                     let start = start.with_timezone(&Utc);
@@ -299,6 +300,7 @@ impl Schedule {
                 (*starts_at > at).then_some((*starts_at, *ends_at))
             }
             Schedule::Recurring { set, length, zone } => set
+                .as_ref()
                 .into_iter()
                 .map(|start| start.with_timezone(&Utc))
                 .find(|start| *start > at)
