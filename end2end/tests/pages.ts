@@ -46,6 +46,8 @@ export async function seedEveryPage(api: APIRequestContext) {
     '/insights',
     `/insights?applicationId=${c.portal.id}&environmentId=${c.prod.id}&dateFrom=${day}`,
     '/settings/webhooks',
+    '/policy',
+    '/deployments?violations=true',
     '/admin/audit',
     `/admin/audit?action=deployment.recorded&dateFrom=${day}`,
     `/admin/audit?targetId=${deployment.id}`,
