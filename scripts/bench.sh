@@ -176,6 +176,40 @@ LUA
     row "current-state matrix while one client records continuously" "$base/api/deployments/current"
     wait "$writer_pid"
     grep -q "Non-2xx" "$work/writer.txt" && { echo "bench: the background writer got errors" >&2; cat "$work/writer.txt" >&2; exit 1; }
+    # The deploy policy (issue 35): 900 freezes (weekly, daily and one-off, spread over the
+    # environments) and 100 locks, then the check and the dashboard again.
+    python3 - "$base" "$TOKEN" <<'PY'
+import json, random, sys, urllib.request
+from datetime import datetime, timedelta, timezone
+base, token = sys.argv[1:3]
+def call(method, path, body=None):
+    request = urllib.request.Request(f"{base}{path}", method=method, data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(request))
+rng = random.Random(35)
+environments = [e["id"] for e in call("GET", "/api/environments")]
+applications = [a["id"] for a in call("GET", "/api/applications")]
+now = datetime.now(timezone.utc)
+for i in range(900):
+    scope = {"environmentIds": [rng.choice(environments)]}
+    if i % 3 == 0:
+        start = now + timedelta(days=rng.randint(-30, 60))
+        body = {"startsAt": start.isoformat(), "endsAt": (start + timedelta(hours=rng.randint(1, 72))).isoformat()}
+    elif i % 3 == 1:
+        body = {"rrule": f"FREQ=WEEKLY;BYDAY={rng.choice(['MO','TU','WE','TH','FR'])};BYHOUR={rng.randint(0, 23)}",
+                "duration": "PT8H", "timeZone": rng.choice(["Europe/Berlin", "America/New_York", "Asia/Kolkata"]),
+                "startsAt": (now - timedelta(days=365)).isoformat()}
+    else:
+        body = {"rrule": f"FREQ=DAILY;BYHOUR={rng.randint(0, 23)}", "duration": "PT1H", "timeZone": "UTC",
+                "startsAt": (now - timedelta(days=365)).isoformat()}
+    call("POST", "/api/freezes", {"name": f"bench freeze {i}", **scope, **body})
+pairs = rng.sample([(e, a) for e in environments for a in applications], 100)
+for environment, application in pairs:
+    call("POST", "/api/locks", {"environmentId": environment, "applicationId": application, "reason": "bench"})
+call("PUT", f"/api/environments/{environments[-1]}/promotion-rule", {"requires": [{"environmentId": environments[0], "minSoak": "PT24H"}]})
+PY
+    row "deploy check (900 freezes, 100 locks, a promotion rule)" "$base/api/deploy-check?application=$app&version=$version&environment=$env"
+    row "dashboard page with 900 freezes and 100 locks" "$base/"
     rss=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
     echo "" >>"$REPORT"
     echo "Server peak RSS: $((rss / 1024)) MB" | tee -a "$REPORT"

@@ -309,6 +309,89 @@ impl Schedule {
     }
 }
 
+/// Occurrences worked out ahead of their use: at most this many per freeze.
+const EXPANDED_MAX: usize = 20_000;
+/// How far ahead of now a schedule is worked out (the widest listing range, with room to spare).
+const EXPANDED_AHEAD: Duration = Duration::days(800);
+
+/// A schedule with its occurrences worked out once, from its start to a horizon well ahead: a
+/// freeze never changes, so a check looks its occurrences up (a binary search) instead of
+/// iterating its rule from the start every time. Past the horizon the rule is iterated.
+pub struct Expanded {
+    schedule: Schedule,
+    windows: Vec<(DateTime<Utc>, DateTime<Utc>)>,
+    /// Every occurrence starting before this instant is in `windows`.
+    horizon: DateTime<Utc>,
+    /// The longest occurrence (how far back one that still holds may have started).
+    longest: Duration,
+}
+
+impl Expanded {
+    pub fn new(schedule: Schedule, now: DateTime<Utc>) -> Expanded {
+        let ahead = now + EXPANDED_AHEAD;
+        let windows = schedule.occurrences(DateTime::<Utc>::MIN_UTC, ahead, EXPANDED_MAX);
+        // Cut short: only what starts before the last one listed is known to be complete.
+        let horizon = if windows.len() == EXPANDED_MAX {
+            windows.last().map_or(ahead, |(start, _)| *start)
+        } else {
+            ahead
+        };
+        let longest = windows
+            .iter()
+            .map(|(start, end)| *end - *start)
+            .max()
+            .unwrap_or_default();
+        Expanded {
+            schedule,
+            windows,
+            horizon,
+            longest,
+        }
+    }
+
+    /// True while `now` is far enough from the horizon for any listing to be answered.
+    pub fn fresh_at(&self, now: DateTime<Utc>) -> bool {
+        now + Duration::days(crate::model::FREEZE_RANGE_MAX_DAYS + 30) < self.horizon
+    }
+
+    /// As [`Schedule::occurrences`].
+    pub fn occurrences(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        max: usize,
+    ) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        if to > self.horizon {
+            return self.schedule.occurrences(from, to, max);
+        }
+        let first = self
+            .windows
+            .partition_point(|(start, _)| *start <= from - self.longest);
+        self.windows[first..]
+            .iter()
+            .filter(|(_, end)| *end > from)
+            .take_while(|(start, _)| *start < to)
+            .take(max)
+            .copied()
+            .collect()
+    }
+
+    /// As [`Schedule::active_at`].
+    pub fn active_at(&self, at: DateTime<Utc>) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
+        self.occurrences(at, at + Duration::microseconds(1), 16)
+    }
+
+    /// As [`Schedule::next_after`].
+    pub fn next_after(&self, at: DateTime<Utc>) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+        let next = self.windows.partition_point(|(start, _)| *start <= at);
+        match self.windows.get(next) {
+            Some(window) if window.0 < self.horizon => Some(*window),
+            _ if at < self.horizon && self.windows.len() < EXPANDED_MAX => None,
+            _ => self.schedule.next_after(at),
+        }
+    }
+}
+
 /// An occurrence as shown, with its early end if it had one.
 pub fn occurrence(
     freeze_id: uuid::Uuid,
@@ -364,6 +447,41 @@ mod tests {
             &mut errors,
         )
         .ok_or_else(|| errors[0].message.clone())
+    }
+
+    /// The worked-out occurrences answer exactly what iterating the rule answers.
+    #[test]
+    fn expanded_schedules_answer_as_the_rule_does() {
+        let anchor: DateTime<Utc> = "2025-06-01T00:00:00Z".parse().unwrap();
+        let zone = chrono_tz::Europe::Berlin;
+        let rule = RRule::<Unvalidated>::from_str("FREQ=WEEKLY;BYDAY=FR,MO;BYHOUR=16")
+            .unwrap()
+            .build(anchor.with_timezone(&rrule::Tz::Tz(zone)))
+            .unwrap();
+        let schedule = || Schedule::Recurring {
+            set: Box::new(rule.clone().limit()),
+            length: Span {
+                days: 2,
+                seconds: 0,
+            },
+            zone,
+        };
+        let now: DateTime<Utc> = "2026-03-01T00:00:00Z".parse().unwrap();
+        let expanded = Expanded::new(schedule(), now);
+        assert!(expanded.fresh_at(now));
+        let plain = schedule();
+        let mut at = anchor - Duration::days(3);
+        while at < now + Duration::days(900) {
+            assert_eq!(expanded.active_at(at), plain.active_at(at), "{at}");
+            assert_eq!(expanded.next_after(at), plain.next_after(at), "{at}");
+            let to = at + Duration::days(20);
+            assert_eq!(
+                expanded.occurrences(at, to, 5),
+                plain.occurrences(at, to, 5),
+                "{at}"
+            );
+            at += Duration::hours(13);
+        }
     }
 
     #[test]

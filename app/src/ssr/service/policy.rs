@@ -3,6 +3,8 @@
 //! Recording is never refused by policy: the recording path asks [`Service::blockers_at`] and
 //! keeps what it says with the deployment.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use uuid::Uuid;
@@ -13,7 +15,7 @@ use crate::error::{AppError, FieldError};
 use crate::model::*;
 use crate::ssr::clock::now;
 use crate::ssr::policy::{
-    local_midnight, occurrence, parse_duration, parse_rrule, parse_time_zone, Schedule,
+    local_midnight, occurrence, parse_duration, parse_rrule, parse_time_zone, Expanded, Schedule,
     OCCURRENCES_LISTED_MAX,
 };
 use crate::ssr::store::{
@@ -122,7 +124,7 @@ fn span(duration: Duration) -> String {
 
 /// Everything a check reads, loaded once per check.
 struct PolicyInputs {
-    freezes: Vec<(FreezeRecord, Schedule)>,
+    freezes: Vec<(FreezeRecord, Arc<Expanded>)>,
     ends: Vec<FreezeEndRecord>,
     requirements: Vec<PromotionRequirementRecord>,
     environments: Vec<Environment>,
@@ -131,13 +133,30 @@ struct PolicyInputs {
 impl Service {
     async fn policy_inputs(&self) -> Result<PolicyInputs, AppError> {
         let store = self.policy_store();
-        let freezes = store
-            .list_freezes()
-            .await
-            .map_err(store_error("freeze"))?
-            .into_iter()
-            .filter_map(|record| Schedule::of(&record).map(|schedule| (record, schedule)))
-            .collect();
+        let records = store.list_freezes().await.map_err(store_error("freeze"))?;
+        let at = now();
+        let freezes = {
+            let mut kept = self
+                .freeze_schedules
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            // Deleted freezes go; the rest are worked out at most once per horizon.
+            kept.retain(|id, _| records.iter().any(|r| r.id == *id));
+            records
+                .into_iter()
+                .filter_map(|record| {
+                    let expanded = match kept.get(&record.id) {
+                        Some(expanded) if expanded.fresh_at(at) => expanded.clone(),
+                        _ => {
+                            let expanded = Arc::new(Expanded::new(Schedule::of(&record)?, at));
+                            kept.insert(record.id, expanded.clone());
+                            expanded
+                        }
+                    };
+                    Some((record, expanded))
+                })
+                .collect()
+        };
         Ok(PolicyInputs {
             freezes,
             ends: store
