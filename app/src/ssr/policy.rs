@@ -386,7 +386,7 @@ impl Expanded {
         let next = self.windows.partition_point(|(start, _)| *start <= at);
         match self.windows.get(next) {
             Some(window) if window.0 < self.horizon => Some(*window),
-            _ if at < self.horizon && self.windows.len() < EXPANDED_MAX => None,
+            // Past what was worked out (or none left in it): ask the rule.
             _ => self.schedule.next_after(at),
         }
     }
