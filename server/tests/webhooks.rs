@@ -543,8 +543,8 @@ async fn policy_events_are_sent_once_by_two_instances(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(released.status(), 204);
-    // Both instances look every 5 s: by 12 s the short freeze has started and ended.
-    tokio::time::sleep(Duration::from_secs(12)).await;
+    // Both instances look every 5 s: wait (to a deadline) for the short freeze's start and end.
+    wait_for_events(&receiver, &["freeze.ended", "freeze.started"]).await;
     app.create(
         "/api/freezes",
         json!({"name": "Now", "environmentIds": [prod], "startsAt": at(-60), "endsAt": at(3600)}),
@@ -595,6 +595,22 @@ async fn policy_events_are_sent_once_by_two_instances(backend: Backend) {
     }
 }
 
+/// Polls (to a minute) until each of `wanted` is among the events received.
+async fn wait_for_events(receiver: &Receiver, wanted: &[&str]) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let events = events_received(receiver);
+        if wanted.iter().all(|w| events.iter().any(|e| e == w)) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited a minute for {wanted:?}, got {events:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 /// A freeze that starts and ends while no instance runs (killed with -9) is announced once when
 /// one comes back.
 async fn freeze_events_survive_kill_9(backend: Backend) {
@@ -635,13 +651,27 @@ async fn freeze_events_survive_kill_9(backend: Backend) {
     )
     .await;
     server.kill_9();
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    let _restarted = server_process(&db.url).await;
+    // The freeze starts and ends while nothing runs (the clock has to pass its end).
+    let ended = now + chrono::Duration::seconds(3);
+    while chrono::Utc::now() <= ended {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let restarted = server_process(&db.url).await;
     receiver.wait_for(2).await;
-    tokio::time::sleep(Duration::from_secs(6)).await; // another round of looking adds nothing
+    // A probe only a later round of looking can announce (it starts after being created): once
+    // it arrives, that round has looked at "Unseen" again, and must have added nothing.
+    let probe_start = (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339();
+    let response = TestApp::bearer_client(&token)
+        .post(format!("{}/api/freezes", restarted.base))
+        .json(&json!({"name": "Probe", "startsAt": probe_start, "endsAt": at(3600)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    receiver.wait_for(3).await;
     assert_eq!(
         events_received(&receiver),
-        ["freeze.ended", "freeze.started"]
+        ["freeze.ended", "freeze.started", "freeze.started"]
     );
     let texts: Vec<String> = receiver
         .received
@@ -665,6 +695,12 @@ async fn freeze_events_survive_kill_9(backend: Backend) {
         texts
             .iter()
             .any(|t| t.starts_with("Freeze ended: Unseen (PROD)")),
+        "{texts:?}"
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with("Freeze started: Probe (PROD)")),
         "{texts:?}"
     );
 }
