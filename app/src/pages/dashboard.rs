@@ -22,6 +22,9 @@ use crate::model::{
     echoed, Lock, MatrixPage, MatrixView, PolicyBanner, Role, DASHBOARD_RECENT, SEARCH_MAX,
 };
 
+/// Freeze banners shown at most; more are summed up in one line.
+const BANNERS_SHOWN: usize = 3;
+
 /// How long the matrix filter waits for the next key before filtering.
 const FILTER_DELAY_MS: u32 = 150;
 
@@ -109,14 +112,22 @@ pub fn DashboardPage() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     let policy = policy.await;
-                    policy.freezes.into_iter().map(|f| view! {
+                    // A few banners at most; the rest are a link away.
+                    let more = policy.freezes.len().saturating_sub(BANNERS_SHOWN);
+                    let more = (more > 0).then(|| view! {
+                        <p class="banner freeze" id="more-freezes">
+                            {format!("…and {more} more freezes in force. ")}<a href="/policy">"See them all"</a>
+                        </p>
+                    });
+                    let banners = policy.freezes.into_iter().take(BANNERS_SHOWN).map(|f| view! {
                         <p class="banner freeze" role="status" data-freeze=f.id.to_string()>
                             <span aria-hidden="true">"❄ "</span>
                             <strong>{f.environment_names.join(", ")}" frozen until "<Timestamp at=f.until with_zone=true/></strong>
                             " — "{f.name.clone()}{f.reason.clone().map(|r| format!(": {r}"))}" "
                             <a href="/policy">"Deploy policy"</a>
                         </p>
-                    }).collect_view()
+                    }).collect_view();
+                    view! { {banners}{more} }
                 })}
             </Transition>
             <div class="dashboard-grid">

@@ -96,6 +96,15 @@ macro_rules! policy_store {
                         .await
                         .many()
                 }
+                #[tracing::instrument(level = "debug", skip_all)]
+                async fn freeze_fingerprint(&self) -> Result<(i64, Option<DateTime<Utc>>), StoreError> {
+                    let (count, newest): (i64, Option<DbTime>) =
+                        sqlx::query_as("SELECT CAST(COUNT(*) AS BIGINT), MAX(created_at) FROM freeze_window")
+                            .fetch_one(self.reader())
+                            .await
+                            .map_err(map_sqlx_error)?;
+                    Ok((count, newest.map(|at| at.0)))
+                }
                 #[tracing::instrument(level = "debug", skip_all, fields(%id))]
                 async fn delete_freeze(&self, id: Uuid, audit: &[AuditRecord]) -> Result<(), StoreError> {
                     let deleted = audited!(self, audit, |tx| {

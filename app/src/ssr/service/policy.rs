@@ -124,41 +124,86 @@ fn span(duration: Duration) -> String {
 
 /// Everything a check reads, loaded once per check.
 struct PolicyInputs {
-    freezes: Vec<(FreezeRecord, Arc<Expanded>)>,
+    freezes: Arc<KnownFreezes>,
     ends: Vec<FreezeEndRecord>,
     requirements: Vec<PromotionRequirementRecord>,
     environments: Vec<Environment>,
 }
 
+/// Every freeze with its occurrences worked out, kept between checks while the freeze table's
+/// fingerprint (how many, the newest's creation) is the same: freezes are only ever added and
+/// deleted, so an unchanged fingerprint means the same freezes.
+pub(crate) struct KnownFreezes {
+    fingerprint: (i64, Option<DateTime<Utc>>),
+    freezes: Vec<(FreezeRecord, Arc<Expanded>)>,
+}
+
+impl KnownFreezes {
+    fn iter(&self) -> impl Iterator<Item = &(FreezeRecord, Arc<Expanded>)> {
+        self.freezes.iter()
+    }
+
+    fn fresh_at(&self, at: DateTime<Utc>) -> bool {
+        self.freezes
+            .iter()
+            .all(|(_, schedule)| schedule.fresh_at(at))
+    }
+}
+
 impl Service {
+    /// The freezes as kept, read again only when the table changed (or a horizon comes near).
+    async fn known_freezes(&self) -> Result<Arc<KnownFreezes>, AppError> {
+        let store = self.policy_store();
+        let fingerprint = store
+            .freeze_fingerprint()
+            .await
+            .map_err(store_error("freeze"))?;
+        let at = now();
+        let kept = self
+            .known_freezes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        if let Some(kept) = kept.as_ref() {
+            if kept.fingerprint == fingerprint && kept.fresh_at(at) {
+                return Ok(kept.clone());
+            }
+        }
+        let records = store.list_freezes().await.map_err(store_error("freeze"))?;
+        // Freezes kept from before keep their worked-out occurrences.
+        let before: std::collections::HashMap<Uuid, Arc<Expanded>> = kept
+            .map(|kept| {
+                kept.freezes
+                    .iter()
+                    .map(|(record, schedule)| (record.id, schedule.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let freezes = records
+            .into_iter()
+            .filter_map(|record| {
+                let schedule = match before.get(&record.id) {
+                    Some(schedule) if schedule.fresh_at(at) => schedule.clone(),
+                    _ => Arc::new(Expanded::new(Schedule::of(&record)?, at)),
+                };
+                Some((record, schedule))
+            })
+            .collect();
+        let known = Arc::new(KnownFreezes {
+            fingerprint,
+            freezes,
+        });
+        *self
+            .known_freezes
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(known.clone());
+        Ok(known)
+    }
+
     async fn policy_inputs(&self) -> Result<PolicyInputs, AppError> {
         let store = self.policy_store();
-        let records = store.list_freezes().await.map_err(store_error("freeze"))?;
-        let at = now();
-        let freezes = {
-            let mut kept = self
-                .freeze_schedules
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            // Deleted freezes go; the rest are worked out at most once per horizon.
-            kept.retain(|id, _| records.iter().any(|r| r.id == *id));
-            records
-                .into_iter()
-                .filter_map(|record| {
-                    let expanded = match kept.get(&record.id) {
-                        Some(expanded) if expanded.fresh_at(at) => expanded.clone(),
-                        _ => {
-                            let expanded = Arc::new(Expanded::new(Schedule::of(&record)?, at));
-                            kept.insert(record.id, expanded.clone());
-                            expanded
-                        }
-                    };
-                    Some((record, expanded))
-                })
-                .collect()
-        };
         Ok(PolicyInputs {
-            freezes,
+            freezes: self.known_freezes().await?,
             ends: store
                 .list_freeze_ends()
                 .await
@@ -203,7 +248,7 @@ impl Service {
         at: DateTime<Utc>,
     ) -> Vec<PolicyBlocker> {
         let mut blockers = vec![];
-        for (freeze, schedule) in &inputs.freezes {
+        for (freeze, schedule) in inputs.freezes.iter() {
             if !Self::frozen_environments(inputs, freeze).contains(&environment_id)
                 || ids_of(&freeze.application_ids).is_some_and(|ids| !ids.contains(&application_id))
             {
@@ -645,7 +690,7 @@ impl Service {
         let inputs = self.policy_inputs().await?;
         let at = now();
         let mut listed = vec![];
-        for (record, schedule) in &inputs.freezes {
+        for (record, schedule) in inputs.freezes.iter() {
             let windows = match range {
                 Some((from, to)) if from == to => schedule.active_at(from),
                 Some((from, to)) => schedule.occurrences(from, to, OCCURRENCES_LISTED_MAX),
@@ -816,7 +861,7 @@ impl Service {
         let at = now();
         let inputs = self.policy_inputs().await?;
         let mut announced = 0;
-        for (record, schedule) in &inputs.freezes {
+        for (record, schedule) in inputs.freezes.iter() {
             for window in schedule.occurrences(at - ANNOUNCE_LOOKBACK, at, 64) {
                 let shown = occurrence(record.id, window, &inputs.ends);
                 let mut events = vec![];
@@ -1170,9 +1215,32 @@ impl Service {
     pub async fn policy_banner(&self, actor: &User) -> Result<PolicyBanner, AppError> {
         require(actor, Role::Viewer)?;
         let at = now();
+        // Every dashboard asks this: only what it needs, and the rest of the policy only when
+        // some freeze may be in force.
+        let known = self.known_freezes().await?;
+        let in_force = known
+            .iter()
+            .any(|(_, schedule)| !schedule.active_at(at).is_empty());
+        let mut freezes = vec![];
+        if in_force {
+            freezes = self.active_freezes(at).await?;
+        }
+        Ok(PolicyBanner {
+            freezes,
+            locks: self.list_locks(actor).await?,
+            violating_deployments: self
+                .policy_store()
+                .current_violating_deployments()
+                .await
+                .map_err(store_error("deployment"))?,
+        })
+    }
+
+    /// The freeze occurrences in force at `at` (not ended early), with the environments named.
+    async fn active_freezes(&self, at: DateTime<Utc>) -> Result<Vec<ActiveFreeze>, AppError> {
         let inputs = self.policy_inputs().await?;
         let mut freezes = vec![];
-        for (record, schedule) in &inputs.freezes {
+        for (record, schedule) in inputs.freezes.iter() {
             for window in schedule.active_at(at) {
                 let shown = occurrence(record.id, window, &inputs.ends);
                 if shown.is_active_at(at) {
@@ -1191,15 +1259,7 @@ impl Service {
                 }
             }
         }
-        Ok(PolicyBanner {
-            freezes,
-            locks: self.list_locks(actor).await?,
-            violating_deployments: self
-                .policy_store()
-                .current_violating_deployments()
-                .await
-                .map_err(store_error("deployment"))?,
-        })
+        Ok(freezes)
     }
 }
 

@@ -53,10 +53,8 @@ pub struct Service {
     /// The dashboard's figures, for as long as nothing they count has changed.
     figures: Kept<KeptFigures>,
     pub(super) webhooks: webhooks::WebhookPolicy,
-    /// Each freeze's occurrences, worked out once (a freeze never changes; see
-    /// `ssr::policy::Expanded`).
-    pub(super) freeze_schedules:
-        std::sync::Mutex<std::collections::HashMap<uuid::Uuid, Arc<crate::ssr::policy::Expanded>>>,
+    /// Every freeze with its occurrences worked out (see `policy::KnownFreezes`).
+    pub(super) known_freezes: std::sync::Mutex<Option<Arc<super::policy::KnownFreezes>>>,
 }
 
 /// Refuses with 403 unless `actor` has at least `role`.
@@ -105,7 +103,7 @@ impl Service {
             timelines: Kept::new(),
             figures: Kept::new(),
             webhooks: webhooks::WebhookPolicy::default(),
-            freeze_schedules: Default::default(),
+            known_freezes: Default::default(),
         }
     }
 

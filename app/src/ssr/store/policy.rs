@@ -69,6 +69,9 @@ pub trait PolicyStore: Send + Sync {
         audit: &[AuditRecord],
     ) -> Result<(), StoreError>;
     async fn list_freezes(&self) -> Result<Vec<FreezeRecord>, StoreError>;
+    /// How many freezes there are and when the newest was created: freezes are only added and
+    /// deleted, so this changes whenever the set does.
+    async fn freeze_fingerprint(&self) -> Result<(i64, Option<DateTime<Utc>>), StoreError>;
     async fn delete_freeze(&self, id: Uuid, audit: &[AuditRecord]) -> Result<(), StoreError>;
     /// Every early end, of every freeze.
     async fn list_freeze_ends(&self) -> Result<Vec<FreezeEndRecord>, StoreError>;
