@@ -170,6 +170,18 @@ async fn weekly_freezes_keep_local_time_across_daylight_saving(app: TestApp) {
     );
 }
 
+/// Runs the `deploytrack` command against the test server with the admin's token.
+async fn deploytrack(app: &TestApp, args: &[&str]) -> std::process::Output {
+    tokio::process::Command::new(env!("CARGO_BIN_EXE_deploytrack"))
+        .args(args)
+        .env("DEPLOYTRACK_URL", &app.base)
+        .env("DEPLOYTRACK_TOKEN", &app.admin_token)
+        .env_remove("DATABASE_URL")
+        .output()
+        .await
+        .unwrap()
+}
+
 /// Start inclusive, end exclusive; a soak exactly met and one second short; a rollback and a
 /// retraction in the required environment each block promotion.
 async fn the_check_holds_at_each_boundary(app: TestApp) {
@@ -469,8 +481,9 @@ async fn recording_through_a_freeze_keeps_the_violation(app: TestApp) {
     assert_eq!(by_form["policyViolations"][0]["type"], "freeze");
     assert_eq!(by_form["overrideReason"], "form");
 
-    let cli = tokio::process::Command::new(env!("CARGO_BIN_EXE_deploytrack"))
-        .args([
+    let cli = deploytrack(
+        &app,
+        &[
             "record",
             "--app",
             "Billing",
@@ -480,21 +493,18 @@ async fn recording_through_a_freeze_keeps_the_violation(app: TestApp) {
             "PROD",
             "--override-reason",
             "cli",
-        ])
-        .env("DEPLOYTRACK_URL", &app.base)
-        .env("DEPLOYTRACK_TOKEN", &app.admin_token)
-        .env_remove("DATABASE_URL")
-        .output()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert!(
         cli.status.success(),
         "{}",
         String::from_utf8_lossy(&cli.stderr)
     );
     // The check says so too, and `deploytrack check` exits 2 with the blocker on stdout.
-    let checked = tokio::process::Command::new(env!("CARGO_BIN_EXE_deploytrack"))
-        .args([
+    let checked = deploytrack(
+        &app,
+        &[
             "check",
             "--app",
             "Billing",
@@ -502,21 +512,18 @@ async fn recording_through_a_freeze_keeps_the_violation(app: TestApp) {
             "1.0.0",
             "--env",
             "PROD",
-        ])
-        .env("DEPLOYTRACK_URL", &app.base)
-        .env("DEPLOYTRACK_TOKEN", &app.admin_token)
-        .env_remove("DATABASE_URL")
-        .output()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(checked.status.code(), Some(2));
     let stdout = String::from_utf8_lossy(&checked.stdout);
     assert!(
         stdout.starts_with("freeze\tPROD is frozen until"),
         "{stdout}"
     );
-    let allowed = tokio::process::Command::new(env!("CARGO_BIN_EXE_deploytrack"))
-        .args([
+    let allowed = deploytrack(
+        &app,
+        &[
             "check",
             "--app",
             "Billing",
@@ -524,16 +531,13 @@ async fn recording_through_a_freeze_keeps_the_violation(app: TestApp) {
             "1.0.0",
             "--env",
             "STAGING",
-        ])
-        .env("DEPLOYTRACK_URL", &app.base)
-        .env("DEPLOYTRACK_TOKEN", &app.admin_token)
-        .env_remove("DATABASE_URL")
-        .output()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(allowed.status.code(), Some(0));
-    let unknown = tokio::process::Command::new(env!("CARGO_BIN_EXE_deploytrack"))
-        .args([
+    let unknown = deploytrack(
+        &app,
+        &[
             "check",
             "--app",
             "Nope",
@@ -541,13 +545,9 @@ async fn recording_through_a_freeze_keeps_the_violation(app: TestApp) {
             "1.0.0",
             "--env",
             "STAGING",
-        ])
-        .env("DEPLOYTRACK_URL", &app.base)
-        .env("DEPLOYTRACK_TOKEN", &app.admin_token)
-        .env_remove("DATABASE_URL")
-        .output()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(unknown.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&unknown.stderr).contains("Unknown application 'Nope'"));
 

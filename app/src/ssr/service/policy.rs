@@ -10,6 +10,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::audit::{entry, Target};
+use super::recording::missing;
 use super::state::{require, Change, Service};
 use crate::error::{AppError, FieldError};
 use crate::model::*;
@@ -911,40 +912,33 @@ impl Service {
         require(actor, Role::Editor)?;
         let mut errors = vec![];
         let reason = required_text("reason", &input.reason, REASON_MAX, &mut errors);
-        let environment = match self
-            .environment_store()
-            .get_environment(input.environment_id)
-            .await
-        {
-            Ok(e) if e.archived_at.is_some() => {
+        let environment = missing(
+            self.environment_store()
+                .get_environment(input.environment_id)
+                .await,
+            "environment",
+            "environmentId",
+            || "no environment has this id".into(),
+            &mut errors,
+        )?
+        .filter(|e| {
+            let active = e.archived_at.is_none();
+            if !active {
                 errors.push(FieldError::new(
                     "environmentId",
                     "this environment is archived",
                 ));
-                None
             }
-            Ok(e) => Some(e),
-            Err(StoreError::NotFound) => {
-                errors.push(FieldError::new(
-                    "environmentId",
-                    "no environment has this id",
-                ));
-                None
-            }
-            Err(err) => return Err(store_error("environment")(err)),
-        };
+            active
+        });
         let application = match input.application_id {
-            Some(id) => match self.application_store().get_application(id).await {
-                Ok(a) => Some(a),
-                Err(StoreError::NotFound) => {
-                    errors.push(FieldError::new(
-                        "applicationId",
-                        "no application has this id",
-                    ));
-                    None
-                }
-                Err(err) => return Err(store_error("application")(err)),
-            },
+            Some(id) => missing(
+                self.application_store().get_application(id).await,
+                "application",
+                "applicationId",
+                || "no application has this id".into(),
+                &mut errors,
+            )?,
             None => None,
         };
         finish(errors)?;

@@ -66,7 +66,7 @@ fn one_of<'a>(
 }
 
 /// Adds `message` under `field` for a lookup that found nothing; other failures are returned.
-fn missing<T>(
+pub(super) fn missing<T>(
     found: Result<T, StoreError>,
     what: &str,
     field: &str,
