@@ -1211,7 +1211,15 @@ impl Service {
         let at = now();
         // Every dashboard asks this: only what it needs, and the rest of the policy only when
         // some freeze may be in force.
-        let known = self.known_freezes().await?;
+        // The three reads go out together (each on a connection of its own).
+        let violating = async {
+            self.policy_store()
+                .current_violating_deployments()
+                .await
+                .map_err(store_error("deployment"))
+        };
+        let (known, locks, violating_deployments) =
+            tokio::try_join!(self.known_freezes(), self.list_locks(actor), violating)?;
         let in_force = known
             .iter()
             .any(|(_, schedule)| !schedule.active_at(at).is_empty());
@@ -1221,12 +1229,8 @@ impl Service {
         }
         Ok(PolicyBanner {
             freezes,
-            locks: self.list_locks(actor).await?,
-            violating_deployments: self
-                .policy_store()
-                .current_violating_deployments()
-                .await
-                .map_err(store_error("deployment"))?,
+            locks,
+            violating_deployments,
         })
     }
 
