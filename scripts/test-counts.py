@@ -24,6 +24,7 @@ SUITES = {
     "hooks": "hooks: signed GitHub and GitLab deliveries",
     "audit": "audit trail: every change and security event, one transaction, append-only",
     "insights": "delivery insights on a known history",
+    "policy": "deploy policy: freezes across DST, locks, promotion, the check, recording through a freeze",
     "webhooks": "webhooks: signed, retried, once across instances, after kill -9",
     "cli": "deploytrack record / current against the server",
     "instances": "live updates across instances (LISTEN/NOTIFY)",
