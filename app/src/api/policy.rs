@@ -114,16 +114,5 @@ pub async fn release_lock(id: Uuid) -> Result<(), AppError> {
 #[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn load_policy_page() -> Result<PolicyOverview, AppError> {
     let (service, user) = signed_in()?;
-    let now = crate::ssr::clock::now();
-    let query = crate::ssr::service::policy::FreezeQuery {
-        active_at: None,
-        from: Some(now - chrono::Duration::days(8)),
-        to: Some(now + chrono::Duration::days(58)),
-    };
-    Ok(PolicyOverview {
-        now,
-        freezes: service.list_freezes(&user, query).await?,
-        locks: service.list_locks(&user).await?,
-        rules: service.list_promotion_rules(&user).await?,
-    })
+    service.policy_overview(&user).await
 }

@@ -543,13 +543,7 @@ impl Service {
                     .await
                     .map(|_| ())
             };
-            match found {
-                Ok(()) => {}
-                Err(StoreError::NotFound) => {
-                    errors.push(FieldError::new(field, format!("no such id: {id}")));
-                }
-                Err(err) => return Err(store_error(field)(err)),
-            }
+            missing(found, field, field, || format!("no such id: {id}"), errors)?;
         }
         Ok(())
     }
@@ -1201,6 +1195,23 @@ impl Service {
             .put_promotion_rule(environment_id, &[], &[audit])
             .await
             .map_err(store_error("promotion rule"))
+    }
+
+    /// The `/policy` page's data: occurrences over its eight weeks (a day's margin each side for
+    /// time zones), open locks, promotion rules.
+    pub async fn policy_overview(&self, actor: &User) -> Result<PolicyOverview, AppError> {
+        let at = now();
+        let query = FreezeQuery {
+            active_at: None,
+            from: Some(at - Duration::days(8)),
+            to: Some(at + Duration::days(58)),
+        };
+        Ok(PolicyOverview {
+            now: at,
+            freezes: self.list_freezes(actor, query).await?,
+            locks: self.list_locks(actor).await?,
+            rules: self.list_promotion_rules(actor).await?,
+        })
     }
 
     /// What the dashboard shows: freezes in force, open locks, and which current deployments
