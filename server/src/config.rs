@@ -123,6 +123,23 @@ pub struct Config {
     )]
     pub webhook_first_retry_ms: u64,
 
+    /// Ticket keys in commit titles: a regular expression (Jira-style keys by default).
+    #[arg(
+        long,
+        env = "DEPLOYTRACK_TICKET_PATTERN",
+        default_value = app::ssr::service::changes::DEFAULT_TICKET_PATTERN
+    )]
+    pub ticket_pattern: String,
+
+    /// A ticket's link, with `{key}` for its key, e.g. https://jira.example.com/browse/{key}.
+    #[arg(long, env = "DEPLOYTRACK_TICKET_URL")]
+    pub ticket_url: Option<String>,
+
+    /// Compare links between two versions: `github`, `gitlab`, or a template with
+    /// `{repository}`, `{from}` and `{to}` for a self-hosted forge.
+    #[arg(long, env = "DEPLOYTRACK_COMPARE_URL", default_value = "github")]
+    pub compare_url: String,
+
     /// What to do (default: serve).
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -157,6 +174,20 @@ impl Config {
             allow_private: self.webhook_allow_private,
             ..Default::default()
         }
+    }
+
+    /// Ticket keys and compare links; an error names the setting that is wrong.
+    pub fn change_settings(&self) -> anyhow::Result<app::ssr::service::changes::ChangeSettings> {
+        app::ssr::service::changes::ChangeSettings::new(
+            &self.ticket_pattern,
+            self.ticket_url.as_deref(),
+            &self.compare_url,
+        )
+        .map_err(|message| {
+            anyhow::anyhow!(
+                "{message} (DEPLOYTRACK_TICKET_PATTERN, DEPLOYTRACK_TICKET_URL, DEPLOYTRACK_COMPARE_URL)"
+            )
+        })
     }
 
     /// The defaults with another database, for tests and tools.

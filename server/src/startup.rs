@@ -15,6 +15,7 @@ use crate::{store, AppState, Config};
 
 /// Connects and migrates the database and returns the service (with the first admin ensured).
 async fn connect_service(config: &Config) -> anyhow::Result<Arc<Service>> {
+    let change_settings = config.change_settings()?;
     let store = store::connect_via(&config.database_url, config.listen_url.as_deref()).await?;
     tracing::info!(
         backend = store.backend(),
@@ -23,7 +24,9 @@ async fn connect_service(config: &Config) -> anyhow::Result<Arc<Service>> {
     );
     report_out_of_range_instants(store.as_ref()).await;
     let service = Arc::new(
-        Service::new(store, config.access_policy()).with_webhook_policy(config.webhook_policy()),
+        Service::new(store, config.access_policy())
+            .with_webhook_policy(config.webhook_policy())
+            .with_change_settings(change_settings),
     );
     if let Some(generated) = service
         .bootstrap_admin(config.admin_password.as_ref())

@@ -290,6 +290,10 @@ pub struct RecordDeploymentRequest {
     #[cfg_attr(feature = "ssr", schema(max_length = 1000))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub override_reason: Option<String>,
+    /// The version's commits since what ran before (`git log <since>..<version>`), kept for the
+    /// version once the deployment is recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commits: Option<CommitList>,
 }
 
 /// A recorded deployment, and whether this answer replays an earlier request with the same

@@ -12,9 +12,9 @@ pub mod store;
 pub use caller::{Authenticated, Via};
 pub use service::{AccessPolicy, Credential, Service};
 pub use store::{
-    AuditFilter, AuditKey, AuditRecord, CurrentStateRecord, DeploymentRecord, FreezeEndRecord,
-    FreezeRecord, HistoryKey, HookRecord, IdempotencyClaim, IdempotencyRecord, Inserted,
-    InsightRecord, MatrixStamp, NewDeployment, PairChanges, PairFilter, PairRevisions,
+    AuditFilter, AuditKey, AuditRecord, CommitRangeRecord, CurrentStateRecord, DeploymentRecord,
+    FreezeEndRecord, FreezeRecord, HistoryKey, HookRecord, IdempotencyClaim, IdempotencyRecord,
+    Inserted, InsightRecord, MatrixStamp, NewDeployment, PairChanges, PairFilter, PairRevisions,
     PromotionRequirementRecord, SessionRecord, Store, StoreError, TimelineRecord, VersionBrief,
     WebhookRecord,
 };

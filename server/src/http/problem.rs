@@ -103,7 +103,10 @@ impl From<JsonRejection> for Problem {
             JsonRejection::BytesRejection(_)
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE =>
             {
-                AppError::PayloadTooLarge("the request body is too large".into())
+                AppError::PayloadTooLarge(format!(
+                    "the request body is too large: at most 2 MB ({} MB for a deployment or a version's commits)",
+                    crate::rest::COMMITS_BODY_LIMIT >> 20
+                ))
             }
             _ => AppError::BadRequest(text),
         })

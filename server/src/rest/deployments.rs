@@ -24,7 +24,9 @@ type ApiResult<T> = Result<T, Problem>;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list, record))
+        .merge(OpenApiRouter::new().routes(routes!(list, record)).layer(
+            axum::extract::DefaultBodyLimit::max(super::COMMITS_BODY_LIMIT),
+        ))
         .routes(routes!(export_csv))
         .routes(routes!(current))
         .routes(routes!(get_one, retract, replace_refused, edit_refused))

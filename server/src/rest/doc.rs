@@ -114,6 +114,7 @@ impl Modify for Security {
         (name = "hooks", description = "Signed deliveries from GitHub and GitLab"),
         (name = "audit", description = "The append-only audit trail (admins)"),
         (name = "webhooks", description = "Signed notifications to Slack, Teams or any endpoint"),
+        (name = "changes", description = "Commits per version, and what changed between versions, environments and deployments"),
         (name = "policy", description = "Freeze windows, locks, promotion rules and the deploy check"),
     )
 )]

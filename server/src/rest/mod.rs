@@ -3,6 +3,7 @@
 mod access;
 mod audit;
 mod catalog;
+mod changes;
 mod deployments;
 pub mod doc;
 mod hooks;
@@ -55,6 +56,7 @@ fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(access::routes())
                 .merge(audit::routes())
                 .merge(catalog::routes())
+                .merge(changes::routes())
                 .merge(deployments::routes())
                 .merge(hooks::routes())
                 .merge(insights::routes())
@@ -63,6 +65,11 @@ fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         )
         .split_for_parts()
 }
+
+/// Bodies that may carry commits (a deployment's, a version's list) may be this large, so that
+/// 5,000 commits with long titles fit and a list over the count limit still reaches validation,
+/// which names the limit; every other body stays under axum's 2 MB default.
+pub const COMMITS_BODY_LIMIT: usize = 16 << 20;
 
 async fn no_such_endpoint() -> Problem {
     Problem(AppError::NotFound("no such API endpoint".into()))

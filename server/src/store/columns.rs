@@ -6,9 +6,9 @@
 use app::model::{ApiToken, Application, Environment, Role, User, Version};
 use app::model::{DeliveryOutcome, HookDelivery, Lock, WebhookDelivery};
 use app::ssr::{
-    AuditRecord, CurrentStateRecord, DeploymentRecord, FreezeEndRecord, FreezeRecord, HookRecord,
-    IdempotencyRecord, PromotionRequirementRecord, SessionRecord, TimelineRecord, VersionBrief,
-    WebhookRecord,
+    AuditRecord, CommitRangeRecord, CurrentStateRecord, DeploymentRecord, FreezeEndRecord,
+    FreezeRecord, HookRecord, IdempotencyRecord, PromotionRequirementRecord, SessionRecord,
+    TimelineRecord, VersionBrief, WebhookRecord,
 };
 use chrono::{DateTime, Utc};
 use sqlx::encode::IsNull;
@@ -392,6 +392,19 @@ json_row!(
 );
 
 json_row!(
+    /// A commit of a range, with its details (see `range_commits`).
+    RangeCommitRow {
+        range_id: Uuid,
+        position: i32,
+        sha: String,
+        title: String,
+        author: String,
+        authored_at: JsonInstant,
+        url: Option<String>,
+    }
+);
+
+json_row!(
     /// A version as time travel needs it.
     VersionBriefRow {
         id: Uuid,
@@ -525,6 +538,17 @@ model_row!(DeploymentRow => DeploymentRecord with previous_version {
     override_reason: Option<String>,
 });
 
+model_row!(CommitRangeRow => CommitRangeRecord {
+    id: DbId,
+    version_id: DbId,
+    since_sha: String,
+    base_version_id: Option<DbId>,
+    base_is_ancestor: bool,
+    commit_count: i32,
+    truncated: i32,
+    created_at: DbTime,
+});
+
 model_row!(FreezeRow => FreezeRecord {
     id: DbId,
     name: String,
@@ -636,6 +660,7 @@ mod tests {
         check::<InsightFirstsRow>();
         check::<TimelineRow>();
         check::<VersionBriefRow>();
+        check::<RangeCommitRow>();
         check::<CellRow>();
     }
 }

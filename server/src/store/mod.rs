@@ -4,7 +4,7 @@
 //!   area shares;
 //! - one file per area of the storage contract (`app::ssr::store`), with that area's statements,
 //!   written once for both backends: `catalogue`, `access`, `hooks`, `deployments`, `current`,
-//!   `audit`, `insights`, `webhooks`, `policy`;
+//!   `audit`, `insights`, `webhooks`, `policy`, `changes`;
 //! - `sqlite.rs` and `postgres.rs`: each backend's connection and its `Dialect`, nothing else;
 //! - `columns.rs` (how values and rows cross into each database), `batch.rs` (statements sent
 //!   together), `outcome.rs` (driver errors into the store's).
@@ -13,6 +13,7 @@ mod access;
 mod audit;
 mod batch;
 mod catalogue;
+mod changes;
 mod columns;
 mod current;
 mod deployments;
@@ -97,6 +98,7 @@ macro_rules! store_for {
         crate::store::insights::insight_store!($store, $db);
         crate::store::webhooks::webhook_store!($store, $db);
         crate::store::policy::policy_store!($store, $db);
+        crate::store::changes::change_store!($store, $db);
 
         const _: () = {
             use app::ssr::store::{Store, StoreError};

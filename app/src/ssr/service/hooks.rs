@@ -50,6 +50,8 @@ enum Decision {
 }
 
 const DETAIL_MAX: usize = 1_000;
+/// How GitHub abbreviates a commit on its pages.
+const GITHUB_SHORT_SHA: usize = 7;
 
 fn to_hook(record: HookRecord) -> Option<Hook> {
     let provider = HookProvider::parse(&record.provider)?;
@@ -126,22 +128,29 @@ fn github_event(event: Option<&str>, payload: &Value) -> Decision {
         return Decision::Refuse("the deployment names no environment".into());
     };
     let from_payload = text(payload, "/deployment/payload/version");
-    let Some(version) = from_payload.or_else(|| text(payload, "/deployment/ref")) else {
-        return Decision::Refuse(
-            "deployment.payload.version and deployment.ref are missing".into(),
-        );
+    let reference = text(payload, "/deployment/ref");
+    let sha = text(payload, "/deployment/sha");
+    // A tag (or the payload) is the version; a branch moves from commit to commit, so a branch
+    // deployment is identified by its commit, as GitHub's own pages abbreviate it.
+    let version = match (from_payload, reference, sha) {
+        (Some(version), _, _) => version.to_string(),
+        (None, Some(reference), _) if looks_like_a_version(reference) => reference.to_string(),
+        (None, _, Some(sha)) => sha.chars().take(GITHUB_SHORT_SHA).collect(),
+        (None, Some(reference), None) => reference.to_string(),
+        (None, None, None) => {
+            return Decision::Refuse(
+                "deployment.payload.version, deployment.ref and deployment.sha are missing".into(),
+            )
+        }
     };
-    // A commit identifies a release, not a branch that moves from commit to commit.
-    let commit_sha = (from_payload.is_some() || looks_like_a_version(version))
-        .then(|| text(payload, "/deployment/sha").map(str::to_string))
-        .flatten();
+    let commit_sha = sha.map(str::to_string);
     let deployment_date = text(payload, "/deployment_status/created_at")
         .and_then(|at| DateTime::parse_from_rfc3339(at).ok())
         .map_or_else(now, |at| at.with_timezone(&Utc));
     Decision::Record(Described {
         repository: repository.to_string(),
         environment: environment.to_string(),
-        version: version.to_string(),
+        version,
         commit_sha,
         deployed_by: text(payload, "/sender/login").map(str::to_string),
         deployment_date,
@@ -183,7 +192,8 @@ fn gitlab_event(payload: &Value) -> Decision {
         repository: repository.to_string(),
         environment: environment.to_string(),
         version: version.to_string(),
-        commit_sha: short_sha.map(str::to_string),
+        // The full hash when GitLab sends it, so compare links and commit lists find it.
+        commit_sha: text(payload, "/sha").or(short_sha).map(str::to_string),
         deployed_by: text(payload, "/user/username").map(str::to_string),
         deployment_date,
     })

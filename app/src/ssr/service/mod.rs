@@ -6,6 +6,7 @@
 mod access;
 mod audit;
 mod catalog;
+pub mod changes;
 mod compare;
 pub mod deployments;
 pub mod hooks;

@@ -6,6 +6,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::audit::{entry, Target};
+use super::changes::check_commit_list;
 use super::state::{require, Change, Service};
 use crate::error::{AppError, FieldError};
 use crate::model::*;
@@ -115,14 +116,49 @@ impl Service {
     /// the date must not be in the future, and the record is immutable from then on. With an
     /// idempotency key, a repeat of the same request within 24 hours answers what the first one
     /// recorded and records nothing; the same key with another request is refused.
+    ///
+    /// Commits sent with it are kept for its version after the deployment is recorded (and
+    /// again on a replay, which stores nothing twice).
     #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username))]
     pub async fn record_deployment(
         &self,
         actor: &User,
-        request: RecordDeploymentRequest,
+        mut request: RecordDeploymentRequest,
         idempotency_key: Option<&str>,
     ) -> Result<Recorded, AppError> {
         require(actor, Role::Editor)?;
+        let commits = match &request.commits {
+            Some(list) => {
+                let mut errors = vec![];
+                let records = check_commit_list("commits", list, &mut errors);
+                finish(errors)?;
+                Some(records)
+            }
+            None => None,
+        };
+        let recorded = self
+            .record_checked(actor, &request, idempotency_key)
+            .await?;
+        if let (Some(list), Some(records)) = (request.commits.take(), commits) {
+            let deployment = &recorded.deployment;
+            self.keep_commits(
+                actor,
+                deployment.version.id,
+                deployment.application.id,
+                &list,
+                records,
+            )
+            .await?;
+        }
+        Ok(recorded)
+    }
+
+    async fn record_checked(
+        &self,
+        actor: &User,
+        request: &RecordDeploymentRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<Recorded, AppError> {
         let at = now();
         let claim = match idempotency_key {
             Some(key) => {
@@ -130,7 +166,7 @@ impl Service {
                 let claim = IdempotencyClaim {
                     user_id: actor.id,
                     key: key.to_string(),
-                    request_hash: request_hash(&request),
+                    request_hash: request_hash(request),
                     created_at: at,
                     expired_before: at - IDEMPOTENCY_WINDOW,
                 };
@@ -476,7 +512,10 @@ impl Service {
                 {
                     Ok(version) => {
                         if let (Some(given), Some(known)) = (&commit, &version.commit_sha) {
-                            if given != known {
+                            // Either may be the other's abbreviation (GitLab's short_sha).
+                            if !given.starts_with(known.as_str())
+                                && !known.starts_with(given.as_str())
+                            {
                                 errors.push(FieldError::new(
                                     "commitSha",
                                     format!(

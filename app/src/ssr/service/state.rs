@@ -10,7 +10,7 @@ use crate::ssr::kept::matrix::Matrix;
 use crate::ssr::kept::timelines::Timelines;
 use crate::ssr::kept::Kept;
 use crate::ssr::store::{
-    ApplicationStore, AuditStore, CredentialStore, CurrentStateStore, DeploymentStore,
+    ApplicationStore, AuditStore, ChangeStore, CredentialStore, CurrentStateStore, DeploymentStore,
     EnvironmentStore, HistoryStore, HookStore, InsightStore, PolicyStore, Store, UserStore,
     VersionStore, WebhookStore,
 };
@@ -55,6 +55,8 @@ pub struct Service {
     pub(super) webhooks: webhooks::WebhookPolicy,
     /// Every freeze with its occurrences worked out (see `policy::KnownFreezes`).
     pub(super) known_freezes: std::sync::Mutex<Option<Arc<super::policy::KnownFreezes>>>,
+    /// Ticket keys and compare links for what changed between versions.
+    pub(super) changes: super::changes::ChangeSettings,
 }
 
 /// Refuses with 403 unless `actor` has at least `role`.
@@ -104,7 +106,14 @@ impl Service {
             figures: Kept::new(),
             webhooks: webhooks::WebhookPolicy::default(),
             known_freezes: Default::default(),
+            changes: Default::default(),
         }
+    }
+
+    /// The same service with ticket keys and compare links read as `settings` says.
+    pub fn with_change_settings(mut self, settings: super::changes::ChangeSettings) -> Self {
+        self.changes = settings;
+        self
     }
 
     /// The same service with outbound webhooks paced and guarded by `policy`.
@@ -180,6 +189,10 @@ impl Service {
     }
 
     pub(super) fn credential_store(&self) -> &dyn CredentialStore {
+        &*self.store
+    }
+
+    pub(super) fn change_store(&self) -> &dyn ChangeStore {
         &*self.store
     }
 

@@ -11,6 +11,7 @@ use crate::error::AppError;
 mod access;
 mod audit;
 mod catalogue;
+mod changes;
 mod current;
 mod deployments;
 mod hooks;
@@ -21,6 +22,7 @@ mod webhooks;
 pub use access::*;
 pub use audit::*;
 pub use catalogue::*;
+pub use changes::*;
 pub use current::*;
 pub use deployments::*;
 pub use hooks::*;
@@ -86,6 +88,7 @@ pub trait Store:
     + InsightStore
     + WebhookStore
     + PolicyStore
+    + ChangeStore
     + Send
     + Sync
     + 'static

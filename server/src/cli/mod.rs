@@ -2,6 +2,8 @@
 //! each, with names instead of ids. A client of the API like any other (reqwest), sharing only the
 //! DTOs with the server.
 
+mod git;
+
 use std::io::Write;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -70,6 +72,14 @@ pub struct RecordArgs {
     /// promotion rule); kept with the record. Recording is never refused by policy.
     #[arg(long)]
     pub override_reason: Option<String>,
+    /// Send the commits this deployment brings: asks which commit the environment runs now and
+    /// sends `git log <that>..<this>` from the checkout (at most 5,000, the rest counted). The
+    /// deployed commit is --commit-sha, else HEAD; the checkout needs its history (not shallow).
+    #[arg(long)]
+    pub commits_from_git: bool,
+    /// The git checkout --commits-from-git reads.
+    #[arg(long, default_value = ".")]
+    pub git_dir: std::path::PathBuf,
 }
 
 #[derive(Clone, Debug, clap::Args)]
@@ -281,12 +291,24 @@ pub async fn record(args: RecordArgs) -> ExitCode {
 
 async fn try_record(args: RecordArgs) -> Result<ExitCode, Failure> {
     let client = Client::new(&args.connection)?;
+    let mut commit_sha = args.commit_sha.clone();
+    let commits = if args.commits_from_git {
+        let head = git::resolve(&args.git_dir, commit_sha.as_deref().unwrap_or("HEAD"))
+            .map_err(Failure::refused)?;
+        if args.create_version && commit_sha.is_none() {
+            commit_sha = Some(head.clone());
+        }
+        commits_from_git(&client, &args, &head).await?
+    } else {
+        None
+    };
     let request = RecordDeploymentRequest {
         application: Some(args.application),
         version: Some(args.version),
         environment: Some(args.environment),
         create_version: args.create_version,
-        commit_sha: args.commit_sha,
+        commit_sha,
+        commits,
         deployment_date: args.date.unwrap_or_else(Utc::now),
         deployed_by: args.deployed_by,
         notes: args.notes,
@@ -334,6 +356,52 @@ async fn try_record(args: RecordArgs) -> Result<ExitCode, Failure> {
         }
     ));
     Ok(ExitCode::SUCCESS)
+}
+
+/// The commits deploying `head` brings to the environment, from the checkout.
+async fn commits_from_git(
+    client: &Client,
+    args: &RecordArgs,
+    head: &str,
+) -> Result<Option<app::model::CommitList>, Failure> {
+    // What the environment runs now, as the changes endpoint names it (from = to = there).
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    query
+        .append_pair("application", &args.application)
+        .append_pair("fromEnvironment", &args.environment)
+        .append_pair("toEnvironment", &args.environment)
+        .append_pair("limit", "1");
+    let path = format!("/api/changes?{}", query.finish());
+    let (now, _): (app::model::Changes, _) = client.send(Method::GET, &path, None, None).await?;
+    let mut notes = vec![];
+    if let Some(running) = now.from.as_ref().filter(|v| v.commit_sha.is_none()) {
+        notes.push(format!(
+            "{} runs {}, whose commit deploytrack does not know: sending the history up to this commit",
+            args.environment, running.version_identifier
+        ));
+    }
+    let deployed = now.from.and_then(|version| version.commit_sha);
+    let list = git::commits_for_deployment(&args.git_dir, deployed.as_deref(), head, &mut notes)
+        .map_err(Failure::refused)?;
+    for note in notes {
+        eprintln_quiet(&format!("note: {note}"));
+    }
+    if let Some(list) = &list {
+        eprintln_quiet(&format!(
+            "Sending {} commits{}{}",
+            list.commits.len(),
+            list.since.as_deref().map_or(String::new(), |since| format!(
+                " since {}",
+                &since[..since.len().min(12)]
+            )),
+            if list.truncated > 0 {
+                format!(" ({} more left out)", list.truncated)
+            } else {
+                String::new()
+            }
+        ));
+    }
+    Ok(list)
 }
 
 /// Exit status of `check` when the policy blocks the deployment.
