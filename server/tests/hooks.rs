@@ -536,7 +536,150 @@ async fn hooks_record_through_a_freeze(app: TestApp) {
     }
 }
 
+/// GitHub's own published example (octokit/webhooks' `deployment_status/payload.json`, a
+/// deployment of branch `master` with an empty payload) and GitLab's documented deployment
+/// event, sent byte for byte: each records its commit, and a branch deployment of another commit
+/// is another version.
+async fn published_bodies_record_their_commit(app: TestApp) {
+    const GITHUB: &str = include_str!("data/github-deployment-status.json");
+    const GITLAB: &str = include_str!("data/gitlab-deployment-event.json");
+    const GITHUB_SHA: &str = "f95f852bd8fca8fcc58a9a2d6c842781e32a215e";
+    const GITLAB_SHA: &str = "279484c09fbe69ededfced8c1bb6e6d24616b468";
+    app.create(
+        "/api/applications",
+        json!({"name": "Hello-World", "repository": "Codertocat/Hello-World"}),
+    )
+    .await;
+    app.create(
+        "/api/applications",
+        json!({"name": "Webhooks", "repository": "root/test-deployment-webhooks"}),
+    )
+    .await;
+    app.create("/api/environments", json!({"name": "staging"}))
+        .await;
+    app.create(
+        "/api/environments",
+        json!({"name": "production", "isProduction": true}),
+    )
+    .await;
+    let (_, secret) = hook(&app, "github").await;
+    let signature = sign(&secret, GITHUB.as_bytes());
+    let (status, answer) = deliver_github(
+        &app,
+        "deployment_status",
+        "published-1",
+        Some(signature),
+        GITHUB.as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
+    // The same branch deployed at another commit: another version, told apart by its commit.
+    let moved = GITHUB.replace(GITHUB_SHA, "0123456789abcdef0123456789abcdef01234567");
+    let signature = sign(&secret, moved.as_bytes());
+    let (status, answer) = deliver_github(
+        &app,
+        "deployment_status",
+        "published-2",
+        Some(signature),
+        moved.as_bytes(),
+    )
+    .await;
+    assert_eq!(status, 201, "{answer}");
+
+    let (_, token) = hook(&app, "gitlab").await;
+    let response = reqwest::Client::new()
+        .post(app.url("/api/hooks/gitlab"))
+        .header("content-type", "application/json")
+        .header("x-gitlab-event", "Deployment Hook")
+        .header("x-gitlab-token", &token)
+        .body(GITLAB)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201, "{}", response.text().await.unwrap());
+
+    let recorded = history(&app).await;
+    let seen: Vec<(&str, &str, &str, &str)> = recorded
+        .iter()
+        .map(|d| {
+            (
+                d["application"]["name"].as_str().unwrap(),
+                d["version"]["versionIdentifier"].as_str().unwrap(),
+                d["environment"]["name"].as_str().unwrap(),
+                d["deploymentDate"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("Webhooks", "279484c0", "staging", "2021-04-28T19:50:00Z"),
+            (
+                "Hello-World",
+                "0123456",
+                "production",
+                "2019-05-15T15:20:55Z"
+            ),
+            (
+                "Hello-World",
+                "f95f852",
+                "production",
+                "2019-05-15T15:20:55Z"
+            ),
+        ]
+    );
+    // Each version carries its full commit, whatever the body abbreviated.
+    for (application, identifier, sha) in [
+        ("Hello-World", "f95f852", GITHUB_SHA),
+        (
+            "Hello-World",
+            "0123456",
+            "0123456789abcdef0123456789abcdef01234567",
+        ),
+        ("Webhooks", "279484c0", GITLAB_SHA),
+    ] {
+        let applications: Value = app.get("/api/applications").await.json().await.unwrap();
+        let id = applications
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == application)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let versions: Value = app
+            .get(&format!("/api/applications/{id}/versions"))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let version = versions
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["versionIdentifier"] == identifier)
+            .unwrap_or_else(|| panic!("{application} {identifier} in {versions}"));
+        assert_eq!(version["commitSha"], sha, "{application} {identifier}");
+    }
+    // What the second deployment brought: no commits were sent, but the compare link works.
+    let changes: Value = app
+        .get("/api/changes?application=Hello-World&fromVersion=f95f852&toVersion=0123456")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(changes["source"], "unavailable", "{changes}");
+    assert_eq!(
+        changes["compareUrl"],
+        format!(
+            "https://github.com/Codertocat/Hello-World/compare/{GITHUB_SHA}...0123456789abcdef0123456789abcdef01234567"
+        )
+    );
+}
+
 for_both_backends!(run;
+    published_bodies_record_their_commit,
     github_success_records_once,
     unsigned_or_wrongly_signed_deliveries_record_nothing,
     other_events_and_states_are_ignored,

@@ -192,11 +192,26 @@ fn gitlab_event(payload: &Value) -> Decision {
         repository: repository.to_string(),
         environment: environment.to_string(),
         version: version.to_string(),
-        // The full hash when GitLab sends it, so compare links and commit lists find it.
-        commit_sha: text(payload, "/sha").or(short_sha).map(str::to_string),
+        commit_sha: gitlab_full_sha(payload, short_sha).or(short_sha.map(str::to_string)),
         deployed_by: text(payload, "/user/username").map(str::to_string),
         deployment_date,
     })
+}
+
+/// The deployment's full commit hash, so compare links and commit lists find it: GitLab's
+/// documented body has only `short_sha` and `commit_url` (…/-/commit/<full hash>).
+fn gitlab_full_sha(payload: &Value, short_sha: Option<&str>) -> Option<String> {
+    let from_url = text(payload, "/commit_url")
+        .and_then(|url| url.rsplit_once("/commit/"))
+        .map(|(_, sha)| sha.trim_end_matches('/'));
+    text(payload, "/sha")
+        .or(from_url)
+        .map(str::to_ascii_lowercase)
+        .filter(|sha| {
+            (sha.len() == 40 || sha.len() == 64)
+                && sha.bytes().all(|b| b.is_ascii_hexdigit())
+                && short_sha.is_none_or(|short| sha.starts_with(&short.to_ascii_lowercase()))
+        })
 }
 
 fn clipped(mut detail: String) -> String {
