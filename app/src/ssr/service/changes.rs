@@ -957,12 +957,14 @@ pub fn changes_markdown(changes: &Changes) -> String {
         escape(&name(&changes.from)),
         escape(&name(&changes.to))
     );
+    let commits = match changes.total_commits {
+        1 => "1 commit".to_string(),
+        n => format!("{n} commits"),
+    };
     let what = match changes.direction {
         ChangeDirection::Same => "The same version: nothing changed.".to_string(),
-        ChangeDirection::Ahead => format!("{} commits added.", changes.total_commits),
-        ChangeDirection::Behind => {
-            format!("A step back: {} commits removed.", changes.total_commits)
-        }
+        ChangeDirection::Ahead => format!("{commits} added."),
+        ChangeDirection::Behind => format!("A step back: {commits} removed."),
     };
     let source = match changes.source {
         ChangeSource::Recorded => "",
