@@ -25,6 +25,7 @@ SUITES = {
     "audit": "audit trail: every change and security event, one transaction, append-only",
     "insights": "delivery insights on a known history",
     "policy": "deploy policy: freezes across DST, locks, promotion, the check, recording through a freeze",
+    "changes": "what changed: commits from a real git repository, between versions, environments, deployments",
     "webhooks": "webhooks: signed, retried, once across instances, after kill -9",
     "cli": "deploytrack record / current against the server",
     "instances": "live updates across instances (LISTEN/NOTIFY)",

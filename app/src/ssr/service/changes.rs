@@ -882,7 +882,7 @@ fn ordered(
             Some(((steps, sent, row.range_id, row.position), row.commit))
         })
         .collect();
-    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    keyed.sort_by_key(|(key, _)| *key);
     let mut seen = HashSet::new();
     keyed.retain(|(_, commit)| seen.insert(commit.sha.clone()));
     keyed

@@ -207,10 +207,10 @@ impl Service {
             &mut errors,
         );
 
-        let application = self.resolve_application(&request, &mut errors).await?;
-        let environment = self.resolve_environment(&request, &mut errors).await?;
+        let application = self.resolve_application(request, &mut errors).await?;
+        let environment = self.resolve_environment(request, &mut errors).await?;
         let version = self
-            .resolve_version(&request, application.as_ref(), at, &mut errors)
+            .resolve_version(request, application.as_ref(), at, &mut errors)
             .await?;
         finish(errors)?;
         // Each of them is missing only with an error reported, and there were none.
