@@ -4,6 +4,7 @@
 pub mod access;
 pub mod audit;
 pub mod catalog;
+pub mod changes;
 pub mod codec;
 pub mod deployments;
 pub mod hooks;

@@ -2,6 +2,7 @@
 
 pub mod age;
 pub mod calendar;
+pub mod changes;
 pub mod chart;
 pub mod deployment_list;
 pub mod form_feedback;

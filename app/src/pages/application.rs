@@ -6,6 +6,8 @@ use uuid::Uuid;
 use crate::api::catalog::{
     get_application, list_versions, ArchiveApplication, CreateVersion, SetRepository,
 };
+use crate::api::changes::version_commits;
+use crate::components::changes::LazyChanges;
 use crate::components::form_feedback::{last_error, reset_on_success, FieldMessage, FormMessage};
 use crate::components::loaded::Loaded;
 use crate::components::session::IfRole;
@@ -194,8 +196,11 @@ fn VersionTable(list: Vec<Version>) -> impl IntoView {
         <table class="data" id="versions">
             <thead><tr><th>"Version"</th><th>"Notes"</th><th>"Created"</th></tr></thead>
             <tbody>
-                {list.into_iter().map(|v| view! {
-                    <tr>
+                {list.into_iter().map(|v| {
+                    let id = v.id;
+                    let identifier = v.version_identifier.clone();
+                    view! {
+                    <tr data-version=identifier>
                         <td class="mono">
                             {v.version_identifier}
                             {v.commit_sha.map(|sha| view! {
@@ -205,7 +210,12 @@ fn VersionTable(list: Vec<Version>) -> impl IntoView {
                         <td>{v.notes.unwrap_or_default()}</td>
                         <td><Timestamp at=v.created_at/></td>
                     </tr>
-                }).collect_view()}
+                    <tr class="changes-row">
+                        <td colspan="3">
+                            <LazyChanges open=false label="Commits" load=move || version_commits(id)/>
+                        </td>
+                    </tr>
+                }}).collect_view()}
             </tbody>
         </table>
     }

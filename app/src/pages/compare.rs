@@ -1,5 +1,6 @@
 //! `/compare`: two environments side by side — per application same / ahead / behind, and how
-//! far the later environment lags: the promotion candidates.
+//! far the later environment lags: the promotion candidates. Each row opens to the commits and
+//! tickets one environment runs that the other does not (`?open=<application>` opens it by URL).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -8,7 +9,9 @@ use leptos_router::hooks::use_query_map;
 use uuid::Uuid;
 
 use crate::api::catalog::list_environments;
+use crate::api::changes::environment_changes;
 use crate::api::deployments::compare_environments;
+use crate::components::changes::LazyChanges;
 use crate::components::timestamp::Ago;
 use crate::model::{CompareStatus, CurrentDeploymentState};
 
@@ -26,6 +29,7 @@ fn status_text(status: CompareStatus) -> (&'static str, &'static str) {
 pub fn ComparePage() -> impl IntoView {
     let query = use_query_map();
     let param = move |key: &str| query.get().get(key).and_then(|v| Uuid::parse_str(&v).ok());
+    let opened = move || query.get().get("open").unwrap_or_default();
     let environments = Resource::new(|| (), |_| list_environments(false));
     let comparison = Resource::new(
         move || (param("from"), param("to")),
@@ -57,7 +61,10 @@ pub fn ComparePage() -> impl IntoView {
                     let table = match result {
                         Err(e) => view! { <p class="form-error">{e.to_string()}</p> }.into_any(),
                         Ok(c) if c.rows.is_empty() => view! { <p class="empty">"Nothing is deployed in either environment."</p> }.into_any(),
-                        Ok(c) => view! {
+                        Ok(c) => {
+                            let (earlier, later) = (c.from.id, c.to.id);
+                            let open = opened();
+                            view! {
                             <table class="data" id="comparison">
                                 <thead><tr>
                                     <th>"Application"</th>
@@ -70,6 +77,10 @@ pub fn ComparePage() -> impl IntoView {
                                     {c.rows.into_iter().map(|row| {
                                         let (text, class) = status_text(row.status);
                                         let lag = lag_text(row.versions_behind, row.waiting_days);
+                                        let differs = row.status != CompareStatus::Same;
+                                        let application_id = row.application.id;
+                                        let open = open.eq_ignore_ascii_case(&row.application.name);
+                                        let name = row.application.name.clone();
                                         view! {
                                             <tr data-application=row.application.name.clone() data-status=class>
                                                 <td><a href=format!("/applications/{}?tab=deployments", row.application.id)>{row.application.name.clone()}</a></td>
@@ -78,11 +89,20 @@ pub fn ComparePage() -> impl IntoView {
                                                 <td><span class=format!("badge {class}")>{text}</span></td>
                                                 <td>{lag}</td>
                                             </tr>
+                                            {differs.then(|| view! {
+                                                <tr class="changes-row" data-application=name>
+                                                    <td colspan="5">
+                                                        <LazyChanges open label="Commits and tickets"
+                                                            load=move || environment_changes(application_id, later, earlier)/>
+                                                    </td>
+                                                </tr>
+                                            })}
                                         }
                                     }).collect_view()}
                                 </tbody>
                             </table>
-                        }.into_any(),
+                        }.into_any()
+                        }
                     };
                     view! { {picker}{table} }.into_any()
                 })}

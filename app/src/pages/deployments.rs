@@ -1,5 +1,6 @@
 //! `/deployments`: the whole history with every filter (in the URL), "load more" and CSV export;
-//! `/deployments/:id`: one record, with retraction details and the admin's retract action.
+//! `/deployments/:id`: one record, what it changed, retraction details and the admin's retract
+//! action.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -7,11 +8,13 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 use crate::api::catalog::{list_applications, list_environments};
+use crate::api::changes::deployment_changes;
 use crate::api::deployments::{get_deployment, RetractDeployment};
+use crate::components::changes::ChangesView;
 use crate::components::deployment_list::{filter_from_query, DateRangeInputs, HistoryList};
 use crate::components::form_feedback::{last_error, FieldMessage, FormMessage};
 use crate::components::live::use_deployment_events;
-use crate::components::loaded::IdOptions;
+use crate::components::loaded::{IdOptions, Loaded};
 use crate::components::session::IfRole;
 use crate::components::timestamp::{Ago, Timestamp};
 use crate::components::zone::use_zone;
@@ -172,6 +175,7 @@ pub fn DeploymentPage() -> impl IntoView {
                                 <dd id="retraction"><Timestamp at/>" by "{d.deleted_by.clone().unwrap_or_default()}": "{d.delete_reason.clone().unwrap_or_default()}</dd>
                             })}
                         </dl>
+                        <WhatChanged id/>
                         {d.deleted_at.is_none().then(|| view! {
                             <IfRole role=Role::Admin>
                                 <ActionForm action=retract attr:class="card form" attr:id="retract">
@@ -188,6 +192,21 @@ pub fn DeploymentPage() -> impl IntoView {
                     }.into_any()
                 })}
             </Transition>
+        </section>
+    }
+}
+
+/// What the deployment brought compared with what ran before it in its pair (for a rollback,
+/// what it took away).
+#[component]
+fn WhatChanged(id: uuid::Uuid) -> impl IntoView {
+    let changes = Resource::new(move || id, deployment_changes);
+    view! {
+        <section class="card" id="what-changed" aria-labelledby="what-changed-title">
+            <h2 id="what-changed-title">"What changed"</h2>
+            <Loaded resource=changes render=move |changes| view! {
+                <ChangesView changes notes_href=format!("/api/deployments/{id}/changes.md")/>
+            }/>
         </section>
     }
 }
