@@ -671,7 +671,51 @@ async fn hostile_input_is_refused(backend: Backend) {
     assert_eq!(anonymous.status(), 401);
 }
 
+/// Insights measure lead time from each commit's authoring once commits are sent (DORA), and
+/// say so; a version recorded without commits still counts from its release.
+async fn lead_time_is_measured_from_commits(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let commit = |n: usize, authored: &str| {
+        json!({"sha": format!("{n:040x}"), "title": format!("change {n}"), "author": "Ada",
+               "authoredAt": authored})
+    };
+    let recorded = app
+        .post_json(
+            "/api/deployments",
+            json!({"application": "Billing", "version": "5.0", "environment": "PROD",
+                   "createVersion": true, "commitSha": format!("{:040x}", 1),
+                   "deploymentDate": "2026-03-10T12:00:00Z",
+                   "commits": {"commits": [commit(1, "2026-03-09T12:00:00Z"), commit(2, "2026-03-07T12:00:00Z")]}}),
+        )
+        .await;
+    assert_eq!(recorded.status(), 201, "{}", recorded.text().await.unwrap());
+    app.create(
+        "/api/deployments",
+        json!({"application": "Billing", "version": "5.1", "environment": "PROD",
+               "createVersion": true, "releasedAt": "2026-03-11T12:00:00Z",
+               "deploymentDate": "2026-03-12T12:00:00Z"}),
+    )
+    .await;
+    let insights: Value = app
+        .get("/api/insights?from=2026-03-01T00:00:00Z&to=2026-03-31T00:00:00Z")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let lead = &insights["leadTime"];
+    assert_eq!(lead["count"], 3, "{insights}");
+    assert_eq!(lead["medianSeconds"], 86_400, "1 day, 1 day, 3 days");
+    assert_eq!(lead["maxSeconds"], 3 * 86_400);
+    assert_eq!(
+        insights["leadTimeBasis"],
+        json!({"versionsFromCommits": 1, "versionsFromReleases": 1, "commits": 2})
+    );
+}
+
 for_both_backends!(run_backend;
+    lead_time_is_measured_from_commits,
     the_cli_sends_git_log_and_changes_follow_it,
     a_rebase_that_rewrites_history,
     without_commits_the_answer_says_so,

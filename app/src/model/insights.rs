@@ -57,9 +57,25 @@ pub struct Insights {
     pub change_failure_rate: ChangeFailureRate,
     /// From a failed deployment to the deployment that replaced it.
     pub time_to_restore: Durations,
-    /// From a version's release (`releasedAt`, else its first deployment elsewhere) to its first
-    /// deployment here.
+    /// Lead time for changes. For a version whose commits were sent: from each commit's
+    /// `authoredAt` to the version's first deployment here (DORA's definition; each commit once).
+    /// Otherwise from the version's release (`releasedAt`, else its first deployment elsewhere).
     pub lead_time: Durations,
+    /// How the lead time was measured.
+    pub lead_time_basis: LeadTimeBasis,
+}
+
+/// How many versions' lead times came from their commits, and how many from their release.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct LeadTimeBasis {
+    /// Versions measured from each of their commits' `authoredAt`.
+    pub versions_from_commits: i64,
+    /// Versions measured from their release (or first deployment elsewhere).
+    pub versions_from_releases: i64,
+    /// Commits measured.
+    pub commits: i64,
 }
 
 /// `GET /api/insights` parameters; every part optional (the last 90 days, production).

@@ -15,7 +15,7 @@ use crate::components::deployment_list::{parse_filter_date, DateRangeInputs};
 use crate::components::loaded::{IdOptions, Loaded};
 use crate::components::timestamp::Timestamp;
 use crate::components::zone::use_zone;
-use crate::model::{Durations, Insights};
+use crate::model::{Durations, Insights, LeadTimeBasis};
 
 #[component]
 pub fn InsightsPage() -> impl IntoView {
@@ -111,7 +111,8 @@ fn Metrics(insights: Insights) -> impl IntoView {
                 <WeeklyChart weeks=failures.weeks caption="Failed deployments per week"/>
             </div>
             <DurationMetric id="metric-restore" title="Time to restore" durations=insights.time_to_restore unit="failures"/>
-            <DurationMetric id="metric-lead-time" title="Lead time to production" durations=insights.lead_time unit="versions"/>
+            <DurationMetric id="metric-lead-time" title="Lead time to production" durations=insights.lead_time
+                unit=lead_unit(&insights.lead_time_basis) basis=lead_basis_text(&insights.lead_time_basis)/>
         </div>
     }
 }
@@ -122,6 +123,9 @@ fn DurationMetric(
     title: &'static str,
     durations: Durations,
     unit: &'static str,
+    /// How the figure was measured, when it needs saying.
+    #[prop(optional_no_strip)]
+    basis: Option<String>,
 ) -> impl IntoView {
     let median = durations
         .median_seconds
@@ -140,7 +144,43 @@ fn DurationMetric(
             <h2>{title}</h2>
             <p><span class="figure">{median}</span></p>
             <p class="hint">{detail}</p>
+            {basis.map(|basis| view! { <p class="hint lead-basis">{basis}</p> })}
         </div>
+    }
+}
+
+/// What the lead time's count counts: commits once any were sent, else versions.
+fn lead_unit(basis: &LeadTimeBasis) -> &'static str {
+    if basis.versions_from_commits > 0 {
+        "changes"
+    } else {
+        "versions"
+    }
+}
+
+/// Which definition the lead time used: from each commit (DORA), from releases, or both.
+pub fn lead_basis_text(basis: &LeadTimeBasis) -> Option<String> {
+    let versions = |n: i64| {
+        if n == 1 {
+            "1 version".to_string()
+        } else {
+            format!("{n} versions")
+        }
+    };
+    match (basis.versions_from_commits, basis.versions_from_releases) {
+        (0, 0) => None,
+        (0, _) => Some("Measured from each version's release: no commits were sent.".into()),
+        (c, 0) => Some(format!(
+            "Measured from each commit's authoring (DORA): {} commits in {}.",
+            basis.commits,
+            versions(c)
+        )),
+        (c, r) => Some(format!(
+            "From each commit's authoring (DORA) for {} ({} commits); from the release for {}, sent without commits.",
+            versions(c),
+            basis.commits,
+            versions(r)
+        )),
     }
 }
 
@@ -175,7 +215,7 @@ fn Definitions() -> impl IntoView {
                 <dt>"Time to restore"</dt>
                 <dd>"For each failed deployment, the time until the deployment that replaced it in the same environment (the rollback, or the next deployment)."</dd>
                 <dt>"Lead time to production"</dt>
-                <dd>"For each version that first reached these environments in the range: from its release date, or else its first deployment to any other environment, to that first deployment here. Versions with neither are left out."</dd>
+                <dd>"For each version that first reached these environments in the range. When its commits were sent (deploytrack record --commits-from-git): from each commit's authoring to that first deployment here, each commit once — DORA's lead time for changes. Otherwise from its release date, or else its first deployment to any other environment. Versions with neither are left out."</dd>
             </dl>
         </details>
     }

@@ -19,6 +19,7 @@ macro_rules! change_store {
     ($store:ty, $db:ty) => {
         const _: () = {
             use app::model::Version;
+            use chrono::{DateTime, Utc};
             use app::ssr::store::{
                 AuditRecord, ChangeStore, CommitRangeRecord, CommitRecord, RangeCommitRecord,
                 ReachedVersion, StoreError,
@@ -198,6 +199,32 @@ macro_rules! change_store {
                             },
                         })
                         .collect())
+                }
+
+                #[tracing::instrument(level = "debug", skip_all, fields(versions = version_ids.len()))]
+                async fn version_commit_times(
+                    &self,
+                    version_ids: &[Uuid],
+                ) -> Result<Vec<(Uuid, String, DateTime<Utc>)>, StoreError> {
+                    let mut found = vec![];
+                    for chunk in version_ids.chunks(INSERT_CHUNK) {
+                        let mut qb = sqlx::QueryBuilder::<$db>::new(
+                            "SELECT r.version_id, rc.sha, c.authored_at
+                               FROM commit_range r
+                               JOIN range_commit rc ON rc.range_id = r.id
+                               JOIN version v ON v.id = r.version_id
+                               JOIN source_commit c ON c.application_id = v.application_id AND c.sha = rc.sha
+                              WHERE r.version_id IN ",
+                        );
+                        Self::push_id_list(&mut qb, chunk);
+                        let rows: Vec<(DbId, String, DbTime)> = qb
+                            .build_query_as()
+                            .fetch_all(self.reader())
+                            .await
+                            .map_err(map_sqlx_error)?;
+                        found.extend(rows.into_iter().map(|(id, sha, at)| (id.0, sha, at.0)));
+                    }
+                    Ok(found)
                 }
 
                 #[tracing::instrument(level = "debug", skip_all, fields(versions = ids.len()))]

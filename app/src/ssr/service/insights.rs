@@ -82,8 +82,13 @@ impl Service {
             .insight_rows(&ids, application.as_ref().map(|a| a.id), from, to)
             .await
             .map_err(store_error("deployment"))?;
-        let (deployment_frequency, change_failure_rate, time_to_restore, lead_time) =
-            measure(&rows, from, to);
+        let commits = self.commits_of(&rows).await?;
+        let (
+            deployment_frequency,
+            change_failure_rate,
+            time_to_restore,
+            (lead_time, lead_time_basis),
+        ) = measure(&rows, &commits, from, to);
         Ok(Insights {
             from,
             to,
@@ -103,9 +108,30 @@ impl Service {
             change_failure_rate,
             time_to_restore,
             lead_time,
+            lead_time_basis,
         })
     }
+
+    /// The commits sent for the versions `rows` deploy: (sha, authored) per version.
+    async fn commits_of(&self, rows: &[InsightRecord]) -> Result<CommitTimes, AppError> {
+        let mut versions: Vec<Uuid> = rows.iter().map(|r| r.version_id).collect();
+        versions.sort_unstable();
+        versions.dedup();
+        let mut by_version = CommitTimes::new();
+        for (version, sha, at) in self
+            .change_store()
+            .version_commit_times(&versions)
+            .await
+            .map_err(store_error("commits"))?
+        {
+            by_version.entry(version).or_default().push((sha, at));
+        }
+        Ok(by_version)
+    }
 }
+
+/// Each version's commits as (sha, authored at).
+type CommitTimes = std::collections::HashMap<Uuid, Vec<(String, DateTime<Utc>)>>;
 
 /// An id given as a filter that names nothing is the caller's mistake (422), not a 404.
 fn known<T>(found: Result<T, crate::ssr::StoreError>, field: &str) -> Result<T, AppError> {
@@ -138,9 +164,15 @@ enum Failure {
 /// The four metrics over `rows` (every deployment in [from, to) to the measured environments).
 fn measure(
     rows: &[InsightRecord],
+    commits: &CommitTimes,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> (DeploymentFrequency, ChangeFailureRate, Durations, Durations) {
+) -> (
+    DeploymentFrequency,
+    ChangeFailureRate,
+    Durations,
+    (Durations, LeadTimeBasis),
+) {
     let live: Vec<&InsightRecord> = rows.iter().filter(|r| r.deleted_at.is_none()).collect();
 
     let weeks = per_week(live.iter().copied(), from, to);
@@ -183,16 +215,46 @@ fn measure(
             .filter_map(|(row, _)| Some(row.next_date? - row.deployment_date)),
     );
 
-    // Each version once, at its first live deployment here within the range.
-    let mut seen = HashSet::new();
-    let lead = durations(live.iter().filter_map(|row| {
-        if row.first_here != Some(row.deployment_date) || !seen.insert(row.version_id) {
-            return None;
+    // Each version once, at its first live deployment here within the range; a version whose
+    // commits were sent counts each commit (once, at its first deployment here), else its
+    // release.
+    let mut firsts: Vec<&InsightRecord> = live
+        .iter()
+        .copied()
+        .filter(|row| row.first_here == Some(row.deployment_date))
+        .collect();
+    firsts.sort_by_key(|row| (row.deployment_date, row.version_id));
+    let (mut seen, mut seen_commits) = (HashSet::new(), HashSet::new());
+    let mut basis = LeadTimeBasis::default();
+    let mut leads = vec![];
+    for row in firsts {
+        if !seen.insert(row.version_id) {
+            continue;
         }
-        let start = row.released_at.or(row.first_elsewhere)?;
-        // Released after it reached production: no meaningful lead time.
-        (start <= row.deployment_date).then(|| row.deployment_date - start)
-    }));
+        match commits.get(&row.version_id).filter(|c| !c.is_empty()) {
+            Some(version_commits) => {
+                basis.versions_from_commits += 1;
+                for (sha, authored) in version_commits {
+                    if *authored <= row.deployment_date && seen_commits.insert(sha.as_str()) {
+                        basis.commits += 1;
+                        leads.push(row.deployment_date - *authored);
+                    }
+                }
+            }
+            None => {
+                // Released after it reached production: no meaningful lead time.
+                if let Some(start) = row
+                    .released_at
+                    .or(row.first_elsewhere)
+                    .filter(|start| *start <= row.deployment_date)
+                {
+                    basis.versions_from_releases += 1;
+                    leads.push(row.deployment_date - start);
+                }
+            }
+        }
+    }
+    let lead = (durations(leads.into_iter()), basis);
     (frequency, failure_rate, restore, lead)
 }
 
@@ -277,7 +339,8 @@ mod tests {
             row("1.1.1", 6, None),
             retracted,
         ];
-        let (frequency, rate, restore, _) = measure(&rows, at(2, 0), at(16, 0));
+        let (frequency, rate, restore, _) =
+            measure(&rows, &CommitTimes::new(), at(2, 0), at(16, 0));
         assert_eq!(frequency.deployments, 4);
         assert_eq!(frequency.per_week, 2.0);
         assert_eq!(frequency.band, "high");
@@ -313,24 +376,88 @@ mod tests {
         again.deployment_date = at(13, 0);
         let mut late = row("2.2.0", 14, None);
         late.released_at = Some(at(15, 0));
-        let (_, _, _, lead) = measure(&[released, staged, again, late], at(1, 0), at(30, 0));
+        let (_, _, _, (lead, _)) = measure(
+            &[released, staged, again, late],
+            &CommitTimes::new(),
+            at(1, 0),
+            at(30, 0),
+        );
         assert_eq!(lead.count, 2);
         assert_eq!(lead.median_seconds, Some((2 * 86_400 + 36 * 3_600) / 2));
         assert_eq!(lead.max_seconds, Some(2 * 86_400));
     }
 
+    /// DORA's lead time for changes: a version whose commits were sent counts each commit from
+    /// its authoring, once (a commit sent again with a later version is not counted again); a
+    /// version without commits still counts from its release.
+    #[test]
+    fn lead_time_counts_each_commit_from_its_authoring_when_commits_are_known() {
+        let first = row("3.0.0", 10, None);
+        let second = row("3.1.0", 12, None);
+        let mut released = row("3.2.0", 14, None);
+        released.released_at = Some(at(13, 12));
+        let mut commits = CommitTimes::new();
+        commits.insert(
+            first.version_id,
+            vec![("a".into(), at(9, 12)), ("b".into(), at(8, 12))],
+        );
+        // "b" again (a wider list), and a commit authored after the deployment (clock skew).
+        commits.insert(
+            second.version_id,
+            vec![
+                ("c".into(), at(12, 6)),
+                ("b".into(), at(8, 12)),
+                ("d".into(), at(12, 18)),
+            ],
+        );
+        let (_, _, _, (lead, basis)) =
+            measure(&[second, released, first], &commits, at(1, 0), at(30, 0));
+        assert_eq!(
+            basis,
+            LeadTimeBasis {
+                versions_from_commits: 2,
+                versions_from_releases: 1,
+                commits: 3,
+            }
+        );
+        // a: 1 day, b: 2 days, c: 6 hours; 3.2.0: 1 day from its release.
+        assert_eq!(lead.count, 4);
+        assert_eq!(lead.max_seconds, Some(2 * 86_400));
+        assert_eq!(lead.median_seconds, Some(86_400));
+    }
+
     #[test]
     fn bands_follow_the_rate() {
         let daily: Vec<InsightRecord> = (1..=28).map(|day| row("1.0.0", day, None)).collect();
-        assert_eq!(measure(&daily, at(1, 0), at(29, 0)).0.band, "elite");
-        assert_eq!(measure(&daily[..2], at(1, 0), at(29, 0)).0.band, "medium");
-        assert_eq!(measure(&[], at(1, 0), at(29, 0)).0.band, "low");
-        assert_eq!(measure(&[], at(1, 0), at(29, 0)).1.rate, None);
+        assert_eq!(
+            measure(&daily, &CommitTimes::new(), at(1, 0), at(29, 0))
+                .0
+                .band,
+            "elite"
+        );
+        assert_eq!(
+            measure(&daily[..2], &CommitTimes::new(), at(1, 0), at(29, 0))
+                .0
+                .band,
+            "medium"
+        );
+        assert_eq!(
+            measure(&[], &CommitTimes::new(), at(1, 0), at(29, 0))
+                .0
+                .band,
+            "low"
+        );
+        assert_eq!(
+            measure(&[], &CommitTimes::new(), at(1, 0), at(29, 0))
+                .1
+                .rate,
+            None
+        );
         // Found by the fuzzer: a one-second range made the rate 0/0 (null in JSON).
         let second = at(3, 12) + Duration::seconds(1);
-        let tiny = measure(&[], at(3, 12), second).0;
+        let tiny = measure(&[], &CommitTimes::new(), at(3, 12), second).0;
         assert_eq!(tiny.per_week, 0.0);
-        let busy = measure(&daily[2..3], at(3, 12), second).0;
+        let busy = measure(&daily[2..3], &CommitTimes::new(), at(3, 12), second).0;
         assert!(busy.per_week.is_finite() && busy.per_week > 0.0);
         assert_eq!(busy.band, "elite");
     }

@@ -84,6 +84,11 @@ pub trait ChangeStore: Send + Sync {
         range_ids: &[Uuid],
         excluded_versions: &[Uuid],
     ) -> Result<Vec<RangeCommitRecord>, StoreError>;
+    /// Every commit sent for these versions, with when it was authored: (version, sha, authored).
+    async fn version_commit_times(
+        &self,
+        version_ids: &[Uuid],
+    ) -> Result<Vec<(Uuid, String, DateTime<Utc>)>, StoreError>;
     /// These versions (unknown ids are left out).
     async fn versions_by_ids(&self, ids: &[Uuid]) -> Result<Vec<Version>, StoreError>;
 }
