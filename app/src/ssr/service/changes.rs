@@ -432,24 +432,13 @@ impl Service {
         page: ChangesPage,
     ) -> Result<Changes, AppError> {
         require(actor, Role::Viewer)?;
-        let mut errors = vec![];
-        let limit = page_limit(page.limit, &mut errors);
-        finish(errors)?;
+        let limit = checked_limit(page.limit)?;
         let deployment = self
             .history_store()
             .get_deployment(id)
             .await
             .map_err(store_error("deployment"))?;
-        let application = self
-            .application_store()
-            .get_application(deployment.application_id)
-            .await
-            .map_err(store_error("application"))?;
-        let to = self
-            .version_store()
-            .get_version(deployment.version_id)
-            .await
-            .map_err(store_error("version"))?;
+        let (to, application) = self.version_with_application(deployment.version_id).await?;
         let from = match &deployment.previous_version {
             Some((identifier, _)) => Some(
                 self.version_store()
@@ -480,19 +469,8 @@ impl Service {
         page: ChangesPage,
     ) -> Result<Changes, AppError> {
         require(actor, Role::Viewer)?;
-        let mut errors = vec![];
-        let limit = page_limit(page.limit, &mut errors);
-        finish(errors)?;
-        let version = self
-            .version_store()
-            .get_version(id)
-            .await
-            .map_err(store_error("version"))?;
-        let application = self
-            .application_store()
-            .get_application(version.application_id)
-            .await
-            .map_err(store_error("application"))?;
+        let limit = checked_limit(page.limit)?;
+        let (version, application) = self.version_with_application(id).await?;
         let ranges = self
             .change_store()
             .commit_ranges(&[id])
@@ -516,6 +494,24 @@ impl Service {
             None,
         )
         .await
+    }
+
+    /// A version and its application (archived ones too: their history still reads).
+    async fn version_with_application(
+        &self,
+        id: Uuid,
+    ) -> Result<(Version, Application), AppError> {
+        let version = self
+            .version_store()
+            .get_version(id)
+            .await
+            .map_err(store_error("version"))?;
+        let application = self
+            .application_store()
+            .get_application(version.application_id)
+            .await
+            .map_err(store_error("application"))?;
+        Ok((version, application))
     }
 
     /// The configured pattern, or the one asked for (422 when it does not compile).
@@ -900,6 +896,13 @@ fn page_limit(limit: Option<u32>, errors: &mut Vec<FieldError>) -> u32 {
             CHANGES_PAGE_DEFAULT
         }
     }
+}
+
+fn checked_limit(limit: Option<u32>) -> Result<u32, AppError> {
+    let mut errors = vec![];
+    let limit = page_limit(limit, &mut errors);
+    finish(errors)?;
+    Ok(limit)
 }
 
 fn encode_commit_cursor((steps, sent, range, position): &CommitKey) -> String {
