@@ -528,6 +528,49 @@ async fn ten_thousand_commits_page_without_overlap(backend: Backend) {
     assert_eq!(body["stored"], false, "{body}");
 }
 
+/// The walk between two versions goes at most 200 releases: 200 apart is exact, 201 apart is
+/// what the walk found, marked partial.
+async fn the_walk_is_bounded(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let applications: Value = app.get("/api/applications").await.json().await.unwrap();
+    let billing = applications[0]["id"].as_str().unwrap().to_string();
+    for n in 0..=201usize {
+        let version = app
+            .create(
+                &format!("/api/applications/{billing}/versions"),
+                json!({"versionIdentifier": format!("v{n}"), "commitSha": format!("{n:040x}")}),
+            )
+            .await;
+        let mut list = json!({"commits": [fake_commit(n)]});
+        if n > 0 {
+            list["since"] = json!(format!("{:040x}", n - 1));
+        }
+        let response = app
+            .post_json(
+                &format!("/api/versions/{}/commits", version["id"].as_str().unwrap()),
+                list,
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    let exact = changes(
+        &app,
+        "application=Billing&fromVersion=v1&toVersion=v201&limit=1000",
+    )
+    .await;
+    assert_eq!(exact["source"], "recorded");
+    assert_eq!(exact["totalCommits"], 200);
+    let far = changes(
+        &app,
+        "application=Billing&fromVersion=v0&toVersion=v201&limit=1000",
+    )
+    .await;
+    assert_eq!(far["source"], "partial", "{}", far["source"]);
+    assert_eq!(far["direction"], "ahead");
+}
+
 /// Bad shas, huge and NUL-laden titles, too many commits, bad patterns and cursors: 4xx with
 /// the reason, never 5xx, and nothing stored.
 async fn hostile_input_is_refused(backend: Backend) {
@@ -720,5 +763,6 @@ for_both_backends!(run_backend;
     a_rebase_that_rewrites_history,
     without_commits_the_answer_says_so,
     ten_thousand_commits_page_without_overlap,
+    the_walk_is_bounded,
     hostile_input_is_refused,
 );
