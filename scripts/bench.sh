@@ -20,6 +20,8 @@ APPS=${BENCH_APPLICATIONS:-500}
 ENVS=${BENCH_ENVIRONMENTS:-15}
 OUT=${BENCH_OUT:-target/bench}
 BACKENDS=${BENCH_BACKENDS:-"sqlite postgres"}
+# Versions of 100 commits each sent for the "what changed" row (2,000: 200,000 commits).
+CHANGE_VERSIONS=${BENCH_CHANGE_VERSIONS:-2000}
 mkdir -p "$OUT"
 command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y wrk >/dev/null; }
 # SERVER_BIN runs another server binary (CI's smoke run passes the test command's build).
@@ -212,12 +214,12 @@ PY
     row "dashboard page with 900 freezes and 100 locks" "$base/"
     # What changed (issue 36): 200,000 commits for one application, sent as 2,000 versions of 100
     # commits (each list since the version before), and the two environments before production
-    # running versions two apart, so the answer walks the whole chain and lists 200 commits.
+    # running versions two apart: the answer walks 200 releases from each side, lists 200 commits.
     changes_started=$(date +%s)
-    read -r changes_app stage_env prod_env < <(python3 - "$base" "$TOKEN" <<'PY'
+    read -r changes_app stage_env prod_env < <(python3 - "$base" "$TOKEN" "$CHANGE_VERSIONS" <<'PY'
 import json, sys, urllib.request
 from datetime import datetime, timezone
-base, token = sys.argv[1:3]
+base, token, count = sys.argv[1], sys.argv[2], int(sys.argv[3])
 def call(method, path, body=None):
     request = urllib.request.Request(f"{base}{path}", method=method, data=json.dumps(body).encode() if body is not None else None,
                                      headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
@@ -227,7 +229,7 @@ environments = sorted(call("GET", "/api/environments"), key=lambda e: e["positio
 stage, prod = environments[-2], environments[-1]
 sha = lambda n: f"{n:040x}"
 versions = []
-for v in range(2000):
+for v in range(count):
     head = (v + 1) * 100
     version = call("POST", f"/api/applications/{application['id']}/versions", {"versionIdentifier": f"1.{v}", "commitSha": sha(head)})
     commits = [{"sha": sha(n), "title": f"BENCH-{n} change {n}", "author": "bench", "authoredAt": "2026-01-01T00:00:00Z"}
@@ -242,14 +244,14 @@ print(application["id"], stage["id"], prod["id"])
 PY
 )
     changes_seed_seconds=$(($(date +%s) - changes_started))
-    row "changes between the two environments before production (200k commits stored, 200 listed)" \
+    row "changes between the two environments before production ($((CHANGE_VERSIONS * 100)) commits stored, 200 listed)" \
       "$base/api/changes?application=$changes_app&fromEnvironment=$prod_env&toEnvironment=$stage_env"
     rss=$(awk '/VmHWM/ {print $2}' "/proc/$server_pid/status")
     echo "" >>"$REPORT"
     echo "Server peak RSS: $((rss / 1024)) MB" | tee -a "$REPORT"
     echo "Time travel's first use (every pair's live deployments read into memory): ${first_use} s" |
       tee -a "$REPORT"
-    echo "What changed: 200,000 commits in 2,000 versions sent through the API in ${changes_seed_seconds} s" |
+    echo "What changed: $((CHANGE_VERSIONS * 100)) commits in $CHANGE_VERSIONS versions sent through the API in ${changes_seed_seconds} s" |
       tee -a "$REPORT"
     random_p50=$(awk -F'|' '/time-travel matrix at a random instant/ {gsub(/ /, "", $3); print $3; exit}' "$REPORT")
     echo "Time travel at a random instant answers ${cells_per_answer} cells on average (50 instants sampled," \
