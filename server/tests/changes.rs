@@ -526,6 +526,16 @@ async fn ten_thousand_commits_page_without_overlap(backend: Backend) {
         .await;
     let body: Value = again.json().await.unwrap();
     assert_eq!(body["stored"], false, "{body}");
+    // Each list kept is in the audit trail, once; the repeat left no entry.
+    let audit: Value = app
+        .get("/api/audit?action=version.commits_added")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let entries = audit["items"].as_array().unwrap();
+    assert_eq!(entries.len(), 2, "{audit}");
+    assert_eq!(entries[0]["changes"]["commits"], 5_000);
 }
 
 /// The walk between two versions goes at most 200 releases: 200 apart is exact, 201 apart is

@@ -3,7 +3,7 @@
 use super::*;
 
 /// Every action the trail records.
-pub const AUDIT_ACTIONS: [&str; 27] = [
+pub const AUDIT_ACTIONS: [&str; 36] = [
     "auth.login",
     "auth.login_failed",
     "auth.logout",
@@ -25,8 +25,17 @@ pub const AUDIT_ACTIONS: [&str; 27] = [
     "version.created",
     "version.updated",
     "version.archived",
+    "version.commits_added",
     "deployment.recorded",
     "deployment.retracted",
+    "deployment.policy_violated",
+    "freeze.created",
+    "freeze.deleted",
+    "freeze.ended",
+    "lock.created",
+    "lock.released",
+    "promotion_rule.updated",
+    "promotion_rule.deleted",
     "hook.created",
     "hook.deleted",
     "webhook.created",

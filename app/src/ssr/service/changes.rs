@@ -1012,3 +1012,72 @@ pub fn changes_markdown(changes: &Changes) -> String {
     }
     md
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_name_what_is_wrong() {
+        assert!(ChangeSettings::new(DEFAULT_TICKET_PATTERN, None, "gitlab").is_ok());
+        let bad = ChangeSettings::new("(", None, "github").unwrap_err();
+        assert!(
+            bad.starts_with("the ticket pattern does not compile"),
+            "{bad}"
+        );
+        let huge = ChangeSettings::new("a{1000}{1000}", None, "github").unwrap_err();
+        assert!(huge.contains("does not compile"), "{huge}");
+        assert!(
+            ChangeSettings::new("x", Some("https://t.example/browse"), "github")
+                .unwrap_err()
+                .contains("{key}")
+        );
+        assert!(ChangeSettings::new("x", None, "ftp://{repository}/{from}/{to}").is_err());
+        let custom = ChangeSettings::new(
+            "x",
+            Some("https://t.example/browse/{key}"),
+            "https://git.example.com/{repository}/compare/{from}..{to}",
+        )
+        .unwrap();
+        assert_eq!(
+            custom.compare_url("acme/billing", "v1.0+build 1", "abc"),
+            "https://git.example.com/acme/billing/compare/v1.0%2Bbuild%201..abc"
+        );
+        assert_eq!(
+            custom.ticket("BILL-1").url.as_deref(),
+            Some("https://t.example/browse/BILL-1")
+        );
+    }
+
+    #[test]
+    fn release_notes_escape_what_commits_say() {
+        let changes = Changes {
+            application: "Billing".into(),
+            application_id: Uuid::nil(),
+            from: None,
+            to: None,
+            direction: ChangeDirection::Ahead,
+            versions: vec![],
+            commits: vec![Commit {
+                sha: "0123456789abcdef0123456789abcdef01234567".into(),
+                title: "[click](javascript:alert(1)) <b>*bold*</b>".into(),
+                author: "Ada".into(),
+                authored_at: chrono::DateTime::UNIX_EPOCH,
+                url: None,
+                tickets: vec![],
+            }],
+            total_commits: 1,
+            tickets: vec![],
+            truncated: 0,
+            source: ChangeSource::Partial,
+            compare_url: None,
+            next_cursor: None,
+        };
+        let md = changes_markdown(&changes);
+        assert!(md.contains("1 commit added. Partial:"), "{md}");
+        assert!(
+            md.contains("- `0123456` \\[click\\]\\(javascript:alert\\(1\\)\\) \\<b\\>\\*bold\\*\\</b\\> (Ada, 1970-01-01)"),
+            "{md}"
+        );
+    }
+}
