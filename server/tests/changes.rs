@@ -338,8 +338,9 @@ async fn the_cli_sends_git_log_and_changes_follow_it(backend: Backend) {
     );
     let removed_sha = &repo.log("v1.1..v1.2")[0];
     let day = repo.git(&["log", "-1", "--format=%as", removed_sha]);
+    // Commits sent without a link get GitHub's (the application's repository, the default forge).
     let line = format!(
-        "- `{}` BILL\\-4 statements (Ada Lovelace, {day})",
+        "- [`{}`](https://github.com/acme/billing/commit/{removed_sha}) BILL\\-4 statements (Ada Lovelace, {day})",
         &removed_sha[..7]
     );
     assert!(notes.contains(&line), "{line} in {notes}");
@@ -422,6 +423,56 @@ async fn a_rebase_that_rewrites_history(backend: Backend) {
     )
     .await;
     assert_eq!(across["source"], "partial", "{across}");
+}
+
+/// A shallow checkout (the CI default) lacks the deployed commit: the CLI says what to do and
+/// records the deployment without commits rather than failing the pipeline.
+async fn a_shallow_checkout_records_without_commits(backend: Backend) {
+    let Some(app) = spawn(backend).await else {
+        return;
+    };
+    let repo = Repository::new();
+    repo.commit("Initial commit");
+    repo.commit("BILL-7 first");
+    record(&app, &repo, "1.0", "STAGING").await;
+    repo.commit("BILL-8 second");
+    let dir = tempfile::tempdir().unwrap();
+    let shallow = Repository {
+        path: dir.path().join("checkout"),
+        _dir: dir,
+        clock: std::cell::Cell::new(0),
+    };
+    let source = format!("file://{}", repo.path().display());
+    let cloned = Command::new("git")
+        .args(["clone", "-q", "--depth", "1", &source])
+        .arg(&shallow.path)
+        .output()
+        .unwrap();
+    assert!(
+        cloned.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cloned.stderr)
+    );
+    let recorded = record(&app, &shallow, "1.1", "STAGING").await;
+    let stderr = recorded["stderr"].as_str().unwrap();
+    assert!(
+        stderr.contains("is not in this checkout (a shallow clone?"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Recorded Billing 1.1 in STAGING"),
+        "{stderr}"
+    );
+    let own: Value = app
+        .get(&format!(
+            "/api/versions/{}/commits",
+            version_id(&app, "1.1").await
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(own["source"], "unavailable", "{own}");
 }
 
 /// Versions recorded without commits: `unavailable`, with a compare link from the version
@@ -771,6 +822,7 @@ for_both_backends!(run_backend;
     lead_time_is_measured_from_commits,
     the_cli_sends_git_log_and_changes_follow_it,
     a_rebase_that_rewrites_history,
+    a_shallow_checkout_records_without_commits,
     without_commits_the_answer_says_so,
     ten_thousand_commits_page_without_overlap,
     the_walk_is_bounded,

@@ -42,11 +42,16 @@ pub struct ChangeSettings {
     tickets: Regex,
     ticket_url: Option<String>,
     compare_url: String,
+    /// A commit's page, for commits sent without a `url` (GitHub and GitLab; a custom forge's
+    /// commits link only when their senders give the link).
+    commit_url: Option<&'static str>,
 }
 
 /// GitHub's compare view; `{repository}` is the application's, `{from}`/`{to}` commits or tags.
 pub const GITHUB_COMPARE: &str = "https://github.com/{repository}/compare/{from}...{to}";
 pub const GITLAB_COMPARE: &str = "https://gitlab.com/{repository}/-/compare/{from}...{to}";
+const GITHUB_COMMIT: &str = "https://github.com/{repository}/commit/{sha}";
+const GITLAB_COMMIT: &str = "https://gitlab.com/{repository}/-/commit/{sha}";
 
 impl Default for ChangeSettings {
     fn default() -> Self {
@@ -81,16 +86,16 @@ impl ChangeSettings {
                 ));
             }
         }
-        let compare_url = match compare.trim() {
-            "" | "github" => GITHUB_COMPARE.to_string(),
-            "gitlab" => GITLAB_COMPARE.to_string(),
+        let (compare_url, commit_url) = match compare.trim() {
+            "" | "github" => (GITHUB_COMPARE.to_string(), Some(GITHUB_COMMIT)),
+            "gitlab" => (GITLAB_COMPARE.to_string(), Some(GITLAB_COMMIT)),
             template
                 if is_http(template)
                     && ["{repository}", "{from}", "{to}"]
                         .iter()
                         .all(|hole| template.contains(hole)) =>
             {
-                template.to_string()
+                (template.to_string(), None)
             }
             other => {
                 return Err(format!(
@@ -102,6 +107,7 @@ impl ChangeSettings {
             tickets,
             ticket_url: ticket_url.map(str::to_string),
             compare_url,
+            commit_url,
         })
     }
 
@@ -113,6 +119,14 @@ impl ChangeSettings {
                 .as_ref()
                 .map(|template| template.replace("{key}", &path_segment(key))),
         }
+    }
+
+    fn commit_url(&self, repository: &str, sha: &str) -> Option<String> {
+        self.commit_url.map(|template| {
+            template
+                .replace("{repository}", repository)
+                .replace("{sha}", &path_segment(sha))
+        })
     }
 
     fn compare_url(&self, repository: &str, from: &str, to: &str) -> String {
@@ -819,7 +833,10 @@ impl Service {
                 title: commit.title.clone(),
                 author: commit.author.clone(),
                 authored_at: commit.authored_at,
-                url: commit.url.clone(),
+                url: commit.url.clone().or_else(|| {
+                    let repository = application.repository.as_deref()?;
+                    settings.commit_url(repository, &commit.sha)
+                }),
                 tickets: pattern
                     .find_iter(&commit.title)
                     .map(|key| key.as_str().to_string())
@@ -1046,6 +1063,13 @@ mod tests {
         assert_eq!(
             custom.ticket("BILL-1").url.as_deref(),
             Some("https://t.example/browse/BILL-1")
+        );
+        // A custom forge's commit pages are unknown; GitLab's are not.
+        assert_eq!(custom.commit_url("acme/billing", "abc"), None);
+        let gitlab = ChangeSettings::new("x", None, "gitlab").unwrap();
+        assert_eq!(
+            gitlab.commit_url("group/sub/project", "abc").as_deref(),
+            Some("https://gitlab.com/group/sub/project/-/commit/abc")
         );
     }
 
