@@ -3,6 +3,7 @@
 
 pub(crate) mod assets;
 pub mod auth;
+pub mod ci_tokens;
 pub(crate) mod heavy_responses;
 pub mod metrics;
 pub mod problem;
