@@ -141,6 +141,83 @@ pub struct Config {
     pub compare_url: String,
 
     /// What to do (default: serve).
+    /// Issuers whose CI ID tokens may record deployments (comma-separated, exactly as tokens
+    /// name them), e.g. `https://token.actions.githubusercontent.com,https://gitlab.com`.
+    #[arg(long, env = "DEPLOYTRACK_CI_TOKEN_ISSUERS", value_delimiter = ',')]
+    pub ci_token_issuers: Vec<String>,
+
+    /// The audience CI ID tokens must be for.
+    #[arg(
+        long,
+        env = "DEPLOYTRACK_CI_TOKEN_AUDIENCE",
+        default_value = "deploytrack"
+    )]
+    pub ci_token_audience: String,
+
+    /// Sign-in through this OpenID Connect provider (its issuer URL; needs the client id, secret).
+    #[arg(long, env = "DEPLOYTRACK_OIDC_ISSUER")]
+    pub oidc_issuer: Option<String>,
+
+    #[arg(long, env = "DEPLOYTRACK_OIDC_CLIENT_ID")]
+    pub oidc_client_id: Option<String>,
+
+    #[arg(long, env = "DEPLOYTRACK_OIDC_CLIENT_SECRET", hide_env_values = true, value_parser = secret)]
+    pub oidc_client_secret: Option<Secret>,
+
+    /// The provider's name on the login page ("Sign in with …"); by default the issuer's host.
+    #[arg(long, env = "DEPLOYTRACK_OIDC_PROVIDER_NAME")]
+    pub oidc_provider_name: Option<String>,
+
+    /// Where the provider sends people back: this server's public address + `/auth/oidc/callback`
+    /// (by default from DEPLOYTRACK_PUBLIC_URL, else http://DEPLOYTRACK_ADDR).
+    #[arg(long, env = "DEPLOYTRACK_OIDC_REDIRECT_URL")]
+    pub oidc_redirect_url: Option<String>,
+
+    /// This server's address as browsers see it, e.g. `https://deploytrack.example.com`.
+    #[arg(long, env = "DEPLOYTRACK_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Scopes asked of the provider (`openid` is always asked).
+    #[arg(
+        long,
+        env = "DEPLOYTRACK_OIDC_SCOPES",
+        default_value = "openid profile email"
+    )]
+    pub oidc_scopes: String,
+
+    /// The ID token claim that lists a person's groups.
+    #[arg(long, env = "DEPLOYTRACK_OIDC_ROLES_CLAIM", default_value = "groups")]
+    pub oidc_roles_claim: String,
+
+    /// Groups to roles, highest wins: `deploy-admins=admin,deployers=editor,*=viewer`.
+    #[arg(long, env = "DEPLOYTRACK_OIDC_ROLES", default_value = "*=viewer")]
+    pub oidc_roles: String,
+
+    /// Issuer URLs may be http:// when they are loopback addresses (tests only).
+    #[arg(
+        long,
+        env = "DEPLOYTRACK_OIDC_ALLOW_HTTP_LOOPBACK",
+        default_value_t = false
+    )]
+    pub oidc_allow_http_loopback: bool,
+
+    /// Seconds before a provider's keys are fetched again when a token names an unknown key.
+    #[arg(
+        long,
+        env = "DEPLOYTRACK_OIDC_KEY_REFETCH_SECONDS",
+        default_value_t = 10,
+        hide = true
+    )]
+    pub oidc_key_refetch_seconds: u64,
+
+    /// Whether people may sign in with a password; with `false` only the break-glass admin may.
+    #[arg(long, env = "DEPLOYTRACK_PASSWORD_LOGIN", default_value_t = true, action = clap::ArgAction::Set)]
+    pub password_login: bool,
+
+    /// The one account that may always sign in with its password.
+    #[arg(long, env = "DEPLOYTRACK_BREAK_GLASS_ADMIN", default_value = "admin")]
+    pub break_glass_admin: String,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 
@@ -159,13 +236,21 @@ fn parse_network(value: &str) -> Result<ipnet::IpNet, String> {
 }
 
 impl Config {
-    pub fn access_policy(&self) -> app::ssr::AccessPolicy {
-        app::ssr::AccessPolicy {
+    pub fn access_policy(&self) -> anyhow::Result<app::ssr::AccessPolicy> {
+        let single_sign_on = self.single_sign_on()?;
+        if !self.password_login && single_sign_on.is_none() {
+            anyhow::bail!("DEPLOYTRACK_PASSWORD_LOGIN=false needs sign-in through a provider (DEPLOYTRACK_OIDC_ISSUER)");
+        }
+        Ok(app::ssr::AccessPolicy {
             session_idle: chrono::Duration::minutes(self.session_idle_minutes.max(1)),
             session_lifetime: chrono::Duration::hours(self.session_max_hours.max(1)),
             secure_cookies: self.secure_cookies,
+            single_sign_on,
+            password_login: self.password_login,
+            break_glass_admin: Some(self.break_glass_admin.trim().to_string())
+                .filter(|name| !name.is_empty()),
             ..Default::default()
-        }
+        })
     }
 
     pub fn webhook_policy(&self) -> app::ssr::service::webhooks::WebhookPolicy {
@@ -188,6 +273,88 @@ impl Config {
                 "{message} (DEPLOYTRACK_TICKET_PATTERN, DEPLOYTRACK_TICKET_URL, DEPLOYTRACK_COMPARE_URL)"
             )
         })
+    }
+
+    fn issuers(&self, trusted: Vec<String>) -> anyhow::Result<crate::oidc::Issuers> {
+        crate::oidc::Issuers::new(
+            trusted,
+            self.oidc_allow_http_loopback,
+            std::time::Duration::from_secs(self.oidc_key_refetch_seconds),
+        )
+        .map_err(|message| anyhow::anyhow!("{message}"))
+    }
+
+    /// The checker of pipelines' ID tokens, when any issuer is trusted.
+    pub fn ci_token_verifier(&self) -> anyhow::Result<Option<crate::oidc::ci::CiTokenVerifier>> {
+        let issuers: Vec<String> = self
+            .ci_token_issuers
+            .iter()
+            .map(|issuer| issuer.trim().to_string())
+            .filter(|issuer| !issuer.is_empty())
+            .collect();
+        if issuers.is_empty() {
+            return Ok(None);
+        }
+        let issuers = self
+            .issuers(issuers)
+            .map_err(|err| anyhow::anyhow!("DEPLOYTRACK_CI_TOKEN_ISSUERS: {err}"))?;
+        Ok(Some(crate::oidc::ci::CiTokenVerifier::new(
+            issuers,
+            self.ci_token_audience.clone(),
+        )))
+    }
+
+    /// Sign-in through the provider, when its issuer is set (with the client's id and secret).
+    pub fn oidc_sign_in(&self) -> anyhow::Result<Option<crate::oidc::sign_in::OidcSignIn>> {
+        let Some(issuer) = self
+            .oidc_issuer
+            .as_deref()
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+        else {
+            return Ok(None);
+        };
+        let (Some(client_id), Some(client_secret)) =
+            (&self.oidc_client_id, &self.oidc_client_secret)
+        else {
+            anyhow::bail!("DEPLOYTRACK_OIDC_ISSUER is set: set DEPLOYTRACK_OIDC_CLIENT_ID and DEPLOYTRACK_OIDC_CLIENT_SECRET too");
+        };
+        let redirect_url = match (&self.oidc_redirect_url, &self.public_url) {
+            (Some(url), _) => url.clone(),
+            (None, Some(public)) => format!("{}/auth/oidc/callback", public.trim_end_matches('/')),
+            (None, None) => format!("http://{}/auth/oidc/callback", self.addr),
+        };
+        let issuers = self
+            .issuers(vec![issuer.to_string()])
+            .map_err(|err| anyhow::anyhow!("DEPLOYTRACK_OIDC_ISSUER: {err}"))?;
+        let settings = crate::oidc::sign_in::SignInSettings {
+            issuer: issuer.to_string(),
+            client_id: client_id.clone(),
+            client_secret: client_secret.expose().to_string(),
+            redirect_url,
+            scopes: self.oidc_scopes.clone(),
+            roles_claim: self.oidc_roles_claim.clone(),
+        };
+        crate::oidc::sign_in::OidcSignIn::new(settings, issuers)
+            .map(Some)
+            .map_err(|message| anyhow::anyhow!("DEPLOYTRACK_OIDC_REDIRECT_URL: {message}"))
+    }
+
+    /// Single sign-on as the service sees it (the provider's name and the role mapping).
+    pub fn single_sign_on(&self) -> anyhow::Result<Option<app::ssr::service::SingleSignOn>> {
+        let Some(issuer) = self.oidc_issuer.as_deref().filter(|i| !i.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let roles = app::ssr::service::RoleMapping::parse(&self.oidc_roles)
+            .map_err(|message| anyhow::anyhow!("DEPLOYTRACK_OIDC_ROLES: {message}"))?;
+        let provider_name = self.oidc_provider_name.clone().unwrap_or_else(|| {
+            let host = issuer.split("://").nth(1).unwrap_or(issuer);
+            host.split('/').next().unwrap_or(host).to_string()
+        });
+        Ok(Some(app::ssr::service::SingleSignOn {
+            provider_name,
+            roles,
+        }))
     }
 
     /// The defaults with another database, for tests and tools.

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod fixtures;
 pub mod http;
+pub mod oidc;
 pub mod rest;
 mod startup;
 pub mod store;
@@ -44,4 +45,8 @@ pub struct AppState {
     /// Proxies whose X-Forwarded-For / X-Forwarded-Proto are believed.
     pub trusted_proxies: Arc<Vec<ipnet::IpNet>>,
     pub live_feeds: Arc<background::live_feeds::LiveFeeds>,
+    /// Pipelines' CI ID tokens, when issuers are trusted (`DEPLOYTRACK_CI_TOKEN_ISSUERS`).
+    pub ci_tokens: Option<Arc<oidc::ci::CiTokenVerifier>>,
+    /// Sign-in through an OpenID Connect provider, when set up (`DEPLOYTRACK_OIDC_ISSUER`).
+    pub oidc: Option<Arc<oidc::sign_in::OidcSignIn>>,
 }

@@ -24,7 +24,7 @@ async fn connect_service(config: &Config) -> anyhow::Result<Arc<Service>> {
     );
     report_out_of_range_instants(store.as_ref()).await;
     let service = Arc::new(
-        Service::new(store, config.access_policy())
+        Service::new(store, config.access_policy()?)
             .with_webhook_policy(config.webhook_policy())
             .with_change_settings(change_settings),
     );
@@ -101,6 +101,8 @@ pub async fn build_app_with_shutdown(
         metrics: metrics::Metrics::new(),
         trusted_proxies: Arc::new(config.trusted_proxies.clone()),
         live_feeds: live_feeds::LiveFeeds::new(config.live_feeds_per_user),
+        ci_tokens: config.ci_token_verifier()?.map(Arc::new),
+        oidc: config.oidc_sign_in()?.map(Arc::new),
     };
     Ok(crate::http::router::router(state))
 }

@@ -15,6 +15,12 @@ pub async fn current_user() -> Result<Option<User>, AppError> {
     Ok(signed_in().ok().map(|(_, user)| user))
 }
 
+/// How people sign in here (public: the login page asks before anyone has signed in).
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc, endpoint = "sign_in_options")]
+pub async fn how_to_sign_in() -> Result<SignInOptions, AppError> {
+    Ok(service()?.sign_in_options())
+}
+
 /// Checks the credentials, sets the session cookie and sends the browser on to `next`.
 #[server(prefix = "/rpc", output = crate::api::codec::JsonRpc, endpoint = "login")]
 pub async fn login(

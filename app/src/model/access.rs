@@ -214,3 +214,14 @@ pub fn check_password(field: &str, password: &Password, errors: &mut Vec<FieldEr
         ));
     }
 }
+
+/// How people sign in here, for the login page.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SignInOptions {
+    /// The provider's name when single sign-on is set up ("Sign in with <provider>").
+    pub provider: Option<String>,
+    /// Whether the password form is offered (`DEPLOYTRACK_PASSWORD_LOGIN`; the break-glass admin
+    /// may still use it).
+    pub password: bool,
+}

@@ -3,10 +3,12 @@
 use super::*;
 
 /// Every action the trail records.
-pub const AUDIT_ACTIONS: [&str; 36] = [
+pub const AUDIT_ACTIONS: [&str; 38] = [
     "auth.login",
     "auth.login_failed",
     "auth.logout",
+    "auth.sso_refused",
+    "auth.ci_token_refused",
     "token.created",
     "token.revoked",
     "user.created",

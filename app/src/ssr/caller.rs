@@ -13,6 +13,8 @@ pub const SESSION_COOKIE: &str = "deploytrack_session";
 pub enum Via {
     Session,
     Token,
+    /// A pipeline's CI ID token: it may read and record deployments, within its scope.
+    Pipeline,
 }
 
 /// Put into request extensions by the authentication middleware.
@@ -20,6 +22,55 @@ pub enum Via {
 pub struct Authenticated {
     pub user: User,
     pub via: Via,
+    /// What the pipeline's ID token says, when `via` is `Pipeline`.
+    pub pipeline: Option<PipelineIdentity>,
+}
+
+/// Who a pipeline is, as its checked CI ID token says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PipelineIdentity {
+    pub issuer: String,
+    /// `owner/name` (GitHub's `repository`, GitLab's `project_path`).
+    pub repository: String,
+    /// The deployment environment the job runs for, when the platform says.
+    pub environment: Option<String>,
+    /// Who started it (GitHub's `actor`, GitLab's `user_login`).
+    pub actor: Option<String>,
+}
+
+impl PipelineIdentity {
+    /// Refuses (403) a deployment of `application` to `environment` unless the application's
+    /// repository is this pipeline's and, when the token names an environment, it is this one.
+    pub fn may_record(
+        &self,
+        application: &crate::model::Application,
+        environment: &crate::model::Environment,
+    ) -> Result<(), crate::error::AppError> {
+        let ours = application
+            .repository
+            .as_deref()
+            .is_some_and(|repository| repository.eq_ignore_ascii_case(&self.repository));
+        if !ours {
+            return Err(crate::error::AppError::Forbidden(format!(
+                "this CI token is for repository {:?}; application {:?} has {}",
+                self.repository,
+                application.name,
+                application
+                    .repository
+                    .as_deref()
+                    .map_or("no repository".to_string(), |r| format!("repository {r:?}"))
+            )));
+        }
+        if let Some(allowed) = &self.environment {
+            if !allowed.eq_ignore_ascii_case(&environment.name) {
+                return Err(crate::error::AppError::Forbidden(format!(
+                    "this CI token is for environment {allowed:?}, not {:?}",
+                    environment.name
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The caller's network address (for login throttling), or "unknown".

@@ -9,12 +9,12 @@ pub mod records;
 pub mod service;
 pub mod store;
 
-pub use caller::{Authenticated, Via};
+pub use caller::{Authenticated, PipelineIdentity, Via};
 pub use service::{AccessPolicy, Credential, Service};
 pub use store::{
     AuditFilter, AuditKey, AuditRecord, CommitRangeRecord, CurrentStateRecord, DeploymentRecord,
     FreezeEndRecord, FreezeRecord, HistoryKey, HookRecord, IdempotencyClaim, IdempotencyRecord,
-    Inserted, InsightRecord, MatrixStamp, NewDeployment, PairChanges, PairFilter, PairRevisions,
-    PromotionRequirementRecord, SessionRecord, Store, StoreError, TimelineRecord, VersionBrief,
-    WebhookRecord,
+    Inserted, InsightRecord, LoginAttempt, MatrixStamp, NewDeployment, PairChanges, PairFilter,
+    PairRevisions, PromotionRequirementRecord, SessionRecord, Store, StoreError, TimelineRecord,
+    VersionBrief, WebhookRecord,
 };

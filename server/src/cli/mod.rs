@@ -22,9 +22,19 @@ pub struct Connection {
     /// The server's base URL, e.g. https://deploytrack.example.com.
     #[arg(long, env = "DEPLOYTRACK_URL")]
     pub url: String,
-    /// An API token (Settings → API tokens), sent as `Authorization: Bearer`.
+    /// An API token (Settings → API tokens), sent as `Authorization: Bearer`. Without one, the
+    /// pipeline's own ID token is used: GitHub Actions' (ACTIONS_ID_TOKEN_REQUEST_URL and
+    /// _TOKEN, with `permissions: id-token: write`) or GitLab CI's `id_tokens:` variable
+    /// DEPLOYTRACK_ID_TOKEN.
     #[arg(long, env = "DEPLOYTRACK_TOKEN", hide_env_values = true, value_parser = secret)]
-    pub token: Secret,
+    pub token: Option<Secret>,
+    /// The audience to ask GitHub Actions' ID token for (the server's DEPLOYTRACK_CI_TOKEN_AUDIENCE).
+    #[arg(
+        long,
+        env = "DEPLOYTRACK_ID_TOKEN_AUDIENCE",
+        default_value = "deploytrack"
+    )]
+    pub id_token_audience: String,
     /// How often to try again after a connection error or a 5xx answer (waiting 0.5 s, 1 s,
     /// 2 s, … up to 8 s between tries). Retried requests carry the same idempotency key.
     #[arg(long, default_value_t = 5)]
@@ -143,6 +153,44 @@ impl Failure {
     }
 }
 
+/// The pipeline's own OpenID Connect ID token: GitLab CI puts it in DEPLOYTRACK_ID_TOKEN
+/// (`id_tokens:`); GitHub Actions hands one out at ACTIONS_ID_TOKEN_REQUEST_URL for the
+/// job's ACTIONS_ID_TOKEN_REQUEST_TOKEN.
+async fn pipeline_id_token(http: &reqwest::Client, audience: &str) -> Result<Secret, Failure> {
+    let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+    if let Some(token) = var("DEPLOYTRACK_ID_TOKEN") {
+        return Ok(Secret::from(token.as_str()));
+    }
+    let (Some(url), Some(request_token)) = (
+        var("ACTIONS_ID_TOKEN_REQUEST_URL"),
+        var("ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+    ) else {
+        return Err(Failure::refused(
+            "no credential: set DEPLOYTRACK_TOKEN, or run in GitHub Actions with `permissions: id-token: write`, or in GitLab CI with `id_tokens: DEPLOYTRACK_ID_TOKEN: aud: deploytrack`",
+        ));
+    };
+    #[derive(serde::Deserialize)]
+    struct Answer {
+        value: String,
+    }
+    let answer = http
+        .get(&url)
+        .query(&[("audience", audience)])
+        .bearer_auth(&request_token)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|err| Failure::refused(format!("GitHub Actions gave no ID token: {err}")))?
+        .json::<Answer>()
+        .await
+        .map_err(|err| {
+            Failure::refused(format!(
+                "GitHub Actions' ID token answer is unreadable: {err}"
+            ))
+        })?;
+    Ok(Secret::from(answer.value.as_str()))
+}
+
 struct Client {
     http: reqwest::Client,
     base: String,
@@ -151,7 +199,7 @@ struct Client {
 }
 
 impl Client {
-    fn new(connection: &Connection) -> Result<Self, Failure> {
+    async fn new(connection: &Connection) -> Result<Self, Failure> {
         let base = connection.url.trim_end_matches('/').to_string();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(Failure::refused(format!(
@@ -163,10 +211,14 @@ impl Client {
             .timeout(Duration::from_secs(30))
             .build()
             .map_err(|err| Failure::refused(format!("cannot set up HTTP: {err}")))?;
+        let token = match &connection.token {
+            Some(token) => token.clone(),
+            None => pipeline_id_token(&http, &connection.id_token_audience).await?,
+        };
         Ok(Client {
             http,
             base,
-            token: connection.token.clone(),
+            token,
             retries: connection.retries,
         })
     }
@@ -290,7 +342,7 @@ pub async fn record(args: RecordArgs) -> ExitCode {
 }
 
 async fn try_record(args: RecordArgs) -> Result<ExitCode, Failure> {
-    let client = Client::new(&args.connection)?;
+    let client = Client::new(&args.connection).await?;
     let mut commit_sha = args.commit_sha.clone();
     let commits = if args.commits_from_git {
         let head = git::resolve(&args.git_dir, commit_sha.as_deref().unwrap_or("HEAD"))
@@ -417,7 +469,7 @@ pub async fn check(args: CheckArgs) -> ExitCode {
 }
 
 async fn try_check(args: CheckArgs) -> Result<ExitCode, Failure> {
-    let client = Client::new(&args.connection)?;
+    let client = Client::new(&args.connection).await?;
     let mut query = form_urlencoded::Serializer::new(String::new());
     query
         .append_pair("application", &args.application)
@@ -454,7 +506,7 @@ pub async fn current(args: CurrentArgs) -> ExitCode {
 }
 
 async fn try_current(args: CurrentArgs) -> Result<ExitCode, Failure> {
-    let client = Client::new(&args.connection)?;
+    let client = Client::new(&args.connection).await?;
     let (mut states, _): (Vec<CurrentDeploymentState>, _) = client
         .send(Method::GET, "/api/deployments/current", None, None)
         .await?;

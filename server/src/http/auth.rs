@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use app::error::AppError;
+use app::error::{AppError, ProblemBody};
 use app::model::{Secret, User};
 use app::ssr::caller::{self, ClientAddr, ForwardedHttps};
 use app::ssr::service::{RequestOrigin, REQUEST_ORIGIN};
@@ -16,6 +16,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::http::problem::Problem;
+use crate::oidc::ci::CiTokenVerifier;
 use crate::AppState;
 
 /// Paths anyone may reach without signing in.
@@ -29,6 +30,10 @@ const PUBLIC_PATHS: &[&str] = &[
     "/login",
     "/rpc/login",
     "/favicon.ico",
+    // Signing in through the provider (the callback proves itself with its state and code).
+    "/auth/oidc/login",
+    "/auth/oidc/callback",
+    "/rpc/sign_in_options",
 ];
 
 /// Built assets (WASM, JS, CSS) are public: the login page needs them.
@@ -143,16 +148,38 @@ pub async fn authenticate(
     let mut token_name = None;
     let authenticated = if let Some(token) = bearer_token(headers) {
         // A presented but bad token is refused outright, even on public paths' neighbours.
-        let token = Secret::from(token);
-        match state.service.authenticate(Credential::Bearer(&token)).await {
-            Ok((user, name)) => {
-                token_name = name;
-                Some(Authenticated {
-                    user,
-                    via: Via::Token,
-                })
+        let verifier = state
+            .ci_tokens
+            .as_ref()
+            .filter(|_| CiTokenVerifier::looks_like_a_jwt(token));
+        if let Some(verifier) = verifier {
+            let client = client_address.as_deref().unwrap_or("unknown");
+            match pipeline(&state, verifier, token, client).await {
+                Ok(auth) => {
+                    token_name = Some(format!(
+                        "CI ID token from {}",
+                        auth.pipeline.as_ref().map_or("", |p| p.issuer.as_str())
+                    ));
+                    if let Err(refused) = pipeline_may_call(request.method(), &path) {
+                        return Problem(refused).into_response();
+                    }
+                    Some(auth)
+                }
+                Err(response) => return response,
             }
-            Err(err) => return Problem(err).into_response(),
+        } else {
+            let token = Secret::from(token);
+            match state.service.authenticate(Credential::Bearer(&token)).await {
+                Ok((user, name)) => {
+                    token_name = name;
+                    Some(Authenticated {
+                        user,
+                        via: Via::Token,
+                        pipeline: None,
+                    })
+                }
+                Err(err) => return Problem(err).into_response(),
+            }
         }
     } else if let Some(secret) = caller::session_secret(headers) {
         match state
@@ -163,6 +190,7 @@ pub async fn authenticate(
             Ok((user, _)) => Some(Authenticated {
                 user,
                 via: Via::Session,
+                pipeline: None,
             }),
             Err(AppError::Unauthorized) => None,
             Err(err) => return Problem(err).into_response(),
@@ -202,6 +230,81 @@ pub async fn authenticate(
         token_name,
     };
     REQUEST_ORIGIN.scope(origin, next.run(request)).await
+}
+
+/// The pipeline a CI ID token speaks for, as its (stored) user; a refused token is audited and
+/// answered 401 with the reason, which tells the pipeline's author what to fix.
+async fn pipeline(
+    state: &AppState,
+    verifier: &CiTokenVerifier,
+    token: &str,
+    client: &str,
+) -> Result<Authenticated, Response> {
+    let identity = match verifier.verify(token).await {
+        Ok(identity) => identity,
+        Err(refused) => {
+            let reason = refused.to_string();
+            tracing::info!(client, %reason, "CI ID token refused");
+            state
+                .service
+                .audit_refusal("auth.ci_token_refused", &reason, client)
+                .await;
+            let mut body = ProblemBody::from(AppError::Unauthorized);
+            body.detail = format!("this CI ID token was refused: {reason}");
+            let mut response = Problem(AppError::Unauthorized).into_response();
+            *response.body_mut() =
+                axum::body::Body::from(serde_json::to_vec(&body).unwrap_or_default());
+            return Err(response);
+        }
+    };
+    let user = state
+        .service
+        .pipeline_user(&identity)
+        .await
+        .map_err(|err| Problem(err).into_response())?;
+    if user.disabled_at.is_some() {
+        return Err(Problem(AppError::Forbidden(format!(
+            "pipelines of {} are disabled here (user {}); ask an admin",
+            identity.repository, user.username
+        )))
+        .into_response());
+    }
+    Ok(Authenticated {
+        user,
+        via: Via::Pipeline,
+        pipeline: Some(identity),
+    })
+}
+
+/// A pipeline may read the API and record deployments; nothing else.
+fn pipeline_may_call(method: &Method, path: &str) -> Result<(), AppError> {
+    let reads = matches!(*method, Method::GET | Method::HEAD)
+        && (path == "/api" || path.starts_with("/api/"));
+    let records = *method == Method::POST && path == "/api/deployments";
+    if reads || records {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(
+            "a CI ID token may only record deployments (POST /api/deployments) and read the API"
+                .into(),
+        ))
+    }
+}
+
+/// The caller as the middleware found them (with the pipeline's scope, when it is one).
+pub struct Caller(pub Authenticated);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Authenticated>()
+            .cloned()
+            .map(Caller)
+            .ok_or(Problem(AppError::Unauthorized))
+    }
 }
 
 /// The signed-in user, for REST handlers.

@@ -3,9 +3,9 @@
 
 pub(crate) mod assets;
 pub mod auth;
-pub mod ci_tokens;
 pub(crate) mod heavy_responses;
 pub mod metrics;
 pub mod problem;
 pub(crate) mod router;
 pub(crate) mod serve;
+pub(crate) mod sso;

@@ -16,7 +16,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use uuid::Uuid;
 
 use super::created;
-use crate::http::auth::CurrentUser;
+use crate::http::auth::{Caller, CurrentUser};
 use crate::http::problem::{ApiJson, ApiPath, ApiQuery, Problem};
 use crate::AppState;
 
@@ -175,7 +175,7 @@ struct ReasonQuery {
 )]
 async fn record(
     State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
+    Caller(caller): Caller,
     headers: HeaderMap,
     ApiJson(request): ApiJson<RecordDeploymentRequest>,
 ) -> ApiResult<Response> {
@@ -186,7 +186,19 @@ async fn record(
                 AppError::field("Idempotency-Key", "must be visible ASCII characters")
             })?),
         };
-    let recorded = state.service.record_deployment(&user, request, key).await?;
+    let service = &state.service;
+    let recorded = match &caller.pipeline {
+        Some(pipeline) => {
+            service
+                .record_pipeline_deployment(&caller.user, pipeline, request, key)
+                .await?
+        }
+        None => {
+            service
+                .record_deployment(&caller.user, request, key)
+                .await?
+        }
+    };
     let deployment = recorded.deployment;
     let mut response = created(format!("/api/deployments/{}", deployment.id), deployment);
     if recorded.replayed {

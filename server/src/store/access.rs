@@ -306,3 +306,95 @@ macro_rules! credential_store {
     };
 }
 pub(super) use credential_store;
+
+/// People and pipelines known by a provider, and sign-ins under way.
+macro_rules! identity_store {
+    ($store:ty, $db:ty) => {
+        const _: () = {
+            use app::model::User;
+            use app::ssr::store::{AuditRecord, IdentityStore, LoginAttempt, StoreError};
+
+            use crate::store::columns::{DbId, DbRole, DbTime, LoginAttemptRow, UserRow};
+            use crate::store::dialect::{Dialect, audited};
+            use crate::store::outcome::{Outcome, map_sqlx_error};
+
+            #[async_trait::async_trait]
+            impl IdentityStore for $store {
+                #[tracing::instrument(level = "debug", skip_all)]
+                async fn find_identity(&self, issuer: &str, subject: &str) -> Result<User, StoreError> {
+                    sqlx::query_as::<_, UserRow>(
+                        "SELECT u.* FROM user_identity i JOIN app_user u ON u.id = i.user_id
+                          WHERE i.issuer = $1 AND i.subject = $2",
+                    )
+                    .bind(issuer)
+                    .bind(subject)
+                    .fetch_one(self.reader())
+                    .await
+                    .one()
+                }
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %u.id))]
+                async fn insert_identity(&self, u: &User, issuer: &str, subject: &str, audit: &[AuditRecord]) -> Result<(), StoreError> {
+                    audited!(self, audit, |tx| {
+                        sqlx::query(
+                            "INSERT INTO app_user
+                               (id, username, display_name, role, password_hash, created_at, updated_at, disabled_at)
+                             VALUES ($1, $2, $3, $4, '', $5, $5, NULL)",
+                        )
+                        .bind(DbId(u.id))
+                        .bind(&u.username)
+                        .bind(&u.display_name)
+                        .bind(DbRole(u.role))
+                        .bind(DbTime(u.created_at))
+                        .execute(&mut *tx)
+                        .await?;
+                        sqlx::query(
+                            "INSERT INTO user_identity (issuer, subject, user_id, created_at) VALUES ($1, $2, $3, $4)",
+                        )
+                        .bind(issuer)
+                        .bind(subject)
+                        .bind(DbId(u.id))
+                        .bind(DbTime(u.created_at))
+                        .execute(&mut *tx)
+                        .await?
+                    })
+                    .done()
+                }
+                #[tracing::instrument(level = "debug", skip_all)]
+                async fn insert_login_attempt(&self, a: &LoginAttempt) -> Result<(), StoreError> {
+                    let mut writer = self.writer().await.map_err(map_sqlx_error)?;
+                    sqlx::query("DELETE FROM oidc_login WHERE expires_at < $1")
+                        .bind(DbTime(a.created_at))
+                        .execute(&mut *writer)
+                        .await
+                        .map_err(map_sqlx_error)?;
+                    sqlx::query(
+                        "INSERT INTO oidc_login (state_hash, nonce, pkce_verifier, next_path, created_at, expires_at)
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(&a.state_hash)
+                    .bind(&a.nonce)
+                    .bind(&a.pkce_verifier)
+                    .bind(&a.next_path)
+                    .bind(DbTime(a.created_at))
+                    .bind(DbTime(a.expires_at))
+                    .execute(&mut *writer)
+                    .await
+                    .done()
+                }
+                #[tracing::instrument(level = "debug", skip_all)]
+                async fn take_login_attempt(&self, state_hash: &str) -> Result<LoginAttempt, StoreError> {
+                    sqlx::query_as::<_, LoginAttemptRow>("DELETE FROM oidc_login WHERE state_hash = $1 RETURNING *")
+                        .bind(state_hash)
+                        .fetch_one(&mut *self.writer().await.map_err(map_sqlx_error)?)
+                        .await
+                        .one()
+                }
+                #[tracing::instrument(level = "debug", skip_all)]
+                async fn append_audit_only(&self, audit: &[AuditRecord]) -> Result<(), StoreError> {
+                    audited!(self, audit, |_tx| ()).map_err(map_sqlx_error)
+                }
+            }
+        };
+    };
+}
+pub(super) use identity_store;

@@ -7,8 +7,8 @@ use app::model::{ApiToken, Application, Environment, Role, User, Version};
 use app::model::{DeliveryOutcome, HookDelivery, Lock, WebhookDelivery};
 use app::ssr::{
     AuditRecord, CommitRangeRecord, CurrentStateRecord, DeploymentRecord, FreezeEndRecord,
-    FreezeRecord, HookRecord, IdempotencyRecord, PromotionRequirementRecord, SessionRecord,
-    TimelineRecord, VersionBrief, WebhookRecord,
+    FreezeRecord, HookRecord, IdempotencyRecord, LoginAttempt, PromotionRequirementRecord,
+    SessionRecord, TimelineRecord, VersionBrief, WebhookRecord,
 };
 use chrono::{DateTime, Utc};
 use sqlx::encode::IsNull;
@@ -271,6 +271,15 @@ model_row!(TokenRow => ApiToken {
     last_used_at: Option<DbTime>,
     expires_at: Option<DbTime>,
     revoked_at: Option<DbTime>,
+});
+
+model_row!(LoginAttemptRow => LoginAttempt {
+    state_hash: String,
+    nonce: String,
+    pkce_verifier: String,
+    next_path: String,
+    created_at: DbTime,
+    expires_at: DbTime,
 });
 
 model_row!(HookRow => HookRecord {

@@ -90,6 +90,7 @@ macro_rules! store_for {
         crate::store::catalogue::version_store!($store, $db);
         crate::store::access::user_store!($store, $db);
         crate::store::access::credential_store!($store, $db);
+        crate::store::access::identity_store!($store, $db);
         crate::store::hooks::hook_store!($store, $db);
         crate::store::deployments::deployment_store!($store, $db);
         crate::store::deployments::history_store!($store, $db);

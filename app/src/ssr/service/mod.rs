@@ -18,6 +18,8 @@ pub mod webhooks;
 
 pub use crate::ssr::clock::now;
 pub use crate::ssr::kept::matrix::MatrixJsonPage;
-pub use access::{AccessPolicy, Credential};
+pub use access::{
+    AccessPolicy, Credential, ProviderPerson, ProviderSignIn, RoleMapping, SingleSignOn,
+};
 pub use audit::{RequestOrigin, REQUEST_ORIGIN};
 pub use state::{Change, Service};

@@ -10,6 +10,7 @@ use super::changes::check_commit_list;
 use super::state::{require, Change, Service};
 use crate::error::{AppError, FieldError};
 use crate::model::*;
+use crate::ssr::caller::PipelineIdentity;
 use crate::ssr::clock::now;
 use crate::ssr::clock::CLOCK_SKEW;
 use crate::ssr::store::store_error;
@@ -123,6 +124,33 @@ impl Service {
     pub async fn record_deployment(
         &self,
         actor: &User,
+        request: RecordDeploymentRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<Recorded, AppError> {
+        self.record_within(actor, None, request, idempotency_key)
+            .await
+    }
+
+    /// As [`Service::record_deployment`], for a pipeline signed in with its CI ID token: only
+    /// for applications of its repository (and its environment, when the token names one), and
+    /// `deployedBy` is whoever the token says started the job.
+    #[tracing::instrument(level = "debug", skip_all, fields(repository = %pipeline.repository))]
+    pub async fn record_pipeline_deployment(
+        &self,
+        actor: &User,
+        pipeline: &PipelineIdentity,
+        mut request: RecordDeploymentRequest,
+        idempotency_key: Option<&str>,
+    ) -> Result<Recorded, AppError> {
+        request.deployed_by = pipeline.actor.clone();
+        self.record_within(actor, Some(pipeline), request, idempotency_key)
+            .await
+    }
+
+    async fn record_within(
+        &self,
+        actor: &User,
+        pipeline: Option<&PipelineIdentity>,
         mut request: RecordDeploymentRequest,
         idempotency_key: Option<&str>,
     ) -> Result<Recorded, AppError> {
@@ -137,7 +165,7 @@ impl Service {
             None => None,
         };
         let recorded = self
-            .record_checked(actor, &request, idempotency_key)
+            .record_checked(actor, pipeline, &request, idempotency_key)
             .await?;
         if let (Some(list), Some(records)) = (request.commits.take(), commits) {
             let deployment = &recorded.deployment;
@@ -156,6 +184,7 @@ impl Service {
     async fn record_checked(
         &self,
         actor: &User,
+        pipeline: Option<&PipelineIdentity>,
         request: &RecordDeploymentRequest,
         idempotency_key: Option<&str>,
     ) -> Result<Recorded, AppError> {
@@ -219,6 +248,9 @@ impl Service {
         else {
             return Err(AppError::Internal);
         };
+        if let Some(pipeline) = pipeline {
+            pipeline.may_record(&application, &environment)?;
+        }
         let (version_id, new_version) = match version {
             VersionToDeploy::Known(id) => (id, None),
             VersionToDeploy::New(version) => (version.id, Some(version)),

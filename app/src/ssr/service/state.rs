@@ -11,8 +11,8 @@ use crate::ssr::kept::timelines::Timelines;
 use crate::ssr::kept::Kept;
 use crate::ssr::store::{
     ApplicationStore, AuditStore, ChangeStore, CredentialStore, CurrentStateStore, DeploymentStore,
-    EnvironmentStore, HistoryStore, HookStore, InsightStore, PolicyStore, Store, UserStore,
-    VersionStore, WebhookStore,
+    EnvironmentStore, HistoryStore, HookStore, IdentityStore, InsightStore, PolicyStore, Store,
+    UserStore, VersionStore, WebhookStore,
 };
 
 use super::access::AccessPolicy;
@@ -189,6 +189,10 @@ impl Service {
     }
 
     pub(super) fn credential_store(&self) -> &dyn CredentialStore {
+        &*self.store
+    }
+
+    pub(super) fn identity_store(&self) -> &dyn IdentityStore {
         &*self.store
     }
 

@@ -100,3 +100,39 @@ pub trait CredentialStore: Send + Sync {
         audit: &[AuditRecord],
     ) -> Result<(), StoreError>;
 }
+
+/// A sign-in through the provider, between the redirect there and the callback.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginAttempt {
+    /// SHA-256 of the `state` sent (the state itself lives only in the browser's cookie and URL).
+    pub state_hash: String,
+    pub nonce: String,
+    pub pkce_verifier: String,
+    /// Where to go after signing in (a local path).
+    pub next_path: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// People and pipelines known by a provider's name for them, and sign-ins under way.
+#[async_trait]
+pub trait IdentityStore: Send + Sync {
+    /// The user the provider `issuer` calls `subject`.
+    async fn find_identity(&self, issuer: &str, subject: &str) -> Result<User, StoreError>;
+    /// A new user without a password, known to `issuer` as `subject`. `Conflict("username")`
+    /// when the username is taken.
+    async fn insert_identity(
+        &self,
+        user: &User,
+        issuer: &str,
+        subject: &str,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
+    /// Keeps a sign-in under way (and forgets those expired before its start).
+    async fn insert_login_attempt(&self, attempt: &LoginAttempt) -> Result<(), StoreError>;
+    /// Takes (deletes and returns) the sign-in under way with this state hash; `NotFound` when
+    /// there is none (never started, already taken, or pruned).
+    async fn take_login_attempt(&self, state_hash: &str) -> Result<LoginAttempt, StoreError>;
+    /// Writes audit entries about something that changed nothing else (a refused credential).
+    async fn append_audit_only(&self, audit: &[AuditRecord]) -> Result<(), StoreError>;
+}

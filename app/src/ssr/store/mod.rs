@@ -80,6 +80,7 @@ pub trait Store:
     + VersionStore
     + UserStore
     + CredentialStore
+    + IdentityStore
     + HookStore
     + DeploymentStore
     + HistoryStore

@@ -4,11 +4,14 @@
 //! 256-bit random values of which only the SHA-256 is stored (they are unguessable, so a fast hash
 //! is enough, and lookups by hash stay indexed).
 
+mod identity;
 mod secrets;
 mod sessions;
 mod throttle;
 mod tokens;
 mod users;
+
+pub use identity::{ProviderPerson, ProviderSignIn, RoleMapping, SingleSignOn};
 
 // Hooks make and check secrets the same way.
 pub(super) use secrets::{random_secret, secret_hash};
@@ -16,7 +19,7 @@ pub(super) use secrets::{random_secret, secret_hash};
 use chrono::Duration;
 
 use super::state::Service;
-use crate::model::Secret;
+use crate::model::{Secret, SignInOptions};
 
 /// How long sessions live and how hard login guessing is throttled.
 ///
@@ -39,6 +42,12 @@ pub struct AccessPolicy {
     pub max_wait: Duration,
     /// Mark session cookies `Secure` even when the request does not say it came over https.
     pub secure_cookies: bool,
+    /// Sign-in through an OpenID Connect provider, when set up.
+    pub single_sign_on: Option<SingleSignOn>,
+    /// Whether people may sign in with a password (`DEPLOYTRACK_PASSWORD_LOGIN`)…
+    pub password_login: bool,
+    /// …and the one account that always may, when it is off (`DEPLOYTRACK_BREAK_GLASS_ADMIN`).
+    pub break_glass_admin: Option<String>,
 }
 
 impl Default for AccessPolicy {
@@ -51,6 +60,9 @@ impl Default for AccessPolicy {
             failure_window: Duration::minutes(15),
             max_wait: Duration::minutes(15),
             secure_cookies: false,
+            single_sign_on: None,
+            password_login: true,
+            break_glass_admin: None,
         }
     }
 }
@@ -66,5 +78,17 @@ pub enum Credential<'a> {
 impl Service {
     pub fn secure_cookies(&self) -> bool {
         self.policy.secure_cookies
+    }
+
+    /// How people sign in here, for the login page.
+    pub fn sign_in_options(&self) -> SignInOptions {
+        SignInOptions {
+            provider: self
+                .policy
+                .single_sign_on
+                .as_ref()
+                .map(|sso| sso.provider_name.clone()),
+            password: self.policy.password_login,
+        }
     }
 }

@@ -26,6 +26,17 @@ impl Service {
         let mut errors = vec![];
         check_characters("username", Some(username), &mut errors);
         finish(errors)?;
+        let break_glass = self
+            .policy
+            .break_glass_admin
+            .as_deref()
+            .is_some_and(|admin| admin.eq_ignore_ascii_case(username));
+        if !self.policy.password_login && !break_glass {
+            let provider = self.sign_in_options().provider.unwrap_or_default();
+            return Err(AppError::Forbidden(format!(
+                "password sign-in is turned off here; sign in with {provider}"
+            )));
+        }
         // Hashed: a key's size must not depend on what a stranger types as a username.
         let pair_key = format!("pair:{}|{client}", secret_hash(&username.to_lowercase()));
         let client_key = format!("client:{client}");
@@ -41,9 +52,13 @@ impl Service {
             Err(StoreError::NotFound) => None,
             Err(err) => return Err(store_error("user")(err)),
         };
+        // Accounts from a provider have no password (an empty hash): checked against the decoy
+        // too, so their refusal takes as long as any other.
         let hash = found
             .as_ref()
-            .map_or_else(decoy_hash, |(_, hash)| hash.clone());
+            .map(|(_, hash)| hash.clone())
+            .filter(|hash| !hash.is_empty())
+            .unwrap_or_else(decoy_hash);
         let password_ok = verify_password(password.clone(), hash).await;
         let user = match found {
             Some((user, _)) if password_ok && user.disabled_at.is_none() => user,
@@ -62,6 +77,18 @@ impl Service {
         };
         // The client's own count stays: one valid account must not reset a guesser's budget.
         self.forgive_failures(&pair_key).await?;
+        let secret = self.open_session(&user, client, None).await?;
+        Ok((user, secret))
+    }
+
+    /// Opens a session for `user` (audited as `auth.login`, with `changes` saying how when it
+    /// was not a password) and returns its secret.
+    pub(super) async fn open_session(
+        &self,
+        user: &User,
+        client: &str,
+        how: Option<serde_json::Value>,
+    ) -> Result<Secret, AppError> {
         let secret = random_secret("");
         let at = now();
         let session = SessionRecord {
@@ -71,14 +98,14 @@ impl Service {
             last_seen_at: at,
             expires_at: at + self.policy.session_lifetime,
         };
-        let mut signed_in = entry(Some(&user), "auth.login", Target::of("user", user.id), None);
+        let mut signed_in = entry(Some(user), "auth.login", Target::of("user", user.id), how);
         signed_in.client_address = Some(client.to_string());
         self.credential_store()
             .insert_session(&session, &[signed_in])
             .await
             .map_err(store_error("session"))?;
         tracing::info!(user = %user.username, "signed in");
-        Ok((user, secret))
+        Ok(secret)
     }
 
     /// Ends the session with this secret (no error if it is already gone).
