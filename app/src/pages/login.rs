@@ -51,7 +51,7 @@ pub fn LoginPage() -> impl IntoView {
                         options.get().map(|found| {
                             let SignInOptions { provider, password } = found.unwrap_or_default();
                             let sso = provider.map(|name| view! {
-                                <a class="button primary sso" href=link>"Sign in with " {name}</a>
+                                <a class="button primary sso" href=link rel="external">"Sign in with " {name}</a>
                             });
                             // With password sign-in off, the form stays for the break-glass admin.
                             let form = if password || sso.is_none() {
