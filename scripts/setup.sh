@@ -64,6 +64,13 @@ if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then
   $SUDO apt-get install -y chromium || { $SUDO apt-get update && $SUDO apt-get install -y chromium; }
 fi
 
+# rsvg-convert (Debian's librsvg2-bin) renders the status badges in their test.
+if [ "${1:-}" = "--browser" ] && ! command -v rsvg-convert >/dev/null 2>&1; then
+  say "installing Debian's rsvg-convert for the badge tests"
+  if [ "$(id -u)" = 0 ]; then SUDO=""; else SUDO="sudo"; fi
+  $SUDO apt-get install -y librsvg2-bin || { $SUDO apt-get update && $SUDO apt-get install -y librsvg2-bin; }
+fi
+
 # HAProxy (Debian's) fronts three instances in the scale-out test.
 if [ "${1:-}" = "--browser" ] && ! command -v haproxy >/dev/null 2>&1; then
   say "installing Debian's haproxy for the scale-out test"

@@ -3,7 +3,7 @@
 use super::*;
 
 /// Every action the trail records.
-pub const AUDIT_ACTIONS: [&str; 38] = [
+pub const AUDIT_ACTIONS: [&str; 40] = [
     "auth.login",
     "auth.login_failed",
     "auth.logout",
@@ -11,6 +11,8 @@ pub const AUDIT_ACTIONS: [&str; 38] = [
     "auth.ci_token_refused",
     "token.created",
     "token.revoked",
+    "badge_key.created",
+    "badge_key.revoked",
     "user.created",
     "user.updated",
     "user.role_changed",

@@ -9,6 +9,7 @@ use crate::error::{AppError, FieldError};
 
 mod access;
 mod audit;
+mod badges;
 mod catalog;
 mod changes;
 mod deployments;
@@ -20,6 +21,7 @@ mod webhooks;
 
 pub use access::*;
 pub use audit::*;
+pub use badges::*;
 pub use catalog::*;
 pub use changes::*;
 pub use deployments::*;

@@ -36,8 +36,9 @@ const PUBLIC_PATHS: &[&str] = &[
     "/rpc/sign_in_options",
 ];
 
-/// Built assets (WASM, JS, CSS) are public: the login page needs them.
-const PUBLIC_PREFIXES: &[&str] = &["/pkg/"];
+/// Built assets (WASM, JS, CSS) are public: the login page needs them. Badges prove themselves
+/// with their badge key (checked by the service).
+const PUBLIC_PREFIXES: &[&str] = &["/pkg/", "/badges/"];
 
 pub fn is_public(path: &str) -> bool {
     PUBLIC_PATHS.contains(&path) || PUBLIC_PREFIXES.iter().any(|p| path.starts_with(p))

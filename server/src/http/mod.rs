@@ -3,6 +3,7 @@
 
 pub(crate) mod assets;
 pub mod auth;
+pub(crate) mod badges;
 pub(crate) mod heavy_responses;
 pub mod metrics;
 pub mod problem;

@@ -22,7 +22,7 @@ use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::http::{auth, heavy_responses, metrics, problem, sso};
+use crate::http::{auth, badges, heavy_responses, metrics, problem, sso};
 use crate::{rest, AppState};
 
 /// What every rendered page gets in its Leptos context: the service, the split build's chunk
@@ -60,6 +60,7 @@ pub(crate) fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(rest::routes())
         .route("/healthz", get(health))
+        .route("/badges/{application}/{file}", get(badges::badge))
         .route("/auth/oidc/login", get(sso::start))
         .route("/auth/oidc/callback", get(sso::callback))
         .route("/pkg/{version}/{*file}", get(asset))

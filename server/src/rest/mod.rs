@@ -2,6 +2,7 @@
 
 mod access;
 mod audit;
+mod badges;
 mod catalog;
 mod changes;
 mod deployments;
@@ -55,6 +56,7 @@ fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
             OpenApiRouter::new()
                 .merge(access::routes())
                 .merge(audit::routes())
+                .merge(badges::routes())
                 .merge(catalog::routes())
                 .merge(changes::routes())
                 .merge(deployments::routes())

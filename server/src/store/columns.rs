@@ -3,7 +3,7 @@
 //! ids as UUID text and instants as fixed-width RFC 3339 text (which sorts like the instant).
 //! Rows are read by `FromRow` structs built from these, then turned into the model's types.
 
-use app::model::{ApiToken, Application, Environment, Role, User, Version};
+use app::model::{ApiToken, Application, BadgeKey, Environment, Role, User, Version};
 use app::model::{DeliveryOutcome, HookDelivery, Lock, WebhookDelivery};
 use app::ssr::{
     AuditRecord, CommitRangeRecord, CurrentStateRecord, DeploymentRecord, FreezeEndRecord,
@@ -270,6 +270,14 @@ model_row!(TokenRow => ApiToken {
     created_at: DbTime,
     last_used_at: Option<DbTime>,
     expires_at: Option<DbTime>,
+    revoked_at: Option<DbTime>,
+});
+
+model_row!(BadgeKeyRow => BadgeKey {
+    id: DbId,
+    name: String,
+    application_id: Option<DbId>,
+    created_at: DbTime,
     revoked_at: Option<DbTime>,
 });
 

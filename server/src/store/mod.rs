@@ -4,13 +4,14 @@
 //!   area shares;
 //! - one file per area of the storage contract (`app::ssr::store`), with that area's statements,
 //!   written once for both backends: `catalogue`, `access`, `hooks`, `deployments`, `current`,
-//!   `audit`, `insights`, `webhooks`, `policy`, `changes`;
+//!   `audit`, `badges`, `insights`, `webhooks`, `policy`, `changes`;
 //! - `sqlite.rs` and `postgres.rs`: each backend's connection and its `Dialect`, nothing else;
 //! - `columns.rs` (how values and rows cross into each database), `batch.rs` (statements sent
 //!   together), `outcome.rs` (driver errors into the store's).
 
 mod access;
 mod audit;
+mod badges;
 mod batch;
 mod catalogue;
 mod changes;
@@ -96,6 +97,7 @@ macro_rules! store_for {
         crate::store::deployments::history_store!($store, $db);
         crate::store::current::current_state_store!($store, $db);
         crate::store::audit::audit_store!($store, $db);
+        crate::store::badges::badge_store!($store, $db);
         crate::store::insights::insight_store!($store, $db);
         crate::store::webhooks::webhook_store!($store, $db);
         crate::store::policy::policy_store!($store, $db);

@@ -540,7 +540,7 @@ impl Service {
     }
 
     /// An application by id or name, archived ones included (their history still reads).
-    async fn application_named(
+    pub(super) async fn application_named(
         &self,
         named: &str,
         errors: &mut Vec<FieldError>,

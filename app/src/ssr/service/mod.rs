@@ -5,6 +5,7 @@
 
 mod access;
 mod audit;
+pub mod badges;
 mod catalog;
 pub mod changes;
 mod compare;

@@ -10,9 +10,9 @@ use crate::ssr::kept::matrix::Matrix;
 use crate::ssr::kept::timelines::Timelines;
 use crate::ssr::kept::Kept;
 use crate::ssr::store::{
-    ApplicationStore, AuditStore, ChangeStore, CredentialStore, CurrentStateStore, DeploymentStore,
-    EnvironmentStore, HistoryStore, HookStore, IdentityStore, InsightStore, PolicyStore, Store,
-    UserStore, VersionStore, WebhookStore,
+    ApplicationStore, AuditStore, BadgeStore, ChangeStore, CredentialStore, CurrentStateStore,
+    DeploymentStore, EnvironmentStore, HistoryStore, HookStore, IdentityStore, InsightStore,
+    PolicyStore, Store, UserStore, VersionStore, WebhookStore,
 };
 
 use super::access::AccessPolicy;
@@ -193,6 +193,10 @@ impl Service {
     }
 
     pub(super) fn identity_store(&self) -> &dyn IdentityStore {
+        &*self.store
+    }
+
+    pub(super) fn badge_store(&self) -> &dyn BadgeStore {
         &*self.store
     }
 

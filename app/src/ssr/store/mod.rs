@@ -10,6 +10,7 @@ use crate::error::AppError;
 
 mod access;
 mod audit;
+mod badges;
 mod catalogue;
 mod changes;
 mod current;
@@ -21,6 +22,7 @@ mod webhooks;
 
 pub use access::*;
 pub use audit::*;
+pub use badges::*;
 pub use catalogue::*;
 pub use changes::*;
 pub use current::*;
@@ -86,6 +88,7 @@ pub trait Store:
     + HistoryStore
     + CurrentStateStore
     + AuditStore
+    + BadgeStore
     + InsightStore
     + WebhookStore
     + PolicyStore

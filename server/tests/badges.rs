@@ -1,0 +1,257 @@
+//! Status badges (issue 38): `GET /badges/{application}/{environment}.svg?key=` on both
+//! backends, each answer rendered by a real SVG renderer (Debian's `rsvg-convert`), for present,
+//! missing, archived and retracted pairs, scoped and revoked keys, and hostile input.
+
+mod common;
+
+use chrono::{Duration, Utc};
+use common::{run_app, TestApp};
+use serde_json::{json, Value};
+
+/// Renders `svg` with rsvg-convert (to PNG): it must be well-formed SVG.
+fn renders(svg: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("badge.svg");
+    std::fs::write(&input, svg).unwrap();
+    let output = std::process::Command::new("rsvg-convert")
+        .args(["-f", "png", "-o"])
+        .arg(dir.path().join("badge.png"))
+        .arg(&input)
+        .output()
+        .expect("rsvg-convert runs (scripts/setup.sh --browser installs librsvg2-bin)");
+    assert!(
+        output.status.success(),
+        "{}\n{svg}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        std::fs::metadata(dir.path().join("badge.png"))
+            .unwrap()
+            .len()
+            > 100
+    );
+}
+
+/// The badge's status, its spoken text (the SVG's title), and the response.
+async fn badge(app: &TestApp, path: &str) -> (u16, String, reqwest::Response) {
+    let response = TestApp::browser().get(app.url(path)).send().await.unwrap();
+    let status = response.status().as_u16();
+    assert_eq!(
+        response.headers()["content-type"],
+        "image/svg+xml; charset=utf-8",
+        "{path}"
+    );
+    let svg = TestApp::browser()
+        .get(app.url(path))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    renders(&svg);
+    let title = svg
+        .split("<title>")
+        .nth(1)
+        .and_then(|rest| rest.split("</title>").next())
+        .unwrap_or_default()
+        .to_string();
+    (status, title, response)
+}
+
+async fn record(
+    app: &TestApp,
+    application: &str,
+    environment: &str,
+    version: &str,
+    days_ago: i64,
+) -> Value {
+    app.create(
+        "/api/deployments",
+        json!({"application": application, "environment": environment, "version": version,
+               "createVersion": true, "deploymentDate": Utc::now() - Duration::days(days_ago)}),
+    )
+    .await
+}
+
+async fn new_key(app: &TestApp, body: Value) -> (String, String) {
+    let created = app.create("/api/badge-keys", body).await;
+    (
+        created["key"].as_str().unwrap().to_string(),
+        created["id"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn badges_show_what_runs_where(app: TestApp) {
+    for name in ["billing", "payroll", "legacy"] {
+        app.create("/api/applications", json!({"name": name})).await;
+    }
+    for name in ["staging", "production"] {
+        app.create("/api/environments", json!({"name": name})).await;
+    }
+    record(&app, "billing", "production", "1.4.1", 100).await;
+    record(&app, "billing", "production", "1.4.2", 3).await;
+    let retracted = record(&app, "billing", "staging", "1.5.0", 1).await;
+    record(&app, "payroll", "production", "2.0.0", 45).await;
+    let (key, key_id) = new_key(&app, json!({"name": "README badges"})).await;
+    assert!(key.starts_with("dtb_"));
+
+    // Present: the version, coloured by age like the matrix; cached a minute; an ETag.
+    let (status, title, response) =
+        badge(&app, &format!("/badges/billing/production.svg?key={key}")).await;
+    assert_eq!((status, title.as_str()), (200, "production: 1.4.2"));
+    assert_eq!(response.headers()["cache-control"], "max-age=60");
+    let etag = response.headers()["etag"].to_str().unwrap().to_string();
+    let svg = response.text().await.unwrap();
+    assert!(svg.contains("#2e7d32"), "fresh is green: {svg}");
+    let again = TestApp::browser()
+        .get(app.url(&format!("/badges/billing/production.svg?key={key}")))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    let (_, _, older) = badge(&app, &format!("/badges/Payroll/PRODUCTION.svg?key={key}")).await;
+    assert!(
+        older.text().await.unwrap().contains("#8a5a00"),
+        "30–90 days is yellow"
+    );
+
+    // Missing, retracted and archived pairs still say something.
+    let (status, title, _) = badge(&app, &format!("/badges/payroll/staging.svg?key={key}")).await;
+    assert_eq!((status, title.as_str()), (200, "staging: not deployed"));
+    let (_, title, _) = badge(&app, &format!("/badges/billing/staging.svg?key={key}")).await;
+    assert_eq!(title, "staging: 1.5.0");
+    let response = app
+        .client
+        .delete(app.url(&format!(
+            "/api/deployments/{}",
+            retracted["id"].as_str().unwrap()
+        )))
+        .json(&json!({"reason": "recorded against the wrong environment"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let (_, title, _) = badge(&app, &format!("/badges/billing/staging.svg?key={key}")).await;
+    assert_eq!(title, "staging: not deployed");
+    let legacy: Vec<Value> = app.get("/api/applications").await.json().await.unwrap();
+    let legacy = legacy.iter().find(|a| a["name"] == "legacy").unwrap();
+    app.post_json(
+        &format!(
+            "/api/applications/{}/archive",
+            legacy["id"].as_str().unwrap()
+        ),
+        json!({}),
+    )
+    .await;
+    let (status, title, _) = badge(&app, &format!("/badges/legacy/production.svg?key={key}")).await;
+    assert_eq!((status, title.as_str()), (200, "production: archived"));
+
+    // Refusals are badges with words: no key, a wrong one, another application's, a revoked one,
+    // unknown names.
+    let (scoped, _) = new_key(
+        &app,
+        json!({"name": "payroll only", "application": "payroll"}),
+    )
+    .await;
+    let refusals = [
+        (
+            "/badges/billing/production.svg".to_string(),
+            401,
+            "production: badge key needed",
+        ),
+        (
+            "/badges/billing/production.svg?key=dtb_wrong".to_string(),
+            401,
+            "production: invalid badge key",
+        ),
+        (
+            format!("/badges/billing/production.svg?key={scoped}"),
+            403,
+            "production: key not for this application",
+        ),
+        (
+            format!("/badges/nothing/production.svg?key={key}"),
+            404,
+            "production: unknown application",
+        ),
+        (
+            format!("/badges/billing/nowhere.svg?key={key}"),
+            404,
+            "nowhere: unknown environment",
+        ),
+        (
+            format!("/badges/billing/production.png?key={key}"),
+            404,
+            "deploytrack: badges end in .svg",
+        ),
+    ];
+    for (path, expected_status, expected_title) in refusals {
+        let (status, title, response) = badge(&app, &path).await;
+        assert_eq!(
+            (status, title.as_str()),
+            (expected_status, expected_title),
+            "{path}"
+        );
+        assert_eq!(response.headers()["cache-control"], "no-store");
+    }
+    let (status, title, _) = badge(
+        &app,
+        &format!("/badges/payroll/production.svg?key={scoped}"),
+    )
+    .await;
+    assert_eq!((status, title.as_str()), (200, "production: 2.0.0"));
+    let revoked = app
+        .client
+        .delete(app.url(&format!("/api/badge-keys/{key_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), 200);
+    let (status, title, _) =
+        badge(&app, &format!("/badges/billing/production.svg?key={key}")).await;
+    assert_eq!(
+        (status, title.as_str()),
+        (401, "production: badge key revoked")
+    );
+
+    // Hostile input: 4xx, never 5xx, always a rendered badge.
+    let long = "x".repeat(5_000);
+    for path in [
+        format!("/badges/{long}/production.svg?key={scoped}"),
+        format!("/badges/billing/{long}.svg?key={scoped}"),
+        format!("/badges/billing/production.svg?key={long}"),
+        "/badges/bill%00ing/prod%00uction.svg?key=%00".to_string(),
+        "/badges/%3Cscript%3E/%22%3E%3Cx%3E.svg?key=a".to_string(),
+        format!("/badges/billing/production.svg?key[]=1&key={scoped}"),
+    ] {
+        let (status, _, response) = badge(&app, &path).await;
+        assert!((400..500).contains(&status), "{path:.60}: {status}");
+        assert!(!response.text().await.unwrap().contains("<script>"));
+    }
+
+    // Keys are for admins to hand out; their secrets are never listed; both acts are audited.
+    let viewer = app.signed_in_as("vera", "viewer").await;
+    let response = viewer
+        .post(app.url("/api/badge-keys"))
+        .json(&json!({"name": "mine"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let listed = app.get("/api/badge-keys").await.text().await.unwrap();
+    assert!(!listed.contains(&key) && listed.contains("README badges"));
+    let refused = app
+        .post_json(
+            "/api/badge-keys",
+            json!({"name": "x", "application": "nothing"}),
+        )
+        .await;
+    assert_eq!(refused.status(), 422);
+    let audit: Value = app.get("/api/audit?limit=500").await.json().await.unwrap();
+    let actions = audit.to_string();
+    assert!(actions.contains("badge_key.created") && actions.contains("badge_key.revoked"));
+}
+
+for_both_backends!(run_app; badges_show_what_runs_where);
