@@ -1,6 +1,7 @@
-//! Status badges (issue 38): `GET /badges/{application}/{environment}.svg?key=` on both
-//! backends, each answer rendered by a real SVG renderer (Debian's `rsvg-convert`), for present,
-//! missing, archived and retracted pairs, scoped and revoked keys, and hostile input.
+//! Status badges and saved views (issue 38), on both backends. Badges:
+//! `GET /badges/{application}/{environment}.svg?key=`, each answer rendered by a real SVG
+//! renderer (Debian's `rsvg-convert`), for present, missing, archived and retracted pairs, scoped
+//! and revoked keys, and hostile input. Saved views: kept per person, shared by admins.
 
 mod common;
 
@@ -254,4 +255,105 @@ async fn badges_show_what_runs_where(app: TestApp) {
     assert!(actions.contains("badge_key.created") && actions.contains("badge_key.revoked"));
 }
 
-for_both_backends!(run_app; badges_show_what_runs_where);
+async fn saved_views_are_kept_per_person_and_shared_by_admins(app: TestApp) {
+    let vera = app.signed_in_as("vera", "viewer").await;
+    let save = |client: &reqwest::Client, body: Value| {
+        let request = client.post(app.url("/api/views")).json(&body);
+        async move { request.send().await.unwrap() }
+    };
+    let response = save(
+        &vera,
+        json!({"name": "Prod lag", "path": "/compare", "query": "?from=staging&to=production"}),
+    )
+    .await;
+    assert_eq!(response.status(), 201);
+    let mine: Value = response.json().await.unwrap();
+    assert_eq!(mine["query"], "from=staging&to=production");
+    // Only admins share.
+    let response = save(
+        &vera,
+        json!({"name": "Everyone", "path": "/", "shared": true}),
+    )
+    .await;
+    assert_eq!(response.status(), 403);
+    let shared = app
+        .create(
+            "/api/views",
+            json!({"name": "Team dashboard", "path": "/", "query": "", "shared": true}),
+        )
+        .await;
+    app.create(
+        "/api/views",
+        json!({"name": "Admin's own", "path": "/insights"}),
+    )
+    .await;
+
+    // Vera sees the shared view first, then her own; not the admin's own.
+    let listed: Vec<Value> = vera
+        .get(app.url("/api/views"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let names: Vec<&str> = listed.iter().map(|v| v["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Team dashboard", "Prod lag"]);
+    // The view opens by its URL (what the header menu links to).
+    let page = vera
+        .get(app.url("/compare?from=staging&to=production"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+
+    // She may delete hers, not the shared one; the admin may delete any; audited.
+    let delete = |client: &reqwest::Client, id: &str| {
+        let request = client.delete(app.url(&format!("/api/views/{id}")));
+        async move { request.send().await.unwrap().status().as_u16() }
+    };
+    assert_eq!(delete(&vera, shared["id"].as_str().unwrap()).await, 404);
+    assert_eq!(delete(&vera, mine["id"].as_str().unwrap()).await, 204);
+    assert_eq!(delete(&vera, mine["id"].as_str().unwrap()).await, 404);
+    assert_eq!(
+        delete(&app.client, shared["id"].as_str().unwrap()).await,
+        204
+    );
+    let audit = app.get("/api/audit?limit=500").await.text().await.unwrap();
+    assert_eq!(audit.matches("\"view.created\"").count(), 3);
+    assert_eq!(audit.matches("\"view.deleted\"").count(), 2);
+
+    // Hostile input: 4xx with the reason, never 5xx, nothing kept.
+    let long = "x".repeat(100_000);
+    for body in [
+        json!({"name": "x", "path": "https://evil.example/"}),
+        json!({"name": "x", "path": "//evil.example"}),
+        json!({"name": "x", "path": "/api/deployments"}),
+        json!({"name": "x", "path": "/compare?x=1"}),
+        json!({"name": "x", "path": "/\\evil"}),
+        json!({"name": "x", "path": "/", "query": "a=1#frag"}),
+        json!({"name": "x", "path": "/", "query": "a=\u{0}"}),
+        json!({"name": "x", "path": "/", "query": long}),
+        json!({"name": long, "path": "/"}),
+        json!({"name": "", "path": "/"}),
+        json!({"name": "x\u{0}", "path": "/"}),
+        json!({"name": "x", "path": format!("/{long}")}),
+        json!({"name": "x", "path": "/", "unknown": 1}),
+        json!({"name": "x"}),
+    ] {
+        let response = save(&vera, body.clone()).await;
+        assert_eq!(response.status(), 422, "{:.80}", body.to_string());
+    }
+    let listed: Vec<Value> = vera
+        .get(app.url("/api/views"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(listed.is_empty());
+    assert_eq!(delete(&vera, "not-a-uuid").await, 400);
+}
+
+for_both_backends!(run_app; badges_show_what_runs_where, saved_views_are_kept_per_person_and_shared_by_admins);

@@ -3,7 +3,7 @@
 use super::*;
 
 /// Every action the trail records.
-pub const AUDIT_ACTIONS: [&str; 40] = [
+pub const AUDIT_ACTIONS: [&str; 42] = [
     "auth.login",
     "auth.login_failed",
     "auth.logout",
@@ -44,6 +44,8 @@ pub const AUDIT_ACTIONS: [&str; 40] = [
     "hook.deleted",
     "webhook.created",
     "webhook.deleted",
+    "view.created",
+    "view.deleted",
 ];
 
 /// Who acted: the user as they were named at the time.

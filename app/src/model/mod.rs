@@ -17,6 +17,7 @@ mod hooks;
 mod insights;
 mod policy;
 mod validation;
+mod views;
 mod webhooks;
 
 pub use access::*;
@@ -29,4 +30,5 @@ pub use hooks::*;
 pub use insights::*;
 pub use policy::*;
 pub use validation::*;
+pub use views::*;
 pub use webhooks::*;

@@ -1,4 +1,4 @@
-//! Badge keys (admin): the read-only keys status badge URLs carry.
+//! Badge keys (admin): the read-only keys status badge URLs carry; and saved views.
 
 use app::model::*;
 use axum::extract::State;
@@ -18,6 +18,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_badge_keys, create_badge_key))
         .routes(routes!(revoke_badge_key))
+        .routes(routes!(list_views, save_view))
+        .routes(routes!(delete_view))
 }
 
 #[utoipa::path(
@@ -71,4 +73,55 @@ async fn revoke_badge_key(
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<BadgeKey>> {
     Ok(Json(state.service.revoke_badge_key(&user, id).await?))
+}
+
+#[utoipa::path(
+    get,
+    operation_id = "list_views",
+    path = "/views",
+    tag = "views",
+    summary = "Your saved views and the shared ones (shared first, then by name)",
+    responses((status = 200, body = [SavedView]), crate::rest::doc::Errors)
+)]
+async fn list_views(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> ApiResult<Json<Vec<SavedView>>> {
+    Ok(Json(state.service.list_views(&user).await?))
+}
+
+#[utoipa::path(
+    post,
+    operation_id = "save_view",
+    path = "/views",
+    tag = "views",
+    summary = "Save a page with its query under a name (`shared`: for everyone, admins only)",
+    request_body = NewSavedView,
+    responses((status = 201, body = SavedView), crate::rest::doc::Errors)
+)]
+async fn save_view(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(input): ApiJson<NewSavedView>,
+) -> ApiResult<Response> {
+    let view = state.service.save_view(&user, input).await?;
+    Ok(created(format!("/api/views/{}", view.id), view))
+}
+
+#[utoipa::path(
+    delete,
+    operation_id = "delete_view",
+    path = "/views/{id}",
+    tag = "views",
+    summary = "Delete one of your saved views (admins: any)",
+    params(("id" = Uuid, Path, description = "The resource id")),
+    responses((status = 204, description = "Deleted"), crate::rest::doc::Errors)
+)]
+async fn delete_view(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<axum::http::StatusCode> {
+    state.service.delete_view(&user, id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

@@ -112,6 +112,7 @@ impl Modify for Security {
         (name = "applications"), (name = "environments"), (name = "versions"),
         (name = "access", description = "Sign-in, API tokens, users"),
         (name = "badges", description = "Status badges' read-only keys (admin)"),
+        (name = "views", description = "Saved views: a page and its filters under a name"),
         (name = "hooks", description = "Signed deliveries from GitHub and GitLab"),
         (name = "audit", description = "The append-only audit trail (admins)"),
         (name = "webhooks", description = "Signed notifications to Slack, Teams or any endpoint"),

@@ -1,4 +1,4 @@
-//! Badge keys (hashes of their secrets only), the same text on both backends.
+//! Badge keys (hashes of their secrets only) and saved views, the same text on both backends.
 
 macro_rules! badge_store {
     ($store:ty, $db:ty) => {
@@ -78,3 +78,68 @@ macro_rules! badge_store {
     };
 }
 pub(super) use badge_store;
+
+/// Saved views, the same text on both backends.
+macro_rules! view_store {
+    ($store:ty, $db:ty) => {
+        const _: () = {
+            use app::model::SavedView;
+            use app::ssr::store::{AuditRecord, StoreError, ViewStore};
+            use uuid::Uuid;
+
+            use crate::store::columns::{DbId, DbTime, SavedViewRow};
+            use crate::store::dialect::{Dialect, audited};
+            use crate::store::outcome::{Outcome, Rows, expect_one};
+
+            #[async_trait::async_trait]
+            impl ViewStore for $store {
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %v.id))]
+                async fn insert_view(&self, v: &SavedView, audit: &[AuditRecord]) -> Result<(), StoreError> {
+                    audited!(self, audit, |tx| sqlx::query(
+                        "INSERT INTO saved_view (id, name, path, query, shared, owner_id, created_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(DbId(v.id))
+                    .bind(&v.name)
+                    .bind(&v.path)
+                    .bind(&v.query)
+                    .bind(v.shared)
+                    .bind(DbId(v.owner_id))
+                    .bind(DbTime(v.created_at))
+                    .execute(tx)
+                    .await?)
+                    .done()
+                }
+                #[tracing::instrument(level = "debug", skip_all, fields(%user_id))]
+                async fn list_views(&self, user_id: Uuid) -> Result<Vec<SavedView>, StoreError> {
+                    sqlx::query_as::<_, SavedViewRow>(
+                        "SELECT * FROM saved_view WHERE shared OR owner_id = $1
+                          ORDER BY shared DESC, lower(name), id",
+                    )
+                    .bind(DbId(user_id))
+                    .fetch_all(self.reader())
+                    .await
+                    .many()
+                }
+                #[tracing::instrument(level = "debug", skip_all, fields(%id))]
+                async fn get_view(&self, id: Uuid) -> Result<SavedView, StoreError> {
+                    sqlx::query_as::<_, SavedViewRow>("SELECT * FROM saved_view WHERE id = $1")
+                        .bind(DbId(id))
+                        .fetch_one(self.reader())
+                        .await
+                        .one()
+                }
+                #[tracing::instrument(level = "debug", skip_all, fields(%id))]
+                async fn delete_view(&self, id: Uuid, audit: &[AuditRecord]) -> Result<(), StoreError> {
+                    let result = audited!(self, audit, |tx| sqlx::query("DELETE FROM saved_view WHERE id = $1")
+                        .bind(DbId(id))
+                        .execute(tx)
+                        .await?
+                        .rows_affected(), if |deleted| *deleted == 1);
+                    expect_one(result)
+                }
+            }
+        };
+    };
+}
+pub(super) use view_store;

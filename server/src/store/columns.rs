@@ -3,7 +3,7 @@
 //! ids as UUID text and instants as fixed-width RFC 3339 text (which sorts like the instant).
 //! Rows are read by `FromRow` structs built from these, then turned into the model's types.
 
-use app::model::{ApiToken, Application, BadgeKey, Environment, Role, User, Version};
+use app::model::{ApiToken, Application, BadgeKey, Environment, Role, SavedView, User, Version};
 use app::model::{DeliveryOutcome, HookDelivery, Lock, WebhookDelivery};
 use app::ssr::{
     AuditRecord, CommitRangeRecord, CurrentStateRecord, DeploymentRecord, FreezeEndRecord,
@@ -279,6 +279,16 @@ model_row!(BadgeKeyRow => BadgeKey {
     application_id: Option<DbId>,
     created_at: DbTime,
     revoked_at: Option<DbTime>,
+});
+
+model_row!(SavedViewRow => SavedView {
+    id: DbId,
+    name: String,
+    path: String,
+    query: String,
+    shared: bool,
+    owner_id: DbId,
+    created_at: DbTime,
 });
 
 model_row!(LoginAttemptRow => LoginAttempt {

@@ -98,6 +98,7 @@ macro_rules! store_for {
         crate::store::current::current_state_store!($store, $db);
         crate::store::audit::audit_store!($store, $db);
         crate::store::badges::badge_store!($store, $db);
+        crate::store::badges::view_store!($store, $db);
         crate::store::insights::insight_store!($store, $db);
         crate::store::webhooks::webhook_store!($store, $db);
         crate::store::policy::policy_store!($store, $db);

@@ -12,7 +12,7 @@ use crate::ssr::kept::Kept;
 use crate::ssr::store::{
     ApplicationStore, AuditStore, BadgeStore, ChangeStore, CredentialStore, CurrentStateStore,
     DeploymentStore, EnvironmentStore, HistoryStore, HookStore, IdentityStore, InsightStore,
-    PolicyStore, Store, UserStore, VersionStore, WebhookStore,
+    PolicyStore, Store, UserStore, VersionStore, ViewStore, WebhookStore,
 };
 
 use super::access::AccessPolicy;
@@ -197,6 +197,10 @@ impl Service {
     }
 
     pub(super) fn badge_store(&self) -> &dyn BadgeStore {
+        &*self.store
+    }
+
+    pub(super) fn view_store(&self) -> &dyn ViewStore {
         &*self.store
     }
 

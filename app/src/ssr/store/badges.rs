@@ -1,4 +1,4 @@
-//! Badge keys (only hashes of their secrets).
+//! Badge keys (only hashes of their secrets), and saved views: what people keep to come back to.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -27,4 +27,18 @@ pub trait BadgeStore: Send + Sync {
         at: DateTime<Utc>,
         audit: &[AuditRecord],
     ) -> Result<(), StoreError>;
+}
+
+/// Saved views (a person's own, and shared ones).
+#[async_trait]
+pub trait ViewStore: Send + Sync {
+    async fn insert_view(
+        &self,
+        view: &crate::model::SavedView,
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
+    /// Shared views and `user_id`'s own: shared first, then by name.
+    async fn list_views(&self, user_id: Uuid) -> Result<Vec<crate::model::SavedView>, StoreError>;
+    async fn get_view(&self, id: Uuid) -> Result<crate::model::SavedView, StoreError>;
+    async fn delete_view(&self, id: Uuid, audit: &[AuditRecord]) -> Result<(), StoreError>;
 }

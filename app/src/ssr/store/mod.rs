@@ -89,6 +89,7 @@ pub trait Store:
     + CurrentStateStore
     + AuditStore
     + BadgeStore
+    + ViewStore
     + InsightStore
     + WebhookStore
     + PolicyStore
