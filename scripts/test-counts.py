@@ -26,7 +26,7 @@ SUITES = {
     "insights": "delivery insights on a known history",
     "policy": "deploy policy: freezes across DST, locks, promotion, the check, recording through a freeze",
     "changes": "what changed: commits from a real git repository, between versions, environments, deployments",
-    "badges": "status badges (keys; present, missing, archived, retracted pairs; rendered by rsvg-convert) and saved views",
+    "ownership": "teams, saved views and status badges (rendered by rsvg-convert)",
     "oidc": "OpenID Connect: CI ID tokens recording from a local issuer, sign-in refusals and key rotation",
     "webhooks": "webhooks: signed, retried, once across instances, after kill -9",
     "cli": "deploytrack record / current against the server",

@@ -44,6 +44,7 @@ fn application(name: &str) -> Application {
         name: name.into(),
         description: Some("described".into()),
         repository: None,
+        team_id: None,
         created_at: at,
         updated_at: at,
         archived_at: None,

@@ -38,6 +38,7 @@ pub async fn create_application(
         name,
         description,
         repository,
+        team: None,
     };
     service.create_application(&user, input).await
 }

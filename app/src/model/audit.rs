@@ -3,7 +3,7 @@
 use super::*;
 
 /// Every action the trail records.
-pub const AUDIT_ACTIONS: [&str; 42] = [
+pub const AUDIT_ACTIONS: [&str; 46] = [
     "auth.login",
     "auth.login_failed",
     "auth.logout",
@@ -22,6 +22,10 @@ pub const AUDIT_ACTIONS: [&str; 42] = [
     "application.created",
     "application.updated",
     "application.archived",
+    "team.created",
+    "team.updated",
+    "team.deleted",
+    "team.members_changed",
     "environment.created",
     "environment.updated",
     "environment.archived",

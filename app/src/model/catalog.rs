@@ -13,6 +13,9 @@ pub struct Application {
     /// deployment hooks find the application.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub repository: Option<String>,
+    /// The team that owns it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub archived_at: Option<DateTime<Utc>>,
@@ -78,9 +81,13 @@ pub struct NewApplication {
     )]
     #[serde(default)]
     pub repository: Option<String>,
+    /// The owning team's name or id.
+    #[cfg_attr(feature = "ssr", schema(max_length = 100))]
+    #[serde(default)]
+    pub team: Option<String>,
 }
 
-/// Absent fields stay as they are; an empty description or repository clears it.
+/// Absent fields stay as they are; an empty description, repository or team clears it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -107,6 +114,10 @@ pub struct ApplicationPatch {
     #[cfg_attr(feature = "ssr", schema(max_length = 255))]
     #[serde(default)]
     pub repository: Option<String>,
+    /// The owning team's name or id; empty: no team.
+    #[cfg_attr(feature = "ssr", schema(max_length = 100))]
+    #[serde(default)]
+    pub team: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -470,6 +470,7 @@ mod tests {
                 name: name.to_string(),
                 description: None,
                 repository: None,
+                team_id: None,
                 created_at: at,
                 updated_at: at,
                 archived_at: None,

@@ -603,6 +603,7 @@ mod tests {
                 name: "<script>alert(1)</script>\"".into(),
                 description: None,
                 repository: None,
+                team_id: None,
                 created_at: at,
                 updated_at: at,
                 archived_at: None,

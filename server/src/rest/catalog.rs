@@ -23,6 +23,17 @@ struct ListQuery {
     include_archived: bool,
 }
 
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ApplicationListQuery {
+    #[serde(default)]
+    include_archived: bool,
+    /// Only this team's applications (its name or id).
+    #[param(max_length = 100)]
+    team: Option<String>,
+}
+
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct ReorderRequest {
@@ -49,18 +60,18 @@ pub fn routes() -> OpenApiRouter<AppState> {
     path = "/applications",
     tag = "applications",
     summary = "List applications by name",
-    params(ListQuery),
+    params(ApplicationListQuery),
     responses((status = 200, body = [Application]), crate::rest::doc::Errors)
 )]
 async fn list_applications(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-    ApiQuery(query): ApiQuery<ListQuery>,
+    ApiQuery(query): ApiQuery<ApplicationListQuery>,
 ) -> ApiResult<Json<Vec<Application>>> {
     Ok(Json(
         state
             .service
-            .list_applications(&user, query.include_archived)
+            .list_team_applications(&user, query.include_archived, query.team.as_deref())
             .await?,
     ))
 }

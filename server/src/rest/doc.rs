@@ -113,6 +113,7 @@ impl Modify for Security {
         (name = "access", description = "Sign-in, API tokens, users"),
         (name = "badges", description = "Status badges' read-only keys (admin)"),
         (name = "views", description = "Saved views: a page and its filters under a name"),
+        (name = "teams", description = "Teams: who owns which applications (admin writes)"),
         (name = "hooks", description = "Signed deliveries from GitHub and GitLab"),
         (name = "audit", description = "The append-only audit trail (admins)"),
         (name = "webhooks", description = "Signed notifications to Slack, Teams or any endpoint"),

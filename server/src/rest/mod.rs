@@ -10,6 +10,7 @@ pub mod doc;
 mod hooks;
 mod insights;
 mod policy;
+mod teams;
 mod webhooks;
 
 use axum::http::{header, StatusCode};
@@ -63,6 +64,7 @@ fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(hooks::routes())
                 .merge(insights::routes())
                 .merge(policy::routes())
+                .merge(teams::routes())
                 .merge(webhooks::routes()),
         )
         .split_for_parts()

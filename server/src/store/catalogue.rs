@@ -70,8 +70,8 @@ macro_rules! application_store {
                 async fn insert_application(&self, a: &Application, audit: &[AuditRecord]) -> Result<(), StoreError> {
                     audited!(self, audit, |tx| sqlx::query(
                         "INSERT INTO application
-                           (id, name, description, repository, created_at, updated_at, archived_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                           (id, name, description, repository, created_at, updated_at, archived_at, team_id)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                     )
                     .bind(DbId(a.id))
                     .bind(&a.name)
@@ -80,6 +80,7 @@ macro_rules! application_store {
                     .bind(DbTime(a.created_at))
                     .bind(DbTime(a.updated_at))
                     .bind(a.archived_at.map(DbTime))
+                    .bind(a.team_id.map(DbId))
                     .execute(tx)
                     .await?)
                     .done()
@@ -101,7 +102,7 @@ macro_rules! application_store {
                 async fn update_application(&self, a: &Application, audit: &[AuditRecord]) -> Result<(), StoreError> {
                     let result = audited!(self, audit, |tx| sqlx::query(
                         "UPDATE application SET name = $1, description = $2, repository = $3,
-                                updated_at = $4, archived_at = $5
+                                updated_at = $4, archived_at = $5, team_id = $7
                          WHERE id = $6",
                     )
                     .bind(&a.name)
@@ -110,6 +111,7 @@ macro_rules! application_store {
                     .bind(DbTime(a.updated_at))
                     .bind(a.archived_at.map(DbTime))
                     .bind(DbId(a.id))
+                    .bind(a.team_id.map(DbId))
                     .execute(tx)
                     .await?
                     .rows_affected(), if |updated| *updated == 1);

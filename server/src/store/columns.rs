@@ -3,7 +3,9 @@
 //! ids as UUID text and instants as fixed-width RFC 3339 text (which sorts like the instant).
 //! Rows are read by `FromRow` structs built from these, then turned into the model's types.
 
-use app::model::{ApiToken, Application, BadgeKey, Environment, Role, SavedView, User, Version};
+use app::model::{
+    ApiToken, Application, BadgeKey, Environment, Role, SavedView, Team, User, Version,
+};
 use app::model::{DeliveryOutcome, HookDelivery, Lock, WebhookDelivery};
 use app::ssr::{
     AuditRecord, CommitRangeRecord, CurrentStateRecord, DeploymentRecord, FreezeEndRecord,
@@ -213,6 +215,7 @@ model_row!(ApplicationRow => Application {
     name: String,
     description: Option<String>,
     repository: Option<String>,
+    team_id: Option<DbId>,
     created_at: DbTime,
     updated_at: DbTime,
     archived_at: Option<DbTime>,
@@ -271,6 +274,14 @@ model_row!(TokenRow => ApiToken {
     last_used_at: Option<DbTime>,
     expires_at: Option<DbTime>,
     revoked_at: Option<DbTime>,
+});
+
+model_row!(TeamRow => Team {
+    id: DbId,
+    name: String,
+    slack_channel: Option<String>,
+    created_at: DbTime,
+    updated_at: DbTime,
 });
 
 model_row!(BadgeKeyRow => BadgeKey {

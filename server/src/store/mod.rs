@@ -25,6 +25,7 @@ mod outcome;
 mod policy;
 mod postgres;
 mod sqlite;
+mod teams;
 mod webhooks;
 
 use std::sync::Arc;
@@ -99,6 +100,7 @@ macro_rules! store_for {
         crate::store::audit::audit_store!($store, $db);
         crate::store::badges::badge_store!($store, $db);
         crate::store::badges::view_store!($store, $db);
+        crate::store::teams::team_store!($store, $db);
         crate::store::insights::insight_store!($store, $db);
         crate::store::webhooks::webhook_store!($store, $db);
         crate::store::policy::policy_store!($store, $db);

@@ -210,6 +210,7 @@ mod tests {
             name: state.application.name.clone(),
             description: None,
             repository: None,
+            team_id: None,
             created_at: at,
             updated_at: at,
             archived_at: None,

@@ -74,16 +74,21 @@ pub(crate) fn changes<T: Serialize>(before: &T, after: &T, ignored: &[&str]) -> 
         _ => Map::new(),
     };
     let (before, after) = (as_map(before), as_map(after));
-    let changed: Map<String, Value> = after
-        .iter()
-        .filter(|(field, value)| {
-            !ignored.contains(&field.as_str()) && before.get(*field) != Some(*value)
+    // Both sides' fields: one that is left out when empty (`skip_serializing_if`) and was cleared
+    // is only on the before side.
+    let fields = after
+        .keys()
+        .chain(before.keys().filter(|f| !after.contains_key(*f)));
+    let changed: Map<String, Value> = fields
+        .filter(|field| {
+            !ignored.contains(&field.as_str()) && before.get(*field) != after.get(*field)
         })
-        .map(|(field, value)| {
+        .map(|field| {
             let was = before.get(field).cloned().unwrap_or(Value::Null);
+            let now = after.get(field).cloned().unwrap_or(Value::Null);
             (
                 field.clone(),
-                serde_json::json!({"before": was, "after": value}),
+                serde_json::json!({"before": was, "after": now}),
             )
         })
         .collect();
@@ -199,5 +204,33 @@ impl AuditQuery {
             date_from: self.date_from,
             date_to: self.date_to,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::changes;
+
+    #[derive(serde::Serialize)]
+    struct Thing {
+        name: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        repository: Option<String>,
+    }
+
+    #[test]
+    fn a_cleared_field_left_out_when_empty_is_a_change() {
+        let before = Thing {
+            name: "a".into(),
+            repository: Some("acme/a".into()),
+        };
+        let after = Thing {
+            name: "a".into(),
+            repository: None,
+        };
+        let changed = changes(&before, &after, &[]).expect("a change");
+        assert_eq!(changed["repository"]["before"], "acme/a");
+        assert!(changed["repository"]["after"].is_null());
+        assert!(changes(&after, &after, &[]).is_none());
     }
 }

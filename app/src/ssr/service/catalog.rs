@@ -53,12 +53,17 @@ impl Service {
         );
         let repository = repository("repository", input.repository.as_deref(), &mut errors);
         finish(errors)?;
+        let team_id = match input.team.as_deref().map(str::trim) {
+            Some(team) if !team.is_empty() => Some(self.team_named(team, "team").await?.id),
+            _ => None,
+        };
         let now = now();
         let application = Application {
             id: Uuid::now_v7(),
             name,
             description,
             repository,
+            team_id,
             created_at: now,
             updated_at: now,
             archived_at: None,
@@ -105,6 +110,11 @@ impl Service {
             application.repository = repository("repository", Some(path), &mut errors);
         }
         finish(errors)?;
+        match patch.team.as_deref().map(str::trim) {
+            Some("") => application.team_id = None,
+            Some(team) => application.team_id = Some(self.team_named(team, "team").await?.id),
+            None => {}
+        }
         application.updated_at = now();
         let Some(changed) = changes(&before, &application, &["updatedAt"]) else {
             return Ok(before);

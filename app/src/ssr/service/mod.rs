@@ -15,6 +15,7 @@ mod insights;
 pub mod policy;
 mod recording;
 mod state;
+mod teams;
 mod views;
 pub mod webhooks;
 

@@ -12,7 +12,7 @@ use crate::ssr::kept::Kept;
 use crate::ssr::store::{
     ApplicationStore, AuditStore, BadgeStore, ChangeStore, CredentialStore, CurrentStateStore,
     DeploymentStore, EnvironmentStore, HistoryStore, HookStore, IdentityStore, InsightStore,
-    PolicyStore, Store, UserStore, VersionStore, ViewStore, WebhookStore,
+    PolicyStore, Store, TeamStore, UserStore, VersionStore, ViewStore, WebhookStore,
 };
 
 use super::access::AccessPolicy;
@@ -201,6 +201,10 @@ impl Service {
     }
 
     pub(super) fn view_store(&self) -> &dyn ViewStore {
+        &*self.store
+    }
+
+    pub(super) fn team_store(&self) -> &dyn TeamStore {
         &*self.store
     }
 

@@ -18,6 +18,7 @@ mod deployments;
 mod hooks;
 mod insights;
 mod policy;
+mod teams;
 mod webhooks;
 
 pub use access::*;
@@ -30,6 +31,7 @@ pub use deployments::*;
 pub use hooks::*;
 pub use insights::*;
 pub use policy::*;
+pub use teams::*;
 pub use webhooks::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -65,6 +67,7 @@ pub fn field_of_unique_index(message_or_constraint: &str) -> Option<&'static str
         ("ux_version_identifier", "versionIdentifier"),
         ("version.version_identifier", "versionIdentifier"),
         ("ux_user_username", "username"),
+        ("ux_team_name", "name"),
         ("ux_lock_scope", "lock"),
         ("deploy_lock.scope", "lock"),
     ];
@@ -90,6 +93,7 @@ pub trait Store:
     + AuditStore
     + BadgeStore
     + ViewStore
+    + TeamStore
     + InsightStore
     + WebhookStore
     + PolicyStore

@@ -1,4 +1,6 @@
-//! Status badges and saved views (issue 38), on both backends. Badges:
+//! Teams, saved views and status badges (issue 38): the matrix comes to the people who own the
+//! applications. On both backends. Teams: admin-only writes, members, applications by team.
+//! Badges:
 //! `GET /badges/{application}/{environment}.svg?key=`, each answer rendered by a real SVG
 //! renderer (Debian's `rsvg-convert`), for present, missing, archived and retracted pairs, scoped
 //! and revoked keys, and hostile input. Saved views: kept per person, shared by admins.
@@ -356,4 +358,196 @@ async fn saved_views_are_kept_per_person_and_shared_by_admins(app: TestApp) {
     assert_eq!(delete(&vera, "not-a-uuid").await, 400);
 }
 
-for_both_backends!(run_app; badges_show_what_runs_where, saved_views_are_kept_per_person_and_shared_by_admins);
+async fn teams_own_applications(app: TestApp) {
+    let payments = app
+        .create(
+            "/api/teams",
+            json!({"name": "Payments", "slackChannel": "#payments-releases"}),
+        )
+        .await;
+    let platform = app.create("/api/teams", json!({"name": "Platform"})).await;
+    let payments_id = payments["id"].as_str().unwrap();
+    assert_eq!(payments["slackChannel"], "#payments-releases");
+    // Names are unique ignoring case.
+    assert_eq!(
+        app.post_json("/api/teams", json!({"name": "PAYMENTS"}))
+            .await
+            .status(),
+        409
+    );
+
+    // Applications name their team by name or id; `?team=` lists a team's.
+    app.create(
+        "/api/applications",
+        json!({"name": "billing", "team": "payments"}),
+    )
+    .await;
+    app.create(
+        "/api/applications",
+        json!({"name": "ledger", "team": payments_id}),
+    )
+    .await;
+    let search = app
+        .create("/api/applications", json!({"name": "search"}))
+        .await;
+    assert_eq!(
+        app.post_json("/api/applications", json!({"name": "x", "team": "nobody"}))
+            .await
+            .status(),
+        422
+    );
+    let names = |list: Vec<Value>| {
+        list.iter()
+            .map(|a| a["name"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let of = |team: &str| {
+        let path = format!("/api/applications?team={team}");
+        let app = &app;
+        async move { names(app.get(&path).await.json().await.unwrap()) }
+    };
+    assert_eq!(of("Payments").await, ["billing", "ledger"]);
+    assert_eq!(of(payments_id).await, ["billing", "ledger"]);
+    let path = format!("/api/applications/{}", search["id"].as_str().unwrap());
+    let moved: Value = app
+        .patch_json(&path, json!({"team": "platform"}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(moved["teamId"], platform["id"]);
+    assert_eq!(of("platform").await, ["search"]);
+    let cleared: Value = app
+        .patch_json(&path, json!({"team": ""}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(cleared.get("teamId").is_none());
+    assert_eq!(app.get("/api/applications?team=nobody").await.status(), 422);
+
+    // Members: admins set them; a person sees their own teams.
+    let vera = app.signed_in_as("vera", "viewer").await;
+    let me: Value = vera
+        .get(app.url("/api/me"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let members_path = app.url(&format!("/api/teams/{payments_id}/members"));
+    let response = app
+        .client
+        .put(&members_path)
+        .json(&json!({"userIds": [me["id"], me["id"]]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let members: Vec<Value> = response.json().await.unwrap();
+    assert_eq!(members.len(), 1);
+    let mine: Vec<Value> = vera
+        .get(app.url("/api/teams/mine"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(names(mine), ["Payments"]);
+    let unknown = app
+        .client
+        .put(&members_path)
+        .json(&json!({"userIds": [uuid::Uuid::nil()]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 422);
+
+    // Viewers read teams but change nothing.
+    assert_eq!(
+        vera.get(app.url("/api/teams"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
+    assert_eq!(
+        vera.post(app.url("/api/teams"))
+            .json(&json!({"name": "Mine"}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        vera.put(&members_path)
+            .json(&json!({"userIds": []}))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+
+    // Deleting a team keeps its applications, without a team.
+    let response = app
+        .client
+        .delete(app.url(&format!("/api/teams/{payments_id}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    let all: Vec<Value> = app.get("/api/applications").await.json().await.unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(all
+        .iter()
+        .filter(|a| a["name"] != "search")
+        .all(|a| a.get("teamId").is_none()));
+
+    // Hostile input: 4xx with the reason.
+    let long = "x".repeat(100_000);
+    for body in [
+        json!({"name": ""}),
+        json!({"name": long}),
+        json!({"name": "a\u{0}b"}),
+        json!({"name": "ok", "slackChannel": "not a channel!"}),
+        json!({"name": "ok", "slackChannel": format!("#{long}")}),
+        json!({"name": "ok", "extra": true}),
+    ] {
+        assert_eq!(
+            app.post_json("/api/teams", body.clone()).await.status(),
+            422,
+            "{:.60}",
+            body.to_string()
+        );
+    }
+    assert_eq!(
+        app.get(&format!("/api/applications?team={}", "y".repeat(5_000)))
+            .await
+            .status(),
+        422
+    );
+    assert_eq!(
+        app.client
+            .delete(app.url("/api/teams/not-a-uuid"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        400
+    );
+    let audit = app.get("/api/audit?limit=500").await.text().await.unwrap();
+    for action in ["team.created", "team.members_changed", "team.deleted"] {
+        assert!(audit.contains(action), "{action}");
+    }
+}
+
+for_both_backends!(run_app;
+    badges_show_what_runs_where,
+    saved_views_are_kept_per_person_and_shared_by_admins,
+    teams_own_applications,
+);
