@@ -64,12 +64,7 @@ async fn get_team(
     CurrentUser(user): CurrentUser,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Team>> {
-    let teams = state.service.list_teams(&user).await?;
-    teams
-        .into_iter()
-        .find(|team| team.id == id)
-        .map(Json)
-        .ok_or_else(|| Problem(app::error::AppError::NotFound("team not found".into())))
+    Ok(Json(state.service.get_team(&user, id).await?))
 }
 
 #[utoipa::path(patch, operation_id = "update_team", path = "/teams/{id}", tag = "teams",

@@ -34,6 +34,15 @@ impl Service {
             .map_err(store_error("team"))
     }
 
+    #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username, %id))]
+    pub async fn get_team(&self, actor: &User, id: Uuid) -> Result<Team, AppError> {
+        require(actor, Role::Viewer)?;
+        self.team_store()
+            .get_team(id)
+            .await
+            .map_err(store_error("team"))
+    }
+
     /// The teams the actor belongs to.
     #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username))]
     pub async fn my_teams(&self, actor: &User) -> Result<Vec<Team>, AppError> {
