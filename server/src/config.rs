@@ -173,6 +173,14 @@ pub struct Config {
     #[arg(long, env = "DEPLOYTRACK_OIDC_REDIRECT_URL")]
     pub oidc_redirect_url: Option<String>,
 
+    /// When each team's daily drift digest goes out, local time (`HH:MM`), or `off`.
+    #[arg(long, env = "DEPLOYTRACK_DIGEST_AT", default_value = "09:00")]
+    pub digest_at: String,
+
+    /// The time zone DEPLOYTRACK_DIGEST_AT is read in (IANA, e.g. `Europe/London`).
+    #[arg(long, env = "DEPLOYTRACK_DIGEST_TZ", default_value = "UTC")]
+    pub digest_tz: String,
+
     /// This server's address as browsers see it, e.g. `https://deploytrack.example.com`.
     #[arg(long, env = "DEPLOYTRACK_PUBLIC_URL")]
     pub public_url: Option<String>,
@@ -259,6 +267,16 @@ impl Config {
             allow_private: self.webhook_allow_private,
             ..Default::default()
         }
+    }
+
+    /// When the drift digests go out; an error names the setting that is wrong.
+    pub fn drift_digest(&self) -> anyhow::Result<Option<app::ssr::service::drift::DigestSchedule>> {
+        if self.digest_at.trim().eq_ignore_ascii_case("off") {
+            return Ok(None);
+        }
+        app::ssr::service::drift::DigestSchedule::parse(&self.digest_at, &self.digest_tz)
+            .map(Some)
+            .map_err(|message| anyhow::anyhow!("{message}"))
     }
 
     /// Ticket keys and compare links; an error names the setting that is wrong.

@@ -16,6 +16,7 @@ use crate::{store, AppState, Config};
 /// Connects and migrates the database and returns the service (with the first admin ensured).
 async fn connect_service(config: &Config) -> anyhow::Result<Arc<Service>> {
     let change_settings = config.change_settings()?;
+    let drift_digest = config.drift_digest()?;
     let store = store::connect_via(&config.database_url, config.listen_url.as_deref()).await?;
     tracing::info!(
         backend = store.backend(),
@@ -26,7 +27,8 @@ async fn connect_service(config: &Config) -> anyhow::Result<Arc<Service>> {
     let service = Arc::new(
         Service::new(store, config.access_policy()?)
             .with_webhook_policy(config.webhook_policy())
-            .with_change_settings(change_settings),
+            .with_change_settings(change_settings)
+            .with_drift_digest(drift_digest),
     );
     if let Some(generated) = service
         .bootstrap_admin(config.admin_password.as_ref())
@@ -93,6 +95,7 @@ pub async fn build_app_with_shutdown(
     }
     crate::background::notifier::spawn(service.clone(), shutdown.clone());
     crate::background::freeze_announcer::spawn(service.clone(), shutdown.clone());
+    crate::background::drift_watcher::spawn(service.clone(), shutdown.clone());
     let state = AppState {
         leptos_options,
         assets,

@@ -4,70 +4,13 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::http::{HeaderMap, StatusCode};
-use common::{run_backend, Backend, ServerProcess, TestApp, TestDb};
+use axum::http::HeaderMap;
+use common::{events_received, run_backend, Backend, Receiver, ServerProcess, TestApp, TestDb};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
-
-/// What the receiver was sent, and how it answers: the first `failures` requests get a 500.
-#[derive(Clone, Default)]
-struct Receiver {
-    received: Arc<Mutex<Vec<(HeaderMap, String)>>>,
-    failures: Arc<Mutex<usize>>,
-}
-
-impl Receiver {
-    /// Serves on `listener` (127.0.0.1) until the test ends.
-    fn serve(&self, listener: tokio::net::TcpListener) {
-        let me = self.clone();
-        let app = axum::Router::new().route(
-            "/hook",
-            axum::routing::post(move |headers: HeaderMap, body: String| {
-                let me = me.clone();
-                async move {
-                    me.received.lock().unwrap().push((headers, body));
-                    let mut failures = me.failures.lock().unwrap();
-                    if *failures > 0 {
-                        *failures -= 1;
-                        StatusCode::INTERNAL_SERVER_ERROR
-                    } else {
-                        StatusCode::NO_CONTENT
-                    }
-                }
-            }),
-        );
-        tokio::spawn(async move { axum::serve(listener, app).await });
-    }
-
-    async fn start() -> (Receiver, String) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
-        let receiver = Receiver::default();
-        receiver.serve(listener);
-        (receiver, url)
-    }
-
-    /// Waits (at most 20 s) until `n` requests arrived; returns them.
-    async fn wait_for(&self, n: usize) -> Vec<(HeaderMap, String)> {
-        for _ in 0..200 {
-            if self.received.lock().unwrap().len() >= n {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        let received = self.received.lock().unwrap().clone();
-        assert!(
-            received.len() >= n,
-            "{} of {n} requests arrived",
-            received.len()
-        );
-        received
-    }
-}
 
 /// Checks `X-Deploytrack-Signature` the way a receiver would, and returns the body as JSON.
 fn verified(secret: &str, (headers, body): &(HeaderMap, String)) -> Value {
@@ -484,19 +427,6 @@ async fn a_pending_notification_survives_kill_9(backend: Backend) {
     let body: Value = serde_json::from_str(&received[0].1).unwrap();
     assert_eq!(body["event"], "deployment.recorded");
     assert_eq!(body["deployment"]["version"]["versionIdentifier"], "1.0.0");
-}
-
-/// The events of every delivery a receiver got, sorted.
-fn events_received(receiver: &Receiver) -> Vec<String> {
-    let mut events: Vec<String> = receiver
-        .received
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(headers, _)| headers["x-deploytrack-event"].to_str().unwrap().to_string())
-        .collect();
-    events.sort();
-    events
 }
 
 const POLICY_EVENTS: [&str; 5] = [

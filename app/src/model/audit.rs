@@ -3,7 +3,7 @@
 use super::*;
 
 /// Every action the trail records.
-pub const AUDIT_ACTIONS: [&str; 46] = [
+pub const AUDIT_ACTIONS: [&str; 49] = [
     "auth.login",
     "auth.login_failed",
     "auth.logout",
@@ -26,6 +26,9 @@ pub const AUDIT_ACTIONS: [&str; 46] = [
     "team.updated",
     "team.deleted",
     "team.members_changed",
+    "drift_policy.set",
+    "drift_policy.deleted",
+    "import.backstage",
     "environment.created",
     "environment.updated",
     "environment.archived",

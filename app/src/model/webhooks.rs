@@ -3,7 +3,7 @@
 use super::*;
 
 /// The events a webhook can subscribe to (the deploy policy's included).
-pub const WEBHOOK_EVENTS: [&str; 7] = [
+pub const WEBHOOK_EVENTS: [&str; 10] = [
     "deployment.recorded",
     "deployment.retracted",
     "deployment.policy_violated",
@@ -11,6 +11,9 @@ pub const WEBHOOK_EVENTS: [&str; 7] = [
     "freeze.ended",
     "lock.created",
     "lock.released",
+    "drift.breached",
+    "drift.resolved",
+    "drift.digest",
 ];
 
 /// Deliveries each webhook keeps as its log.

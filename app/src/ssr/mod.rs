@@ -13,8 +13,8 @@ pub use caller::{Authenticated, PipelineIdentity, Via};
 pub use service::{AccessPolicy, Credential, Service};
 pub use store::{
     AuditFilter, AuditKey, AuditRecord, CommitRangeRecord, CurrentStateRecord, DeploymentRecord,
-    FreezeEndRecord, FreezeRecord, HistoryKey, HookRecord, IdempotencyClaim, IdempotencyRecord,
-    Inserted, InsightRecord, LoginAttempt, MatrixStamp, NewDeployment, PairChanges, PairFilter,
-    PairRevisions, PromotionRequirementRecord, SessionRecord, Store, StoreError, TimelineRecord,
-    VersionBrief, WebhookRecord,
+    DriftBreachRecord, DriftPolicyRecord, FreezeEndRecord, FreezeRecord, HistoryKey, HookRecord,
+    IdempotencyClaim, IdempotencyRecord, Inserted, InsightRecord, LoginAttempt, MatrixStamp,
+    NewDeployment, PairChanges, PairFilter, PairRevisions, PromotionRequirementRecord,
+    SessionRecord, Store, StoreError, TimelineRecord, VersionBrief, WebhookRecord,
 };

@@ -114,6 +114,7 @@ impl Modify for Security {
         (name = "badges", description = "Status badges' read-only keys (admin)"),
         (name = "views", description = "Saved views: a page and its filters under a name"),
         (name = "teams", description = "Teams: who owns which applications (admin writes)"),
+        (name = "drift", description = "Drift: environments that fall further behind another than their policy allows"),
         (name = "hooks", description = "Signed deliveries from GitHub and GitLab"),
         (name = "audit", description = "The append-only audit trail (admins)"),
         (name = "webhooks", description = "Signed notifications to Slack, Teams or any endpoint"),

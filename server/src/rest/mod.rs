@@ -7,6 +7,7 @@ mod catalog;
 mod changes;
 mod deployments;
 pub mod doc;
+mod drift;
 mod hooks;
 mod insights;
 mod policy;
@@ -65,6 +66,7 @@ fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(insights::routes())
                 .merge(policy::routes())
                 .merge(teams::routes())
+                .merge(drift::routes())
                 .merge(webhooks::routes()),
         )
         .split_for_parts()

@@ -8,9 +8,9 @@ use app::model::{
 };
 use app::model::{DeliveryOutcome, HookDelivery, Lock, WebhookDelivery};
 use app::ssr::{
-    AuditRecord, CommitRangeRecord, CurrentStateRecord, DeploymentRecord, FreezeEndRecord,
-    FreezeRecord, HookRecord, IdempotencyRecord, LoginAttempt, PromotionRequirementRecord,
-    SessionRecord, TimelineRecord, VersionBrief, WebhookRecord,
+    AuditRecord, CommitRangeRecord, CurrentStateRecord, DeploymentRecord, DriftBreachRecord,
+    DriftPolicyRecord, FreezeEndRecord, FreezeRecord, HookRecord, IdempotencyRecord, LoginAttempt,
+    PromotionRequirementRecord, SessionRecord, TimelineRecord, VersionBrief, WebhookRecord,
 };
 use chrono::{DateTime, Utc};
 use sqlx::encode::IsNull;
@@ -169,6 +169,7 @@ into_model! {
     Option<String> => Option<String>: |s| s;
     i32 => i32: |n| n;
     Option<i32> => Option<i32>: |n| n;
+    Option<i64> => Option<i64>: |n| n;
     bool => bool: |b| b;
 }
 
@@ -274,6 +275,25 @@ model_row!(TokenRow => ApiToken {
     last_used_at: Option<DbTime>,
     expires_at: Option<DbTime>,
     revoked_at: Option<DbTime>,
+});
+
+model_row!(DriftPolicyRow => DriftPolicyRecord {
+    environment_id: DbId,
+    compared_to: DbId,
+    max_lag_seconds: Option<i64>,
+    max_versions_behind: Option<i32>,
+    updated_at: DbTime,
+});
+
+model_row!(DriftBreachRow => DriftBreachRecord {
+    id: DbId,
+    environment_id: DbId,
+    application_id: DbId,
+    compared_to: DbId,
+    behind_since: DbTime,
+    versions_behind: i32,
+    breached_at: DbTime,
+    resolved_at: Option<DbTime>,
 });
 
 model_row!(TeamRow => Team {

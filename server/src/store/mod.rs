@@ -19,6 +19,7 @@ mod columns;
 mod current;
 mod deployments;
 mod dialect;
+mod drift;
 mod hooks;
 mod insights;
 mod outcome;
@@ -101,6 +102,7 @@ macro_rules! store_for {
         crate::store::badges::badge_store!($store, $db);
         crate::store::badges::view_store!($store, $db);
         crate::store::teams::team_store!($store, $db);
+        crate::store::drift::drift_store!($store, $db);
         crate::store::insights::insight_store!($store, $db);
         crate::store::webhooks::webhook_store!($store, $db);
         crate::store::policy::policy_store!($store, $db);

@@ -5,7 +5,10 @@
 
 #![allow(dead_code)]
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::http::{HeaderMap, StatusCode};
 
 use app::ssr::Store;
 use sqlx::Connection;
@@ -486,4 +489,74 @@ macro_rules! for_both_backends {
             )+)?
         }
     };
+}
+
+/// A webhook receiver on 127.0.0.1 that keeps what it is sent; the first `failures` requests
+/// get a 500.
+#[derive(Clone, Default)]
+pub struct Receiver {
+    pub received: Arc<Mutex<Vec<(HeaderMap, String)>>>,
+    pub failures: Arc<Mutex<usize>>,
+}
+
+impl Receiver {
+    /// Serves on `listener` (127.0.0.1) until the test ends.
+    pub fn serve(&self, listener: tokio::net::TcpListener) {
+        let me = self.clone();
+        let app = axum::Router::new().route(
+            "/hook",
+            axum::routing::post(move |headers: HeaderMap, body: String| {
+                let me = me.clone();
+                async move {
+                    me.received.lock().unwrap().push((headers, body));
+                    let mut failures = me.failures.lock().unwrap();
+                    if *failures > 0 {
+                        *failures -= 1;
+                        StatusCode::INTERNAL_SERVER_ERROR
+                    } else {
+                        StatusCode::NO_CONTENT
+                    }
+                }
+            }),
+        );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+    }
+
+    pub async fn start() -> (Receiver, String) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        let receiver = Receiver::default();
+        receiver.serve(listener);
+        (receiver, url)
+    }
+
+    /// Waits (at most 20 s) until `n` requests arrived; returns them.
+    pub async fn wait_for(&self, n: usize) -> Vec<(HeaderMap, String)> {
+        for _ in 0..200 {
+            if self.received.lock().unwrap().len() >= n {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let received = self.received.lock().unwrap().clone();
+        assert!(
+            received.len() >= n,
+            "{} of {n} requests arrived",
+            received.len()
+        );
+        received
+    }
+}
+
+/// The events of every delivery a receiver got, sorted.
+pub fn events_received(receiver: &Receiver) -> Vec<String> {
+    let mut events: Vec<String> = receiver
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(headers, _)| headers["x-deploytrack-event"].to_str().unwrap().to_string())
+        .collect();
+    events.sort();
+    events
 }

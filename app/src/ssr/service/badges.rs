@@ -165,13 +165,7 @@ impl Service {
             return Ok(refused(label, "key not for this application", 403));
         }
         let environment = environment.trim();
-        let found = match environment.parse::<Uuid>() {
-            Ok(id) => self.environment_store().get_environment(id).await,
-            Err(_) if environment.is_empty() || environment.chars().count() > NAME_MAX => {
-                Err(StoreError::NotFound)
-            }
-            Err(_) => self.environment_store().find_environment(environment).await,
-        };
+        let found = self.environment_by_id_or_name(environment).await;
         let environment = match found {
             Ok(environment) => environment,
             Err(StoreError::NotFound) => return Ok(refused(label, "unknown environment", 404)),

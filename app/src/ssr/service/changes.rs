@@ -554,10 +554,7 @@ impl Service {
             ));
             return Ok(None);
         }
-        let found = match named.parse::<Uuid>() {
-            Ok(id) => self.application_store().get_application(id).await,
-            Err(_) => self.application_store().find_application(named).await,
-        };
+        let found = self.application_by_id_or_name(named).await;
         super::recording::missing(
             found,
             "application",

@@ -98,12 +98,12 @@ fn to_freeze(record: &FreezeRecord, occurrences: Vec<FreezeOccurrence>) -> Freez
 }
 
 /// `at` as a reader in UTC sees it in a message: "Mon 08:00 UTC, 2026-12-28".
-fn when(at: DateTime<Utc>) -> String {
+pub(super) fn when(at: DateTime<Utc>) -> String {
     at.format("%a %H:%M UTC, %Y-%m-%d").to_string()
 }
 
 /// A span as a person says it: "1 d 4 h", "23 h 59 min 59 s".
-fn span(duration: Duration) -> String {
+pub(super) fn span(duration: Duration) -> String {
     let seconds = duration.num_seconds().max(0);
     let parts = [
         (seconds / 86_400, "d"),

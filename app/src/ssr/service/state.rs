@@ -11,8 +11,8 @@ use crate::ssr::kept::timelines::Timelines;
 use crate::ssr::kept::Kept;
 use crate::ssr::store::{
     ApplicationStore, AuditStore, BadgeStore, ChangeStore, CredentialStore, CurrentStateStore,
-    DeploymentStore, EnvironmentStore, HistoryStore, HookStore, IdentityStore, InsightStore,
-    PolicyStore, Store, TeamStore, UserStore, VersionStore, ViewStore, WebhookStore,
+    DeploymentStore, DriftStore, EnvironmentStore, HistoryStore, HookStore, IdentityStore,
+    InsightStore, PolicyStore, Store, TeamStore, UserStore, VersionStore, ViewStore, WebhookStore,
 };
 
 use super::access::AccessPolicy;
@@ -57,6 +57,8 @@ pub struct Service {
     pub(super) known_freezes: std::sync::Mutex<Option<Arc<super::policy::KnownFreezes>>>,
     /// Ticket keys and compare links for what changed between versions.
     pub(super) changes: super::changes::ChangeSettings,
+    /// When each team's drift digest goes out (none when not configured).
+    pub(super) drift_digest: Option<super::drift::DigestSchedule>,
 }
 
 /// Refuses with 403 unless `actor` has at least `role`.
@@ -107,6 +109,7 @@ impl Service {
             webhooks: webhooks::WebhookPolicy::default(),
             known_freezes: Default::default(),
             changes: Default::default(),
+            drift_digest: None,
         }
     }
 
@@ -201,6 +204,10 @@ impl Service {
     }
 
     pub(super) fn view_store(&self) -> &dyn ViewStore {
+        &*self.store
+    }
+
+    pub(super) fn drift_store(&self) -> &dyn DriftStore {
         &*self.store
     }
 

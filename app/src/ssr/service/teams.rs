@@ -56,13 +56,7 @@ impl Service {
     /// A team by id or name; `field` names it in the error when there is none.
     pub(super) async fn team_named(&self, named: &str, field: &str) -> Result<Team, AppError> {
         let named = named.trim();
-        let found = match named.parse::<Uuid>() {
-            Ok(id) => self.team_store().get_team(id).await,
-            Err(_) if named.is_empty() || named.chars().count() > NAME_MAX => {
-                Err(StoreError::NotFound)
-            }
-            Err(_) => self.team_store().find_team(named).await,
-        };
+        let found = self.team_by_id_or_name(named).await;
         match found {
             Ok(team) => Ok(team),
             Err(StoreError::NotFound) => Err(AppError::field(

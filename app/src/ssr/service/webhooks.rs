@@ -481,7 +481,11 @@ impl Service {
                 .and_then(|fields| fields.remove("text"))
                 .unwrap_or_default();
             let body = if webhook.format == "slack" {
-                serde_json::json!({ "text": text })
+                // A team's channel (drift) goes along: Slack's incoming webhooks may post there.
+                match subject.get("channel").filter(|channel| channel.is_string()) {
+                    Some(channel) => serde_json::json!({ "text": text, "channel": channel }),
+                    None => serde_json::json!({ "text": text }),
+                }
             } else {
                 let mut body = serde_json::json!({ "event": delivery.event });
                 if let (Some(body), Some(fields)) = (body.as_object_mut(), subject.as_object()) {

@@ -15,6 +15,7 @@ mod catalogue;
 mod changes;
 mod current;
 mod deployments;
+mod drift;
 mod hooks;
 mod insights;
 mod policy;
@@ -28,6 +29,7 @@ pub use catalogue::*;
 pub use changes::*;
 pub use current::*;
 pub use deployments::*;
+pub use drift::*;
 pub use hooks::*;
 pub use insights::*;
 pub use policy::*;
@@ -94,6 +96,7 @@ pub trait Store:
     + BadgeStore
     + ViewStore
     + TeamStore
+    + DriftStore
     + InsightStore
     + WebhookStore
     + PolicyStore
