@@ -297,7 +297,7 @@ async fn policies_refuse_bad_input(app: TestApp) {
     .await;
     assert_eq!(bad_id.status(), 400);
     for (query, status) in [
-        ("?team=".to_string(), 422),
+        ("?team=".to_string(), 200),
         ("?team=%00".to_string(), 422),
         (format!("?team={}", "t".repeat(5000)), 422),
         ("?teams=a".to_string(), 400),

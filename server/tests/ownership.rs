@@ -546,8 +546,218 @@ async fn teams_own_applications(app: TestApp) {
     }
 }
 
+/// `?team=` (a team's name or id, or `mine`) narrows every listing the same way: applications,
+/// history and its CSV, compare, insights, the dashboard's matrix (with its drift marks), and
+/// drift; a team cannot be called "mine"; hostile values are refused with the reason.
+async fn team_views_narrow_every_listing(app: TestApp) {
+    let pam = app.signed_in_as("pam", "viewer").await;
+    let users: Vec<Value> = app.get("/api/users").await.json().await.unwrap();
+    let pam_id = users.iter().find(|u| u["username"] == "pam").unwrap()["id"].clone();
+    let payments = app.create("/api/teams", json!({"name": "payments"})).await;
+    app.create("/api/teams", json!({"name": "ops"})).await;
+    let members = app
+        .client
+        .put(app.url(&format!(
+            "/api/teams/{}/members",
+            payments["id"].as_str().unwrap()
+        )))
+        .json(&json!({"userIds": [pam_id]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(members.status(), 200);
+    for (name, team) in [
+        ("billing", "payments"),
+        ("ledger", "payments"),
+        ("infra", "ops"),
+        ("misc", ""),
+    ] {
+        app.create("/api/applications", json!({"name": name, "team": team}))
+            .await;
+    }
+    let staging = app
+        .create("/api/environments", json!({"name": "staging"}))
+        .await;
+    let production = app
+        .create(
+            "/api/environments",
+            json!({"name": "production", "isProduction": true}),
+        )
+        .await;
+    for name in ["billing", "ledger", "infra", "misc"] {
+        record(&app, name, "production", "1.0.0", 30).await;
+        record(&app, name, "staging", "1.1.0", 20).await;
+    }
+    let names = |items: &[Value], pointer: &str| -> Vec<String> {
+        let mut names: Vec<String> = items
+            .iter()
+            .map(|item| item.pointer(pointer).unwrap().as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    };
+    let listed = |path: String| {
+        let app = &app;
+        async move {
+            let response = app.get(&path).await;
+            assert_eq!(response.status(), 200, "{path}");
+            response.json::<Value>().await.unwrap()
+        }
+    };
+
+    let applications = listed("/api/applications?team=payments".into()).await;
+    assert_eq!(
+        names(applications.as_array().unwrap(), "/name"),
+        ["billing", "ledger"]
+    );
+    let history = listed("/api/deployments?team=PAYMENTS".into()).await;
+    assert_eq!(
+        names(history["items"].as_array().unwrap(), "/application/name"),
+        ["billing", "ledger"]
+    );
+    let by_id = listed(format!(
+        "/api/deployments?team={}",
+        payments["id"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(by_id["items"].as_array().unwrap().len(), 4);
+    let csv = app
+        .get("/api/deployments.csv?team=ops")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(csv.lines().count(), 3, "a header and infra's two: {csv}");
+    assert!(
+        csv.lines().skip(1).all(|line| line.contains(",infra,")),
+        "{csv}"
+    );
+    let compare = listed(format!(
+        "/api/compare?from={}&to={}&team=ops",
+        staging["id"].as_str().unwrap(),
+        production["id"].as_str().unwrap()
+    ))
+    .await;
+    assert_eq!(
+        names(compare["rows"].as_array().unwrap(), "/application/name"),
+        ["infra"]
+    );
+    let insights = listed("/api/insights?team=payments".into()).await;
+    assert_eq!(insights["deploymentFrequency"]["deployments"], 2);
+
+    // `mine`: pam's teams; the admin belongs to none, so sees nothing.
+    let pam_token = app.token_for(&pam, "pam").await;
+    let as_pam = TestApp::bearer_client(&pam_token);
+    let mine: Vec<Value> = as_pam
+        .get(app.url("/api/deployments?team=mine"))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["items"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(names(&mine, "/application/name"), ["billing", "ledger"]);
+    let none = listed("/api/deployments?team=mine".into()).await;
+    assert!(none["items"].as_array().unwrap().is_empty());
+
+    // The dashboard's matrix by team, with drift marks and their count.
+    let policy = app
+        .client
+        .put(app.url(&format!(
+            "/api/environments/{}/drift-policy",
+            production["id"].as_str().unwrap()
+        )))
+        .json(&json!({"comparedTo": "staging", "maxLag": "P7D"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(policy.status(), 200);
+    let matrix = |team: &str| {
+        let body = if team.is_empty() {
+            String::new()
+        } else {
+            format!("team={team}")
+        };
+        let request = app
+            .client
+            .post(app.url(common::server_fn_path("dashboard_matrix")))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body);
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response.json::<Value>().await.unwrap()
+        }
+    };
+    let everything = matrix("").await;
+    assert_eq!(everything["driftCount"], 4);
+    assert_eq!(everything["teams"].as_array().unwrap().len(), 2);
+    let page = matrix("payments").await;
+    assert_eq!(
+        names(page["view"]["applications"].as_array().unwrap(), "/name"),
+        ["billing", "ledger"]
+    );
+    assert_eq!(
+        (page["total"].as_u64(), page["matching"].as_u64()),
+        (Some(4), Some(2))
+    );
+    assert_eq!(page["driftCount"], 2);
+    let marks = page["drift"].as_array().unwrap();
+    assert_eq!(marks.len(), 2);
+    assert!(
+        marks
+            .iter()
+            .all(|m| m["column"] == 1 && m["comparedTo"] == "staging" && m["versionsBehind"] == 1),
+        "{marks:?}"
+    );
+    // A change of team shows at once.
+    let infra = listed("/api/applications?team=ops".into()).await[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let moved = app
+        .patch_json(
+            &format!("/api/applications/{infra}"),
+            json!({"team": "payments"}),
+        )
+        .await;
+    assert_eq!(moved.status(), 200);
+    let page = matrix("payments").await;
+    assert_eq!(
+        names(page["view"]["applications"].as_array().unwrap(), "/name"),
+        ["billing", "infra", "ledger"]
+    );
+
+    // "mine" is a view, not a team's name; hostile values get the reason, never a 5xx.
+    let refused = app.post_json("/api/teams", json!({"name": "Mine"})).await;
+    assert_eq!(refused.status(), 422);
+    // Long enough to be no name (a URL cannot carry 100 KB; bodies are tested elsewhere).
+    let huge = "t".repeat(5_000);
+    for path in [
+        "/api/deployments?team=nobody".to_string(),
+        "/api/deployments?team=%00".to_string(),
+        format!("/api/deployments?team={huge}"),
+        "/api/deployments.csv?team=nobody".to_string(),
+        "/api/insights?team=nobody".to_string(),
+        format!("/api/compare?team={huge}"),
+        "/api/applications?team=%01x".to_string(),
+    ] {
+        let status = app.get(&path).await.status().as_u16();
+        assert!(
+            matches!(status, 414 | 422 | 431),
+            "{status} for {}",
+            &path[..path.len().min(60)]
+        );
+    }
+}
+
 for_both_backends!(run_app;
     badges_show_what_runs_where,
     saved_views_are_kept_per_person_and_shared_by_admins,
     teams_own_applications,
+    team_views_narrow_every_listing,
 );

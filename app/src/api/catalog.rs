@@ -21,6 +21,13 @@ pub async fn list_applications(include_archived: bool) -> Result<Vec<Application
     service.list_applications(&user, include_archived).await
 }
 
+/// Every team (for the team filters).
+#[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
+pub async fn list_teams() -> Result<Vec<Team>, AppError> {
+    let (service, user) = signed_in()?;
+    service.list_teams(&user).await
+}
+
 #[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
 pub async fn get_application(id: Uuid) -> Result<Application, AppError> {
     let (service, user) = signed_in()?;

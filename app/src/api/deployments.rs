@@ -89,9 +89,12 @@ pub async fn dashboard_matrix(
     at: Option<DateTime<Utc>>,
     #[server(default)] q: String,
     #[server(default)] page: u32,
+    #[server(default)] team: Option<String>,
 ) -> Result<MatrixPage, AppError> {
     let (service, user) = signed_in()?;
-    service.matrix_page(&user, at, &q, page).await
+    service
+        .matrix_page(&user, at, &q, team.as_deref(), page)
+        .await
 }
 
 #[server(prefix = "/rpc", output = crate::api::codec::JsonRpc)]
@@ -110,9 +113,12 @@ pub async fn load_dashboard_side() -> Result<DashboardSide, AppError> {
 pub async fn compare_environments(
     from: Option<Uuid>,
     to: Option<Uuid>,
+    #[server(default)] team: Option<String>,
 ) -> Result<EnvironmentComparison, AppError> {
     let (service, user) = signed_in()?;
-    service.compare_environments(&user, from, to).await
+    service
+        .compare_environments(&user, from, to, team.as_deref())
+        .await
 }
 
 /// Delivery metrics for the insights page.
@@ -122,6 +128,7 @@ pub async fn delivery_insights(
     #[server(default)] environment_id: Option<Uuid>,
     #[server(default)] from: Option<DateTime<Utc>>,
     #[server(default)] to: Option<DateTime<Utc>>,
+    #[server(default)] team: Option<String>,
 ) -> Result<Insights, AppError> {
     let (service, user) = signed_in()?;
     let query = InsightsQuery {
@@ -129,6 +136,7 @@ pub async fn delivery_insights(
         environment_id,
         from,
         to,
+        team,
     };
     service.insights(&user, query).await
 }

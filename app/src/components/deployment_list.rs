@@ -251,6 +251,8 @@ pub fn filter_from_query(
         q: text("q"),
         include_deleted: get("includeDeleted").is_some_and(|v| v == "true"),
         violations: get("violations").is_some_and(|v| v == "true"),
+        team: text("team"),
+        team_ids: None,
     }
 }
 

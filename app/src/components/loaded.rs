@@ -6,7 +6,7 @@ use serde::{de::DeserializeOwned, Serialize};
 use uuid::Uuid;
 
 use crate::error::AppError;
-use crate::model::{Application, Environment};
+use crate::model::{Application, Environment, Team};
 
 /// `render(value)` once `resource` has loaded; "Loading…" before, the error's message if it failed.
 #[component]
@@ -52,6 +52,34 @@ impl Choice for Environment {
     }
     fn label(&self) -> String {
         self.name.clone()
+    }
+}
+
+impl Choice for Team {
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn label(&self) -> String {
+        self.name.clone()
+    }
+}
+
+/// A "Team" `<select>` named `team` for a filter form: all, the reader's own teams (`mine`), or
+/// one team (by id) of `teams` (the page's resource, made outside any `Suspend`). The chosen
+/// one is the page's `?team=`.
+#[component]
+pub fn TeamFilter(
+    teams: Resource<Result<Vec<Team>, AppError>>,
+    #[prop(into)] selected: Signal<String>,
+) -> impl IntoView {
+    view! {
+        <label>"Team"
+            <select name="team" id="team-filter">
+                <option value="">"All"</option>
+                <option value="mine" selected=move || selected.get().eq_ignore_ascii_case("mine")>"My teams"</option>
+                <IdOptions resource=teams selected/>
+            </select>
+        </label>
     }
 }
 

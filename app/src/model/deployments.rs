@@ -158,6 +158,27 @@ pub struct MatrixPage {
     pub matching: u32,
     /// Active applications.
     pub total: u32,
+    /// The page's cells whose environment is further behind than its drift policy allows
+    /// (today's matrix only).
+    #[serde(default)]
+    pub drift: Vec<DriftMark>,
+    /// Open drift breaches among the applications shown (every page, not only this one).
+    #[serde(default)]
+    pub drift_count: u32,
+    /// Every team, for the team views.
+    #[serde(default)]
+    pub teams: Vec<TeamRef>,
+}
+
+/// A matrix cell (by its place on the page) that is behind its drift policy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DriftMark {
+    pub row: u32,
+    pub column: u32,
+    pub versions_behind: u32,
+    pub compared_to: String,
+    pub behind_since: DateTime<Utc>,
 }
 
 /// The dashboard's filter: applications whose name contains `filter` (case-insensitive,
@@ -169,11 +190,25 @@ pub fn name_matches(name: &str, filter: &str) -> bool {
 
 impl MatrixView {
     /// Page `number` (from 1) of `rows` rows of those whose application name contains
-    /// `filter`, with their cells (rows renumbered from 0).
-    pub fn page(&self, filter: &str, number: u32, rows: usize) -> MatrixPage {
+    /// `filter` (and that belong to one of `teams`, when given), with their cells (rows
+    /// renumbered from 0).
+    pub fn page(
+        &self,
+        filter: &str,
+        teams: Option<&[Uuid]>,
+        number: u32,
+        rows: usize,
+    ) -> MatrixPage {
         let first = (number.max(1) as usize - 1).saturating_mul(rows);
+        let in_teams = |application: &Application| match teams {
+            None => true,
+            Some(teams) => application.team_id.is_some_and(|id| teams.contains(&id)),
+        };
         let matching: Vec<usize> = (0..self.applications.len())
-            .filter(|&row| name_matches(&self.applications[row].name, filter))
+            .filter(|&row| {
+                let application = &self.applications[row];
+                name_matches(&application.name, filter) && in_teams(application)
+            })
             .collect();
         // Past the end (a stale link, a shorter filter result): the last page.
         let first = if first >= matching.len() {
@@ -210,6 +245,9 @@ impl MatrixView {
             page_rows: rows as u32,
             matching: matching.len() as u32,
             total: self.applications.len() as u32,
+            drift: vec![],
+            drift_count: 0,
+            teams: vec![],
         }
     }
 
@@ -330,6 +368,12 @@ pub struct DeploymentFilter {
     /// Only deployments recorded while the deploy policy blocked them.
     #[serde(default)]
     pub violations: bool,
+    /// Only the applications of this team (its name or id), or of the reader's teams (`mine`).
+    #[serde(default)]
+    pub team: Option<String>,
+    /// The teams `team` names, as the service resolved them (never read from a request).
+    #[serde(skip)]
+    pub team_ids: Option<Vec<Uuid>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -519,7 +563,7 @@ mod tests {
     fn a_page_holds_its_rows_and_their_cells_renumbered() {
         let names = ["a0", "b1", "a2", "b3", "a4", "a5", "b6"];
         let matrix = view(&names, 2);
-        let page = matrix.page("A", 2, 2);
+        let page = matrix.page("A", None, 2, 2);
         let shown: Vec<&str> = page
             .view
             .applications
@@ -550,10 +594,10 @@ mod tests {
     #[test]
     fn a_page_past_the_end_is_the_last_one() {
         let matrix = view(&["a", "b", "c", "d", "e"], 1);
-        let page = matrix.page("", 200, 2);
+        let page = matrix.page("", None, 200, 2);
         assert_eq!(page.first, 4);
         assert_eq!(page.view.applications.len(), 1);
-        let none = matrix.page("zzz", 0, 2);
+        let none = matrix.page("zzz", None, 0, 2);
         assert_eq!((none.first, none.matching, none.total), (0, 0, 5));
         assert!(none.view.applications.is_empty() && none.view.cells.is_empty());
     }

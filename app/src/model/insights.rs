@@ -92,4 +92,7 @@ pub struct InsightsQuery {
     pub from: Option<DateTime<Utc>>,
     #[serde(default)]
     pub to: Option<DateTime<Utc>>,
+    /// Only this team's applications (its name or id), or your teams' (`mine`).
+    #[serde(default)]
+    pub team: Option<String>,
 }

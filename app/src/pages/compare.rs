@@ -8,10 +8,11 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 use uuid::Uuid;
 
-use crate::api::catalog::list_environments;
+use crate::api::catalog::{list_environments, list_teams};
 use crate::api::changes::environment_changes;
 use crate::api::deployments::compare_environments;
 use crate::components::changes::LazyChanges;
+use crate::components::loaded::TeamFilter;
 use crate::components::timestamp::Ago;
 use crate::model::{CompareStatus, CurrentDeploymentState};
 
@@ -30,10 +31,12 @@ pub fn ComparePage() -> impl IntoView {
     let query = use_query_map();
     let param = move |key: &str| query.get().get(key).and_then(|v| Uuid::parse_str(&v).ok());
     let opened = move || query.get().get("open").unwrap_or_default();
+    let team = move || query.get().get("team").filter(|t| !t.trim().is_empty());
     let environments = Resource::new(|| (), |_| list_environments(false));
+    let teams = Resource::new(|| (), |_| list_teams());
     let comparison = Resource::new(
-        move || (param("from"), param("to")),
-        |(from, to)| compare_environments(from, to),
+        move || (param("from"), param("to"), team()),
+        |(from, to, team)| compare_environments(from, to, team),
     );
     view! {
         <Title text="Compare environments"/>
@@ -55,6 +58,7 @@ pub fn ComparePage() -> impl IntoView {
                         <Form method="GET" action="" attr:class="filters card" attr:id="compare-form">
                             <label>"Earlier environment" <select name="from">{options(from)}</select></label>
                             <label>"Later environment" <select name="to">{options(to)}</select></label>
+                            <TeamFilter teams selected=Signal::derive(move || team().unwrap_or_default())/>
                             <button type="submit" class="secondary">"Compare"</button>
                         </Form>
                     };

@@ -19,7 +19,8 @@ use crate::components::timers::Delayed;
 use crate::components::timestamp::{relative, Timestamp};
 use crate::components::zone::{use_zone, Zone};
 use crate::model::{
-    echoed, Lock, MatrixPage, MatrixView, PolicyBanner, Role, DASHBOARD_RECENT, SEARCH_MAX,
+    echoed, DriftMark, Lock, MatrixPage, MatrixView, PolicyBanner, Role, TeamRef, DASHBOARD_RECENT,
+    SEARCH_MAX,
 };
 
 /// Freeze banners shown at most; more are summed up in one line.
@@ -55,12 +56,25 @@ pub fn DashboardPage() -> impl IntoView {
             .filter(|&p| p >= 1)
             .unwrap_or(1)
     };
+    // `?team=<name>` or `?team=mine`: one team's applications, or the reader's teams'.
+    let team = move || {
+        query
+            .get()
+            .get("team")
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+    };
+    let scope = move || Scope {
+        at: at(),
+        filter: filter(),
+        team: team(),
+    };
     let tick = use_deployment_events();
     let session = expect_context::<SessionUser>();
 
     let matrix = Resource::new(
-        move || (at(), filter(), page_number(), tick.get()),
-        |(at, q, page, _)| dashboard_matrix(at, q, page),
+        move || (at(), filter(), page_number(), team(), tick.get()),
+        |(at, q, page, team, _)| dashboard_matrix(at, q, page, team),
     );
     let side = Resource::new(move || tick.get(), |_| load_dashboard_side());
     // Freezes in force, locks and cells deployed through a blocker: today's only (not shown
@@ -78,7 +92,11 @@ pub fn DashboardPage() -> impl IntoView {
     let filter_typing = Delayed::new();
     let navigate = use_navigate();
     let show_filtered = move |q: String| {
-        let url = dashboard_url(at(), &q, 1);
+        let url = Scope {
+            filter: q,
+            ..scope()
+        }
+        .url(1);
         navigate(
             &url,
             NavigateOptions {
@@ -154,12 +172,25 @@ pub fn DashboardPage() -> impl IntoView {
                                     </p>
                                 }.into_any(),
                                 Ok(page) if page.view.applications.is_empty() => view! {
-                                    <MatrixRange page filter=filter() at=at()/>
-                                    <p class="empty" id="matrix-none">"No application’s name contains “"{echoed(filter().trim(), SEARCH_MAX)}"”."</p>
+                                    <TeamViews teams=page.teams.clone() scope=scope()/>
+                                    <MatrixRange page scope=scope()/>
+                                    <p class="empty" id="matrix-none">{match (filter().trim().is_empty(), team()) {
+                                        (true, Some(t)) if t.eq_ignore_ascii_case("mine") => "You belong to no team with applications yet: an admin adds people to teams.".to_string(),
+                                        (true, Some(_)) => "This team owns no application yet.".to_string(),
+                                        _ => format!("No application’s name contains “{}”.", echoed(filter().trim(), SEARCH_MAX)),
+                                    }}</p>
                                 }.into_any(),
                                 Ok(page) => view! {
-                                    <MatrixRange page=page.clone() filter=filter() at=at()/>
-                                    <Matrix matrix=page.view can_record focus=matrix_focus policy/>
+                                    <TeamViews teams=page.teams.clone() scope=scope()/>
+                                    {(page.drift_count > 0).then(|| view! {
+                                        <p class="banner drift" id="drift-count" role="status">
+                                            <span aria-hidden="true">"⇣ "</span>
+                                            {match page.drift_count { 1 => "1 application is".to_string(), n => format!("{n} applications are") }}
+                                            " further behind than their environment’s drift policy allows (marked ⇣)."
+                                        </p>
+                                    })}
+                                    <MatrixRange page=page.clone() scope=scope()/>
+                                    <Matrix matrix=page.view drift=page.drift can_record focus=matrix_focus policy/>
                                 }.into_any(),
                                 Err(e) => view! { <p class="form-error" role="alert">"The matrix could not be loaded: "{e.to_string()}</p> }.into_any(),
                             }
@@ -192,32 +223,94 @@ pub fn DashboardPage() -> impl IntoView {
     }
 }
 
-/// The dashboard's address for a filter and a page (the instant kept).
-fn dashboard_url(at: Option<DateTime<Utc>>, filter: &str, page: u32) -> String {
-    let encode = crate::components::query::encode_query_value;
-    let mut params = vec![];
-    if let Some(at) = at {
-        params.push(format!(
-            "at={}",
-            encode(&at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        ));
+/// What the dashboard shows besides the page: the instant, the name filter and the team view.
+#[derive(Clone, Debug, Default)]
+struct Scope {
+    at: Option<DateTime<Utc>>,
+    filter: String,
+    team: Option<String>,
+}
+
+impl Scope {
+    /// The dashboard's address for this scope and page `page`.
+    fn url(&self, page: u32) -> String {
+        let encode = crate::components::query::encode_query_value;
+        let mut params = vec![];
+        if let Some(at) = self.at {
+            params.push(format!(
+                "at={}",
+                encode(&at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            ));
+        }
+        if !self.filter.is_empty() {
+            params.push(format!("q={}", encode(&self.filter)));
+        }
+        if let Some(team) = &self.team {
+            params.push(format!("team={}", encode(team)));
+        }
+        if page > 1 {
+            params.push(format!("page={page}"));
+        }
+        if params.is_empty() {
+            "/".into()
+        } else {
+            format!("/?{}", params.join("&"))
+        }
     }
-    if !filter.is_empty() {
-        params.push(format!("q={}", encode(filter)));
+
+    fn with_team(&self, team: Option<&str>) -> Scope {
+        Scope {
+            team: team.map(str::to_string),
+            ..self.clone()
+        }
     }
-    if page > 1 {
-        params.push(format!("page={page}"));
+}
+
+/// One click to a team's view: everything, my teams, or any team (a plain GET form, so it
+/// works before the page is interactive).
+#[component]
+fn TeamViews(teams: Vec<TeamRef>, scope: Scope) -> impl IntoView {
+    if teams.is_empty() {
+        return None;
     }
-    if params.is_empty() {
-        "/".into()
-    } else {
-        format!("/?{}", params.join("&"))
-    }
+    let current = scope.team.clone().unwrap_or_default();
+    let is = |team: &str| current.eq_ignore_ascii_case(team);
+    let all = scope.with_team(None).url(1);
+    let mine = scope.with_team(Some("mine")).url(1);
+    let options = teams
+        .into_iter()
+        .map(|team| {
+            let selected = is(&team.name) || is(&team.id.to_string());
+            let value = team.name.clone();
+            view! { <option value=value selected=selected>{team.name}</option> }
+        })
+        .collect_view();
+    let at = scope
+        .at
+        .map(|at| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    let filter = (!scope.filter.is_empty()).then(|| scope.filter.clone());
+    Some(view! {
+        <nav class="team-views" aria-label="Team views">
+            <a href=all id="view-all" aria-current=(current.is_empty()).then_some("page")>"All applications"</a>
+            <a href=mine id="view-my-teams" aria-current=is("mine").then_some("page")>"My teams"</a>
+            <form method="get" action="/" class="team-pick">
+                {at.map(|at| view! { <input type="hidden" name="at" value=at/> })}
+                {filter.map(|q| view! { <input type="hidden" name="q" value=q/> })}
+                <label for="team-select" class="sr-only">"Team"</label>
+                <select id="team-select" name="team">
+                    <option value="" selected=current.is_empty()>"Any team"</option>
+                    {options}
+                </select>
+                <button type="submit" class="secondary">"Show"</button>
+            </form>
+        </nav>
+    })
 }
 
 /// Which applications the page shows, of how many, with links to the pages before and after.
 #[component]
-fn MatrixRange(page: MatrixPage, filter: String, at: Option<DateTime<Utc>>) -> impl IntoView {
+fn MatrixRange(page: MatrixPage, scope: Scope) -> impl IntoView {
+    let filter = scope.filter.clone();
     let rows = page.view.applications.len() as u32;
     let shown = if rows == 0 {
         String::new()
@@ -235,8 +328,8 @@ fn MatrixRange(page: MatrixPage, filter: String, at: Option<DateTime<Utc>>) -> i
         )
     };
     let number = page.first / page.page_rows.max(1) + 1;
-    let previous = (page.first > 0).then(|| dashboard_url(at, &filter, number - 1));
-    let next = (page.first + rows < page.matching).then(|| dashboard_url(at, &filter, number + 1));
+    let previous = (page.first > 0).then(|| scope.url(number - 1));
+    let next = (page.first + rows < page.matching).then(|| scope.url(number + 1));
     let paged = previous.is_some() || next.is_some();
     view! {
         <nav class="matrix-range" aria-label="Matrix pages">
@@ -258,6 +351,7 @@ fn Legend() -> impl IntoView {
             }).collect_view()}
             <li><span class="badge rollback">"↩"</span>" rollback"</li>
             <li><span class="badge policy">"⚠"</span>" deployed through a freeze, lock or promotion rule"</li>
+            <li><span class="badge drift">"⇣"</span>" behind its drift policy"</li>
         </ul>
     }
 }
@@ -265,6 +359,7 @@ fn Legend() -> impl IntoView {
 #[component]
 fn Matrix(
     matrix: MatrixView,
+    drift: Vec<DriftMark>,
     can_record: bool,
     focus: MatrixFocus,
     policy: PolicyBanner,
@@ -303,7 +398,13 @@ fn Matrix(
     let zone = use_zone();
     let rows = move || {
         zone.with(|zone| {
-            matrix.with_value(|m| matrix_rows_html(m, now, zone, can_record, &violating))
+            matrix.with_value(|m| {
+                let marks = Marks {
+                    violating: &violating,
+                    drift: &drift,
+                };
+                matrix_rows_html(m, now, zone, can_record, &marks)
+            })
         })
     };
     // A live update or the filter rebuilds the rows; a keyboard user keeps their place.
@@ -468,12 +569,19 @@ fn move_focus_in_matrix(ev: leptos::ev::KeyboardEvent) {
 /// The matrix rows as HTML text: thousands of cells through the view macro made the
 /// dashboard's server render many times slower (benches/README.md, "Figures behind the code").
 /// The cells hold only links, so nothing inside needs hydrating. Every stored value is escaped.
+/// What the matrix marks in its cells besides age: deployments through the deploy policy, and
+/// cells behind their drift policy.
+pub struct Marks<'a> {
+    pub violating: &'a std::collections::HashSet<uuid::Uuid>,
+    pub drift: &'a [DriftMark],
+}
+
 pub fn matrix_rows_html(
     matrix: &MatrixView,
     now: DateTime<Utc>,
     zone: &Zone,
     can_record: bool,
-    violating: &std::collections::HashSet<uuid::Uuid>,
+    marks: &Marks,
 ) -> String {
     use html_escape::encode_safe as esc;
     use std::fmt::Write;
@@ -523,7 +631,27 @@ pub fn matrix_rows_html(
             } else {
                 ""
             };
-            let policy = if violating.contains(&cell.deployment_id) {
+            let drift = marks
+                .drift
+                .iter()
+                .find(|m| m.row as usize == row && m.column as usize == column);
+            let drift_class = if drift.is_some() { " drift" } else { "" };
+            let drift = drift.map_or(String::new(), |mark| {
+                let behind = match mark.versions_behind {
+                    1 => "1 version".to_string(),
+                    n => format!("{n} versions"),
+                };
+                let said = format!(
+                    "{behind} behind {} since {} (drift policy)",
+                    mark.compared_to,
+                    zone.format(mark.behind_since)
+                );
+                format!(
+                    r#"<span class="badge drift" title="{title}">⇣<span class="sr-only"> {title}</span></span>"#,
+                    title = esc(&said)
+                )
+            });
+            let policy = if marks.violating.contains(&cell.deployment_id) {
                 r#"<span class="badge policy" title="deployed through a freeze, lock or promotion rule">⚠<span class="sr-only"> deployed despite the deploy policy</span></span>"#
             } else {
                 ""
@@ -531,7 +659,7 @@ pub fn matrix_rows_html(
             // The age's symbol comes from the stylesheet (`.age-… .cell-link::before`).
             let _ = write!(
                 html,
-                r#"<td class="cell {class}"><a class="cell-link" href="/deployments/{id}" title="{title}"><span class="version">{version}</span>{rollback}{policy}<span class="when">{when}</span><span class="sr-only">{word}</span></a>{record_link}</td>"#,
+                r#"<td class="cell {class}{drift_class}"><a class="cell-link" href="/deployments/{id}" title="{title}"><span class="version">{version}</span>{rollback}{policy}{drift}<span class="when">{when}</span><span class="sr-only">{word}</span></a>{record_link}</td>"#,
                 class = age.class(),
                 id = cell.deployment_id,
                 title = esc(&title),
@@ -629,13 +757,26 @@ mod tests {
             }],
         };
         let violating = [matrix.cells[0].deployment_id].into_iter().collect();
-        let html = matrix_rows_html(&matrix, at, &Zone::default(), true, &violating);
+        let drift = [DriftMark {
+            row: 0,
+            column: 0,
+            versions_behind: 2,
+            compared_to: "<STAGING>".into(),
+            behind_since: at,
+        }];
+        let marks = Marks {
+            violating: &violating,
+            drift: &drift,
+        };
+        let html = matrix_rows_html(&matrix, at, &Zone::default(), true, &marks);
         for raw in ["<script>", "<b>", "<img", "<R>"] {
             assert!(!html.contains(raw), "{raw} left unescaped in {html}");
         }
         assert!(html.contains("1.0.0&lt;b&gt;"));
         assert!(html.contains(r#"class="badge rollback""#));
         assert!(html.contains(r#"class="badge policy""#));
+        assert!(html.contains(r#"class="badge drift""#));
+        assert!(html.contains("2 versions behind &lt;STAGING&gt;"));
         assert_eq!(html.matches("<td ").count(), 1);
     }
 }

@@ -7,14 +7,14 @@ use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::catalog::{list_applications, list_environments};
+use crate::api::catalog::{list_applications, list_environments, list_teams};
 use crate::api::changes::deployment_changes;
 use crate::api::deployments::{get_deployment, RetractDeployment};
 use crate::components::changes::ChangesView;
 use crate::components::deployment_list::{filter_from_query, DateRangeInputs, HistoryList};
 use crate::components::form_feedback::{last_error, FieldMessage, FormMessage};
 use crate::components::live::use_deployment_events;
-use crate::components::loaded::{IdOptions, Loaded};
+use crate::components::loaded::{IdOptions, Loaded, TeamFilter};
 use crate::components::session::IfRole;
 use crate::components::timestamp::{Ago, Timestamp};
 use crate::components::zone::use_zone;
@@ -35,6 +35,7 @@ pub fn DeploymentsPage() -> impl IntoView {
     let raw = move |key: &'static str| query.get().get(key).unwrap_or_default();
     let applications = Resource::new(|| (), |_| list_applications(true));
     let environments = Resource::new(|| (), |_| list_environments(true));
+    let teams = Resource::new(|| (), |_| list_teams());
     let csv_link = move || {
         let q = query.get();
         let pairs: Vec<String> = [
@@ -45,6 +46,9 @@ pub fn DeploymentsPage() -> impl IntoView {
             "dateTo",
             "deployedBy",
             "q",
+            "team",
+            "violations",
+            "includeDeleted",
         ]
         .into_iter()
         .filter_map(|k| {
@@ -107,6 +111,7 @@ pub fn DeploymentsPage() -> impl IntoView {
                         <IdOptions resource=environments selected=Signal::derive(move || raw("environmentId"))/>
                     </select>
                 </label>
+                <TeamFilter teams selected=Signal::derive(move || raw("team"))/>
                 <DateRangeInputs/>
                 <label>"Deployed by" <input name="deployedBy" value=move || raw("deployedBy") size="12"/></label>
                 <label>"Search" <input type="search" name="q" value=move || raw("q") placeholder="notes, version, deployer"/></label>

@@ -8,11 +8,11 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 use uuid::Uuid;
 
-use crate::api::catalog::{list_applications, list_environments};
+use crate::api::catalog::{list_applications, list_environments, list_teams};
 use crate::api::deployments::delivery_insights;
 use crate::components::chart::WeeklyChart;
 use crate::components::deployment_list::{parse_filter_date, DateRangeInputs};
-use crate::components::loaded::{IdOptions, Loaded};
+use crate::components::loaded::{IdOptions, Loaded, TeamFilter};
 use crate::components::timestamp::Timestamp;
 use crate::components::zone::use_zone;
 use crate::model::{Durations, Insights, LeadTimeBasis};
@@ -32,14 +32,16 @@ pub fn InsightsPage() -> impl IntoView {
             date("dateFrom", false),
             // The range is half-open: "to 2026-11-30" includes that whole day.
             date("dateTo", true).map(|t| t + chrono::Duration::microseconds(1)),
+            Some(raw("team")).filter(|t| !t.trim().is_empty()),
         )
     });
     let insights = Resource::new(
         move || request.get(),
-        |(application, environment, from, to)| {
-            delivery_insights(application, environment, from, to)
+        |(application, environment, from, to, team)| {
+            delivery_insights(application, environment, from, to, team)
         },
     );
+    let teams = Resource::new(|| (), |_| list_teams());
     let applications = Resource::new(|| (), |_| list_applications(false));
     let environments = Resource::new(|| (), |_| list_environments(false));
 
@@ -60,6 +62,7 @@ pub fn InsightsPage() -> impl IntoView {
                         <IdOptions resource=environments selected=Signal::derive(move || raw("environmentId"))/>
                     </select>
                 </label>
+                <TeamFilter teams selected=Signal::derive(move || raw("team"))/>
                 <DateRangeInputs/>
                 <button type="submit" class="secondary">"Show"</button>
                 <a href="/insights">"Last 90 days"</a>

@@ -46,6 +46,9 @@ struct CompareQuery {
     from: Option<Uuid>,
     /// The later environment (default: the first production one).
     to: Option<Uuid>,
+    /// Only this team's applications (its name or id), or your teams' (`mine`).
+    #[param(max_length = 100)]
+    team: Option<String>,
 }
 
 #[utoipa::path(
@@ -65,7 +68,7 @@ async fn compare(
     Ok(Json(
         state
             .service
-            .compare_environments(&user, query.from, query.to)
+            .compare_environments(&user, query.from, query.to, query.team.as_deref())
             .await?,
     ))
 }
@@ -96,6 +99,9 @@ struct HistoryQuery {
     /// Only deployments recorded while the deploy policy blocked them.
     #[serde(default)]
     violations: bool,
+    /// Only this team's applications (its name or id), or your teams' (`mine`).
+    #[param(max_length = 100)]
+    team: Option<String>,
     /// The `nextCursor` of the previous page, unchanged.
     #[param(pattern = "^[A-Za-z0-9_-]*$")]
     cursor: Option<String>,
@@ -115,6 +121,8 @@ impl HistoryQuery {
             q: self.q,
             include_deleted: self.include_deleted,
             violations: self.violations,
+            team: self.team,
+            team_ids: None,
         };
         (filter, self.cursor, self.limit)
     }

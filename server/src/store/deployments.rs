@@ -389,6 +389,14 @@ macro_rules! history_store {
                     if let Some(who) = &filter.deployed_by {
                         qb.push(" AND lower(d.deployed_by) = lower(").push_bind(who.clone()).push(")");
                     }
+                    if let Some(teams) = &filter.team_ids {
+                        // No team (`mine` for someone in none) matches nothing.
+                        qb.push(" AND d.application_id IN (SELECT a.id FROM application a WHERE a.team_id IN (NULL");
+                        for team in teams {
+                            qb.push(", ").push_bind(DbId(*team));
+                        }
+                        qb.push("))");
+                    }
                     if filter.violations {
                         qb.push(" AND dp.deployment_id IS NOT NULL");
                     }

@@ -29,8 +29,19 @@ impl Service {
         actor: &User,
         from: Option<Uuid>,
         to: Option<Uuid>,
+        team: Option<&str>,
     ) -> Result<EnvironmentComparison, AppError> {
         require(actor, Role::Viewer)?;
+        let owned: Option<Vec<Uuid>> = match team {
+            Some(_) => Some(
+                self.list_team_applications(actor, true, team)
+                    .await?
+                    .into_iter()
+                    .map(|a| a.id)
+                    .collect(),
+            ),
+            None => None,
+        };
         let environments = self.list_environments(actor, false).await?;
         let (from, to) = match (from, to) {
             (Some(from), Some(to)) => (from, to),
@@ -57,6 +68,9 @@ impl Service {
             .collect();
         applications.sort_by_key(|a| a.name.to_lowercase());
         applications.dedup_by_key(|a| a.id);
+        if let Some(owned) = &owned {
+            applications.retain(|a| owned.contains(&a.id));
+        }
 
         let mut rows = Vec::with_capacity(applications.len());
         for application in applications {

@@ -130,6 +130,7 @@ impl Service {
             .deployed_by
             .map(|d| d.trim().to_string())
             .filter(|d| !d.is_empty());
+        filter.team_ids = self.team_scope(actor, filter.team.as_deref()).await?;
         let mut records = self
             .history_store()
             .list_deployments(&filter, after, limit + 1)
@@ -289,6 +290,7 @@ impl Service {
         actor: &User,
         at: Option<DateTime<Utc>>,
         filter: &str,
+        team: Option<&str>,
         number: u32,
     ) -> Result<MatrixPage, AppError> {
         require(actor, Role::Viewer)?;
@@ -296,6 +298,7 @@ impl Service {
         optional_text("q", Some(filter), SEARCH_MAX, &mut errors);
         check_instant("at", at.as_ref(), &mut errors);
         finish(errors)?;
+        let teams = self.team_scope(actor, team).await?;
         // The page's rows, then only their cells (now, or as they were at `at`).
         let rows = |layout: &Layout| {
             MatrixView {
@@ -303,7 +306,12 @@ impl Service {
                 environments: vec![],
                 cells: vec![],
             }
-            .page(filter, number, matrix_page_rows(layout.environments.len()))
+            .page(
+                filter,
+                teams.as_deref(),
+                number,
+                matrix_page_rows(layout.environments.len()),
+            )
         };
         let (rows, cells, layout) = match at {
             None => {
@@ -319,14 +327,75 @@ impl Service {
                 (rows, cells, timelines.layout.clone())
             }
         };
+        let (drift, drift_count) = match at {
+            None => self.drift_marks(&layout, &rows, teams.as_deref()).await?,
+            Some(_) => (vec![], 0),
+        };
+        let teams = self.team_store().list_teams().await;
+        let teams = teams.map_err(store_error("team"))?;
         Ok(MatrixPage {
             view: MatrixView {
                 environments: layout.environments.clone(),
                 cells,
                 ..rows.view
             },
+            drift,
+            drift_count,
+            teams: teams
+                .into_iter()
+                .map(|team| TeamRef {
+                    id: team.id,
+                    name: team.name,
+                })
+                .collect(),
             ..rows
         })
+    }
+
+    /// The page's cells that breach their drift policy, and how many breaches the shown
+    /// applications (all pages) have.
+    async fn drift_marks(
+        &self,
+        layout: &Layout,
+        page: &MatrixPage,
+        teams: Option<&[Uuid]>,
+    ) -> Result<(Vec<DriftMark>, u32), AppError> {
+        let open = self.drift_store().open_drift_breaches().await;
+        let open = open.map_err(store_error("drift breach"))?;
+        let column_of = |id: Uuid| layout.environments.iter().position(|e| e.id == id);
+        let mut count = 0;
+        let mut marks = vec![];
+        for breach in &open {
+            let Some(application) = layout
+                .applications
+                .iter()
+                .find(|a| a.id == breach.application_id)
+            else {
+                continue;
+            };
+            if teams.is_some_and(|teams| !application.team_id.is_some_and(|id| teams.contains(&id)))
+            {
+                continue;
+            }
+            count += 1;
+            let row = page
+                .view
+                .applications
+                .iter()
+                .position(|a| a.id == breach.application_id);
+            if let (Some(row), Some(column)) = (row, column_of(breach.environment_id)) {
+                marks.push(DriftMark {
+                    row: row as u32,
+                    column: column as u32,
+                    versions_behind: breach.versions_behind.max(0) as u32,
+                    compared_to: column_of(breach.compared_to)
+                        .map(|c| layout.environments[c].name.clone())
+                        .unwrap_or_else(|| "another environment".into()),
+                    behind_since: breach.behind_since,
+                });
+            }
+        }
+        Ok((marks, count))
     }
 
     /// The admin's one-time soft-delete: hidden from history and current state, kept on record.

@@ -321,10 +321,7 @@ impl Service {
         team: Option<&str>,
     ) -> Result<Vec<DriftBreach>, AppError> {
         require(actor, Role::Viewer)?;
-        let team = match team {
-            Some(team) => Some(self.team_named(team, "team").await?.id),
-            None => None,
-        };
+        let teams = self.team_scope(actor, team).await?;
         let open = self.drift_store().open_drift_breaches().await;
         let open = open.map_err(store_error("drift breach"))?;
         if open.is_empty() {
@@ -335,7 +332,11 @@ impl Service {
         let mut breaches: Vec<DriftBreach> = open
             .iter()
             .filter_map(|breach| names.describe(breach, &running))
-            .filter(|breach| team.is_none() || breach.team.as_ref().map(|t| t.id) == team)
+            .filter(|breach| match (&teams, &breach.team) {
+                (None, _) => true,
+                (Some(teams), Some(team)) => teams.contains(&team.id),
+                (Some(_), None) => false,
+            })
             .collect();
         let position = |id: Uuid| names.environments.get(&id).map(|e| e.position);
         breaches.sort_by(|a, b| {

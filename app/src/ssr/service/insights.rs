@@ -77,11 +77,20 @@ impl Service {
             }
         };
         let ids: Vec<Uuid> = measured.iter().map(|e| e.id).collect();
-        let rows = self
+        let mut rows = self
             .insight_store()
             .insight_rows(&ids, application.as_ref().map(|a| a.id), from, to)
             .await
             .map_err(store_error("deployment"))?;
+        if query.team.is_some() {
+            let owned: std::collections::HashSet<Uuid> = self
+                .list_team_applications(actor, true, query.team.as_deref())
+                .await?
+                .into_iter()
+                .map(|a| a.id)
+                .collect();
+            rows.retain(|row| owned.contains(&row.application_id));
+        }
         let commits = self.commits_of(&rows).await?;
         let (
             deployment_frequency,

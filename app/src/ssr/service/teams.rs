@@ -10,6 +10,21 @@ use crate::model::*;
 use crate::ssr::clock::now;
 use crate::ssr::store::{store_error, StoreError};
 
+/// The word that stands for "the teams I belong to" wherever a team is named (`?team=mine`).
+pub const MY_TEAMS: &str = "mine";
+
+/// A team's name: required, and not the word that means "my teams".
+fn check_name(name: &str, errors: &mut Vec<FieldError>) -> String {
+    let name = required_text("name", name, NAME_MAX, errors);
+    if name.eq_ignore_ascii_case(MY_TEAMS) {
+        errors.push(FieldError::new(
+            "name",
+            format!("'{MY_TEAMS}' is kept for the My teams view; choose another name"),
+        ));
+    }
+    name
+}
+
 /// A Slack channel's name: `#` and at most 80 of the characters Slack allows.
 fn check_channel(channel: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String> {
     let channel = optional_text("slackChannel", channel, NAME_MAX, errors)?;
@@ -53,6 +68,23 @@ impl Service {
             .map_err(store_error("team"))
     }
 
+    /// The teams a `?team=` names: one team (its name or id), or `mine` (the actor's own, perhaps
+    /// none). None when it names nothing (absent or blank): no filter.
+    pub(super) async fn team_scope(
+        &self,
+        actor: &User,
+        team: Option<&str>,
+    ) -> Result<Option<Vec<Uuid>>, AppError> {
+        let Some(team) = team.map(str::trim).filter(|team| !team.is_empty()) else {
+            return Ok(None);
+        };
+        if team.eq_ignore_ascii_case(MY_TEAMS) {
+            let mine = self.my_teams(actor).await?;
+            return Ok(Some(mine.into_iter().map(|team| team.id).collect()));
+        }
+        Ok(Some(vec![self.team_named(team, "team").await?.id]))
+    }
+
     /// A team by id or name; `field` names it in the error when there is none.
     pub(super) async fn team_named(&self, named: &str, field: &str) -> Result<Team, AppError> {
         let named = named.trim();
@@ -74,7 +106,7 @@ impl Service {
     pub async fn create_team(&self, actor: &User, input: NewTeam) -> Result<Team, AppError> {
         require(actor, Role::Admin)?;
         let mut errors = vec![];
-        let name = required_text("name", &input.name, NAME_MAX, &mut errors);
+        let name = check_name(&input.name, &mut errors);
         let slack_channel = check_channel(input.slack_channel.as_deref(), &mut errors);
         finish(errors)?;
         let at = now();
@@ -114,7 +146,7 @@ impl Service {
         let mut team = before.clone();
         let mut errors = vec![];
         if let Some(name) = &patch.name {
-            team.name = required_text("name", name, NAME_MAX, &mut errors);
+            team.name = check_name(name, &mut errors);
         }
         if let Some(channel) = &patch.slack_channel {
             team.slack_channel = check_channel(Some(channel), &mut errors);
@@ -224,7 +256,7 @@ impl Service {
         self.team_members(actor, id).await
     }
 
-    /// Applications, or only those of `team` (a name or id).
+    /// Applications, or only those of `team` (a name or id, or `mine`).
     #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username))]
     pub async fn list_team_applications(
         &self,
@@ -233,13 +265,12 @@ impl Service {
         team: Option<&str>,
     ) -> Result<Vec<Application>, AppError> {
         let applications = self.list_applications(actor, include_archived).await?;
-        let Some(team) = team else {
+        let Some(teams) = self.team_scope(actor, team).await? else {
             return Ok(applications);
         };
-        let team = self.team_named(team, "team").await?;
         Ok(applications
             .into_iter()
-            .filter(|application| application.team_id == Some(team.id))
+            .filter(|application| application.team_id.is_some_and(|id| teams.contains(&id)))
             .collect())
     }
 }
