@@ -28,6 +28,7 @@ SUITES = {
     "changes": "what changed: commits from a real git repository, between versions, environments, deployments",
     "ownership": "teams, saved views and status badges (rendered by rsvg-convert)",
     "drift": "drift policies, breaches from hand-built histories, events once across instances and kill -9, digests at local time",
+    "import": "Backstage catalogue import: its own example files, dry run, all-or-nothing, hostile files",
     "oidc": "OpenID Connect: CI ID tokens recording from a local issuer, sign-in refusals and key rotation",
     "webhooks": "webhooks: signed, retried, once across instances, after kill -9",
     "cli": "deploytrack record / current against the server",

@@ -77,7 +77,9 @@ pub fn repository(
     let path = value.map(str::trim).filter(|path| !path.is_empty())?;
     let segments_ok = path.split('/').count() >= 2
         && path.split('/').all(|segment| {
+            // `.` and `..` name no account or project (and read like a path's way up).
             !segment.is_empty()
+                && !segment.bytes().all(|b| b == b'.')
                 && segment
                     .bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))

@@ -9,6 +9,7 @@ mod deployments;
 pub mod doc;
 mod drift;
 mod hooks;
+mod import;
 mod insights;
 mod policy;
 mod teams;
@@ -67,6 +68,7 @@ fn documented_routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
                 .merge(policy::routes())
                 .merge(teams::routes())
                 .merge(drift::routes())
+                .merge(import::routes())
                 .merge(webhooks::routes()),
         )
         .split_for_parts()

@@ -3,7 +3,7 @@
 macro_rules! team_store {
     ($store:ty, $db:ty) => {
         const _: () = {
-            use app::model::{Team, User};
+            use app::model::{Application, Team, User};
             use app::ssr::store::{AuditRecord, StoreError, TeamStore};
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
@@ -112,6 +112,57 @@ macro_rules! team_store {
                     .fetch_all(self.reader())
                     .await
                     .many()
+                }
+                #[tracing::instrument(level = "debug", skip_all, fields(teams = teams.len(), created = created.len(), updated = updated.len()))]
+                async fn import_catalogue(
+                    &self,
+                    teams: &[Team],
+                    created: &[Application],
+                    updated: &[Application],
+                    audit: &[AuditRecord],
+                ) -> Result<(), StoreError> {
+                    audited!(self, audit, |tx| {
+                        for t in teams {
+                            sqlx::query(
+                                "INSERT INTO team (id, name, slack_channel, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)",
+                            )
+                            .bind(DbId(t.id))
+                            .bind(&t.name)
+                            .bind(&t.slack_channel)
+                            .bind(DbTime(t.created_at))
+                            .bind(DbTime(t.updated_at))
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        for a in created {
+                            sqlx::query(
+                                "INSERT INTO application
+                                   (id, name, description, repository, created_at, updated_at, archived_at, team_id)
+                                 VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)",
+                            )
+                            .bind(DbId(a.id))
+                            .bind(&a.name)
+                            .bind(&a.description)
+                            .bind(&a.repository)
+                            .bind(DbTime(a.created_at))
+                            .bind(DbTime(a.updated_at))
+                            .bind(a.team_id.map(DbId))
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        for a in updated {
+                            sqlx::query(
+                                "UPDATE application SET repository = $1, team_id = $2, updated_at = $3 WHERE id = $4",
+                            )
+                            .bind(&a.repository)
+                            .bind(a.team_id.map(DbId))
+                            .bind(DbTime(a.updated_at))
+                            .bind(DbId(a.id))
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                    })
+                    .done()
                 }
                 #[tracing::instrument(level = "debug", skip_all, fields(%user_id))]
                 async fn teams_of(&self, user_id: Uuid) -> Result<Vec<Team>, StoreError> {

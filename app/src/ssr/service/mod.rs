@@ -12,6 +12,7 @@ mod compare;
 pub mod deployments;
 pub mod drift;
 pub mod hooks;
+mod import;
 mod insights;
 mod named;
 pub mod policy;

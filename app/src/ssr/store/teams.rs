@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{AuditRecord, StoreError};
-use crate::model::{Team, User};
+use crate::model::{Application, Team, User};
 
 #[async_trait]
 pub trait TeamStore: Send + Sync {
@@ -33,6 +33,15 @@ pub trait TeamStore: Send + Sync {
     ) -> Result<(), StoreError>;
     /// The team's members, by username.
     async fn team_members(&self, id: Uuid) -> Result<Vec<User>, StoreError>;
+    /// Creates `teams` and the `created` applications and saves the `updated` ones, all or
+    /// nothing (a catalogue import).
+    async fn import_catalogue(
+        &self,
+        teams: &[Team],
+        created: &[Application],
+        updated: &[Application],
+        audit: &[AuditRecord],
+    ) -> Result<(), StoreError>;
     /// The teams `user_id` belongs to, by name.
     async fn teams_of(&self, user_id: Uuid) -> Result<Vec<Team>, StoreError>;
 }
