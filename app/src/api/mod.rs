@@ -9,6 +9,7 @@ pub mod codec;
 pub mod deployments;
 pub mod hooks;
 pub mod policy;
+pub mod views;
 pub mod webhooks;
 
 #[cfg(feature = "ssr")]

@@ -10,6 +10,7 @@ pub mod header;
 pub mod live;
 pub mod loaded;
 pub mod query;
+pub mod saved_views;
 pub mod session;
 pub mod timers;
 pub mod timestamp;

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 
 use crate::api::access::{current_user, Logout};
+use crate::components::saved_views::SavedViewsMenu;
 use crate::error::AppError;
 use crate::model::{Role, User};
 
@@ -75,6 +76,7 @@ pub fn UserMenu() -> impl IntoView {
                 match session.0.await {
                     Ok(Some(user)) => view! {
                         <div class="user-menu">
+                            <SavedViewsMenu/>
                             <a href="/settings/tokens" class="user-name" title="Your API tokens">
                                 {user.display_name.clone()}
                                 <span class="role">{user.role.as_str()}</span>
