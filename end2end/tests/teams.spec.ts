@@ -34,7 +34,7 @@ test('a team view opened by its URL shows only the team, with drift marked in wo
   const rows = page.locator('#matrix tbody tr');
   await expect(rows).toHaveCount(2);
   await expect(page.locator('#matrix')).not.toContainText(`elsewhere-${suffix}`);
-  await expect(page.locator('#matrix-range')).toContainText('2 applications');
+  await expect(page.locator('#matrix-range')).toContainText(`2 applications of ${team.name} (`);
   await expect(page.locator('#drift-count')).toContainText('1 application is further behind');
   const drifting = page.locator(`#matrix tr[data-application="billing-${suffix}"] td.drift`);
   await expect(drifting).toHaveCount(1);

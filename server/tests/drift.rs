@@ -50,7 +50,8 @@ async fn environments(app: &TestApp) -> String {
 async fn drift(app: &TestApp, query: &str) -> Vec<Value> {
     let response = app.get(&format!("/api/drift{query}")).await;
     assert_eq!(response.status(), 200);
-    response.json::<Vec<Value>>().await.unwrap()
+    let list: Value = response.json().await.unwrap();
+    list["items"].as_array().unwrap().clone()
 }
 
 /// Polls GET /api/drift (to 20 s) until it lists exactly `applications`.
@@ -75,7 +76,7 @@ async fn drift_settles_on(app: &TestApp, applications: &[&str]) -> Vec<Value> {
 }
 
 fn days_behind(breach: &Value) -> i64 {
-    let since: DateTime<Utc> = breach["behindSince"].as_str().unwrap().parse().unwrap();
+    let since: DateTime<Utc> = breach["since"].as_str().unwrap().parse().unwrap();
     (Utc::now() - since).num_days()
 }
 

@@ -52,9 +52,17 @@ pub struct DriftBreach {
     pub compared_version: String,
     pub versions_behind: u32,
     /// Since when the compared environment has run something newer, without a break.
-    pub behind_since: DateTime<Utc>,
+    pub since: DateTime<Utc>,
     /// When the breach was noticed.
     pub breached_at: DateTime<Utc>,
+}
+
+/// `GET /api/drift`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct DriftList {
+    pub items: Vec<DriftBreach>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

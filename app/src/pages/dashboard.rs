@@ -317,15 +317,30 @@ fn MatrixRange(page: MatrixPage, scope: Scope) -> impl IntoView {
     } else {
         format!("{}–{} of ", page.first + 1, page.first + rows)
     };
-    let of = if filter.trim().is_empty() {
-        format!("{} applications", page.total)
-    } else {
-        format!(
+    let of = match (filter.trim().is_empty(), scope.team.as_deref()) {
+        (true, None) => format!("{} applications", page.total),
+        (false, None) => format!(
             "{} matching “{}” ({} in all)",
             page.matching,
             echoed(filter.trim(), SEARCH_MAX),
             page.total
-        )
+        ),
+        (named, Some(team)) => {
+            let whose = if team.eq_ignore_ascii_case("mine") {
+                "your teams".to_string()
+            } else {
+                echoed(team, SEARCH_MAX)
+            };
+            let matching = if named {
+                format!(" matching “{}”", echoed(filter.trim(), SEARCH_MAX))
+            } else {
+                String::new()
+            };
+            format!(
+                "{} applications of {whose}{matching} ({} in all)",
+                page.matching, page.total
+            )
+        }
     };
     let number = page.first / page.page_rows.max(1) + 1;
     let previous = (page.first > 0).then(|| scope.url(number - 1));

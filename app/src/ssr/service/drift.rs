@@ -151,7 +151,7 @@ impl Names {
             version,
             compared_version,
             versions_behind: breach.versions_behind.max(0) as u32,
-            behind_since: breach.behind_since,
+            since: breach.behind_since,
             breached_at: breach.breached_at,
         })
     }
@@ -170,7 +170,7 @@ fn breach_line(breach: &DriftBreach, at: DateTime<Utc>) -> String {
         },
         breach.compared_to.name,
         breach.compared_version,
-        span(at - breach.behind_since)
+        span(at - breach.since)
     )
 }
 
