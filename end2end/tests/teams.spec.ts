@@ -38,7 +38,7 @@ test('a team view opened by its URL shows only the team, with drift marked in wo
   await expect(page.locator('#drift-count')).toContainText('1 application is further behind');
   const drifting = page.locator(`#matrix tr[data-application="billing-${suffix}"] td.drift`);
   await expect(drifting).toHaveCount(1);
-  await expect(drifting.locator('.sr-only')).toContainText(`1 version behind STAGING-${suffix} since`);
+  await expect(drifting.locator('.badge.drift .sr-only')).toContainText(`1 version behind STAGING-${suffix} since`);
   await expect(page.locator('#team-select')).toHaveValue(team.name);
 
   // "My teams" is one click; the admin belongs to this team.

@@ -11,12 +11,15 @@ use crate::components::session::UserMenu;
 #[component]
 pub fn SiteHeader() -> impl IntoView {
     let open = RwSignal::new(false);
-    // Following a link closes the menu again.
+    // Following a link closes the menu again — only a real move: the router also sets the
+    // location when a form in the menu (saving a view) is submitted on the page it is on.
     let location = use_location();
-    Effect::new(move |_| {
-        location.pathname.track();
-        location.search.track();
-        open.set(false);
+    Effect::new(move |before: Option<(String, String)>| {
+        let now = (location.pathname.get(), location.search.get());
+        if before.is_some_and(|before| before != now) {
+            open.set(false);
+        }
+        now
     });
     view! {
         <header class="topbar">

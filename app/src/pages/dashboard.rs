@@ -325,13 +325,13 @@ fn MatrixRange(page: MatrixPage, scope: Scope) -> impl IntoView {
             echoed(filter.trim(), SEARCH_MAX),
             page.total
         ),
-        (named, Some(team)) => {
+        (unnamed, Some(team)) => {
             let whose = if team.eq_ignore_ascii_case("mine") {
                 "your teams".to_string()
             } else {
                 echoed(team, SEARCH_MAX)
             };
-            let matching = if named {
+            let matching = if !unnamed {
                 format!(" matching “{}”", echoed(filter.trim(), SEARCH_MAX))
             } else {
                 String::new()
