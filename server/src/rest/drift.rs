@@ -36,15 +36,14 @@ struct DriftQuery {
 #[utoipa::path(get, operation_id = "list_drift", path = "/drift", tag = "drift",
     summary = "Open drift breaches: applications an environment runs further behind than its policy allows",
     params(DriftQuery),
-    responses((status = 200, body = [DriftBreach]), crate::rest::doc::Errors))]
+    responses((status = 200, body = DriftList), crate::rest::doc::Errors))]
 async fn list_drift(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ApiQuery(query): ApiQuery<DriftQuery>,
-) -> ApiResult<Json<Vec<DriftBreach>>> {
-    Ok(Json(
-        state.service.drift(&user, query.team.as_deref()).await?,
-    ))
+) -> ApiResult<Json<DriftList>> {
+    let items = state.service.drift(&user, query.team.as_deref()).await?;
+    Ok(Json(DriftList { items }))
 }
 
 #[utoipa::path(get, operation_id = "list_drift_policies", path = "/drift-policies", tag = "drift",
