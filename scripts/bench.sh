@@ -264,6 +264,7 @@ call("PUT", f"/api/environments/{environments[-1]['id']}/drift-policy",
      {"comparedTo": environments[-2]["id"], "maxLag": "P14D", "maxVersionsBehind": 3})
 PY
     drift_seconds=$(($(date +%s) - drift_started))
+    sleep 2 # the 500 changes above each wake the drift watcher: let it settle before measuring
     breaches=$(curl -fsS -H "Authorization: Bearer $TOKEN" "$base/api/drift" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["items"]))')
     row "dashboard page filtered by team (\`/?team=\`, 50 of $APPS applications)" "$base/?team=team-0"
     row "dashboard page, every application (for comparison, teams set)" "$base/"

@@ -172,6 +172,14 @@ impl Matrix {
         first
     }
 
+    /// The version the pair runs now, if it runs one (and both are shown).
+    pub(crate) fn version_of(&self, application_id: Uuid, environment_id: Uuid) -> Option<&str> {
+        let row = self.layout.row(application_id)?;
+        let column = self.layout.column(environment_id)?;
+        let cell = self.rows[row].get(column)?.as_ref()?;
+        Some(&cell.version_identifier)
+    }
+
     /// The cells of these applications' rows as the dashboard shows them (rows numbered as
     /// in `applications`).
     pub(crate) fn matrix_cells(&self, applications: &[Application]) -> Vec<MatrixCell> {

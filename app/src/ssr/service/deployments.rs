@@ -298,7 +298,9 @@ impl Service {
         optional_text("q", Some(filter), SEARCH_MAX, &mut errors);
         check_instant("at", at.as_ref(), &mut errors);
         finish(errors)?;
-        let teams = self.team_scope(actor, team).await?;
+        let every_team = self.team_store().list_teams().await;
+        let every_team = every_team.map_err(store_error("team"))?;
+        let teams = self.team_scope_among(actor, team, &every_team).await?;
         // The page's rows, then only their cells (now, or as they were at `at`).
         let rows = |layout: &Layout| {
             MatrixView {
@@ -331,8 +333,6 @@ impl Service {
             None => self.drift_marks(&layout, &rows, teams.as_deref()).await?,
             Some(_) => (vec![], 0),
         };
-        let teams = self.team_store().list_teams().await;
-        let teams = teams.map_err(store_error("team"))?;
         Ok(MatrixPage {
             view: MatrixView {
                 environments: layout.environments.clone(),
@@ -341,7 +341,7 @@ impl Service {
             },
             drift,
             drift_count,
-            teams: teams
+            teams: every_team
                 .into_iter()
                 .map(|team| TeamRef {
                     id: team.id,

@@ -85,6 +85,26 @@ impl Service {
         Ok(Some(vec![self.team_named(team, "team").await?.id]))
     }
 
+    /// As [`Self::team_scope`], naming a team among `teams` (every team, already read: the
+    /// dashboard reads them for its picker anyway).
+    pub(super) async fn team_scope_among(
+        &self,
+        actor: &User,
+        team: Option<&str>,
+        teams: &[Team],
+    ) -> Result<Option<Vec<Uuid>>, AppError> {
+        let Some(named) = team.map(str::trim).filter(|team| !team.is_empty()) else {
+            return Ok(None);
+        };
+        let found = teams.iter().find(|team| {
+            team.name.eq_ignore_ascii_case(named) || team.id.to_string().eq_ignore_ascii_case(named)
+        });
+        match found {
+            Some(team) => Ok(Some(vec![team.id])),
+            None => self.team_scope(actor, Some(named)).await,
+        }
+    }
+
     /// A team by id or name; `field` names it in the error when there is none.
     pub(super) async fn team_named(&self, named: &str, field: &str) -> Result<Team, AppError> {
         let named = named.trim();
