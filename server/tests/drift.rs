@@ -11,7 +11,8 @@ use app::ssr::service::drift::DigestSchedule;
 use app::ssr::{AccessPolicy, Service};
 use chrono::{DateTime, Duration, Utc};
 use common::{
-    events_received, run_app, run_backend, Backend, Receiver, ServerProcess, TestApp, TestDb,
+    events_received, run_app, run_backend, texts_received, Backend, Receiver, ServerProcess,
+    TestApp, TestDb,
 };
 use serde_json::{json, Value};
 
@@ -356,30 +357,11 @@ async fn events_are_sent_once_by_two_instances_and_across_kill_9(backend: Backen
         }
     };
     use reqwest::Method;
-    send(
-        Method::POST,
-        &first.base,
-        "/api/environments",
-        json!({"name": "STAGING"}),
-    )
-    .await;
-    let prod = send(
-        Method::POST,
-        &first.base,
-        "/api/environments",
-        json!({"name": "PROD"}),
-    )
-    .await;
-    send(
-        Method::POST,
-        &first.base,
-        "/api/applications",
-        json!({"name": "billing"}),
-    )
-    .await;
-    send(
-        Method::POST,
-        &first.base,
+    let post = |path: &str, body: Value| send(Method::POST, &first.base, path, body);
+    post("/api/environments", json!({"name": "STAGING"})).await;
+    let prod = post("/api/environments", json!({"name": "PROD"})).await;
+    post("/api/applications", json!({"name": "billing"})).await;
+    post(
         "/api/webhooks",
         json!({"url": url, "events": ["drift.breached", "drift.resolved"], "format": "slack"}),
     )
@@ -436,18 +418,7 @@ async fn events_are_sent_once_by_two_instances_and_across_kill_9(backend: Backen
         events_received(&receiver),
         ["drift.breached", "drift.resolved"]
     );
-    let texts: Vec<String> = receiver
-        .received
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(_, body)| {
-            serde_json::from_str::<Value>(body).unwrap()["text"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let texts = texts_received(&receiver);
     assert!(
         texts[0].starts_with(
             "Drift: billing in PROD runs 1.0.0, 1 version behind STAGING (1.1.0) for 20 d"

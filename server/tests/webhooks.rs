@@ -7,7 +7,9 @@ mod common;
 use std::time::Duration;
 
 use axum::http::HeaderMap;
-use common::{events_received, run_backend, Backend, Receiver, ServerProcess, TestApp, TestDb};
+use common::{
+    events_received, run_backend, texts_received, Backend, Receiver, ServerProcess, TestApp, TestDb,
+};
 use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -603,18 +605,7 @@ async fn freeze_events_survive_kill_9(backend: Backend) {
         events_received(&receiver),
         ["freeze.ended", "freeze.started", "freeze.started"]
     );
-    let texts: Vec<String> = receiver
-        .received
-        .lock()
-        .unwrap()
-        .iter()
-        .map(|(_, body)| {
-            serde_json::from_str::<Value>(body).unwrap()["text"]
-                .as_str()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let texts = texts_received(&receiver);
     assert!(
         texts
             .iter()

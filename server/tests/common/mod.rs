@@ -560,3 +560,19 @@ pub fn events_received(receiver: &Receiver) -> Vec<String> {
     events.sort();
     events
 }
+
+/// The `text` of every body a receiver got (Slack-format notifications), in arrival order.
+pub fn texts_received(receiver: &Receiver) -> Vec<String> {
+    receiver
+        .received
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(_, body)| {
+            serde_json::from_str::<serde_json::Value>(body).unwrap()["text"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect()
+}
