@@ -29,6 +29,27 @@ macro_rules! application_store {
             use crate::store::dialect::{Dialect, audited};
             use crate::store::outcome::{Outcome, Rows, expect_one, map_sqlx_error};
 
+            impl $store {
+                /// The statement that stores a new application (a catalogue import uses it too).
+                pub(crate) fn insert_application_statement<'q>(
+                    a: &'q Application,
+                ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>> {
+                    sqlx::query(
+                        "INSERT INTO application
+                           (id, name, description, repository, created_at, updated_at, archived_at, team_id)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(DbId(a.id))
+                    .bind(&a.name)
+                    .bind(&a.description)
+                    .bind(&a.repository)
+                    .bind(DbTime(a.created_at))
+                    .bind(DbTime(a.updated_at))
+                    .bind(a.archived_at.map(DbTime))
+                    .bind(a.team_id.map(DbId))
+                }
+            }
+
             #[async_trait::async_trait]
             impl ApplicationStore for $store {
                 #[tracing::instrument(level = "debug", skip_all)]
@@ -68,21 +89,9 @@ macro_rules! application_store {
                 }
                 #[tracing::instrument(level = "debug", skip_all, fields(id = %a.id))]
                 async fn insert_application(&self, a: &Application, audit: &[AuditRecord]) -> Result<(), StoreError> {
-                    audited!(self, audit, |tx| sqlx::query(
-                        "INSERT INTO application
-                           (id, name, description, repository, created_at, updated_at, archived_at, team_id)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-                    )
-                    .bind(DbId(a.id))
-                    .bind(&a.name)
-                    .bind(&a.description)
-                    .bind(&a.repository)
-                    .bind(DbTime(a.created_at))
-                    .bind(DbTime(a.updated_at))
-                    .bind(a.archived_at.map(DbTime))
-                    .bind(a.team_id.map(DbId))
-                    .execute(tx)
-                    .await?)
+                    audited!(self, audit, |tx| Self::insert_application_statement(a)
+                        .execute(tx)
+                        .await?)
                     .done()
                 }
                 #[tracing::instrument(level = "debug", skip_all)]

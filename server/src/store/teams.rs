@@ -12,11 +12,12 @@ macro_rules! team_store {
             use crate::store::dialect::{Dialect, audited};
             use crate::store::outcome::{Outcome, Rows, expect_one};
 
-            #[async_trait::async_trait]
-            impl TeamStore for $store {
-                #[tracing::instrument(level = "debug", skip_all, fields(id = %t.id))]
-                async fn insert_team(&self, t: &Team, audit: &[AuditRecord]) -> Result<(), StoreError> {
-                    audited!(self, audit, |tx| sqlx::query(
+            impl $store {
+                /// The statement that stores a new team (a catalogue import uses it too).
+                fn insert_team_statement<'q>(
+                    t: &'q Team,
+                ) -> sqlx::query::Query<'q, $db, <$db as sqlx::Database>::Arguments<'q>> {
+                    sqlx::query(
                         "INSERT INTO team (id, name, slack_channel, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)",
                     )
                     .bind(DbId(t.id))
@@ -24,9 +25,14 @@ macro_rules! team_store {
                     .bind(&t.slack_channel)
                     .bind(DbTime(t.created_at))
                     .bind(DbTime(t.updated_at))
-                    .execute(tx)
-                    .await?)
-                    .done()
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl TeamStore for $store {
+                #[tracing::instrument(level = "debug", skip_all, fields(id = %t.id))]
+                async fn insert_team(&self, t: &Team, audit: &[AuditRecord]) -> Result<(), StoreError> {
+                    audited!(self, audit, |tx| Self::insert_team_statement(t).execute(tx).await?).done()
                 }
                 #[tracing::instrument(level = "debug", skip_all)]
                 async fn list_teams(&self) -> Result<Vec<Team>, StoreError> {
@@ -123,32 +129,10 @@ macro_rules! team_store {
                 ) -> Result<(), StoreError> {
                     audited!(self, audit, |tx| {
                         for t in teams {
-                            sqlx::query(
-                                "INSERT INTO team (id, name, slack_channel, created_at, updated_at) VALUES ($1, $2, $3, $4, $5)",
-                            )
-                            .bind(DbId(t.id))
-                            .bind(&t.name)
-                            .bind(&t.slack_channel)
-                            .bind(DbTime(t.created_at))
-                            .bind(DbTime(t.updated_at))
-                            .execute(&mut *tx)
-                            .await?;
+                            Self::insert_team_statement(t).execute(&mut *tx).await?;
                         }
                         for a in created {
-                            sqlx::query(
-                                "INSERT INTO application
-                                   (id, name, description, repository, created_at, updated_at, archived_at, team_id)
-                                 VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)",
-                            )
-                            .bind(DbId(a.id))
-                            .bind(&a.name)
-                            .bind(&a.description)
-                            .bind(&a.repository)
-                            .bind(DbTime(a.created_at))
-                            .bind(DbTime(a.updated_at))
-                            .bind(a.team_id.map(DbId))
-                            .execute(&mut *tx)
-                            .await?;
+                            Self::insert_application_statement(a).execute(&mut *tx).await?;
                         }
                         for a in updated {
                             sqlx::query(
