@@ -1,5 +1,5 @@
 # The two commands a newcomer needs; both install what is missing first.
-.PHONY: run demo test lint bench bench-smoke bench-instances bench-browser
+.PHONY: run demo test lint bench bench-smoke bench-instances bench-browser bench-lighthouse
 
 run:   ## build and serve on http://127.0.0.1:3000 (embedded SQLite in ./data)
 	scripts/run.sh
@@ -24,3 +24,6 @@ bench-instances: ## requests/s through HAProxy with 1, 2 and 3 instances on one 
 
 bench-browser: ## the dashboard in Chromium: bytes on the wire cold and warm, HTML size, time to hydrated
 	scripts/bench-browser.sh
+
+bench-lighthouse: ## Lighthouse 12.2.3 on five pages of the demo data, mobile and desktop presets (~2 min)
+	scripts/bench-lighthouse.sh

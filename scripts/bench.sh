@@ -3,7 +3,8 @@
 # it with wrk for a bounded time per endpoint, and prints one table per backend and size.
 #
 #   scripts/bench.sh                 # full: 10,000 and 1,000,000 deployments (~20 min), then the
-#                                    # dashboard in Chromium (scripts/bench-browser.sh)
+#                                    # dashboard in Chromium (scripts/bench-browser.sh) and
+#                                    # Lighthouse on five pages (scripts/bench-lighthouse.sh)
 #   make bench-smoke                 # 2,000 deployments, 1 s per run: what CI runs
 #
 # Every endpoint is driven twice: by one client (its latency, no queueing) and by 8 concurrent
@@ -300,7 +301,7 @@ PY
 done
 scripts/wasm-sizes.py target/site/pkg | tee "$OUT/wasm.md"
 # What the browser receives (bytes on the wire, HTML size, time to hydrated), on the same shape at
-# the first size; BENCH_BROWSER=0 leaves it out.
+# the first size, then Lighthouse; BENCH_BROWSER=0 leaves both out.
 if [ "${BENCH_BROWSER:-1}" != 0 ]; then
   echo "==> the dashboard in Chromium"
   {
@@ -310,5 +311,13 @@ if [ "${BENCH_BROWSER:-1}" != 0 ]; then
       scripts/bench-browser.sh
     echo
   } >"$OUT/browser.md"
+  # Lighthouse on the demo data: five pages, mobile and desktop presets (about 2 minutes).
+  echo "==> Lighthouse"
+  {
+    echo "### Lighthouse 12.2.3, demo data (scripts/bench-lighthouse.sh)"
+    echo
+    scripts/bench-lighthouse.sh
+    echo
+  } >"$OUT/lighthouse.md"
 fi
 cat "$OUT"/*.md

@@ -208,3 +208,43 @@ test('times are the same before and after hydration, on the user\'s clock, in on
   await page.context().close();
   await api.dispose();
 });
+
+test('the pages a release manager opens most do not move as their data arrives (layout shift ≤ 0.05)', async ({ browser, baseURL }) => {
+  test.setTimeout(120_000);
+  const api = await adminApi(baseURL!);
+  const { catalog } = await seedEveryPage(api);
+  for (const width of [390, 1350]) {
+    const page = await signedInPage(browser, baseURL!, admin(), { width, height: 900 });
+    // Sums every layout shift not caused by input, as Lighthouse's CLS does for a load.
+    await page.addInitScript(() => {
+      (window as any).__shift = 0;
+      new PerformanceObserver((list) => {
+        for (const entry of list.getEntries() as any[]) if (!entry.hadRecentInput) (window as any).__shift += entry.value;
+      }).observe({ type: 'layout-shift', buffered: true });
+    });
+    const problems = watchProblems(page);
+    for (const route of ['/', '/deployments/new', '/insights', '/deployments', `/applications/${catalog.portal.id}?tab=deployments`]) {
+      await openHydrated(page, route);
+      const shift = await page.evaluate(() => (window as any).__shift);
+      expect(shift, `${route} at ${width} px`).toBeLessThanOrEqual(0.05);
+    }
+    expect(problems).toEqual([]);
+    await page.context().close();
+  }
+  await api.dispose();
+});
+
+test('the admin pages are one "Admin" menu in the header, which closes once a page is chosen', async ({ browser, baseURL }) => {
+  const page = await signedInPage(browser, baseURL!, admin(), { width: 1350, height: 900 });
+  await openHydrated(page, '/');
+  // One line at desktop width: the header no longer wraps.
+  expect((await page.locator('header.topbar').boundingBox())!.height).toBeLessThan(70);
+  const menu = page.locator('#admin-menu');
+  await expect(menu.getByRole('link', { name: 'Audit' })).toBeHidden();
+  await menu.locator('summary').click();
+  await menu.getByRole('link', { name: 'Audit' }).click();
+  await expect(page).toHaveURL(/\/admin\/audit$/);
+  await expect(menu).not.toHaveAttribute('open', /.*/);
+  await expect(menu.getByRole('link', { name: 'Audit' })).toBeHidden();
+  await page.context().close();
+});

@@ -8,6 +8,9 @@ use crate::model::WeekCount;
 /// Height of the bars' area in the SVG box; above it sit the values, below it the dates.
 const BAR_AREA: f64 = 48.0;
 
+/// The chart's box (placeholders reserve the same).
+pub const CHART_VIEW_BOX: &str = "0 0 240 74";
+
 /// Bar heights scaled to the tallest week, as (x, height) in a 240-wide box.
 pub fn bar_geometry(weeks: &[WeekCount]) -> Vec<(f64, f64)> {
     let max = weeks
@@ -75,7 +78,7 @@ pub fn WeeklyChart(
     view! {
         <figure class="chart">
             <figcaption>{caption}</figcaption>
-            <svg class="chart" viewBox="0 0 240 74" aria-hidden="true">
+            <svg class="chart" viewBox=CHART_VIEW_BOX aria-hidden="true">
                 <line class="baseline" x1="0" x2="240" y1=base y2=base/>
                 {bars}
             </svg>

@@ -8,16 +8,26 @@ use uuid::Uuid;
 use crate::error::AppError;
 use crate::model::{Application, Environment, Team};
 
-/// `render(value)` once `resource` has loaded; "Loading…" before, the error's message if it failed.
+/// `render(value)` once `resource` has loaded; before, `placeholder` (by default "Loading…"), the
+/// error's message if it failed. A placeholder shaped like the view keeps the page from jumping
+/// when the data arrives.
 #[component]
-pub fn Loaded<T, V, F>(resource: Resource<Result<T, AppError>>, render: F) -> impl IntoView
+pub fn Loaded<T, V, F>(
+    resource: Resource<Result<T, AppError>>,
+    render: F,
+    #[prop(optional, into)] placeholder: Option<ViewFn>,
+) -> impl IntoView
 where
     T: Clone + Send + Sync + Serialize + DeserializeOwned + 'static,
     V: IntoView + 'static,
     F: Fn(T) -> V + Clone + Send + Sync + 'static,
 {
+    let fallback = move || match &placeholder {
+        Some(placeholder) => placeholder.run(),
+        None => view! { <p class="empty">"Loading…"</p> }.into_any(),
+    };
     view! {
-        <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
+        <Transition fallback>
             {move || {
                 let render = render.clone();
                 Suspend::new(async move {

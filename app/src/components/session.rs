@@ -12,8 +12,11 @@ use crate::model::{Role, User};
 #[derive(Clone, Copy)]
 pub struct SessionUser(pub Resource<Result<Option<User>, AppError>>);
 
+/// Blocking: the server answers with the user's menu and role-gated buttons already in the first
+/// HTML (one session lookup, well under a millisecond) rather than streaming them in after the
+/// page has painted, when they would push what is beside them aside (a layout shift).
 pub fn provide_session_user() -> SessionUser {
-    let user = SessionUser(Resource::new(|| (), |_| current_user()));
+    let user = SessionUser(Resource::new_blocking(|| (), |_| current_user()));
     provide_context(user);
     user
 }
@@ -67,6 +70,22 @@ pub fn RoleNotice(role: Role, what: &'static str) -> impl IntoView {
 const LOGOUT_PATH: &str = <Logout as ServerFn>::PATH;
 
 /// The header's right side: the user's name and role, and sign-out.
+/// A link chosen in a header menu closes it: the router moves without reloading the page, which
+/// would otherwise leave the menu open over the next one.
+fn close_on_link(ev: leptos::ev::MouseEvent) {
+    use web_sys::wasm_bindgen::JsCast;
+    let on_link = (ev.target())
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+        .and_then(|e| e.closest("a").ok().flatten())
+        .is_some();
+    let menu = ev
+        .current_target()
+        .and_then(|t| t.dyn_into::<web_sys::Element>().ok());
+    if let (true, Some(menu)) = (on_link, menu) {
+        let _ = menu.remove_attribute("open");
+    }
+}
+
 #[component]
 pub fn UserMenu() -> impl IntoView {
     let session = expect_context::<SessionUser>();
@@ -81,11 +100,18 @@ pub fn UserMenu() -> impl IntoView {
                                 {user.display_name.clone()}
                                 <span class="role">{user.role.as_str()}</span>
                             </a>
+                            // One menu rather than four links: with them the header wrapped
+                            // onto a second line at desktop widths.
                             {user.can(Role::Admin).then(|| view! {
-                                <a href="/admin/users">"Users"</a>
-                                <a href="/settings/hooks">"Hooks"</a>
-                                <a href="/settings/webhooks">"Webhooks"</a>
-                                <a href="/admin/audit">"Audit"</a>
+                                <details class="header-menu" id="admin-menu" on:click=close_on_link>
+                                    <summary>"Admin"</summary>
+                                    <div class="menu-panel">
+                                        <a href="/admin/users">"Users"</a>
+                                        <a href="/settings/hooks">"Hooks"</a>
+                                        <a href="/settings/webhooks">"Webhooks"</a>
+                                        <a href="/admin/audit">"Audit"</a>
+                                    </div>
+                                </details>
                             })}
                             // A plain form: the browser posts it and follows the answer's redirect
                             // to the sign-in page, a full page load, so nothing of the session

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::api::catalog::{list_applications, list_environments, list_teams};
 use crate::api::deployments::delivery_insights;
-use crate::components::chart::WeeklyChart;
+use crate::components::chart::{WeeklyChart, CHART_VIEW_BOX};
 use crate::components::deployment_list::{parse_filter_date, DateRangeInputs};
 use crate::components::loaded::{IdOptions, Loaded, TeamFilter};
 use crate::components::timestamp::Timestamp;
@@ -67,7 +67,8 @@ pub fn InsightsPage() -> impl IntoView {
                 <button type="submit" class="secondary">"Show"</button>
                 <a href="/insights">"Last 90 days"</a>
             </Form>
-            <Loaded resource=insights render=move |insights| view! { <Metrics insights/> }/>
+            <Loaded resource=insights render=move |insights| view! { <Metrics insights/> }
+                placeholder=|| view! { <MetricsPlaceholder/> }/>
             <Definitions/>
         </section>
     }
@@ -116,6 +117,37 @@ fn Metrics(insights: Insights) -> impl IntoView {
             <DurationMetric id="metric-restore" title="Time to restore" durations=insights.time_to_restore unit="failures"/>
             <DurationMetric id="metric-lead-time" title="Lead time to production" durations=insights.lead_time
                 unit=lead_unit(&insights.lead_time_basis) basis=lead_basis_text(&insights.lead_time_basis)/>
+        </div>
+    }
+}
+
+/// The four cards' frame while the figures load: the same titles, lines and chart boxes, so the
+/// page does not move when they arrive (Lighthouse measured a layout shift of 0.46 with a one-line
+/// "Loading…" in their place).
+#[component]
+fn MetricsPlaceholder() -> impl IntoView {
+    let card = |id: &'static str, title: &'static str, caption: Option<&'static str>| {
+        view! {
+            <div class="card metric" id=id aria-busy="true">
+                <h2>{title}</h2>
+                <p><span class="figure">"…"</span></p>
+                <p class="hint">"Loading…"</p>
+                {caption.map(|caption| view! {
+                    <figure class="chart">
+                        <figcaption>{caption}</figcaption>
+                        <svg class="chart" viewBox=CHART_VIEW_BOX aria-hidden="true"></svg>
+                    </figure>
+                })}
+            </div>
+        }
+    };
+    view! {
+        <p class="hint" id="insights-scope">"\u{a0}"</p>
+        <div class="insights">
+            {card("metric-frequency", "Deployment frequency", Some("Deployments per week"))}
+            {card("metric-failure-rate", "Change failure rate", Some("Failed deployments per week"))}
+            {card("metric-restore", "Time to restore", None)}
+            {card("metric-lead-time", "Lead time to production", None)}
         </div>
     }
 }
