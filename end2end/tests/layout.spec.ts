@@ -216,17 +216,28 @@ test('the pages a release manager opens most do not move as their data arrives (
   for (const width of [390, 1350]) {
     const page = await signedInPage(browser, baseURL!, admin(), { width, height: 900 });
     // Sums every layout shift not caused by input, as Lighthouse's CLS does for a load.
+    // Also names what moved, for the failure message.
     await page.addInitScript(() => {
-      (window as any).__shift = 0;
+      const w = window as any;
+      w.__shift = 0;
+      w.__moved = [];
       new PerformanceObserver((list) => {
-        for (const entry of list.getEntries() as any[]) if (!entry.hadRecentInput) (window as any).__shift += entry.value;
+        for (const entry of list.getEntries() as any[]) {
+          if (entry.hadRecentInput) continue;
+          w.__shift += entry.value;
+          for (const source of entry.sources ?? []) {
+            const node = source.node as Element | null;
+            w.__moved.push(`${entry.value.toFixed(3)} ${node?.nodeName ?? '?'}${node?.id ? '#' + node.id : ''}.${node?.className ?? ''} ` +
+              `y ${Math.round(source.previousRect.y)}→${Math.round(source.currentRect.y)} h ${Math.round(source.previousRect.height)}→${Math.round(source.currentRect.height)}`);
+          }
+        }
       }).observe({ type: 'layout-shift', buffered: true });
     });
     const problems = watchProblems(page);
     for (const route of ['/', '/deployments/new', '/insights', '/deployments', `/applications/${catalog.portal.id}?tab=deployments`]) {
       await openHydrated(page, route);
-      const shift = await page.evaluate(() => (window as any).__shift);
-      expect(shift, `${route} at ${width} px`).toBeLessThanOrEqual(0.05);
+      const { shift, moved } = await page.evaluate(() => ({ shift: (window as any).__shift, moved: (window as any).__moved }));
+      expect(shift, `${route} at ${width} px: ${moved.join('; ')}`).toBeLessThanOrEqual(0.05);
     }
     expect(problems).toEqual([]);
     await page.context().close();

@@ -5,7 +5,8 @@ use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use crate::components::timestamp::{Ago, Timestamp};
+use crate::components::timers::use_now;
+use crate::components::timestamp::{relative, Ago};
 use crate::components::zone::{use_zone, Zone};
 use crate::model::{Deployment, Environment};
 
@@ -36,26 +37,84 @@ pub fn group_by_environment(
     groups
 }
 
-/// One line of history.
-#[component]
-pub fn DeploymentRow(deployment: Deployment, show_application: bool) -> impl IntoView {
-    let d = deployment;
-    view! {
-        <li class="timeline-item" class:retracted=d.deleted_at.is_some() data-id=d.id.to_string()>
-            <a href=format!("/deployments/{}", d.id) class="mono version">{d.version.version_identifier.clone()}</a>
-            {show_application.then(|| view! { <span class="app">{d.application.name.clone()}</span> })}
-            <span class="env">" → "{d.environment.name.clone()}</span>
-            {d.is_rollback.then(|| view! { <span class="badge rollback">"↩ rollback"</span> })}
-            {(!d.policy_violations.is_empty()).then(|| {
-                let blockers = d.policy_violations.iter().map(|b| b.message.clone()).collect::<Vec<_>>().join("; ");
-                view! { <span class="badge policy" title=blockers>"⚠ deployed despite policy"</span> }
-            })}
-            {d.deleted_at.map(|_| view! { <span class="badge">"retracted"</span> })}
-            <span class="when"><Ago at=d.deployment_date/>" · "<Timestamp at=d.deployment_date/></span>
-            <span class="who">{d.deployed_by.clone().map(|b| format!("by {b}"))}</span>
-            {d.notes.clone().map(|n| view! { <p class="notes">{n}</p> })}
-        </li>
+/// Lines of history as HTML text, set as the list's inner HTML. Written through the view macro
+/// each line cost about 1.3 ms of the browser's main thread at hydration (its components and their
+/// reactive texts), 65 ms for a page of 50 on this machine's Chromium and four times that on
+/// Lighthouse's phone; as text the browser parses them natively. Every stored value is escaped.
+pub fn history_rows_html(
+    items: &[Deployment],
+    now: DateTime<Utc>,
+    zone: &Zone,
+    show_application: bool,
+) -> String {
+    use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+    use std::fmt::Write;
+
+    let mut html = String::with_capacity(items.len() * 600);
+    for d in items {
+        let at = d.deployment_date;
+        let iso = at.to_rfc3339();
+        let _ = write!(
+            html,
+            r#"<li class="timeline-item{retracted}" data-id="{id}"><a href="/deployments/{id}" class="mono version">{version}</a>"#,
+            retracted = if d.deleted_at.is_some() {
+                " retracted"
+            } else {
+                ""
+            },
+            id = d.id,
+            version = text(&d.version.version_identifier),
+        );
+        if show_application {
+            let _ = write!(
+                html,
+                r#"<span class="app">{}</span>"#,
+                text(&d.application.name)
+            );
+        }
+        let _ = write!(
+            html,
+            r#"<span class="env"> → {}</span>"#,
+            text(&d.environment.name)
+        );
+        if d.is_rollback {
+            html.push_str(r#"<span class="badge rollback">↩ rollback</span>"#);
+        }
+        if !d.policy_violations.is_empty() {
+            let blockers = (d.policy_violations.iter())
+                .map(|b| b.message.as_str())
+                .collect::<Vec<_>>()
+                .join("; ");
+            let _ = write!(
+                html,
+                r#"<span class="badge policy" title="{}">⚠ deployed despite policy</span>"#,
+                attr(&blockers)
+            );
+        }
+        if d.deleted_at.is_some() {
+            html.push_str(r#"<span class="badge">retracted</span>"#);
+        }
+        let _ = write!(
+            html,
+            r#"<span class="when"><time datetime="{iso}" title="{exact} ({offset})">{ago}</time> · <time datetime="{iso}" title="{iso}">{exact}</time></span>"#,
+            exact = zone.format(at),
+            offset = zone.offset_label(at),
+            ago = relative(at, now),
+        );
+        let _ = write!(
+            html,
+            r#"<span class="who">{}</span>"#,
+            d.deployed_by
+                .as_deref()
+                .map(|b| format!("by {}", text(b)))
+                .unwrap_or_default()
+        );
+        if let Some(notes) = &d.notes {
+            let _ = write!(html, r#"<p class="notes">{}</p>"#, text(notes));
+        }
+        html.push_str("</li>");
     }
+    html
 }
 
 #[cfg(test)]
@@ -106,6 +165,38 @@ mod tests {
     }
 
     #[test]
+    fn history_html_escapes_every_stored_value() {
+        let evil = r#"<script>alert("x")</script>&"'"#;
+        let mut d = deployment(Uuid::now_v7(), evil);
+        d.application.name = evil.into();
+        d.version.version_identifier = evil.into();
+        d.deployed_by = Some(evil.into());
+        d.notes = Some(evil.into());
+        d.is_rollback = true;
+        d.deleted_at = Some(Utc::now());
+        d.policy_violations = vec![crate::model::PolicyBlocker {
+            kind: "freeze".into(),
+            id: Uuid::nil(),
+            message: evil.into(),
+            until: None,
+        }];
+        let html = history_rows_html(&[d.clone()], Utc::now(), &Zone::default(), true);
+        assert!(!html.contains("<script"), "{html}");
+        // In an attribute the quotes are escaped too.
+        assert!(
+            html.contains(r#"title="&lt;script&gt;alert(&quot;x&quot;)"#),
+            "{html}"
+        );
+        // Version, application, environment, deployer, notes and the blocker's title.
+        assert_eq!(html.matches("&lt;script&gt;").count(), 6, "{html}");
+        assert!(html.contains(r#"class="timeline-item retracted""#));
+        assert!(html.contains("↩ rollback") && html.contains("⚠ deployed despite policy"));
+        assert!(html.contains(&format!(r#"href="/deployments/{}""#, d.id)));
+        let without_application = history_rows_html(&[d], Utc::now(), &Zone::default(), false);
+        assert!(!without_application.contains(r#"class="app""#));
+    }
+
+    #[test]
     fn groups_follow_the_pipeline_and_keep_history_order() {
         let (dev, prod) = (Uuid::now_v7(), Uuid::now_v7());
         let history = vec![
@@ -145,6 +236,7 @@ pub fn HistoryList(
         move || (filter.get(), tick.map(|t| t.get())),
         |(filter, _)| list_deployments(filter, None, None),
     );
+    let (zone, now) = (use_zone(), use_now());
     let more = RwSignal::new(Vec::<Deployment>::new());
     let next = RwSignal::new(None::<Option<String>>);
     let loading = RwSignal::new(false);
@@ -193,6 +285,9 @@ pub fn HistoryList(
                     all.extend(more.get());
                     all
                 };
+                let rows = move |group: &[Deployment]| {
+                    zone.with(|zone| history_rows_html(group, now.get(), zone, show_application))
+                };
                 let body = move || {
                     let all = items();
                     if all.is_empty() {
@@ -204,17 +299,13 @@ pub fn HistoryList(
                                 {group_by_environment(&all, &envs).into_iter().map(|(id, name, group)| view! {
                                     <section class="timeline-group" data-environment=id.to_string()>
                                         <h3>{name}</h3>
-                                        <ol>
-                                            {group.into_iter().map(|d| view! { <DeploymentRow deployment=d show_application/> }).collect_view()}
-                                        </ol>
+                                        <ol inner_html=rows(&group)></ol>
                                     </section>
                                 }).collect_view()}
                             </div>
                         }.into_any(),
                         None => view! {
-                            <ol class="timeline flat" id="history">
-                                {all.into_iter().map(|d| view! { <DeploymentRow deployment=d show_application/> }).collect_view()}
-                            </ol>
+                            <ol class="timeline flat" id="history" inner_html=rows(&all)></ol>
                         }.into_any(),
                     }
                 };

@@ -15,13 +15,15 @@ struct Clock(ReadSignal<DateTime<Utc>>);
 
 /// Starts the page's clock (one timer for every relative time on the page).
 pub fn provide_clock() {
-    let (now, set_now) = signal(Utc::now());
+    // The browser starts from the server's "now" (sent with the page), so hydration finds the
+    // relative times as the server wrote them: a "just now" becoming "1 minute ago" in between
+    // would change the text, and with it the width of a matrix column (a layout shift). The
+    // first tick brings them up to date.
+    let rendered_at = SharedValue::new(Utc::now).into_inner();
+    let (now, set_now) = signal(rendered_at);
     provide_context(Clock(now));
-    // The server rendered with its own, older "now": catch up once the page is hydrated, then
-    // keep ticking for as long as the page is open.
     #[cfg(feature = "hydrate")]
     crate::hydration::once_hydrated(move || {
-        set_now.set(Utc::now());
         gloo_timers::callback::Interval::new(CLOCK_TICK_MS, move || set_now.set(Utc::now()))
             .forget();
     });

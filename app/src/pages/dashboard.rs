@@ -15,7 +15,7 @@ use crate::components::chart::WeeklyChart;
 use crate::components::deployment_list::RecentList;
 use crate::components::live::use_deployment_events;
 use crate::components::session::SessionUser;
-use crate::components::timers::Delayed;
+use crate::components::timers::{use_now, Delayed};
 use crate::components::timestamp::{relative, Timestamp};
 use crate::components::zone::{use_zone, Zone};
 use crate::model::{
@@ -409,7 +409,8 @@ fn Matrix(
     let violating: std::collections::HashSet<uuid::Uuid> =
         policy.violating_deployments.into_iter().collect();
     let matrix = StoredValue::new(matrix);
-    let now = Utc::now();
+    // The page's clock: the server's render time, also while hydrating (see `provide_clock`).
+    let now = use_now().get_untracked();
     let zone = use_zone();
     let rows = move || {
         zone.with(|zone| {
