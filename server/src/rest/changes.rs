@@ -69,8 +69,9 @@ fn answer(changes: Changes, markdown: bool) -> Response {
         cover every page. `Accept: text/markdown` answers release notes.",
     params(ChangesQuery),
     responses(
-        (status = 200, body = Changes),
-        (status = 200, content_type = "text/markdown", body = String),
+        // One response with both types: two entries for one status kept only the last.
+        (status = 200, description = "The changes; as Markdown release notes with `Accept: text/markdown`",
+            content((Changes = "application/json"), (String = "text/markdown"))),
         crate::rest::doc::Errors
     )
 )]
@@ -111,8 +112,9 @@ async fn changes_md(
     description = "For a rollback (`direction: behind`) the commits are those it took away.",
     params(("id" = Uuid, Path, description = "The deployment's id"), ChangesPage),
     responses(
-        (status = 200, body = Changes),
-        (status = 200, content_type = "text/markdown", body = String),
+        // One response with both types: two entries for one status kept only the last.
+        (status = 200, description = "The changes; as Markdown release notes with `Accept: text/markdown`",
+            content((Changes = "application/json"), (String = "text/markdown"))),
         crate::rest::doc::Errors
     )
 )]
