@@ -28,7 +28,8 @@ async fn connect_service(config: &Config) -> anyhow::Result<Arc<Service>> {
         Service::new(store, config.access_policy()?)
             .with_webhook_policy(config.webhook_policy())
             .with_change_settings(change_settings)
-            .with_drift_digest(drift_digest),
+            .with_drift_digest(drift_digest)
+            .with_checkpoint_every(config.checkpoint_every),
     );
     if let Some(generated) = service
         .bootstrap_admin(config.admin_password.as_ref())
@@ -96,6 +97,7 @@ pub async fn build_app_with_shutdown(
     crate::background::notifier::spawn(service.clone(), shutdown.clone());
     crate::background::freeze_announcer::spawn(service.clone(), shutdown.clone());
     crate::background::drift_watcher::spawn(service.clone(), shutdown.clone());
+    crate::background::checkpoint_builder::spawn(service.clone(), shutdown.clone());
     let state = AppState {
         leptos_options,
         assets,

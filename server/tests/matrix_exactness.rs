@@ -2,20 +2,54 @@
 //! equal what the full history says. Randomized histories (seeded; the seed is printed) of
 //! records, back-dated records, retractions, renames and archived environments, written
 //! through two servers on one database, are checked after every change against a brute-force
-//! computation from the whole history read through the API.
+//! computation from the whole history read through the API. Time travel answers from
+//! checkpoints three deployments apart here, so they are written, marked stale and written again
+//! all along; the state is checked both while the builder is behind and once it caught up.
 
 mod common;
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, SecondsFormat, Utc};
-use common::{run_app, TestApp};
+use common::{Backend, TestApp};
 use serde_json::{json, Value};
 
-for_both_backends!(run_app;
+for_both_backends!(run_with_close_checkpoints;
     kept_matrix_and_time_travel_equal_the_history_after_every_change,
     a_change_committed_out_of_counter_order_is_still_shown,
 );
+
+/// Live deployments between two checkpoints in these tests.
+const CHECKPOINT_EVERY: i64 = 3;
+
+/// Runs a case on a server whose checkpoints are [`CHECKPOINT_EVERY`] deployments apart.
+async fn run_with_close_checkpoints<F, Fut>(backend: Backend, case: F)
+where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let close = |config: &mut server::Config| config.checkpoint_every = Some(CHECKPOINT_EVERY);
+    if let Some(app) = TestApp::spawn_with(backend, close).await {
+        case(app).await;
+    }
+}
+
+/// Checkpoints stale or not (rows an UPDATE that changes nothing finds).
+async fn checkpoints(app: &TestApp, stale: bool) -> u64 {
+    let sql = format!("UPDATE matrix_checkpoint SET position = position WHERE stale = {stale}");
+    app.raw_sql(&sql).await.unwrap()
+}
+
+/// Waits (at most 10 s) until the builders wrote every stale checkpoint again.
+async fn checkpoints_written(app: &TestApp) {
+    for _ in 0..200 {
+        if checkpoints(app, true).await == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("stale checkpoints were not written again within 10 s");
+}
 
 /// Who deployed what runs in each application's DEV cell, by application name.
 async fn deployers(app: &TestApp) -> HashMap<String, Value> {
@@ -264,7 +298,8 @@ async fn kept_matrix_and_time_travel_equal_the_history_after_every_change(app: T
         .unwrap_or_else(|| fastrand::u64(..));
     eprintln!("matrix exactness seed: {seed} (MATRIX_SEED={seed} repeats this history)");
     let mut rng = fastrand::Rng::with_seed(seed);
-    let second = app.second_server().await;
+    let second =
+        (app.second_server_with(|config| config.checkpoint_every = Some(CHECKPOINT_EVERY))).await;
     let servers = [app.base.clone(), second];
 
     let mut applications = vec![];
@@ -374,6 +409,10 @@ async fn kept_matrix_and_time_travel_equal_the_history_after_every_change(app: T
             format!("archive {environment}")
         };
         changes.push(change);
+        if step % 2 == 0 {
+            // Odd steps are checked whatever the builders have done by then.
+            checkpoints_written(&app).await;
+        }
 
         let history = whole_history(&app).await;
         let shown_applications = active(&app, "/api/applications").await;
@@ -433,4 +472,10 @@ async fn kept_matrix_and_time_travel_equal_the_history_after_every_change(app: T
             );
         }
     }
+    checkpoints_written(&app).await;
+    let written = checkpoints(&app, false).await;
+    assert!(
+        written >= 5,
+        "time travel was checked against checkpoints (seed {seed}): {written} written"
+    );
 }

@@ -16,5 +16,5 @@ pub use store::{
     DriftBreachRecord, DriftPolicyRecord, FreezeEndRecord, FreezeRecord, HistoryKey, HookRecord,
     IdempotencyClaim, IdempotencyRecord, Inserted, InsightRecord, LoginAttempt, MatrixStamp,
     NewDeployment, PairChanges, PairFilter, PairRevisions, PromotionRequirementRecord,
-    SessionRecord, Store, StoreError, TimelineRecord, VersionBrief, WebhookRecord,
+    SessionRecord, Store, StoreError, WebhookRecord,
 };

@@ -10,7 +10,7 @@ use app::model::{DeliveryOutcome, HookDelivery, Lock, WebhookDelivery};
 use app::ssr::{
     AuditRecord, CommitRangeRecord, CurrentStateRecord, DeploymentRecord, DriftBreachRecord,
     DriftPolicyRecord, FreezeEndRecord, FreezeRecord, HookRecord, IdempotencyRecord, LoginAttempt,
-    PromotionRequirementRecord, SessionRecord, TimelineRecord, VersionBrief, WebhookRecord,
+    PromotionRequirementRecord, SessionRecord, WebhookRecord,
 };
 use chrono::{DateTime, Utc};
 use sqlx::encode::IsNull;
@@ -438,16 +438,35 @@ json_row!(
 );
 
 json_row!(
-    /// A live deployment as time travel keeps it (see `application_timeline`).
-    TimelineRow {
+    /// A live deployment after a checkpoint (see `checkpoints::state_at_statement`).
+    DeploymentAfterRow {
+        application_id: Uuid,
         environment_id: Uuid,
-        id: Uuid,
+        deployment_id: Uuid,
         deployment_date: JsonInstant,
         created_at: JsonInstant,
         version_id: Uuid,
+        version_identifier: String,
+        version_created_at: JsonInstant,
         deployed_by: Option<String>,
     }
 );
+
+impl From<DeploymentAfterRow> for app::ssr::store::DeploymentAfter {
+    fn from(row: DeploymentAfterRow) -> Self {
+        app::ssr::store::DeploymentAfter {
+            application_id: row.application_id,
+            environment_id: row.environment_id,
+            deployment_id: row.deployment_id,
+            deployment_date: row.deployment_date.0,
+            created_at: row.created_at.0,
+            version_id: row.version_id,
+            version_identifier: row.version_identifier,
+            version_created_at: row.version_created_at.0,
+            deployed_by: row.deployed_by,
+        }
+    }
+}
 
 json_row!(
     /// A commit of a range, with its details (see `range_commits`).
@@ -459,15 +478,6 @@ json_row!(
         author: String,
         authored_at: JsonInstant,
         url: Option<String>,
-    }
-);
-
-json_row!(
-    /// A version as time travel needs it.
-    VersionBriefRow {
-        id: Uuid,
-        version_identifier: String,
-        created_at: JsonInstant,
     }
 );
 
@@ -488,29 +498,6 @@ json_row!(
         previous_version_created_at: Option<JsonInstant>,
     }
 );
-
-impl From<TimelineRow> for TimelineRecord {
-    fn from(row: TimelineRow) -> Self {
-        TimelineRecord {
-            environment_id: row.environment_id,
-            deployment_id: row.id,
-            deployment_date: row.deployment_date.0,
-            created_at: row.created_at.0,
-            version_id: row.version_id,
-            deployed_by: row.deployed_by,
-        }
-    }
-}
-
-impl From<VersionBriefRow> for VersionBrief {
-    fn from(row: VersionBriefRow) -> Self {
-        VersionBrief {
-            id: row.id,
-            version_identifier: row.version_identifier,
-            created_at: row.created_at.0,
-        }
-    }
-}
 
 impl From<CellRow> for CurrentStateRecord {
     fn from(cell: CellRow) -> Self {
@@ -716,8 +703,7 @@ mod tests {
         check::<InsightRangeRow>();
         check::<InsightNextRow>();
         check::<InsightFirstsRow>();
-        check::<TimelineRow>();
-        check::<VersionBriefRow>();
+        check::<DeploymentAfterRow>();
         check::<RangeCommitRow>();
         check::<CellRow>();
     }

@@ -1,5 +1,4 @@
-//! What runs where now: the current-state matrix, its change stamps and the timelines time
-//! travel keeps.
+//! What runs where now: the current-state matrix and its change stamps.
 
 /// The matrix stamp (migration 0006): it changes whenever anything the matrix shows changes.
 pub(super) const MATRIX_STAMP: &str = "SELECT (SELECT epoch FROM matrix_epoch WHERE id = 1),
@@ -113,20 +112,26 @@ pub(super) const CURRENT_STATE: &str = "
 macro_rules! current_state_store {
     ($store:ty, $db:ty) => {
         const _: () = {
-            use app::ssr::store::{CurrentStateRecord, CurrentStateStore, MatrixStamp, PairChanges};
-            use app::ssr::store::{PairFilter, PairRevisions, StoreError, TimelineRecord, VersionBrief};
-            use uuid::Uuid;
+            use app::ssr::store::{
+                CurrentStateRecord, CurrentStateStore, MatrixStamp, PairChanges,
+            };
+            use app::ssr::store::{PairFilter, PairRevisions, StoreError};
 
-            use crate::store::columns::{CellRow, DbId, JsonRow, TimelineRow, VersionBriefRow};
+            use crate::store::columns::{CellRow, DbId, JsonRow};
             use crate::store::current::{parse_pair_changes, parse_pair_revisions, CURRENT_STATE};
-            use crate::store::current::{MATRIX_STAMP, PAIR_CHANGES, PAIR_REVISIONS, PAIR_REVISIONS_AND_KEYS};
+            use crate::store::current::{
+                MATRIX_STAMP, PAIR_CHANGES, PAIR_REVISIONS, PAIR_REVISIONS_AND_KEYS,
+            };
             use crate::store::dialect::{wrapped, Dialect};
             use crate::store::outcome::map_sqlx_error;
 
             #[async_trait::async_trait]
             impl CurrentStateStore for $store {
                 #[tracing::instrument(level = "debug", skip_all)]
-                async fn current_states(&self, pairs: PairFilter) -> Result<Vec<CurrentStateRecord>, StoreError> {
+                async fn current_states(
+                    &self,
+                    pairs: PairFilter,
+                ) -> Result<Vec<CurrentStateRecord>, StoreError> {
                     let query = wrapped(Self::CELLS, CellRow::COLUMNS, |qb| {
                         qb.push(CURRENT_STATE);
                         if let Some(id) = pairs.application_id {
@@ -147,8 +152,15 @@ macro_rules! current_state_store {
                         .map_err(map_sqlx_error)
                 }
                 #[tracing::instrument(level = "debug", skip_all)]
-                async fn pair_revisions(&self, with_pairs: bool) -> Result<PairRevisions, StoreError> {
-                    let sql = if with_pairs { PAIR_REVISIONS_AND_KEYS } else { PAIR_REVISIONS };
+                async fn pair_revisions(
+                    &self,
+                    with_pairs: bool,
+                ) -> Result<PairRevisions, StoreError> {
+                    let sql = if with_pairs {
+                        PAIR_REVISIONS_AND_KEYS
+                    } else {
+                        PAIR_REVISIONS
+                    };
                     let (epoch, revisions, pairs) =
                         sqlx::query_as::<_, (i64, Option<String>, Option<String>)>(sql)
                             .fetch_one(self.reader())
@@ -157,7 +169,11 @@ macro_rules! current_state_store {
                     parse_pair_revisions(epoch, revisions, pairs)
                 }
                 #[tracing::instrument(level = "debug", skip_all)]
-                async fn pair_changes(&self, above: i64, limit: usize) -> Result<PairChanges, StoreError> {
+                async fn pair_changes(
+                    &self,
+                    above: i64,
+                    limit: usize,
+                ) -> Result<PairChanges, StoreError> {
                     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
                     let (epoch, revision_sum, changed) =
                         sqlx::query_as::<_, (i64, i64, Option<String>)>(PAIR_CHANGES)
@@ -167,32 +183,6 @@ macro_rules! current_state_store {
                             .await
                             .map_err(map_sqlx_error)?;
                     parse_pair_changes(epoch, revision_sum, changed)
-                }
-                #[tracing::instrument(level = "debug", skip_all, fields(%application_id, environment_id = ?environment_id))]
-                async fn application_timeline(
-                    &self,
-                    application_id: Uuid,
-                    environment_id: Option<Uuid>,
-                ) -> Result<(Vec<TimelineRecord>, Vec<VersionBrief>), StoreError> {
-                    let rows: Vec<TimelineRow> = self.json_rows(|qb| {
-                        qb.push("SELECT environment_id, id, deployment_date, created_at, version_id, deployed_by
-                                   FROM deployment WHERE deleted_at IS NULL AND application_id = ")
-                            .push_bind(DbId(application_id));
-                        if let Some(id) = environment_id {
-                            qb.push(" AND environment_id = ").push_bind(DbId(id));
-                        }
-                        // The pair index's order, so both planners read that (covering) index.
-                        qb.push(" ORDER BY application_id, environment_id, deployment_date DESC,
-                                          created_at DESC, id DESC");
-                    })
-                    .await?;
-                    // After the deployments: every version they name is among these.
-                    let versions: Vec<VersionBriefRow> = self.json_rows(|qb| {
-                        qb.push("SELECT id, version_identifier, created_at FROM version WHERE application_id = ")
-                            .push_bind(DbId(application_id));
-                    })
-                    .await?;
-                    Ok((rows.into_iter().map(Into::into).collect(), versions.into_iter().map(Into::into).collect()))
                 }
             }
         };

@@ -178,6 +178,7 @@ macro_rules! deployment_store {
             use crate::store::outcome::map_sqlx_error;
             use crate::store::catalogue::INSERT_VERSION_IF_NEW;
             use crate::store::deployments::{INSERT_DEPLOYMENT, INSERT_DEPLOYMENT_POLICY, REBUILD_CURRENT, REFRESH_PAIR};
+            use crate::store::checkpoints::MARK_ALL_STALE;
 
             #[async_trait::async_trait]
             impl DeploymentStore for $store {
@@ -273,9 +274,13 @@ macro_rules! deployment_store {
                                     Bound::OptionalText(d.deployed_by.clone()),
                                 ],
                             )
-                            .push(REFRESH_PAIR, vec![Bound::Id(application), Bound::Id(environment)])
-                            .audit(audit)
-                            .outbox(outbox);
+                            .push(REFRESH_PAIR, vec![Bound::Id(application), Bound::Id(environment)]);
+                        Self::mark_checkpoints_stale(
+                            &mut batch,
+                            (application, environment),
+                            (d.deployment_date, d.created_at, d.id),
+                        );
+                        batch.audit(audit).outbox(outbox);
                         Self::run_batch(&mut tx, batch).await?;
                         tx.commit().await.map(|_| false)
                     }
@@ -320,6 +325,10 @@ macro_rules! deployment_store {
                         let mut tx = sqlx::Connection::begin(&mut *writer).await?;
                         sqlx::query("DELETE FROM current_deployment").execute(&mut *tx).await?;
                         sqlx::query(REBUILD_CURRENT).execute(&mut *tx).await?;
+                        if let Some(lock) = Self::CHECKPOINT_SHARED_LOCK {
+                            sqlx::query(lock).execute(&mut *tx).await?;
+                        }
+                        sqlx::query(MARK_ALL_STALE).execute(&mut *tx).await?;
                         tx.commit().await?;
                         // Fresh statistics after a bulk load (the catalogue's too), so the planner
                         // picks the right indexes.
@@ -442,8 +451,10 @@ macro_rules! history_store {
                         .bind(DbId(id))
                         .execute(&mut *tx)
                         .await?;
-                        let (application, environment) = sqlx::query_as::<_, (DbId, DbId)>(
-                            "SELECT application_id, environment_id FROM deployment WHERE id = $1",
+                        let (application, environment, date, created_at) =
+                            sqlx::query_as::<_, (DbId, DbId, DbTime, DbTime)>(
+                            "SELECT application_id, environment_id, deployment_date, created_at
+                               FROM deployment WHERE id = $1",
                         )
                         .bind(DbId(id))
                         .fetch_one(&mut *tx)
@@ -456,9 +467,13 @@ macro_rules! history_store {
                         batch
                             .push(Self::UNCOUNT_RETRACTED, pair())
                             .push(DROP_EMPTY_PAIR, pair())
-                            .push(REFRESH_PAIR, pair())
-                            .audit(audit)
-                            .outbox(outbox);
+                            .push(REFRESH_PAIR, pair());
+                        Self::mark_checkpoints_stale(
+                            &mut batch,
+                            (application, environment),
+                            (date.0, created_at.0, id),
+                        );
+                        batch.audit(audit).outbox(outbox);
                         Self::run_batch(&mut tx, batch).await?;
                         tx.commit().await.map(|_| true)
                     }

@@ -44,6 +44,13 @@ pub(super) trait Dialect: Send + Sync + Sized + 'static {
     const CLAIM_PAIR: &'static str;
     /// Uncounts a retracted deployment (see `deployments::uncount_retracted!`).
     const UNCOUNT_RETRACTED: &'static str;
+    /// Taken by a record, a retraction or a bulk load before it marks checkpoints stale, and
+    /// held to its commit (PostgreSQL's shared advisory lock); none on SQLite, whose one writer
+    /// already keeps them apart from the checkpoint builder.
+    const CHECKPOINT_SHARED_LOCK: Option<&'static str>;
+    /// Taken by the checkpoint builder before it reads (the exclusive one): a change either
+    /// committed before the builder read, or marks what the builder wrote stale.
+    const CHECKPOINT_EXCLUSIVE_LOCK: Option<&'static str>;
 
     /// The pool for statements that change nothing.
     fn reader(&self) -> &Pool<Self::Db>;

@@ -15,6 +15,7 @@ mod badges;
 mod batch;
 mod catalogue;
 mod changes;
+mod checkpoints;
 mod columns;
 mod current;
 mod deployments;
@@ -98,6 +99,7 @@ macro_rules! store_for {
         crate::store::deployments::deployment_store!($store, $db);
         crate::store::deployments::history_store!($store, $db);
         crate::store::current::current_state_store!($store, $db);
+        crate::store::checkpoints::checkpoint_store!($store, $db);
         crate::store::audit::audit_store!($store, $db);
         crate::store::badges::badge_store!($store, $db);
         crate::store::badges::view_store!($store, $db);

@@ -54,6 +54,10 @@ impl Dialect for PgStore {
     type Writer<'a> = sqlx::pool::PoolConnection<Postgres>;
 
     const NAME: &'static str = "postgres";
+    const CHECKPOINT_SHARED_LOCK: Option<&'static str> =
+        Some("SELECT pg_advisory_xact_lock_shared(7468322049)");
+    const CHECKPOINT_EXCLUSIVE_LOCK: Option<&'static str> =
+        Some("SELECT pg_advisory_xact_lock(7468322049)");
     const ANNOUNCES_CHANGES: bool = true;
     const LIKE: &'static str = "ILIKE";
     /// Instances claiming at once each take other rows instead of waiting for one another.

@@ -86,6 +86,8 @@ impl Dialect for SqliteStore {
     type Writer<'a> = tokio::sync::MutexGuard<'a, SqliteConnection>;
 
     const NAME: &'static str = "sqlite";
+    const CHECKPOINT_SHARED_LOCK: Option<&'static str> = None;
+    const CHECKPOINT_EXCLUSIVE_LOCK: Option<&'static str> = None;
     const ANNOUNCES_CHANGES: bool = false;
     const LIKE: &'static str = "LIKE";
     /// One writer at a time: a claiming UPDATE needs no row locks to be exclusive.

@@ -1,4 +1,4 @@
-//! What the kept matrix and the time-travel lists share: the matrix's rows and columns (the
+//! What the kept matrix and time travel share: the matrix's rows and columns (the
 //! active applications and environments in matrix order), and a cell written as the REST API's
 //! JSON by hand — both write up to 80,000 cells per answer.
 

@@ -1,13 +1,13 @@
-//! What a server keeps between requests (the full matrix, the time-travel lists, the dashboard's
-//! figures) for as long as the database's matrix stamp vouches for it. The stamp is read from the
-//! database on every request, so a change made through another server on the same database is
-//! seen at once. This module depends on the model and the store only; the service uses it, and
-//! it never uses the service.
+//! What a server keeps between requests (the full matrix, the dashboard's figures) for as long
+//! as the database's matrix stamp vouches for it, and the matrix at an instant (read per
+//! request, kept by nobody). The stamp is read from the database on every request, so a change
+//! made through another server on the same database is seen at once. This module depends on
+//! the model and the store only; the service uses it, and it never uses the service.
 
 pub(crate) mod figures;
 pub(crate) mod grid;
 pub(crate) mod matrix;
-pub(crate) mod timelines;
+pub(crate) mod time_travel;
 
 use std::collections::HashMap;
 use std::future::Future;

@@ -13,7 +13,7 @@ use crate::ssr::clock::now;
 use crate::ssr::clock::CLOCK_SKEW;
 use crate::ssr::kept::grid::Layout;
 use crate::ssr::kept::matrix::{MatrixJsonChunks, MatrixJsonPage};
-use crate::ssr::kept::timelines::TimeTravelJsonChunks;
+use crate::ssr::kept::time_travel::TimeTravelJsonChunks;
 use crate::ssr::records::{to_current_state, to_deployment};
 use crate::ssr::store::store_error;
 use crate::ssr::store::{HistoryKey, NewDeployment, PairFilter, StoreError};
@@ -163,9 +163,9 @@ impl Service {
         let Some(at) = at else {
             return self.current_states(pairs).await;
         };
-        let timelines = self.kept_timelines().await?;
-        let applications = timelines.applications_of(pairs);
-        let states = timelines.states_at(&applications, pairs.environment_id, at);
+        let state = self.state_at(at).await?;
+        let applications = state.applications_of(pairs);
+        let states = state.states(&applications, pairs.environment_id);
         Ok(states.map(|(_, _, state)| state).collect())
     }
 
@@ -205,7 +205,8 @@ impl Service {
     /// The current state as the REST API's JSON body, in chunks. The whole matrix as it is now
     /// — what dashboards and pipelines poll — is kept and reused while the database's matrix
     /// stamp is unchanged (see [`matrix_cache`](super::matrix_cache)), and streamed from there.
-    /// The state at an instant is written cell by cell from the kept time-travel lists.
+    /// The state at an instant is read for the request (see [`StateAt`]) and written cell by
+    /// cell.
     #[tracing::instrument(level = "debug", skip_all, fields(actor = %actor.username))]
     pub async fn current_state_json(
         &self,
@@ -225,13 +226,12 @@ impl Service {
                 Bytes::from(serde_json::to_vec(&states).map_err(|_| AppError::Internal)?)
             }
             Some(at) => {
-                let timelines = self.kept_timelines().await?;
-                let applications = timelines.applications_of(pairs);
+                let state = std::sync::Arc::new(self.state_at(at).await?);
+                let applications = state.applications_of(pairs);
                 return Ok(Box::new(TimeTravelJsonChunks::new(
-                    timelines,
+                    state,
                     applications,
                     pairs.environment_id,
-                    at,
                 )));
             }
         };
@@ -270,13 +270,13 @@ impl Service {
             let matrix = self.kept_matrix().await?;
             return matrix.json_page(after, limit as usize);
         };
-        // As it was at `at`: only the page's pairs are looked up.
-        let timelines = self.kept_timelines().await?;
-        let applications = &timelines.layout.applications;
+        // As it was at `at`: the page's rows of it.
+        let state = self.state_at(at).await?;
+        let applications = &state.layout.applications;
         let (rows, next_cursor) =
             crate::ssr::kept::matrix::application_page(applications, after, limit as usize)?;
         Ok(MatrixJsonPage {
-            body: timelines.json_at(&applications[rows], None, at),
+            body: state.json(&applications[rows], None),
             next_cursor,
         })
     }
@@ -323,10 +323,10 @@ impl Service {
                 (rows, cells, matrix.layout.clone())
             }
             Some(at) => {
-                let timelines = self.kept_timelines().await?;
-                let rows = rows(&timelines.layout);
-                let cells = timelines.matrix_cells_at(&rows.view.applications, at);
-                (rows, cells, timelines.layout.clone())
+                let state = self.state_at(at).await?;
+                let rows = rows(&state.layout);
+                let cells = state.matrix_cells(&rows.view.applications);
+                (rows, cells, state.layout.clone())
             }
         };
         let (drift, drift_count) = match at {

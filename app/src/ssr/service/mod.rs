@@ -8,6 +8,7 @@ mod audit;
 pub mod badges;
 mod catalog;
 pub mod changes;
+mod checkpoints;
 mod compare;
 pub mod deployments;
 pub mod drift;

@@ -7,7 +7,6 @@ use crate::error::AppError;
 use crate::model::{Role, User};
 use crate::ssr::kept::figures::KeptFigures;
 use crate::ssr::kept::matrix::Matrix;
-use crate::ssr::kept::timelines::Timelines;
 use crate::ssr::kept::Kept;
 use crate::ssr::store::{
     ApplicationStore, AuditStore, BadgeStore, ChangeStore, CredentialStore, CurrentStateStore,
@@ -48,8 +47,14 @@ pub struct Service {
     pub(super) policy: AccessPolicy,
     /// The full current-state matrix as the REST API's JSON body and as the dashboard's view.
     matrix: Kept<Matrix>,
-    /// Every pair's live deployments, for time travel.
-    timelines: Kept<Timelines>,
+    /// Live deployments between time-travel checkpoints (None: as many as half the matrix's
+    /// cells; see `checkpoints`).
+    pub(super) checkpoint_every: Option<i64>,
+    /// Where answers found too many deployments after their checkpoint (back-dated records
+    /// pile up between two): the builder adds one there.
+    pub(super) checkpoints_wanted: std::sync::Mutex<Vec<chrono::DateTime<chrono::Utc>>>,
+    /// Wakes the builder for those.
+    pub(super) checkpoint_wanted: tokio::sync::Notify,
     /// The dashboard's figures, for as long as nothing they count has changed.
     figures: Kept<KeptFigures>,
     pub(super) webhooks: webhooks::WebhookPolicy,
@@ -104,7 +109,9 @@ impl Service {
             queued_notifications: tokio::sync::Notify::new(),
             policy,
             matrix: Kept::new(),
-            timelines: Kept::new(),
+            checkpoint_every: None,
+            checkpoints_wanted: Default::default(),
+            checkpoint_wanted: tokio::sync::Notify::new(),
             figures: Kept::new(),
             webhooks: webhooks::WebhookPolicy::default(),
             known_freezes: Default::default(),
@@ -255,8 +262,9 @@ impl Service {
         self.matrix.get(&*self.store).await
     }
 
-    pub(super) async fn kept_timelines(&self) -> Result<Arc<Timelines>, AppError> {
-        self.timelines.get(&*self.store).await
+    /// Every area at once (for what reads several, like time travel).
+    pub(super) fn whole_store(&self) -> &dyn Store {
+        &*self.store
     }
 
     pub(super) async fn kept_figures(&self) -> Result<Arc<KeptFigures>, AppError> {

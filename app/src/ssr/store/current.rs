@@ -1,5 +1,4 @@
-//! What runs where now: the current-state matrix, its change stamps, and the per-application
-//! timelines time travel keeps.
+//! What runs where now: the current-state matrix and its change stamps.
 
 use super::StoreError;
 use async_trait::async_trait;
@@ -23,25 +22,6 @@ pub struct CurrentStateRecord {
     pub deployed_by: Option<String>,
     /// (identifier, created_at) of the previous live deployment's version in this pair.
     pub previous_version: Option<(String, DateTime<Utc>)>,
-}
-
-/// One live deployment as time travel keeps it (see [`CurrentStateStore::application_timeline`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TimelineRecord {
-    pub environment_id: Uuid,
-    pub deployment_id: Uuid,
-    pub deployment_date: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-    pub version_id: Uuid,
-    pub deployed_by: Option<String>,
-}
-
-/// What time travel needs of a version: how it is shown and how it compares (rollbacks).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VersionBrief {
-    pub id: Uuid,
-    pub version_identifier: String,
-    pub created_at: DateTime<Utc>,
 }
 
 /// Narrows a current-state read.
@@ -83,7 +63,7 @@ pub struct MatrixStamp {
     pub revisions: i64,
 }
 
-/// The current state and what changed in it; the timelines time travel keeps.
+/// The current state and what changed in it.
 #[async_trait]
 pub trait CurrentStateStore: Send + Sync {
     /// The current deployment of every active (application, environment) pair that has one, in
@@ -104,12 +84,4 @@ pub trait CurrentStateStore: Send + Sync {
     /// pairs asks for `n + 1`). A change may commit out of counter order (PostgreSQL); the sum
     /// tells the caller so.
     async fn pair_changes(&self, above: i64, limit: usize) -> Result<PairChanges, StoreError>;
-    /// An application's live deployments (of one environment, or all), in no particular order,
-    /// and then every version of the application (read after them, so each deployment's version
-    /// is among them). Time travel keeps these in memory (one index range per application).
-    async fn application_timeline(
-        &self,
-        application_id: Uuid,
-        environment_id: Option<Uuid>,
-    ) -> Result<(Vec<TimelineRecord>, Vec<VersionBrief>), StoreError>;
 }

@@ -13,6 +13,7 @@ mod audit;
 mod badges;
 mod catalogue;
 mod changes;
+mod checkpoints;
 mod current;
 mod deployments;
 mod drift;
@@ -27,6 +28,7 @@ pub use audit::*;
 pub use badges::*;
 pub use catalogue::*;
 pub use changes::*;
+pub use checkpoints::*;
 pub use current::*;
 pub use deployments::*;
 pub use drift::*;
@@ -92,6 +94,7 @@ pub trait Store:
     + DeploymentStore
     + HistoryStore
     + CurrentStateStore
+    + CheckpointStore
     + AuditStore
     + BadgeStore
     + ViewStore

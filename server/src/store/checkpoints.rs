@@ -1,0 +1,241 @@
+//! Checkpoints of the matrix for time travel (migration 0021 on SQLite, 0023 on PostgreSQL):
+//! reading the state at an instant, writing the next checkpoint, and the statement that marks
+//! the ones a change touches stale.
+
+use chrono::{DateTime, Utc};
+
+/// Later than any stored instant: the ceiling when nothing follows a changed deployment.
+pub(super) fn after_history() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("9999-12-31T23:59:59.999999Z")
+        .map(|at| at.to_utc())
+        .unwrap_or_default()
+}
+
+/// The latest usable checkpoint at or before `$1`.
+macro_rules! latest_checkpoint {
+    ($columns:literal) => {
+        concat!(
+            "SELECT ",
+            $columns,
+            " FROM matrix_checkpoint WHERE stale = FALSE AND at <= $1 ORDER BY at DESC LIMIT 1"
+        )
+    };
+}
+
+/// The live deployments after the latest usable checkpoint at or before `$1` (after `$2`,
+/// `before_history`, when there is none) and at or before `$1`, with their versions: what
+/// `DeploymentAfterRow` reads. They are contiguous in the live-date index.
+const DEPLOYMENTS_AFTER: &str = concat!(
+    "SELECT d.application_id, d.environment_id, d.id AS deployment_id, d.deployment_date,
+            d.created_at, d.version_id, v.version_identifier,
+            v.created_at AS version_created_at, d.deployed_by
+       FROM deployment d JOIN version v ON v.id = d.version_id
+      WHERE d.deleted_at IS NULL AND d.deployment_date <= $1
+        AND d.deployment_date > COALESCE((",
+    latest_checkpoint!("at"),
+    "), $2)"
+);
+
+/// One row, one snapshot: the latest usable checkpoint's instant, position and cells (NULL when there is
+/// none) and, as one JSON text (`{after}`: the backend's `JSON_ROWS` around
+/// [`DEPLOYMENTS_AFTER`]), the deployments after it. Binds: the instant, the floor.
+pub(super) fn state_at_statement(json_rows: &str) -> String {
+    use crate::store::columns::{DeploymentAfterRow, JsonRow};
+    let after = json_rows
+        .replace("{columns}", &DeploymentAfterRow::COLUMNS.join(", "))
+        .replace("{rows}", DEPLOYMENTS_AFTER);
+    format!(
+        "SELECT c.at, c.position, c.cells, ({after})
+           FROM (SELECT 1 AS one) one
+           LEFT JOIN ({}) c ON TRUE",
+        latest_checkpoint!("at, position, cells")
+    )
+}
+
+/// Marks stale the checkpoints whose cells a change to one deployment alters: those at or after
+/// its date and before the second live deployment after it in its pair (up to the first, the
+/// pair shows it or the one before it; from there on its rollback mark compares with it or the
+/// one before). Binds: application_id, environment_id, deployment_date, created_at, id of the
+/// deployment recorded or retracted, and [`after_history`].
+pub(super) const MARK_STALE: &str = "UPDATE matrix_checkpoint SET stale = TRUE
+      WHERE stale = FALSE AND at >= $3
+        AND at < COALESCE((SELECT deployment_date FROM deployment
+                            WHERE application_id = $1 AND environment_id = $2
+                              AND deleted_at IS NULL
+                              AND (deployment_date, created_at, id) > ($3, $4, $5)
+                            ORDER BY deployment_date, created_at, id
+                            LIMIT 1 OFFSET 1), $6)";
+
+/// A bulk load may add deployments anywhere in history: every checkpoint is written again.
+pub(super) const MARK_ALL_STALE: &str = "UPDATE matrix_checkpoint SET stale = TRUE";
+
+/// Checkpoints for time travel.
+macro_rules! checkpoint_store {
+    ($store:ty, $db:ty) => {
+        const _: () = {
+            use app::ssr::store::{decode_cells, encode_cells, state_from};
+            use app::ssr::store::{Built, CheckpointStore, StateRead, StoreError};
+            use chrono::{DateTime, Utc};
+
+            use crate::store::batch::{Batch, Bound};
+            use app::ssr::store::before_history;
+            use crate::store::checkpoints::{after_history, state_at_statement, MARK_STALE};
+            use crate::store::columns::{DbId, DbTime, DeploymentAfterRow};
+            use crate::store::dialect::Dialect;
+            use crate::store::outcome::map_sqlx_error;
+
+            impl $store {
+                /// Pushes what marks stale the checkpoints a change to this deployment alters
+                /// (see `MARK_STALE`), after the lock that keeps it apart from the builder.
+                fn mark_checkpoints_stale(
+                    batch: &mut Batch,
+                    (application, environment): (DbId, DbId),
+                    (date, created_at, id): (DateTime<Utc>, DateTime<Utc>, uuid::Uuid),
+                ) {
+                    if let Some(lock) = Self::CHECKPOINT_SHARED_LOCK {
+                        batch.push(lock, vec![]);
+                    }
+                    batch.push(
+                        MARK_STALE,
+                        vec![
+                            Bound::Id(application),
+                            Bound::Id(environment),
+                            Bound::Time(DbTime(date)),
+                            Bound::Time(DbTime(created_at)),
+                            Bound::Id(DbId(id)),
+                            Bound::Time(DbTime(after_history())),
+                        ],
+                    );
+                }
+
+                /// The date of the `every`-th live deployment after `after` (None: fewer lie after it).
+                async fn every_after(
+                    conn: &mut <$db as sqlx::Database>::Connection,
+                    after: DateTime<Utc>,
+                    every: i64,
+                ) -> Result<Option<DbTime>, StoreError> {
+                    sqlx::query_scalar(
+                        "SELECT deployment_date FROM deployment
+                          WHERE deleted_at IS NULL AND deployment_date > $1
+                          ORDER BY deployment_date LIMIT 1 OFFSET $2",
+                    )
+                    .bind(DbTime(after))
+                    .bind(every.max(1) - 1)
+                    .fetch_optional(&mut *conn)
+                    .await
+                    .map_err(map_sqlx_error)
+                }
+
+                /// The state at `at` on `conn` (see `CheckpointStore::state_at`), with how many
+                /// live deployments are dated at or before it.
+                async fn read_state_at(
+                    conn: &mut <$db as sqlx::Database>::Connection,
+                    at: DateTime<Utc>,
+                ) -> Result<(StateRead, i64), StoreError> {
+                    let (checkpoint_at, position, cells, after) = sqlx::query_as::<_, (Option<DbTime>, Option<i64>, Option<Vec<u8>>, Option<String>)>(
+                        &state_at_statement(Self::JSON_ROWS),
+                    )
+                    .bind(DbTime(at))
+                    .bind(DbTime(before_history()))
+                    .fetch_one(&mut *conn)
+                    .await
+                    .map_err(map_sqlx_error)?;
+                    let checkpoint = cells.as_deref().map_or(Ok(vec![]), decode_cells)?;
+                    let after: Vec<DeploymentAfterRow> = after
+                        .map_or(Ok(vec![]), |text| serde_json::from_str(&text))
+                        .map_err(StoreError::other)?;
+                    let (read, position) = (after.len(), position.unwrap_or(0) + after.len() as i64);
+                    let after = after.into_iter().map(Into::into).collect();
+                    let state = StateRead {
+                        cells: state_from(checkpoint, after),
+                        checkpoint: checkpoint_at.map(|at| at.0),
+                        deployments_after: read,
+                    };
+                    Ok((state, position))
+                }
+            }
+
+            #[async_trait::async_trait]
+            impl CheckpointStore for $store {
+                #[tracing::instrument(level = "debug", skip_all)]
+                async fn state_at(&self, at: DateTime<Utc>) -> Result<StateRead, StoreError> {
+                    let mut conn = self.reader().acquire().await.map_err(map_sqlx_error)?;
+                    Ok(Self::read_state_at(&mut conn, at).await?.0)
+                }
+
+                #[tracing::instrument(level = "debug", skip_all)]
+                async fn build_checkpoint(
+                    &self,
+                    every: i64,
+                    after: Option<DateTime<Utc>>,
+                ) -> Result<Option<Built>, StoreError> {
+                    let mut writer = self.writer().await.map_err(map_sqlx_error)?;
+                    let mut tx = sqlx::Connection::begin(&mut *writer).await.map_err(map_sqlx_error)?;
+                    if let Some(lock) = Self::CHECKPOINT_EXCLUSIVE_LOCK {
+                        sqlx::query(lock).execute(&mut *tx).await.map_err(map_sqlx_error)?;
+                    }
+                    let at = match after {
+                        Some(after) => {
+                            let Some(at) = Self::every_after(&mut tx, after, every).await? else {
+                                return Ok(None);
+                            };
+                            // Split already (by another instance, or an earlier hint).
+                            let there: Option<DbTime> = sqlx::query_scalar(
+                                "SELECT at FROM matrix_checkpoint WHERE at > $1 AND at <= $2 LIMIT 1",
+                            )
+                            .bind(DbTime(after))
+                            .bind(at)
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(map_sqlx_error)?;
+                            if there.is_some() {
+                                return Ok(None);
+                            }
+                            at
+                        }
+                        None => {
+                            let stale: Option<DbTime> = sqlx::query_scalar(
+                                "SELECT at FROM matrix_checkpoint WHERE stale = TRUE ORDER BY at LIMIT 1",
+                            )
+                            .fetch_optional(&mut *tx)
+                            .await
+                            .map_err(map_sqlx_error)?;
+                            match stale {
+                                Some(at) => at,
+                                None => {
+                                    let last: Option<DbTime> = sqlx::query_scalar(
+                                        "SELECT at FROM matrix_checkpoint ORDER BY at DESC LIMIT 1",
+                                    )
+                                    .fetch_optional(&mut *tx)
+                                    .await
+                                    .map_err(map_sqlx_error)?;
+                                    let last = last.map_or_else(before_history, |at| at.0);
+                                    match Self::every_after(&mut tx, last, every).await? {
+                                        Some(at) => at,
+                                        None => return Ok(None),
+                                    }
+                                }
+                            }
+                        }
+                    };
+                    let (state, position) = Self::read_state_at(&mut tx, at.0).await?;
+                    sqlx::query(
+                        "INSERT INTO matrix_checkpoint (at, stale, position, cells)
+                         VALUES ($1, FALSE, $2, $3)
+                         ON CONFLICT (at) DO UPDATE
+                            SET stale = FALSE, position = excluded.position, cells = excluded.cells",
+                    )
+                    .bind(at)
+                    .bind(position)
+                    .bind(encode_cells(&state.cells)?)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_sqlx_error)?;
+                    tx.commit().await.map_err(map_sqlx_error)?;
+                    Ok(Some(Built { at: at.0, position }))
+                }
+            }
+        };
+    };
+}
+pub(super) use checkpoint_store;
