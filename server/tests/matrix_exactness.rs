@@ -473,9 +473,12 @@ async fn kept_matrix_and_time_travel_equal_the_history_after_every_change(app: T
         }
     }
     checkpoints_written(&app).await;
+    // The builders keep one about every CHECKPOINT_EVERY live deployments (records into an
+    // archived environment are refused, so some histories stay short).
     let written = checkpoints(&app, false).await;
     assert!(
-        written >= 5,
-        "time travel was checked against checkpoints (seed {seed}): {written} written"
+        written >= (live.len() as u64 / (2 * CHECKPOINT_EVERY as u64)).max(1),
+        "time travel was checked against checkpoints (seed {seed}): {written} written for {} live deployments",
+        live.len()
     );
 }

@@ -11,45 +11,27 @@ pub(super) fn after_history() -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
-/// The latest usable checkpoint at or before `$1`.
-macro_rules! latest_checkpoint {
-    ($columns:literal) => {
-        concat!(
-            "SELECT ",
-            $columns,
-            " FROM matrix_checkpoint WHERE stale = FALSE AND at <= $1 ORDER BY at DESC LIMIT 1"
-        )
-    };
-}
+/// The latest usable checkpoint at or before `$1`: its instant, position and cells.
+pub(super) const LATEST_CHECKPOINT: &str = "SELECT at, position, cells FROM matrix_checkpoint
+      WHERE stale = FALSE AND at <= $1 ORDER BY at DESC LIMIT 1";
 
-/// The live deployments after the latest usable checkpoint at or before `$1` (after `$2`,
-/// `before_history`, when there is none) and at or before `$1`, with their versions: what
-/// `DeploymentAfterRow` reads. They are contiguous in the live-date index.
-const DEPLOYMENTS_AFTER: &str = concat!(
+/// The live deployments dated after `$2` (a checkpoint's instant, or `before_history`) and at
+/// or before `$1`, with their versions: what `DeploymentAfterRow` reads. They are contiguous in
+/// the live-date index. (Bound rather than looked up in a subquery: SQLite does not bound an
+/// index range by a subquery's value, and read the index from the start of history.)
+const DEPLOYMENTS_AFTER: &str =
     "SELECT d.application_id, d.environment_id, d.id AS deployment_id, d.deployment_date,
             d.created_at, d.version_id, v.version_identifier,
             v.created_at AS version_created_at, d.deployed_by
        FROM deployment d JOIN version v ON v.id = d.version_id
-      WHERE d.deleted_at IS NULL AND d.deployment_date <= $1
-        AND d.deployment_date > COALESCE((",
-    latest_checkpoint!("at"),
-    "), $2)"
-);
+      WHERE d.deleted_at IS NULL AND d.deployment_date <= $1 AND d.deployment_date > $2";
 
-/// One row, one snapshot: the latest usable checkpoint's instant, position and cells (NULL when there is
-/// none) and, as one JSON text (`{after}`: the backend's `JSON_ROWS` around
-/// [`DEPLOYMENTS_AFTER`]), the deployments after it. Binds: the instant, the floor.
-pub(super) fn state_at_statement(json_rows: &str) -> String {
+/// [`DEPLOYMENTS_AFTER`] as one JSON text: the backend's `JSON_ROWS` around it.
+pub(super) fn deployments_after_statement(json_rows: &str) -> String {
     use crate::store::columns::{DeploymentAfterRow, JsonRow};
-    let after = json_rows
+    json_rows
         .replace("{columns}", &DeploymentAfterRow::COLUMNS.join(", "))
-        .replace("{rows}", DEPLOYMENTS_AFTER);
-    format!(
-        "SELECT c.at, c.position, c.cells, ({after})
-           FROM (SELECT 1 AS one) one
-           LEFT JOIN ({}) c ON TRUE",
-        latest_checkpoint!("at, position, cells")
-    )
+        .replace("{rows}", DEPLOYMENTS_AFTER)
 }
 
 /// Marks stale the checkpoints whose cells a change to one deployment alters: those at or after
@@ -79,7 +61,7 @@ macro_rules! checkpoint_store {
 
             use crate::store::batch::{Batch, Bound};
             use app::ssr::store::before_history;
-            use crate::store::checkpoints::{after_history, state_at_statement, MARK_STALE};
+            use crate::store::checkpoints::{after_history, deployments_after_statement, LATEST_CHECKPOINT, MARK_STALE};
             use crate::store::columns::{DbId, DbTime, DeploymentAfterRow};
             use crate::store::dialect::Dialect;
             use crate::store::outcome::map_sqlx_error;
@@ -126,21 +108,30 @@ macro_rules! checkpoint_store {
                     .map_err(map_sqlx_error)
                 }
 
-                /// The state at `at` on `conn` (see `CheckpointStore::state_at`), with how many
-                /// live deployments are dated at or before it.
+                /// The state at `at` on `conn` (see `CheckpointStore::state_at`; in a transaction
+                /// that reads one snapshot), with how many live deployments are dated at or
+                /// before it.
                 async fn read_state_at(
                     conn: &mut <$db as sqlx::Database>::Connection,
                     at: DateTime<Utc>,
                 ) -> Result<(StateRead, i64), StoreError> {
-                    let (checkpoint_at, position, cells, after) = sqlx::query_as::<_, (Option<DbTime>, Option<i64>, Option<Vec<u8>>, Option<String>)>(
-                        &state_at_statement(Self::JSON_ROWS),
-                    )
-                    .bind(DbTime(at))
-                    .bind(DbTime(before_history()))
-                    .fetch_one(&mut *conn)
-                    .await
-                    .map_err(map_sqlx_error)?;
-                    let checkpoint = cells.as_deref().map_or(Ok(vec![]), decode_cells)?;
+                    let latest = sqlx::query_as::<_, (DbTime, i64, Vec<u8>)>(LATEST_CHECKPOINT)
+                        .bind(DbTime(at))
+                        .fetch_optional(&mut *conn)
+                        .await
+                        .map_err(map_sqlx_error)?;
+                    let from = latest.as_ref().map_or_else(before_history, |(at, ..)| at.0);
+                    let after: Option<String> =
+                        sqlx::query_scalar(&deployments_after_statement(Self::JSON_ROWS))
+                            .bind(DbTime(at))
+                            .bind(DbTime(from))
+                            .fetch_one(&mut *conn)
+                            .await
+                            .map_err(map_sqlx_error)?;
+                    let (checkpoint_at, position, checkpoint) = match latest {
+                        Some((at, position, cells)) => (Some(at), Some(position), decode_cells(&cells)?),
+                        None => (None, None, vec![]),
+                    };
                     let after: Vec<DeploymentAfterRow> = after
                         .map_or(Ok(vec![]), |text| serde_json::from_str(&text))
                         .map_err(StoreError::other)?;
@@ -159,8 +150,15 @@ macro_rules! checkpoint_store {
             impl CheckpointStore for $store {
                 #[tracing::instrument(level = "debug", skip_all)]
                 async fn state_at(&self, at: DateTime<Utc>) -> Result<StateRead, StoreError> {
-                    let mut conn = self.reader().acquire().await.map_err(map_sqlx_error)?;
-                    Ok(Self::read_state_at(&mut conn, at).await?.0)
+                    // Two statements, one snapshot: a read transaction (repeatable read on
+                    // PostgreSQL, whose default takes a snapshot per statement).
+                    let mut tx = self.reader().begin().await.map_err(map_sqlx_error)?;
+                    if let Some(snapshot) = Self::ONE_SNAPSHOT {
+                        sqlx::query(snapshot).execute(&mut *tx).await.map_err(map_sqlx_error)?;
+                    }
+                    let (state, _) = Self::read_state_at(&mut tx, at).await?;
+                    tx.commit().await.map_err(map_sqlx_error)?;
+                    Ok(state)
                 }
 
                 #[tracing::instrument(level = "debug", skip_all)]

@@ -438,7 +438,7 @@ json_row!(
 );
 
 json_row!(
-    /// A live deployment after a checkpoint (see `checkpoints::state_at_statement`).
+    /// A live deployment after a checkpoint (see `checkpoints::DEPLOYMENTS_AFTER`).
     DeploymentAfterRow {
         application_id: Uuid,
         environment_id: Uuid,

@@ -51,6 +51,9 @@ pub(super) trait Dialect: Send + Sync + Sized + 'static {
     /// Taken by the checkpoint builder before it reads (the exclusive one): a change either
     /// committed before the builder read, or marks what the builder wrote stale.
     const CHECKPOINT_EXCLUSIVE_LOCK: Option<&'static str>;
+    /// Run first in a read transaction whose statements must all see one snapshot (SQLite's
+    /// transactions always do).
+    const ONE_SNAPSHOT: Option<&'static str>;
 
     /// The pool for statements that change nothing.
     fn reader(&self) -> &Pool<Self::Db>;

@@ -88,6 +88,7 @@ impl Dialect for SqliteStore {
     const NAME: &'static str = "sqlite";
     const CHECKPOINT_SHARED_LOCK: Option<&'static str> = None;
     const CHECKPOINT_EXCLUSIVE_LOCK: Option<&'static str> = None;
+    const ONE_SNAPSHOT: Option<&'static str> = None;
     const ANNOUNCES_CHANGES: bool = false;
     const LIKE: &'static str = "LIKE";
     /// One writer at a time: a claiming UPDATE needs no row locks to be exclusive.
