@@ -14,25 +14,28 @@ use tokio_util::sync::CancellationToken;
 const EVERY: Duration = Duration::from_secs(30);
 /// Changes arriving within this long are taken in together.
 const SETTLE: Duration = Duration::from_millis(250);
-/// Checkpoints written in one go before others get a turn at the writer.
-const MOST_AT_ONCE: usize = 20;
+/// After writing, the builder rests this many times as long as the writing took: a checkpoint
+/// holds the writer (SQLite's one connection, PostgreSQL's recorders through the lock) while it
+/// is written, ~70 ms at 500 × 15, and recording a year back into one pair, as fast as it
+/// goes, marks one stale with every record. Answers meanwhile start from the checkpoint before.
+const REST_PER_WRITING: u32 = 20;
+/// The longest rest.
+const MOST_REST: Duration = Duration::from_secs(30);
 
 pub fn spawn(service: Arc<Service>, shutdown: CancellationToken) {
     tokio::spawn(async move {
         let mut changes = service.subscribe();
         loop {
-            let built = match service.build_checkpoints(MOST_AT_ONCE).await {
-                Ok(built) => built,
-                Err(err) => {
-                    tracing::warn!(error = %err, "could not write time-travel checkpoints");
-                    0
-                }
-            };
-            if built == MOST_AT_ONCE {
-                // More to write (a long history seen for the first time): go on shortly.
+            let started = std::time::Instant::now();
+            let built = service.build_checkpoints(1).await;
+            if let Err(err) = &built {
+                tracing::warn!(error = %err, "could not write time-travel checkpoints");
+            } else if built.is_ok_and(|built| built > 0) {
+                // One at a time, resting in between, until none is missing.
+                let rest = (started.elapsed() * REST_PER_WRITING).clamp(SETTLE, MOST_REST);
                 tokio::select! {
                     _ = shutdown.cancelled() => return,
-                    _ = tokio::time::sleep(SETTLE) => continue,
+                    _ = tokio::time::sleep(rest) => continue,
                 }
             }
             tokio::select! {
