@@ -510,12 +510,15 @@ pub fn CurrentStateTable(
     #[prop(into)] refresh: Signal<u64>,
 ) -> impl IntoView {
     use crate::api::deployments::current_state;
-    let current = Resource::new(
+    // In the first HTML (blocking): streamed in after the first paint, the table pushed what
+    // follows it down the page on a large history.
+    let current = Resource::new_blocking(
         move || refresh.get(),
         move |_| current_state(Some(application_id), None, None),
     );
     view! {
-        <Transition fallback=|| ()>
+        // Hides what follows until it arrives (see `.holds-below` in the style).
+        <Transition fallback=|| view! { <span class="holds-below"></span> }>
             {move || Suspend::new(async move {
                 let states = current.await.unwrap_or_default();
                 if states.is_empty() {

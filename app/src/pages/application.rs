@@ -37,7 +37,8 @@ pub fn ApplicationPage() -> impl IntoView {
             saved
         }
     });
-    let application = Resource::new(
+    // The whole page hangs on it: in the first HTML (blocking), never a "Loading…" first.
+    let application = Resource::new_blocking(
         move || (id(), archive.version().get(), repository_saved.get()),
         |(id, _, _)| async move {
             match id {

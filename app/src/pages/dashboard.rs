@@ -127,7 +127,8 @@ pub fn DashboardPage() -> impl IntoView {
                     <a href="/">"Back to now"</a>
                 </p>
             })}
-            <Transition fallback=|| ()>
+            // Each block still loading hides what follows it (see `.holds-below` in the style).
+            <Transition fallback=|| view! { <span class="holds-below"></span> }>
                 {move || Suspend::new(async move {
                     let policy = policy.await;
                     // A few banners at most; the rest are a link away.
@@ -160,7 +161,7 @@ pub fn DashboardPage() -> impl IntoView {
                             }/>
                         <Legend/>
                     </div>
-                    <Transition fallback=|| view! { <p class="empty">"Loading…"</p> }>
+                    <Transition fallback=|| view! { <p class="empty holds-below">"Loading…"</p> }>
                         {move || Suspend::new(async move {
                             let (matrix, user, policy) = (matrix.await, session.0.await, policy.await);
                             let can_record = matches!(user, Ok(Some(u)) if u.can(Role::Editor)) && at().is_none();
