@@ -40,9 +40,12 @@ pub(crate) struct StateAt {
 }
 
 impl StateAt {
-    /// The matrix as it was at `at`.
-    pub(crate) async fn read(store: &dyn Store, at: DateTime<Utc>) -> Result<Self, AppError> {
-        let layout = Layout::read(store, "time travel").await?;
+    /// The matrix as it was at `at`, on today's rows and columns (`layout`).
+    pub(crate) async fn read(
+        store: &dyn Store,
+        layout: Arc<Layout>,
+        at: DateTime<Utc>,
+    ) -> Result<Self, AppError> {
         let read = store
             .state_at(at)
             .await
@@ -66,7 +69,7 @@ impl StateAt {
             cells[row * width + column] = Some(CellAt { pair, is_rollback });
         }
         Ok(Self {
-            layout: Arc::new(layout),
+            layout,
             cells,
             checkpoint: read.checkpoint,
             deployments_after: read.deployments_after,

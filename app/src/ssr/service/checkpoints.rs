@@ -33,7 +33,10 @@ impl Service {
     /// The matrix as it was at `at`. When the answer read more than twice the spacing of
     /// deployments after its checkpoint, the builder is asked for one in between.
     pub(super) async fn state_at(&self, at: DateTime<Utc>) -> Result<StateAt, AppError> {
-        let state = StateAt::read(self.whole_store(), at).await?;
+        // Today's rows and columns, as the kept matrix has them (read again only when the
+        // catalogue changed): reading them per answer cost 3–9 ms with 500 applications.
+        let layout = self.kept_matrix().await?.layout.clone();
+        let state = StateAt::read(self.whole_store(), layout, at).await?;
         if state.deployments_after as i64 > 2 * self.checkpoint_spacing(&state.layout) {
             let from = state.checkpoint.unwrap_or_else(before_history);
             let mut wanted = self

@@ -94,16 +94,17 @@ pub trait CheckpointStore: Send + Sync {
 /// The state at an instant from a checkpoint's cells and the live deployments after it up to
 /// the instant (in any order): per pair the last of them in history order (date, recording time,
 /// id), with the version of the one before it.
-pub fn state_from(checkpoint: Vec<PairAt>, mut after: Vec<DeploymentAfter>) -> Vec<PairAt> {
+pub fn state_from(mut cells: Vec<PairAt>, mut after: Vec<DeploymentAfter>) -> Vec<PairAt> {
     after.sort_unstable_by_key(|d| (d.deployment_date, d.created_at, d.deployment_id));
-    let mut cells: HashMap<(Uuid, Uuid), PairAt> = (checkpoint.into_iter())
-        .map(|cell| ((cell.application_id, cell.environment_id), cell))
-        .collect();
+    // Where each pair's cell is: cells are replaced in place, not moved through a map (moving
+    // 7,500 of them, and again as the map grew, was most of an answer's time).
+    let mut index: HashMap<(Uuid, Uuid), usize> = HashMap::with_capacity(cells.len() + 64);
+    for (at, cell) in cells.iter().enumerate() {
+        index.insert((cell.application_id, cell.environment_id), at);
+    }
     for d in after {
         let pair = (d.application_id, d.environment_id);
-        let previous_version = (cells.get(&pair))
-            .map(|cell| (cell.version_identifier.clone(), cell.version_created_at));
-        let cell = PairAt {
+        let mut cell = PairAt {
             application_id: d.application_id,
             environment_id: d.environment_id,
             deployment_id: d.deployment_id,
@@ -112,11 +113,22 @@ pub fn state_from(checkpoint: Vec<PairAt>, mut after: Vec<DeploymentAfter>) -> V
             version_identifier: d.version_identifier,
             version_created_at: d.version_created_at,
             deployed_by: d.deployed_by,
-            previous_version,
+            previous_version: None,
         };
-        cells.insert(pair, cell);
+        match index.get(&pair) {
+            Some(&at) => {
+                let before = &mut cells[at];
+                let identifier = std::mem::take(&mut before.version_identifier);
+                cell.previous_version = Some((identifier, before.version_created_at));
+                *before = cell;
+            }
+            None => {
+                index.insert(pair, cells.len());
+                cells.push(cell);
+            }
+        }
     }
-    cells.into_values().collect()
+    cells
 }
 
 /// The format's first byte: a checkpoint written in another is refused, not misread.
