@@ -237,9 +237,9 @@ test('the pages a release manager opens most do not move as their data arrives (
         }
       }).observe({ type: 'layout-shift', buffered: true });
     });
-    // Other tests record in parallel, and a live update that adds a row to the matrix rightly moves
-    // what is below it. This measures loading alone, as Lighthouse does on a quiet server: a 204
-    // tells the browser's event source not to connect again.
+    // A live update (someone else recording, a background task) that adds a row to the matrix
+    // rightly moves what is below it. This measures loading alone, as Lighthouse does on a quiet
+    // server: a 204 tells the browser's event source not to connect again.
     await page.route('**/api/events', (route) => route.fulfill({ status: 204 }));
     const problems = watchProblems(page);
     for (const route of ['/', '/deployments/new', '/insights', '/deployments', `/applications/${catalog.portal.id}?tab=deployments`]) {
