@@ -2,6 +2,7 @@
 //! reading the state at an instant, writing the next checkpoint, and the statement that marks
 //! the ones a change touches stale.
 
+use crate::store::dialect::Dialect;
 use chrono::{DateTime, Utc};
 
 /// Later than any stored instant: the ceiling when nothing follows a changed deployment.
@@ -25,15 +26,16 @@ const DEPLOYMENTS_AFTER: &str =
     "SELECT d.application_id, d.environment_id, d.id AS deployment_id, d.deployment_date,
             d.created_at, d.version_id, v.version_identifier,
             v.created_at AS version_created_at, d.deployed_by
-       FROM deployment d JOIN version v ON v.id = d.version_id
+       FROM deployment d JOIN {versions} ON v.id = d.version_id
       WHERE d.deleted_at IS NULL AND d.deployment_date <= $1 AND d.deployment_date > $2";
 
 /// [`DEPLOYMENTS_AFTER`] as one JSON text: the backend's `JSON_ROWS` around it.
-pub(super) fn deployments_after_statement(json_rows: &str) -> String {
+pub(super) fn deployments_after_statement<D: Dialect>() -> String {
     use crate::store::columns::{DeploymentAfterRow, JsonRow};
-    json_rows
+    (D::JSON_ROWS)
         .replace("{columns}", &DeploymentAfterRow::COLUMNS.join(", "))
         .replace("{rows}", DEPLOYMENTS_AFTER)
+        .replace("{versions}", D::VERSIONS_SHOWN)
 }
 
 /// Marks stale the checkpoints whose cells a change to one deployment alters: those at or after
@@ -57,7 +59,7 @@ pub(super) const MARK_ALL_STALE: &str = "UPDATE matrix_checkpoint SET stale = TR
 macro_rules! checkpoint_store {
     ($store:ty, $db:ty) => {
         const _: () = {
-            use app::ssr::store::{decode_cells, encode_cells, state_from};
+            use app::ssr::store::encode_cells;
             use app::ssr::store::{Built, CheckpointStore, StateRead, StoreError};
             use chrono::{DateTime, Utc};
 
@@ -124,26 +126,20 @@ macro_rules! checkpoint_store {
                         .map_err(map_sqlx_error)?;
                     let from = latest.as_ref().map_or_else(before_history, |(at, ..)| at.0);
                     let after: Option<String> =
-                        sqlx::query_scalar(&deployments_after_statement(Self::JSON_ROWS))
+                        sqlx::query_scalar(&deployments_after_statement::<Self>())
                             .bind(DbTime(at))
                             .bind(DbTime(from))
                             .fetch_one(&mut *conn)
                             .await
                             .map_err(map_sqlx_error)?;
-                    let (checkpoint_at, position, checkpoint) = match latest {
-                        Some((at, position, cells)) => (Some(at), Some(position), decode_cells(&cells)?),
-                        None => (None, None, vec![]),
-                    };
                     let after: Vec<DeploymentAfterRow> = after
                         .map_or(Ok(vec![]), |text| serde_json::from_str(&text))
                         .map_err(StoreError::other)?;
-                    let (read, position) = (after.len(), position.unwrap_or(0) + after.len() as i64);
-                    let after = after.into_iter().map(Into::into).collect();
-                    let state = StateRead {
-                        cells: state_from(checkpoint, after),
-                        checkpoint: checkpoint_at.map(|at| at.0),
-                        deployments_after: read,
-                    };
+                    let position = latest.as_ref().map_or(0, |(_, position, _)| *position) + after.len() as i64;
+                    let state = StateRead::new(
+                        latest.map(|(at, _, cells)| (at.0, cells)),
+                        after.into_iter().map(Into::into).collect(),
+                    );
                     Ok((state, position))
                 }
             }
@@ -219,6 +215,7 @@ macro_rules! checkpoint_store {
                         }
                     };
                     let (state, position) = Self::read_state_at(&mut tx, at.0).await?;
+                    let cells = encode_cells(&state.cells()?)?;
                     sqlx::query(
                         "INSERT INTO matrix_checkpoint (at, stale, position, cells)
                          VALUES ($1, FALSE, $2, $3)
@@ -227,7 +224,7 @@ macro_rules! checkpoint_store {
                     )
                     .bind(at)
                     .bind(position)
-                    .bind(encode_cells(&state.cells)?)
+                    .bind(cells)
                     .execute(&mut *tx)
                     .await
                     .map_err(map_sqlx_error)?;

@@ -54,6 +54,9 @@ pub(super) trait Dialect: Send + Sync + Sized + 'static {
     /// Run first in a read transaction whose statements must all see one snapshot (SQLite's
     /// transactions always do).
     const ONE_SNAPSHOT: Option<&'static str>;
+    /// How time travel's statement names the version table: SQLite is told to read it through
+    /// its covering index (migration 0022), which its planner passes over without statistics.
+    const VERSIONS_SHOWN: &'static str;
 
     /// The pool for statements that change nothing.
     fn reader(&self) -> &Pool<Self::Db>;

@@ -60,6 +60,7 @@ impl Dialect for PgStore {
         Some("SELECT pg_advisory_xact_lock(7468322049)");
     const ONE_SNAPSHOT: Option<&'static str> =
         Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
+    const VERSIONS_SHOWN: &'static str = "version v";
     const ANNOUNCES_CHANGES: bool = true;
     const LIKE: &'static str = "ILIKE";
     /// Instances claiming at once each take other rows instead of waiting for one another.

@@ -20,11 +20,26 @@ use crate::model::{
 };
 use crate::ssr::records::is_rollback;
 use crate::ssr::store::store_error;
-use crate::ssr::store::{PairAt, PairFilter, Store};
+use crate::ssr::store::{read_cells, PairFilter, Store};
 
-/// A pair's cell at the instant, as shown.
+/// Where a name is in [`StateAt::names`].
+#[derive(Clone, Copy)]
+struct Name {
+    start: usize,
+    end: usize,
+}
+
+/// A pair's cell at the instant, as shown: its latest live deployment then, its names in
+/// [`StateAt::names`].
 struct CellAt {
-    pair: PairAt,
+    deployment_id: Uuid,
+    deployment_date: DateTime<Utc>,
+    version_id: Uuid,
+    version_identifier: Name,
+    version_created_at: DateTime<Utc>,
+    deployed_by: Option<Name>,
+    /// The version deployed just before, in this pair (identifier, created at).
+    previous_version: Option<(Name, DateTime<Utc>)>,
     is_rollback: bool,
 }
 
@@ -33,6 +48,8 @@ pub(crate) struct StateAt {
     pub(crate) layout: Arc<Layout>,
     /// Row by row, a cell per column: None where nothing was deployed yet (or archived).
     cells: Vec<Option<CellAt>>,
+    /// The cells' names, one after the other: one buffer rather than thousands of strings.
+    names: String,
     /// The checkpoint it started from (None: the beginning of history), and how many
     /// deployments after it were read.
     pub(crate) checkpoint: Option<DateTime<Utc>>,
@@ -40,7 +57,9 @@ pub(crate) struct StateAt {
 }
 
 impl StateAt {
-    /// The matrix as it was at `at`, on today's rows and columns (`layout`).
+    /// The matrix as it was at `at`, on today's rows and columns (`layout`): the checkpoint's
+    /// cells laid out on them (those of archived pairs left out), then each deployment after it
+    /// in history order taking its pair's cell, with the one it replaces as the previous.
     pub(crate) async fn read(
         store: &dyn Store,
         layout: Arc<Layout>,
@@ -51,29 +70,76 @@ impl StateAt {
             .await
             .map_err(store_error("time travel"))?;
         let width = layout.environments.len();
-        let mut cells: Vec<Option<CellAt>> = Vec::new();
-        cells.resize_with(layout.applications.len() * width, || None);
-        for pair in read.cells {
-            let (Some(row), Some(column)) = (
-                layout.row(pair.application_id),
-                layout.column(pair.environment_id),
-            ) else {
-                continue; // archived: not shown
+        let mut state = Self {
+            cells: Vec::new(),
+            names: String::new(),
+            checkpoint: read.checkpoint.as_ref().map(|(at, _)| *at),
+            deployments_after: read.after.len(),
+            layout,
+        };
+        state
+            .cells
+            .resize_with(state.layout.applications.len() * width, || None);
+        let place = |layout: &Layout, application_id, environment_id| {
+            Some(layout.row(application_id)? * width + layout.column(environment_id)?)
+        };
+        if let Some((_, bytes)) = &read.checkpoint {
+            let Self {
+                layout,
+                cells,
+                names,
+                ..
+            } = &mut state;
+            names.reserve(bytes.len() / 4);
+            read_cells(bytes, |pair| {
+                let Some(at) = place(layout, pair.application_id, pair.environment_id) else {
+                    return; // archived: not shown
+                };
+                cells[at] = Some(CellAt {
+                    deployment_id: pair.deployment_id,
+                    deployment_date: pair.deployment_date,
+                    version_id: pair.version_id,
+                    version_identifier: push_name(names, pair.version_identifier),
+                    version_created_at: pair.version_created_at,
+                    deployed_by: pair.deployed_by.map(|name| push_name(names, name)),
+                    previous_version: (pair.previous_version)
+                        .map(|(identifier, at)| (push_name(names, identifier), at)),
+                    is_rollback: false,
+                });
+            })
+            .map_err(store_error("time travel"))?;
+        }
+        for d in read.after {
+            let Some(at) = place(&state.layout, d.application_id, d.environment_id) else {
+                continue;
             };
-            let previous = (pair.previous_version.as_ref())
-                .map(|(identifier, created_at)| (identifier.as_str(), *created_at));
-            let is_rollback = is_rollback(
-                (pair.version_identifier.as_str(), pair.version_created_at),
+            let previous_version = (state.cells[at].as_ref())
+                .map(|before| (before.version_identifier, before.version_created_at));
+            state.cells[at] = Some(CellAt {
+                deployment_id: d.deployment_id,
+                deployment_date: d.deployment_date,
+                version_id: d.version_id,
+                version_identifier: push_name(&mut state.names, &d.version_identifier),
+                version_created_at: d.version_created_at,
+                deployed_by: (d.deployed_by.as_deref())
+                    .map(|name| push_name(&mut state.names, name)),
+                previous_version,
+                is_rollback: false,
+            });
+        }
+        let Self { cells, names, .. } = &mut state;
+        for cell in cells.iter_mut().flatten() {
+            let previous = (cell.previous_version)
+                .map(|(identifier, created_at)| (name(names, identifier), created_at));
+            cell.is_rollback = is_rollback(
+                (
+                    name(names, cell.version_identifier),
+                    cell.version_created_at,
+                ),
                 previous,
             );
-            cells[row * width + column] = Some(CellAt { pair, is_rollback });
         }
-        Ok(Self {
-            layout,
-            cells,
-            checkpoint: read.checkpoint,
-            deployments_after: read.deployments_after,
-        })
+        Ok(state)
     }
 
     /// The active applications `pairs` names (all, or one).
@@ -113,6 +179,7 @@ impl StateAt {
                         grid_row,
                         grid_column,
                         cell,
+                        names: &self.names,
                     })
                 },
             )
@@ -126,7 +193,7 @@ impl StateAt {
         environment: Option<Uuid>,
     ) -> impl Iterator<Item = (u32, u32, CurrentDeploymentState)> + 'a {
         (self.found(applications, environment)).map(|found| {
-            let pair = &found.cell.pair;
+            let cell = found.cell;
             let state = CurrentDeploymentState {
                 application: ApplicationRef {
                     id: found.application.id,
@@ -137,13 +204,13 @@ impl StateAt {
                     name: found.environment.name.clone(),
                 },
                 version: VersionRef {
-                    id: pair.version_id,
-                    version_identifier: pair.version_identifier.clone(),
+                    id: cell.version_id,
+                    version_identifier: name(&self.names, cell.version_identifier).to_string(),
                 },
-                deployment_date: pair.deployment_date,
-                deployed_by: pair.deployed_by.clone(),
-                deployment_id: pair.deployment_id,
-                is_rollback: found.cell.is_rollback,
+                deployment_date: cell.deployment_date,
+                deployed_by: (cell.deployed_by).map(|by| name(&self.names, by).to_string()),
+                deployment_id: cell.deployment_id,
+                is_rollback: cell.is_rollback,
             };
             (found.row, found.column, state)
         })
@@ -242,18 +309,33 @@ struct Found<'a> {
     grid_row: usize,
     grid_column: usize,
     cell: &'a CellAt,
+    names: &'a str,
 }
 
 impl Found<'_> {
     fn end(&self) -> CellEnd<'_> {
-        let pair = &self.cell.pair;
+        let cell = self.cell;
         CellEnd {
-            version_id: pair.version_id,
-            version_identifier: &pair.version_identifier,
-            deployment_date: pair.deployment_date,
-            deployed_by: pair.deployed_by.as_deref(),
-            deployment_id: pair.deployment_id,
-            is_rollback: self.cell.is_rollback,
+            version_id: cell.version_id,
+            version_identifier: name(self.names, cell.version_identifier),
+            deployment_date: cell.deployment_date,
+            deployed_by: cell.deployed_by.map(|by| name(self.names, by)),
+            deployment_id: cell.deployment_id,
+            is_rollback: cell.is_rollback,
         }
     }
+}
+
+/// Appends `text` to `names`; where it is.
+fn push_name(names: &mut String, text: &str) -> Name {
+    let start = names.len();
+    names.push_str(text);
+    Name {
+        start,
+        end: names.len(),
+    }
+}
+
+fn name(names: &str, at: Name) -> &str {
+    &names[at.start..at.end]
 }

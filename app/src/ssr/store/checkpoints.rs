@@ -51,15 +51,38 @@ pub fn before_history() -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
-/// The cells at an instant, and what they were read from.
+/// What the state at an instant is made of, as read in one snapshot.
 #[derive(Clone, Debug, Default)]
 pub struct StateRead {
+    /// The checkpoint it starts from: its instant and its cells as stored (see [`read_cells`]).
+    /// None: from the beginning of history.
+    pub checkpoint: Option<(DateTime<Utc>, Vec<u8>)>,
+    /// The live deployments after the checkpoint and up to the instant, in history order.
+    pub after: Vec<DeploymentAfter>,
+}
+
+impl StateRead {
+    pub fn new(
+        checkpoint: Option<(DateTime<Utc>, Vec<u8>)>,
+        mut after: Vec<DeploymentAfter>,
+    ) -> Self {
+        in_history_order(&mut after);
+        Self { checkpoint, after }
+    }
+
     /// Every pair's cell (pairs of archived applications and environments included).
-    pub cells: Vec<PairAt>,
-    /// The checkpoint they started from (None: from the beginning of history).
-    pub checkpoint: Option<DateTime<Utc>>,
-    /// How many live deployments after it were read.
-    pub deployments_after: usize,
+    pub fn cells(self) -> Result<Vec<PairAt>, StoreError> {
+        let cells = match &self.checkpoint {
+            Some((_, bytes)) => decode_cells(bytes)?,
+            None => vec![],
+        };
+        Ok(state_from(cells, self.after))
+    }
+}
+
+/// Sorts deployments as history orders them: date, recording time, id.
+fn in_history_order(deployments: &mut [DeploymentAfter]) {
+    deployments.sort_unstable_by_key(|d| (d.deployment_date, d.created_at, d.deployment_id));
 }
 
 /// What a checkpoint was built at, and how far its answers reach.
@@ -72,9 +95,8 @@ pub struct Built {
 
 #[async_trait]
 pub trait CheckpointStore: Send + Sync {
-    /// Every pair's cell at `at`: the latest checkpoint at or before it that is not stale, and
-    /// the live deployments between the two, read in one statement (one snapshot) and folded
-    /// by [`state_from`].
+    /// What the state at `at` is made of: the latest checkpoint at or before it that is not
+    /// stale, and the live deployments between the two, read in one snapshot.
     async fn state_at(&self, at: DateTime<Utc>) -> Result<StateRead, StoreError>;
     /// Writes a checkpoint that is missing, and says where (None: none is missing).
     /// - With `after` (where answers found too many deployments to read): one `every` live
@@ -95,7 +117,7 @@ pub trait CheckpointStore: Send + Sync {
 /// the instant (in any order): per pair the last of them in history order (date, recording time,
 /// id), with the version of the one before it.
 pub fn state_from(mut cells: Vec<PairAt>, mut after: Vec<DeploymentAfter>) -> Vec<PairAt> {
-    after.sort_unstable_by_key(|d| (d.deployment_date, d.created_at, d.deployment_id));
+    in_history_order(&mut after);
     // Where each pair's cell is: cells are replaced in place, not moved through a map (moving
     // 7,500 of them, and again as the map grew, was a fifth of an answer's CPU at 1M).
     let mut index: HashMap<(Uuid, Uuid), usize> = HashMap::with_capacity(cells.len() + 64);
@@ -134,34 +156,70 @@ pub fn state_from(mut cells: Vec<PairAt>, mut after: Vec<DeploymentAfter>) -> Ve
 /// The format's first byte: a checkpoint written in another is refused, not misread.
 const FORMAT: u8 = 1;
 
-/// A cell as stored: instants as microseconds (what both backends keep), ids as bytes.
+/// A cell as stored: instants as microseconds (what both backends keep), ids as bytes. Its
+/// names are borrowed: read from a checkpoint, they point into its bytes (an answer reads 7,500
+/// cells, and allocating their names one by one was a third of it).
 #[derive(serde::Serialize, serde::Deserialize)]
-struct StoredCell {
+struct StoredCell<'a> {
     application_id: Uuid,
     environment_id: Uuid,
     deployment_id: Uuid,
     deployment_date: i64,
     version_id: Uuid,
-    version_identifier: String,
+    version_identifier: &'a str,
     version_created_at: i64,
-    deployed_by: Option<String>,
-    previous_version: Option<(String, i64)>,
+    #[serde(borrow)]
+    deployed_by: Option<&'a str>,
+    #[serde(borrow)]
+    previous_version: Option<(&'a str, i64)>,
 }
 
-/// Cells as a checkpoint stores them (about 120 bytes each).
+/// A checkpoint's cell as read: a [`PairAt`] whose names point into the checkpoint's bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StoredPair<'a> {
+    pub application_id: Uuid,
+    pub environment_id: Uuid,
+    pub deployment_id: Uuid,
+    pub deployment_date: DateTime<Utc>,
+    pub version_id: Uuid,
+    pub version_identifier: &'a str,
+    pub version_created_at: DateTime<Utc>,
+    pub deployed_by: Option<&'a str>,
+    pub previous_version: Option<(&'a str, DateTime<Utc>)>,
+}
+
+impl StoredPair<'_> {
+    pub fn to_owned(self) -> PairAt {
+        PairAt {
+            application_id: self.application_id,
+            environment_id: self.environment_id,
+            deployment_id: self.deployment_id,
+            deployment_date: self.deployment_date,
+            version_id: self.version_id,
+            version_identifier: self.version_identifier.to_string(),
+            version_created_at: self.version_created_at,
+            deployed_by: self.deployed_by.map(str::to_string),
+            previous_version: (self.previous_version)
+                .map(|(identifier, at)| (identifier.to_string(), at)),
+        }
+    }
+}
+
+/// Cells as a checkpoint stores them (about 120 bytes each): the format's byte, then postcard's
+/// sequence of [`StoredCell`]s.
 pub fn encode_cells(cells: &[PairAt]) -> Result<Vec<u8>, StoreError> {
-    let stored: Vec<StoredCell> = (cells.iter())
+    let stored: Vec<StoredCell<'_>> = (cells.iter())
         .map(|cell| StoredCell {
             application_id: cell.application_id,
             environment_id: cell.environment_id,
             deployment_id: cell.deployment_id,
             deployment_date: cell.deployment_date.timestamp_micros(),
             version_id: cell.version_id,
-            version_identifier: cell.version_identifier.clone(),
+            version_identifier: &cell.version_identifier,
             version_created_at: cell.version_created_at.timestamp_micros(),
-            deployed_by: cell.deployed_by.clone(),
+            deployed_by: cell.deployed_by.as_deref(),
             previous_version: (cell.previous_version.as_ref())
-                .map(|(identifier, at)| (identifier.clone(), at.timestamp_micros())),
+                .map(|(identifier, at)| (identifier.as_str(), at.timestamp_micros())),
         })
         .collect();
     let mut bytes = vec![FORMAT];
@@ -169,34 +227,47 @@ pub fn encode_cells(cells: &[PairAt]) -> Result<Vec<u8>, StoreError> {
     Ok(bytes)
 }
 
-/// The cells [`encode_cells`] wrote.
-pub fn decode_cells(bytes: &[u8]) -> Result<Vec<PairAt>, StoreError> {
+/// Hands each cell [`encode_cells`] wrote to `each`, in order, without collecting them.
+pub fn read_cells<'a>(
+    bytes: &'a [u8],
+    mut each: impl FnMut(StoredPair<'a>),
+) -> Result<(), StoreError> {
     let malformed = |what: &str| StoreError::other(std::io::Error::other(what.to_string()));
     let Some((&FORMAT, rest)) = bytes.split_first() else {
         return Err(malformed("a checkpoint in an unknown format"));
     };
-    let stored: Vec<StoredCell> = postcard::from_bytes(rest).map_err(StoreError::other)?;
     let instant = |micros: i64| {
         DateTime::from_timestamp_micros(micros).ok_or_else(|| malformed("a checkpoint instant"))
     };
-    (stored.into_iter())
-        .map(|cell| {
-            Ok(PairAt {
-                application_id: cell.application_id,
-                environment_id: cell.environment_id,
-                deployment_id: cell.deployment_id,
-                deployment_date: instant(cell.deployment_date)?,
-                version_id: cell.version_id,
-                version_identifier: cell.version_identifier,
-                version_created_at: instant(cell.version_created_at)?,
-                deployed_by: cell.deployed_by,
-                previous_version: match cell.previous_version {
-                    Some((identifier, at)) => Some((identifier, instant(at)?)),
-                    None => None,
-                },
-            })
-        })
-        .collect()
+    // postcard writes a sequence as its length (a varint, as it writes a usize), then its items.
+    let (count, mut rest) = postcard::take_from_bytes::<usize>(rest).map_err(StoreError::other)?;
+    for _ in 0..count {
+        let (cell, after) =
+            postcard::take_from_bytes::<StoredCell<'a>>(rest).map_err(StoreError::other)?;
+        rest = after;
+        each(StoredPair {
+            application_id: cell.application_id,
+            environment_id: cell.environment_id,
+            deployment_id: cell.deployment_id,
+            deployment_date: instant(cell.deployment_date)?,
+            version_id: cell.version_id,
+            version_identifier: cell.version_identifier,
+            version_created_at: instant(cell.version_created_at)?,
+            deployed_by: cell.deployed_by,
+            previous_version: match cell.previous_version {
+                Some((identifier, at)) => Some((identifier, instant(at)?)),
+                None => None,
+            },
+        });
+    }
+    Ok(())
+}
+
+/// The cells [`encode_cells`] wrote.
+pub fn decode_cells(bytes: &[u8]) -> Result<Vec<PairAt>, StoreError> {
+    let mut cells = vec![];
+    read_cells(bytes, |cell| cells.push(cell.to_owned()))?;
+    Ok(cells)
 }
 
 #[cfg(test)]
