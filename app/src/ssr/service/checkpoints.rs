@@ -18,8 +18,8 @@ impl Service {
     /// The same service with checkpoints `every` live deployments apart (None: as many as a
     /// quarter of the matrix's cells, at least [`FEWEST_BETWEEN`]). Closer checkpoints answer
     /// from fewer deployments and take more room: each holds every cell (about 120 bytes each).
-    /// At half the cells an answer spent about 8 ms of its 20 reading and parsing ~1,900 deployments
-    /// (500 × 15, 1M deployments); a quarter halves that for twice the room (450 MB at 1M).
+    /// At half the cells an answer spent about 8 ms of its 20 reading and parsing ~1,900
+    /// deployments (500 × 15, 1M); a quarter halves that for twice the room (428 MB at 1M).
     pub fn with_checkpoint_every(mut self, every: Option<i64>) -> Self {
         self.checkpoint_every = every.map(|every| every.max(1));
         self
