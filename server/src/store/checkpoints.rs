@@ -151,8 +151,8 @@ macro_rules! checkpoint_store {
                     // Two statements, one snapshot: a read transaction (repeatable read on
                     // PostgreSQL, whose default takes a snapshot per statement).
                     let mut tx = self.reader().begin().await.map_err(map_sqlx_error)?;
-                    if let Some(snapshot) = Self::ONE_SNAPSHOT {
-                        sqlx::query(snapshot).execute(&mut *tx).await.map_err(map_sqlx_error)?;
+                    for first in [Self::ONE_SNAPSHOT, Self::TIME_TRAVEL_JOINS].into_iter().flatten() {
+                        sqlx::query(first).execute(&mut *tx).await.map_err(map_sqlx_error)?;
                     }
                     let (state, _) = Self::read_state_at(&mut tx, at).await?;
                     tx.commit().await.map_err(map_sqlx_error)?;

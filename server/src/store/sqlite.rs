@@ -90,6 +90,7 @@ impl Dialect for SqliteStore {
     const CHECKPOINT_EXCLUSIVE_LOCK: Option<&'static str> = None;
     const ONE_SNAPSHOT: Option<&'static str> = None;
     const VERSIONS_SHOWN: &'static str = "version v INDEXED BY ix_version_shown";
+    const TIME_TRAVEL_JOINS: Option<&'static str> = None;
     const ANNOUNCES_CHANGES: bool = false;
     const LIKE: &'static str = "LIKE";
     /// One writer at a time: a claiming UPDATE needs no row locks to be exclusive.
