@@ -105,8 +105,8 @@ pub struct Config {
     #[arg(long, env = "DEPLOYTRACK_LIVE_FEEDS_PER_USER", default_value_t = 8)]
     pub live_feeds_per_user: usize,
 
-    /// Live deployments between two time-travel checkpoints (default: half the matrix's cells,
-    /// at least 500). Tests set a small number so that checkpoints come into play at once.
+    /// Live deployments between two time-travel checkpoints (default: a quarter of the matrix's
+    /// cells, at least 500). Tests set a small number so that checkpoints come into play at once.
     #[arg(long, env = "DEPLOYTRACK_CHECKPOINT_EVERY", hide = true)]
     pub checkpoint_every: Option<i64>,
 

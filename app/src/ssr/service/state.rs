@@ -47,8 +47,8 @@ pub struct Service {
     pub(super) policy: AccessPolicy,
     /// The full current-state matrix as the REST API's JSON body and as the dashboard's view.
     matrix: Kept<Matrix>,
-    /// Live deployments between time-travel checkpoints (None: as many as half the matrix's
-    /// cells; see `checkpoints`).
+    /// Live deployments between time-travel checkpoints (None: as many as a quarter of the
+    /// matrix's cells; see `checkpoints`).
     pub(super) checkpoint_every: Option<i64>,
     /// Where answers found too many deployments after their checkpoint (back-dated records
     /// pile up between two): the builder adds one there.
