@@ -89,7 +89,12 @@ async fn acknowledged_writes_survive_kill_9(backend: Backend) {
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    // Killed once writes are flowing: after 50 acknowledgements (or 30 s, which fails below),
+    // not after a fixed time; on a loaded CI machine 1.5 s once saw only 19.
+    let flowing = std::time::Instant::now();
+    while acknowledged.lock().unwrap().len() < 50 && flowing.elapsed() < Duration::from_secs(30) {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     server.kill_9();
     for writer in writers {
         writer.await.unwrap();
