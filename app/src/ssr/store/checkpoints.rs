@@ -189,7 +189,7 @@ pub struct StoredPair<'a> {
 }
 
 impl StoredPair<'_> {
-    pub fn to_owned(self) -> PairAt {
+    pub fn into_pair_at(self) -> PairAt {
         PairAt {
             application_id: self.application_id,
             environment_id: self.environment_id,
@@ -266,7 +266,7 @@ pub fn read_cells<'a>(
 /// The cells [`encode_cells`] wrote.
 pub fn decode_cells(bytes: &[u8]) -> Result<Vec<PairAt>, StoreError> {
     let mut cells = vec![];
-    read_cells(bytes, |cell| cells.push(cell.to_owned()))?;
+    read_cells(bytes, |cell| cells.push(cell.into_pair_at()))?;
     Ok(cells)
 }
 
