@@ -30,12 +30,15 @@ command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y wrk >/d
 server=${SERVER_BIN:-target/release/deploytrack}
 [ -n "${SERVER_BIN:-}" ] || [ -x "$server" ] || cargo leptos build --release --precompress --split
 
-work=$(mktemp -d /tmp/deploytrack-bench.XXXXXX)
+# BENCH_WORK=dir keeps the seeded SQLite files there afterwards (a 10M one takes most of an hour
+# to seed, and is worth measuring again by hand); by default they go with a temporary directory.
+work=${BENCH_WORK:-$(mktemp -d /tmp/deploytrack-bench.XXXXXX)}
+mkdir -p "$work"
 server_pid=""
 cleanup() {
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
   pg_stop
-  rm -rf "$work"
+  [ -n "${BENCH_WORK:-}" ] || rm -rf "$work"
 }
 trap cleanup EXIT
 if [[ " $BACKENDS " == *" postgres "* ]]; then pg_start; fi
