@@ -64,6 +64,7 @@ impl Dialect for PgStore {
     const TIME_TRAVEL_JOINS: Option<&'static str> = Some(
         "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)",
     );
+    const AFTER_ANALYZE: &'static [&'static str] = &[];
     const ANNOUNCES_CHANGES: bool = true;
     const LIKE: &'static str = "ILIKE";
     /// Instances claiming at once each take other rows instead of waiting for one another.
