@@ -11,6 +11,9 @@ pub enum Command {
     Serve,
     /// Fill the database with a large generated history (benchmarks), then exit.
     Seed(crate::fixtures::seed::SeedArgs),
+    /// Write every missing or stale time-travel checkpoint now, then exit (a running server
+    /// writes them in the background, one at a time, resting in between).
+    Checkpoints,
     /// Record a deployment by names, from a pipeline (DEPLOYTRACK_URL, DEPLOYTRACK_TOKEN).
     Record(crate::cli::RecordArgs),
     /// Ask the deploy policy whether a version may go to an environment now: exit 0 allowed,

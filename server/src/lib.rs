@@ -29,7 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use config::{Config, LogFormat};
 pub use fixtures::seed;
-pub use startup::{build_app, build_app_with_shutdown, seed, serve, serve_on};
+pub use startup::{build_app, build_app_with_shutdown, seed, serve, serve_on, write_checkpoints};
 pub use telemetry::init_tracing;
 
 /// Everything a request handler may need; cloned per request (all fields are cheap handles).

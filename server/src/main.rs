@@ -85,6 +85,7 @@ async fn serve_or_run() -> anyhow::Result<ExitCode> {
     server::init_tracing(config.log_format);
     match config.command.clone() {
         Some(Command::Seed(args)) => server::seed(&config, &args).await?,
+        Some(Command::Checkpoints) => server::write_checkpoints(&config).await?,
         _ => server::serve(config).await?,
     }
     Ok(ExitCode::SUCCESS)

@@ -68,6 +68,19 @@ pub async fn seed(config: &Config, args: &seed::SeedArgs) -> anyhow::Result<()> 
     seed::run(&service, args).await
 }
 
+/// Writes every missing or stale time-travel checkpoint, and says how many and how long.
+#[allow(clippy::print_stdout)] // a command's answer, as `seed` prints its own
+pub async fn write_checkpoints(config: &Config) -> anyhow::Result<()> {
+    let service = connect_service(config).await?;
+    let started = std::time::Instant::now();
+    let written = service.build_checkpoints(usize::MAX).await?;
+    println!(
+        "wrote {written} time-travel checkpoints in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 /// Connects the database (migrating it) and assembles the router; nothing ever asks it to stop
 /// (tests, which drop it).
 pub async fn build_app(config: &Config) -> anyhow::Result<Router> {

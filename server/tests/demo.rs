@@ -102,8 +102,8 @@ async fn postgres_seed_builds_history_and_current_state() {
     seed_builds_history_and_current_state(Backend::Postgres).await;
 }
 
-/// After a bulk load, SQLite's planner statistics are exact (approximate ones, analysis_limit,
-/// made a history page at 1M rows sort the whole table), without value samples.
+/// After a bulk load, SQLite's planner statistics are exact: approximate ones (analysis_limit)
+/// made a history page at 1M rows sort the whole table.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_statistics_after_a_seed_are_exact() {
     let Some(db) = common::seeded_db(Backend::Sqlite, 5, 3, 6_000, 4).await else {
@@ -122,11 +122,46 @@ async fn sqlite_statistics_after_a_seed_are_exact() {
     .await
     .unwrap();
     assert_eq!(stat, "6000 2000", "rows, and rows per environment");
-    // ... and without STAT4's value samples, which made SQLite compile a statement again each
-    // time it ran with new values (the bulk load analysed, the restart may have too).
-    let samples: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_stat4")
-        .fetch_one(&mut conn)
+}
+
+/// `deploytrack checkpoints` writes every stale time-travel checkpoint again (a bulk load marks
+/// them all), then finds none left to write.
+async fn checkpoints_command_writes_stale_ones(backend: Backend) {
+    let Some(db) = common::seeded_db(backend, 4, 3, 3_000, 6).await else {
+        return;
+    };
+    db.store()
+        .await
+        .rebuild_current_deployments()
         .await
         .unwrap();
-    assert_eq!(samples, 0, "sqlite_stat4 is emptied after every ANALYZE");
+    let run = || async {
+        let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_deploytrack"))
+            .arg("checkpoints")
+            .env("DATABASE_URL", &db.url)
+            .output()
+            .await
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let said = String::from_utf8(output.stdout).unwrap();
+        // Its log lines go to stdout too; the answer is the line that starts "wrote".
+        let written: usize = (said.lines().find_map(|line| line.strip_prefix("wrote ")))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected answer: {said}"));
+        written
+    };
+    // 3,000 deployments at 12 pairs: a checkpoint every 500 (the least spacing).
+    assert_eq!(run().await, 6, "every stale checkpoint written again");
+    assert_eq!(run().await, 0, "none left");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_checkpoints_command_writes_stale_ones() {
+    checkpoints_command_writes_stale_ones(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_checkpoints_command_writes_stale_ones() {
+    checkpoints_command_writes_stale_ones(Backend::Postgres).await;
 }

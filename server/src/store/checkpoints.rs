@@ -100,11 +100,13 @@ macro_rules! checkpoint_store {
                     after: DateTime<Utc>,
                     every: i64,
                 ) -> Result<Option<DbTime>, StoreError> {
-                    sqlx::query_scalar(
-                        "SELECT deployment_date FROM deployment
+                    let statement = format!(
+                        "SELECT deployment_date FROM {}
                           WHERE deleted_at IS NULL AND deployment_date > $1
                           ORDER BY deployment_date LIMIT 1 OFFSET $2",
-                    )
+                        Self::LIVE_BY_DATE
+                    );
+                    sqlx::query_scalar(&statement)
                     .bind(DbTime(after))
                     .bind(every.max(1) - 1)
                     .fetch_optional(&mut *conn)
