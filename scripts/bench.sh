@@ -24,8 +24,9 @@ OUT=${BENCH_OUT:-target/bench}
 BACKENDS=${BENCH_BACKENDS:-"sqlite postgres"}
 # Versions of 100 commits each sent for the "what changed" row (2,000: 200,000 commits).
 CHANGE_VERSIONS=${BENCH_CHANGE_VERSIONS:-2000}
-# Freezes made for the deploy-policy rows (and a ninth as many locks).
+# Freezes made for the deploy-policy rows, and a ninth as many locks.
 FREEZES=${BENCH_FREEZES:-900}
+LOCKS=$((FREEZES / 9))
 mkdir -p "$OUT"
 command -v wrk >/dev/null || { echo "installing wrk"; apt-get install -y wrk >/dev/null; }
 # SERVER_BIN runs another server binary (CI's smoke run passes the test command's build).
@@ -194,10 +195,11 @@ LUA
     # The deploy policy (issue 35): 900 freezes (weekly, daily and one-off, spread over the
     # environments) and 100 locks, then the check and the dashboard again. (The smoke run makes
     # 45 and 5: creating 900 through the API was a quarter of its time.)
-    python3 - "$base" "$TOKEN" "$FREEZES" <<'PY'
+    python3 - "$base" "$TOKEN" "$FREEZES" "$LOCKS" <<'PY'
 import json, random, sys, urllib.request
 from datetime import datetime, timedelta, timezone
-base, token, freezes = sys.argv[1], sys.argv[2], int(sys.argv[3])
+base, token = sys.argv[1:3]
+freezes, locks = int(sys.argv[3]), int(sys.argv[4])
 def call(method, path, body=None):
     request = urllib.request.Request(f"{base}{path}", method=method, data=json.dumps(body).encode() if body is not None else None,
                                      headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
@@ -219,13 +221,13 @@ for i in range(freezes):
         body = {"rrule": f"FREQ=DAILY;BYHOUR={rng.randint(0, 23)}", "duration": "PT1H", "timeZone": "UTC",
                 "startsAt": (now - timedelta(days=365)).isoformat()}
     call("POST", "/api/freezes", {"name": f"bench freeze {i}", **scope, **body})
-pairs = rng.sample([(e, a) for e in environments for a in applications], freezes // 9)
+pairs = rng.sample([(e, a) for e in environments for a in applications], locks)
 for environment, application in pairs:
     call("POST", "/api/locks", {"environmentId": environment, "applicationId": application, "reason": "bench"})
 call("PUT", f"/api/environments/{environments[-1]}/promotion-rule", {"requires": [{"environmentId": environments[0], "minSoak": "PT24H"}]})
 PY
-    row "deploy check ($FREEZES freezes, $((FREEZES / 9)) locks, a promotion rule)" "$base/api/deploy-check?application=$app&version=$version&environment=$env"
-    row "dashboard page with $FREEZES freezes and $((FREEZES / 9)) locks" "$base/"
+    row "deploy check ($FREEZES freezes, $LOCKS locks, a promotion rule)" "$base/api/deploy-check?application=$app&version=$version&environment=$env"
+    row "dashboard page with $FREEZES freezes and $LOCKS locks" "$base/"
     # What changed (issue 36): 200,000 commits for one application, sent as 2,000 versions of 100
     # commits (each list since the version before), and the two environments before production
     # running versions two apart: the answer walks 200 releases from each side, lists 200 commits.

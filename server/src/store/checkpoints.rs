@@ -107,11 +107,11 @@ macro_rules! checkpoint_store {
                         Self::LIVE_BY_DATE
                     );
                     sqlx::query_scalar(&statement)
-                    .bind(DbTime(after))
-                    .bind(every.max(1) - 1)
-                    .fetch_optional(&mut *conn)
-                    .await
-                    .map_err(map_sqlx_error)
+                        .bind(DbTime(after))
+                        .bind(every.max(1) - 1)
+                        .fetch_optional(&mut *conn)
+                        .await
+                        .map_err(map_sqlx_error)
                 }
 
                 /// The state at `at` on `conn` (see `CheckpointStore::state_at`; in a transaction
