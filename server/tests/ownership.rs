@@ -645,6 +645,15 @@ async fn team_views_narrow_every_listing(app: TestApp) {
     );
     let insights = listed("/api/insights?team=payments".into()).await;
     assert_eq!(insights["deploymentFrequency"]["deployments"], 2);
+    // An application named beside a team counts only when the team owns it.
+    let billing = applications[0]["id"].as_str().unwrap();
+    let owned = listed(format!(
+        "/api/insights?team=payments&applicationId={billing}"
+    ))
+    .await;
+    assert_eq!(owned["deploymentFrequency"]["deployments"], 1);
+    let not_owned = listed(format!("/api/insights?team=ops&applicationId={billing}")).await;
+    assert_eq!(not_owned["deploymentFrequency"]["deployments"], 0);
 
     // `mine`: pam's teams; the admin belongs to none, so sees nothing.
     let pam_token = app.token_for(&pam, "pam").await;

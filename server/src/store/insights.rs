@@ -1,7 +1,7 @@
 //! The deployments insights measure, with what followed each in its pair.
 //!
-//! Insights are read in three statements (deployments to the measured environments dated in
-//! [from, to), optionally of one application): the range's deployments, each measured pair's
+//! Insights are read a few applications at a time (deployments to the measured environments
+//! dated in [from, to)), in three statements each: the range's deployments, each measured pair's
 //! first live deployment after the range, and the first live deployments of each version the
 //! range holds. What followed a deployment in its pair is then found by walking the pair (see
 //! [`insight_records`]): one index seek per pair instead of one per deployment, two per
@@ -18,8 +18,10 @@ pub(super) const RANGE: &str = "SELECT d.id, d.application_id, d.environment_id,
 /// How many ids one statement binds (both backends allow far more; this keeps statements short).
 pub(super) const IDS_PER_STATEMENT: usize = 1_000;
 
-/// How many applications' deployments one statement of insights reads (see `insight_rows`).
-pub(super) const APPLICATIONS_PER_INSIGHT_READ: usize = 100;
+/// How many applications' deployments insights read and measure at a time (see `insight_rows`):
+/// at 10M deployments (500 × 15, two production environments) a year of 25 applications is
+/// ~13,000 deployments, a few MB while they are measured.
+pub(super) const APPLICATIONS_PER_INSIGHT_READ: usize = 25;
 
 /// What followed in a pair: a live deployment's date and version.
 #[derive(Clone)]
@@ -114,23 +116,20 @@ macro_rules! insight_store {
 
             #[async_trait::async_trait]
             impl InsightStore for $store {
-                #[tracing::instrument(level = "debug", skip_all, fields(application_id = ?application_id))]
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn insight_rows(
                     &self,
                     environment_ids: &[Uuid],
-                    application_id: Option<Uuid>,
+                    application_ids: Option<&[Uuid]>,
                     from: DateTime<Utc>,
                     to: DateTime<Utc>,
-                ) -> Result<Vec<InsightRecord>, StoreError> {
+                    each: &mut (dyn FnMut(InsightRecord) + Send),
+                ) -> Result<(), StoreError> {
                     if environment_ids.is_empty() {
-                        return Ok(vec![]);
+                        return Ok(());
                     }
-                    let environments = |qb: &mut sqlx::QueryBuilder<'static, $db>| {
-                        qb.push("IN ");
-                        Self::push_id_list(qb, environment_ids);
-                    };
-                    let applications: Vec<Uuid> = match application_id {
-                        Some(id) => vec![id],
+                    let applications: Vec<Uuid> = match application_ids {
+                        Some(ids) => ids.to_vec(),
                         None => sqlx::query_scalar::<_, DbId>("SELECT id FROM application ORDER BY id")
                             .fetch_all(self.reader())
                             .await
@@ -139,30 +138,47 @@ macro_rules! insight_store {
                             .map(|id| id.0)
                             .collect(),
                     };
-                    // A hundred applications per statement: each answer is one JSON text, held by
-                    // the database, copied by the driver and parsed here; one text for every
-                    // application's year was the insights' peak memory.
-                    let mut range: Vec<InsightRangeRow> = vec![];
+                    // A few applications at a time: their pairs and versions are theirs alone, so
+                    // each chunk is measured whole and then dropped.
                     for chunk in applications.chunks(APPLICATIONS_PER_INSIGHT_READ) {
-                        // Live deployments are read pair by pair from the pair index, which holds
-                        // every column needed (an environment's range would visit a table row each,
-                        // scattered over a year of history); the few retracted ones from their own
-                        // index.
-                        let rows = self.json_rows(|qb| {
-                            for (i, state) in ["IS NULL", "IS NOT NULL"].into_iter().enumerate() {
-                                if i > 0 {
-                                    qb.push(" UNION ALL ");
-                                }
-                                qb.push(RANGE).push(format!(" WHERE d.deleted_at {state} AND d.application_id IN "));
-                                Self::push_id_list(qb, chunk);
-                                qb.push(" AND d.environment_id ");
-                                environments(qb);
-                                qb.push(" AND d.deployment_date >= ").push_bind(DbTime(from));
-                                qb.push(" AND d.deployment_date < ").push_bind(DbTime(to));
-                            }
-                        });
-                        range.extend(rows.await?);
+                        for record in self.insight_chunk(environment_ids, chunk, from, to).await? {
+                            each(record);
+                        }
                     }
+                    Ok(())
+                }
+            }
+
+            impl $store {
+                /// The insight records of `applications` (see `insight_rows`).
+                async fn insight_chunk(
+                    &self,
+                    environment_ids: &[Uuid],
+                    applications: &[Uuid],
+                    from: DateTime<Utc>,
+                    to: DateTime<Utc>,
+                ) -> Result<Vec<InsightRecord>, StoreError> {
+                    let environments = |qb: &mut sqlx::QueryBuilder<'static, $db>| {
+                        qb.push("IN ");
+                        Self::push_id_list(qb, environment_ids);
+                    };
+                    // Live deployments are read pair by pair from the pair index, which holds every
+                    // column needed (an environment's range would visit a table row each, scattered
+                    // over a year of history); the few retracted ones from their own index.
+                    let range = self.json_rows::<InsightRangeRow>(|qb| {
+                        for (i, state) in ["IS NULL", "IS NOT NULL"].into_iter().enumerate() {
+                            if i > 0 {
+                                qb.push(" UNION ALL ");
+                            }
+                            qb.push(RANGE).push(format!(" WHERE d.deleted_at {state} AND d.application_id IN "));
+                            Self::push_id_list(qb, applications);
+                            qb.push(" AND d.environment_id ");
+                            environments(qb);
+                            qb.push(" AND d.deployment_date >= ").push_bind(DbTime(from));
+                            qb.push(" AND d.deployment_date < ").push_bind(DbTime(to));
+                        }
+                    });
+                    let range = range.await?;
                     if range.is_empty() {
                         return Ok(vec![]);
                     }
@@ -182,9 +198,8 @@ macro_rules! insight_store {
                                    JOIN version nv ON nv.id = n.version_id
                                   WHERE p.environment_id ");
                         environments(qb);
-                        if let Some(id) = application_id {
-                            qb.push(" AND p.application_id = ").push_bind(DbId(id));
-                        }
+                        qb.push(" AND p.application_id IN ");
+                        Self::push_id_list(qb, applications);
                     });
                     let after = after.await?;
 

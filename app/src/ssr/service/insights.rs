@@ -77,27 +77,37 @@ impl Service {
             }
         };
         let ids: Vec<Uuid> = measured.iter().map(|e| e.id).collect();
-        let mut rows = self
-            .insight_store()
-            .insight_rows(&ids, application.as_ref().map(|a| a.id), from, to)
-            .await
-            .map_err(store_error("deployment"))?;
-        if query.team.is_some() {
-            let owned: std::collections::HashSet<Uuid> = self
-                .list_team_applications(actor, true, query.team.as_deref())
-                .await?
-                .into_iter()
-                .map(|a| a.id)
-                .collect();
-            rows.retain(|row| owned.contains(&row.application_id));
+        // A team narrows to its applications (and a chosen application outside it to none).
+        let applications: Option<Vec<Uuid>> = match &query.team {
+            Some(_) => {
+                let owned = self
+                    .list_team_applications(actor, true, query.team.as_deref())
+                    .await?
+                    .into_iter()
+                    .map(|a| a.id);
+                Some(match &application {
+                    Some(chosen) => owned.filter(|id| *id == chosen.id).collect(),
+                    None => owned.collect(),
+                })
+            }
+            None => application.as_ref().map(|a| vec![a.id]),
+        };
+        let mut tally = Tally::new(from, to);
+        if applications.as_ref().is_none_or(|ids| !ids.is_empty()) {
+            self.insight_store()
+                .insight_rows(&ids, applications.as_deref(), from, to, &mut |row| {
+                    tally.add(&row)
+                })
+                .await
+                .map_err(store_error("deployment"))?;
         }
-        let commits = self.commits_of(&rows).await?;
+        let commits = self.commits_of(tally.first_versions()).await?;
         let (
             deployment_frequency,
             change_failure_rate,
             time_to_restore,
             (lead_time, lead_time_basis),
-        ) = measure(&rows, &commits, from, to);
+        ) = tally.finish(&commits);
         Ok(Insights {
             from,
             to,
@@ -121,9 +131,8 @@ impl Service {
         })
     }
 
-    /// The commits sent for the versions `rows` deploy: (sha, authored) per version.
-    async fn commits_of(&self, rows: &[InsightRecord]) -> Result<CommitTimes, AppError> {
-        let mut versions: Vec<Uuid> = rows.iter().map(|r| r.version_id).collect();
+    /// The commits sent for `versions`: (sha, authored) per version.
+    async fn commits_of(&self, mut versions: Vec<Uuid>) -> Result<CommitTimes, AppError> {
         versions.sort_unstable();
         versions.dedup();
         let mut by_version = CommitTimes::new();
@@ -170,109 +179,160 @@ enum Failure {
     RolledBack,
 }
 
-/// The four metrics over `rows` (every deployment in [from, to) to the measured environments).
-fn measure(
-    rows: &[InsightRecord],
-    commits: &CommitTimes,
+/// A version's first live deployment to the measured environments, inside the range.
+struct FirstHere {
+    date: DateTime<Utc>,
+    version_id: Uuid,
+    /// Where its lead time starts when no commits are known: its release, else its first
+    /// deployment to any other environment.
+    released_or_staged: Option<DateTime<Utc>>,
+}
+
+/// The four metrics, counted as the store hands over the range's deployments: what is kept
+/// grows with failures and versions, never with the deployments themselves.
+struct Tally {
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> (
-    DeploymentFrequency,
-    ChangeFailureRate,
-    Durations,
-    (Durations, LeadTimeBasis),
-) {
-    let live: Vec<&InsightRecord> = rows.iter().filter(|r| r.deleted_at.is_none()).collect();
+    deployments: i64,
+    live: i64,
+    live_weeks: Vec<WeekCount>,
+    rolled_back: i64,
+    retracted: i64,
+    failed_weeks: Vec<WeekCount>,
+    restore_seconds: Vec<i64>,
+    firsts: Vec<FirstHere>,
+}
 
-    let weeks = per_week(live.iter().copied(), from, to);
-    // In microseconds: a range of under a second is still a range (never a division by zero).
-    let days = (to - from).num_microseconds().unwrap_or(i64::MAX).max(1) as f64 / 86_400e6;
-    let per_day = live.len() as f64 / days;
-    let band = if per_day >= 1.0 {
-        "elite"
-    } else if per_day >= 1.0 / 7.0 {
-        "high"
-    } else if per_day >= 1.0 / 30.0 {
-        "medium"
-    } else {
-        "low"
-    };
-    let frequency = DeploymentFrequency {
-        deployments: live.len() as i64,
-        per_week: (per_day * 7.0 * 100.0).round() / 100.0,
-        band: band.into(),
-        weeks,
-    };
-
-    let failures: Vec<(&InsightRecord, Failure)> = rows
-        .iter()
-        .filter_map(|row| failed(row).map(|why| (row, why)))
-        .collect();
-    let count = |kind: Failure| failures.iter().filter(|(_, why)| *why == kind).count() as i64;
-    let failed_weeks = per_week(failures.iter().map(|(row, _)| *row), from, to);
-    let failure_rate = ChangeFailureRate {
-        deployments: rows.len() as i64,
-        rolled_back: count(Failure::RolledBack),
-        retracted: count(Failure::Retracted),
-        rate: (!rows.is_empty())
-            .then(|| (failures.len() as f64 / rows.len() as f64 * 10_000.0).round() / 10_000.0),
-        weeks: failed_weeks,
-    };
-    let restore = durations(
-        failures
-            .iter()
-            .filter_map(|(row, _)| Some(row.next_date? - row.deployment_date)),
-    );
-
-    // Each version once, at its first live deployment here within the range; a version whose
-    // commits were sent counts each commit (once, at its first deployment here), else its
-    // release.
-    let mut firsts: Vec<&InsightRecord> = live
-        .iter()
-        .copied()
-        .filter(|row| row.first_here == Some(row.deployment_date))
-        .collect();
-    firsts.sort_by_key(|row| (row.deployment_date, row.version_id));
-    let (mut seen, mut seen_commits) = (HashSet::new(), HashSet::new());
-    let mut basis = LeadTimeBasis::default();
-    let mut leads = vec![];
-    for row in firsts {
-        if !seen.insert(row.version_id) {
-            continue;
+impl Tally {
+    fn new(from: DateTime<Utc>, to: DateTime<Utc>) -> Self {
+        Tally {
+            from,
+            to,
+            deployments: 0,
+            live: 0,
+            live_weeks: weeks(from, to),
+            rolled_back: 0,
+            retracted: 0,
+            failed_weeks: weeks(from, to),
+            restore_seconds: vec![],
+            firsts: vec![],
         }
-        match commits.get(&row.version_id).filter(|c| !c.is_empty()) {
-            Some(version_commits) => {
-                basis.versions_from_commits += 1;
-                for (sha, authored) in version_commits {
-                    if *authored <= row.deployment_date && seen_commits.insert(sha.as_str()) {
-                        basis.commits += 1;
-                        leads.push(row.deployment_date - *authored);
-                    }
-                }
+    }
+
+    /// Counts one deployment of the range (any order).
+    fn add(&mut self, row: &InsightRecord) {
+        self.deployments += 1;
+        if row.deleted_at.is_none() {
+            self.live += 1;
+            count_in_week(&mut self.live_weeks, self.from, row.deployment_date);
+            if row.first_here == Some(row.deployment_date) {
+                self.firsts.push(FirstHere {
+                    date: row.deployment_date,
+                    version_id: row.version_id,
+                    released_or_staged: row.released_at.or(row.first_elsewhere),
+                });
             }
-            None => {
-                // Released after it reached production: no meaningful lead time.
-                if let Some(start) = row
-                    .released_at
-                    .or(row.first_elsewhere)
-                    .filter(|start| *start <= row.deployment_date)
-                {
-                    basis.versions_from_releases += 1;
-                    leads.push(row.deployment_date - start);
-                }
+        }
+        if let Some(why) = failed(row) {
+            match why {
+                Failure::Retracted => self.retracted += 1,
+                Failure::RolledBack => self.rolled_back += 1,
+            }
+            count_in_week(&mut self.failed_weeks, self.from, row.deployment_date);
+            if let Some(next) = row.next_date {
+                self.restore_seconds
+                    .push((next - row.deployment_date).num_seconds());
             }
         }
     }
-    let lead = (durations(leads.into_iter()), basis);
-    (frequency, failure_rate, restore, lead)
+
+    /// The versions whose commits lead time needs.
+    fn first_versions(&self) -> Vec<Uuid> {
+        self.firsts.iter().map(|first| first.version_id).collect()
+    }
+
+    fn finish(
+        mut self,
+        commits: &CommitTimes,
+    ) -> (
+        DeploymentFrequency,
+        ChangeFailureRate,
+        Durations,
+        (Durations, LeadTimeBasis),
+    ) {
+        // In microseconds: a range of under a second is still a range (never a division by zero).
+        let days = (self.to - self.from)
+            .num_microseconds()
+            .unwrap_or(i64::MAX)
+            .max(1) as f64
+            / 86_400e6;
+        let per_day = self.live as f64 / days;
+        let band = if per_day >= 1.0 {
+            "elite"
+        } else if per_day >= 1.0 / 7.0 {
+            "high"
+        } else if per_day >= 1.0 / 30.0 {
+            "medium"
+        } else {
+            "low"
+        };
+        let frequency = DeploymentFrequency {
+            deployments: self.live,
+            per_week: (per_day * 7.0 * 100.0).round() / 100.0,
+            band: band.into(),
+            weeks: self.live_weeks,
+        };
+        let failures = self.rolled_back + self.retracted;
+        let failure_rate = ChangeFailureRate {
+            deployments: self.deployments,
+            rolled_back: self.rolled_back,
+            retracted: self.retracted,
+            rate: (self.deployments > 0)
+                .then(|| (failures as f64 / self.deployments as f64 * 10_000.0).round() / 10_000.0),
+            weeks: self.failed_weeks,
+        };
+        let restore = durations(self.restore_seconds);
+
+        // Each version once, at its first live deployment here within the range; a version
+        // whose commits were sent counts each commit (once, at its first deployment here), else
+        // its release.
+        self.firsts
+            .sort_by_key(|first| (first.date, first.version_id));
+        let (mut seen, mut seen_commits) = (HashSet::new(), HashSet::new());
+        let mut basis = LeadTimeBasis::default();
+        let mut leads = vec![];
+        for first in &self.firsts {
+            if !seen.insert(first.version_id) {
+                continue;
+            }
+            match commits.get(&first.version_id).filter(|c| !c.is_empty()) {
+                Some(version_commits) => {
+                    basis.versions_from_commits += 1;
+                    for (sha, authored) in version_commits {
+                        if *authored <= first.date && seen_commits.insert(sha.as_str()) {
+                            basis.commits += 1;
+                            leads.push((first.date - *authored).num_seconds());
+                        }
+                    }
+                }
+                None => {
+                    // Released after it reached production: no meaningful lead time.
+                    if let Some(start) = first
+                        .released_or_staged
+                        .filter(|start| *start <= first.date)
+                    {
+                        basis.versions_from_releases += 1;
+                        leads.push((first.date - start).num_seconds());
+                    }
+                }
+            }
+        }
+        (frequency, failure_rate, restore, (durations(leads), basis))
+    }
 }
 
-/// How many of `rows` fall in each week (Monday 00:00 UTC) that [from, to) touches.
-fn per_week<'a>(
-    rows: impl Iterator<Item = &'a InsightRecord>,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Vec<WeekCount> {
+/// Every week (Monday 00:00 UTC) that [from, to) touches, counted from zero.
+fn weeks(from: DateTime<Utc>, to: DateTime<Utc>) -> Vec<WeekCount> {
     let mut weeks = vec![];
     let mut week = week_start(from);
     while week < to {
@@ -282,17 +342,18 @@ fn per_week<'a>(
         });
         week += Duration::weeks(1);
     }
-    for row in rows {
-        let index = (week_start(row.deployment_date) - week_start(from)).num_weeks() as usize;
-        if let Some(count) = weeks.get_mut(index) {
-            count.deployments += 1;
-        }
-    }
     weeks
 }
 
-fn durations(values: impl Iterator<Item = Duration>) -> Durations {
-    let mut seconds: Vec<i64> = values.map(|d| d.num_seconds()).collect();
+/// Counts a deployment dated `at` in its week of `weeks` (which start at `from`'s week).
+fn count_in_week(weeks: &mut [WeekCount], from: DateTime<Utc>, at: DateTime<Utc>) {
+    let index = (week_start(at) - week_start(from)).num_weeks() as usize;
+    if let Some(count) = weeks.get_mut(index) {
+        count.deployments += 1;
+    }
+}
+
+fn durations(mut seconds: Vec<i64>) -> Durations {
     seconds.sort_unstable();
     let count = seconds.len();
     let median = match count {
@@ -312,6 +373,25 @@ fn durations(values: impl Iterator<Item = Duration>) -> Durations {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    /// The four metrics over `rows`, as the service counts them.
+    fn measure(
+        rows: &[InsightRecord],
+        commits: &CommitTimes,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> (
+        DeploymentFrequency,
+        ChangeFailureRate,
+        Durations,
+        (Durations, LeadTimeBasis),
+    ) {
+        let mut tally = Tally::new(from, to);
+        for row in rows {
+            tally.add(row);
+        }
+        tally.finish(commits)
+    }
 
     fn at(day: u32, hour: u32) -> DateTime<Utc> {
         Utc.with_ymd_and_hms(2026, 11, day, hour, 0, 0).unwrap()

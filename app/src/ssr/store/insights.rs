@@ -30,14 +30,17 @@ pub struct InsightRecord {
 /// The deployments insights measure.
 #[async_trait]
 pub trait InsightStore: Send + Sync {
-    /// Every deployment (retracted ones too) to `environment_ids` dated in [from, to), of one
-    /// application or all, oldest first, with what followed each (see [`InsightRecord`]).
-    /// Reads only that range (and one index seek per row), never the whole history.
+    /// Hands `each` every deployment (retracted ones too) to `environment_ids` dated in
+    /// [from, to), of the given applications or all, with what followed each (see
+    /// [`InsightRecord`]). They come a few applications at a time, each application's in date
+    /// order, so a year of a large organisation is never held at once. Reads only that range (and
+    /// one index seek per pair and per version), never the whole history.
     async fn insight_rows(
         &self,
         environment_ids: &[Uuid],
-        application_id: Option<Uuid>,
+        application_ids: Option<&[Uuid]>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> Result<Vec<InsightRecord>, StoreError>;
+        each: &mut (dyn FnMut(InsightRecord) + Send),
+    ) -> Result<(), StoreError>;
 }
