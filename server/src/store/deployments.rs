@@ -332,7 +332,11 @@ macro_rules! deployment_store {
                         tx.commit().await?;
                         // Fresh statistics after a bulk load (the catalogue's too), so the planner
                         // picks the right indexes.
-                        sqlx::query("ANALYZE").execute(&mut *writer).await.map(|_| ())
+                        sqlx::query("ANALYZE").execute(&mut *writer).await?;
+                        for statement in Self::AFTER_ANALYZE {
+                            sqlx::query(statement).execute(&mut *writer).await?;
+                        }
+                        Ok(())
                     }
                     .await
                     .map_err(map_sqlx_error)

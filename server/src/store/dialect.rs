@@ -57,15 +57,21 @@ pub(super) trait Dialect: Send + Sync + Sized + 'static {
     /// How time travel's statement names the version table: SQLite is told to read it through
     /// its covering index (migration 0022), which its planner passes over without statistics.
     const VERSIONS_SHOWN: &'static str;
-    /// How the checkpoint builder names the deployment table to find the n-th live deployment
-    /// after an instant: SQLite is told to walk the live-date index (migration 0005). At 10M its
-    /// planner chose a skip-scan of the pair index and a sort instead, 3.5 s per checkpoint.
+    /// How the checkpoint builder (to find the n-th live deployment after an instant) and time
+    /// travel (the deployments after a checkpoint) name the deployment table, as `d`: SQLite is told to
+    /// walk the live-date index (migration 0005). At 10M its planner chose a skip-scan of the pair
+    /// index and a sort instead for the builder, 3.5 s per checkpoint.
     const LIVE_BY_DATE: &'static str;
     /// Run in time travel's read transaction before its statements (see `CheckpointStore::state_at`).
     /// PostgreSQL plans the deployments after a checkpoint for ~5,000 rows and hashes the whole
     /// version table for them (12 of 14 ms at 1M with 20,000 versions); told not to hash or merge,
     /// it looks each version up in its covering index (migration 0024): 6–7 ms.
     const TIME_TRAVEL_JOINS: Option<&'static str>;
+    /// Run after the planner's statistics are gathered (ANALYZE), in order. SQLite (built with
+    /// STAT4, as libsqlite3-sys builds it) drops its value samples: with them, every statement
+    /// whose plan could depend on a bound value is compiled again each time it runs with new
+    /// values, which was a seventh of recording's CPU at 1M. The row counts (sqlite_stat1) stay.
+    const AFTER_ANALYZE: &'static [&'static str];
 
     /// The pool for statements that change nothing.
     fn reader(&self) -> &Pool<Self::Db>;

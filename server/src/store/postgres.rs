@@ -61,10 +61,11 @@ impl Dialect for PgStore {
     const ONE_SNAPSHOT: Option<&'static str> =
         Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY");
     const VERSIONS_SHOWN: &'static str = "version v";
-    const LIVE_BY_DATE: &'static str = "deployment";
+    const LIVE_BY_DATE: &'static str = "deployment d";
     const TIME_TRAVEL_JOINS: Option<&'static str> = Some(
         "SELECT set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)",
     );
+    const AFTER_ANALYZE: &'static [&'static str] = &[];
     const ANNOUNCES_CHANGES: bool = true;
     const LIKE: &'static str = "ILIKE";
     /// Instances claiming at once each take other rows instead of waiting for one another.

@@ -67,6 +67,9 @@ impl SqliteStore {
         sqlx::query("PRAGMA optimize=0x10002")
             .execute(&mut writer)
             .await?;
+        for statement in Self::AFTER_ANALYZE {
+            sqlx::query(statement).execute(&mut writer).await?;
+        }
         // A connection to a file cannot go stale: no ping before each use (on SQLite a trip
         // to the connection's thread, as costly as the statement).
         let pool = SqlitePoolOptions::new()
@@ -90,8 +93,12 @@ impl Dialect for SqliteStore {
     const CHECKPOINT_EXCLUSIVE_LOCK: Option<&'static str> = None;
     const ONE_SNAPSHOT: Option<&'static str> = None;
     const VERSIONS_SHOWN: &'static str = "version v INDEXED BY ix_version_shown";
-    const LIVE_BY_DATE: &'static str = "deployment INDEXED BY ix_deployment_live_date";
+    const LIVE_BY_DATE: &'static str = "deployment d INDEXED BY ix_deployment_live_date";
     const TIME_TRAVEL_JOINS: Option<&'static str> = None;
+    /// Then reads the statistics again (the documented way to make SQLite reload them; it
+    /// makes the table again, empty).
+    const AFTER_ANALYZE: &'static [&'static str] =
+        &["DROP TABLE IF EXISTS sqlite_stat4", "ANALYZE sqlite_schema"];
     const ANNOUNCES_CHANGES: bool = false;
     const LIKE: &'static str = "LIKE";
     /// One writer at a time: a claiming UPDATE needs no row locks to be exclusive.
