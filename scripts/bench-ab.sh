@@ -71,13 +71,6 @@ wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"applicationId":"$app","versionId":"$version","environmentId":"$env","deploymentDate":"$year_ago"}'
 LUA
-cat >"$work/random-at.lua" <<'LUA'
-math.randomseed(42)
-request = function()
-  local t = os.time() - math.random(1, 2 * 365 * 86400)
-  return wrk.format("GET", "/api/deployments/current?at=" .. os.date("!%Y-%m-%dT%H:%M:%SZ", t))
-end
-LUA
 
 echo "| run | binary | first time travel | time travel, 1 client (p50, rate) | recording, 8 clients | insights 3 years, 1 client | insights 3 years, 8 clients | peak RSS |"
 echo "|---|---|---|---|---|---|---|---|"
@@ -92,7 +85,7 @@ for round in $(seq "$ROUNDS"); do
     start "$binary"
     first=$(curl -fsS -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $TOKEN" \
       "$base/api/deployments/current?at=$year_ago")
-    travel=$(run 1 /api/deployments/current "$work/random-at.lua")
+    travel=$(run 1 /api/deployments/current benches/random-at.lua)
     recording=$(run 8 /api/deployments "$work/record.lua")
     insights_one=$(run 1 "/api/insights?from=$three_years_ago")
     insights_eight=$(run 8 "/api/insights?from=$three_years_ago")

@@ -145,14 +145,7 @@ LUA
       "$base/api/deployments/current?at=$year_ago")
     row "time-travel matrix \`?at=\` a year ago" "$base/api/deployments/current?at=$year_ago"
     # A new instant every request (the row above asks the same one again and again).
-    cat >"$work/random-at.lua" <<'LUA'
-math.randomseed(42)
-request = function()
-  local t = os.time() - math.random(1, 2 * 365 * 86400)
-  return wrk.format("GET", "/api/deployments/current?at=" .. os.date("!%Y-%m-%dT%H:%M:%SZ", t))
-end
-LUA
-    row "time-travel matrix at a random instant of the last two years" "$base/api/deployments/current" "$work/random-at.lua"
+    row "time-travel matrix at a random instant of the last two years" "$base/api/deployments/current" benches/random-at.lua
     # How big those answers are: at 10k many pairs have no deployment yet at an instant of two
     # years ago, at 1M nearly all have one, so the answers differ in size, not only the history.
     cells_per_answer=$(python3 - "$base" "$TOKEN" <<'PY'

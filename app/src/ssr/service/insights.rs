@@ -93,14 +93,12 @@ impl Service {
             None => application.as_ref().map(|a| vec![a.id]),
         };
         let mut tally = Tally::new(from, to);
-        if applications.as_ref().is_none_or(|ids| !ids.is_empty()) {
-            self.insight_store()
-                .insight_rows(&ids, applications.as_deref(), from, to, &mut |row| {
-                    tally.add(&row)
-                })
-                .await
-                .map_err(store_error("deployment"))?;
-        }
+        self.insight_store()
+            .insight_rows(&ids, applications.as_deref(), from, to, &mut |row| {
+                tally.add(&row)
+            })
+            .await
+            .map_err(store_error("deployment"))?;
         let commits = self.commits_of(tally.first_versions()).await?;
         let (
             deployment_frequency,
