@@ -50,7 +50,7 @@ run() { # clients url [lua]
   wrk -t"$(($1 < 2 ? $1 : 2))" -c"$1" -d"${SECONDS_PER_RUN}s" --timeout 60s --latency \
     -H "Authorization: Bearer $TOKEN" ${3:+-s "$3"} "$base$2" | awk '
     $1=="50%" {p50=$2} $1=="Requests/sec:" {rps=$2} /Non-2xx|Socket errors/ {bad=$0}
-    END { if (bad != "" || rps + 0 == 0) printf "failed (%s)", bad; else printf "%s %s/s", p50, rps }'
+    END { if (bad != "" || rps + 0 == 0) printf "failed (%s)", (bad != "" ? bad : "no answer within the run"); else printf "%s %s/s", p50, rps }'
 }
 
 # A token, and the pair recording writes into (from the first binary's answers).
