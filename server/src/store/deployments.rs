@@ -261,6 +261,15 @@ macro_rules! deployment_store {
                                 return Ok(true);
                             }
                         }
+                        Self::mark_checkpoints_stale(
+                            &mut batch,
+                            (application, environment),
+                            (d.deployment_date, d.created_at, d.id),
+                        );
+                        batch.audit(audit).outbox(outbox);
+                        // The pair's row last: in PostgreSQL it locks the pair until the commit, and
+                        // concurrent records to one pair queue for it — the fewer trips it spans,
+                        // the more records per second one pair takes.
                         batch
                             .push(
                                 Self::CLAIM_PAIR,
@@ -275,12 +284,6 @@ macro_rules! deployment_store {
                                 ],
                             )
                             .push(REFRESH_PAIR, vec![Bound::Id(application), Bound::Id(environment)]);
-                        Self::mark_checkpoints_stale(
-                            &mut batch,
-                            (application, environment),
-                            (d.deployment_date, d.created_at, d.id),
-                        );
-                        batch.audit(audit).outbox(outbox);
                         Self::run_batch(&mut tx, batch).await?;
                         tx.commit().await.map(|_| false)
                     }
