@@ -205,7 +205,7 @@ async fn without_production_the_last_stage_stands_in(app: TestApp) {
     assert_eq!(measured["deploymentFrequency"]["deployments"], 1);
 }
 
-/// More applications than insights read at a time (25; a hundred per statement before):
+/// More applications than insights read at a time (at most 100):
 /// every one is counted, each with its own rollback.
 async fn every_application_counts_however_many_there_are(app: TestApp) {
     app.create(

@@ -18,10 +18,42 @@ pub(super) const RANGE: &str = "SELECT d.id, d.application_id, d.environment_id,
 /// How many ids one statement binds (both backends allow far more; this keeps statements short).
 pub(super) const IDS_PER_STATEMENT: usize = 1_000;
 
-/// How many applications' deployments insights read and measure at a time (see `insight_rows`):
-/// at 10M deployments (500 × 15, two production environments) a year of 25 applications is
-/// ~13,000 deployments, a few MB while they are measured.
-pub(super) const APPLICATIONS_PER_INSIGHT_READ: usize = 25;
+/// How many live deployments to the measured environments one read of insights may span, as the
+/// pairs count them (all time, so a read of a shorter range holds fewer): what one request holds
+/// while it measures them is ~0.7 KB each (JSON text, rows, records), ~7 MB at this bound, however
+/// long the history. At 10M deployments (500 × 15, two production environments) that is 3
+/// applications a read; at 1M, 37.
+pub(super) const LIVE_DEPLOYMENTS_PER_INSIGHT_READ: i64 = 10_000;
+
+/// At most this many applications in one read (the statements list them).
+pub(super) const APPLICATIONS_PER_INSIGHT_READ: usize = 100;
+
+/// `applications` in order, cut into the reads insights make: each read as many applications as
+/// stay within [`LIVE_DEPLOYMENTS_PER_INSIGHT_READ`] (by `live`, their live deployments to the
+/// measured environments; none if absent) and [`APPLICATIONS_PER_INSIGHT_READ`]. An application
+/// with more than the bound alone is a read of its own.
+pub(super) fn insight_reads<'a>(
+    applications: &'a [uuid::Uuid],
+    live: &std::collections::HashMap<uuid::Uuid, i64>,
+) -> Vec<&'a [uuid::Uuid]> {
+    let mut reads = Vec::new();
+    let (mut start, mut rows) = (0, 0);
+    for (i, application) in applications.iter().enumerate() {
+        let more = live.get(application).copied().unwrap_or(0).max(0);
+        let full = i > start
+            && (rows + more > LIVE_DEPLOYMENTS_PER_INSIGHT_READ
+                || i - start == APPLICATIONS_PER_INSIGHT_READ);
+        if full {
+            reads.push(&applications[start..i]);
+            (start, rows) = (i, 0);
+        }
+        rows += more;
+    }
+    if start < applications.len() {
+        reads.push(&applications[start..]);
+    }
+    reads
+}
 
 /// What followed in a pair: a live deployment's date and version.
 #[derive(Clone)]
@@ -112,7 +144,8 @@ macro_rules! insight_store {
             use crate::store::columns::{DbId, DbTime, InsightFirstsRow, InsightNextRow, InsightRangeRow};
             use crate::store::dialect::Dialect;
             use crate::store::outcome::map_sqlx_error;
-            use crate::store::insights::{insight_records, APPLICATIONS_PER_INSIGHT_READ, IDS_PER_STATEMENT, RANGE};
+            use crate::store::insights::{insight_reads, insight_records, IDS_PER_STATEMENT, RANGE};
+            use std::collections::HashMap;
 
             #[async_trait::async_trait]
             impl InsightStore for $store {
@@ -138,10 +171,26 @@ macro_rules! insight_store {
                             .map(|id| id.0)
                             .collect(),
                     };
-                    // A few applications at a time: their pairs and versions are theirs alone, so
-                    // each chunk is measured whole and then dropped.
-                    for chunk in applications.chunks(APPLICATIONS_PER_INSIGHT_READ) {
-                        for record in self.insight_chunk(environment_ids, chunk, from, to).await? {
+                    // Live deployments per application to these environments, from the pairs' counts.
+                    let mut count = sqlx::QueryBuilder::<$db>::new(
+                        "SELECT application_id, CAST(SUM(live_deployments) AS BIGINT)
+                           FROM current_deployment WHERE environment_id IN ",
+                    );
+                    Self::push_id_list(&mut count, environment_ids);
+                    count.push(" GROUP BY application_id");
+                    let live: HashMap<Uuid, i64> = count
+                        .build_query_as::<(DbId, i64)>()
+                        .fetch_all(self.reader())
+                        .await
+                        .map_err(map_sqlx_error)?
+                        .into_iter()
+                        .map(|(id, n)| (id.0, n))
+                        .collect();
+                    // A few applications at a time, as many as a bounded number of deployments:
+                    // their pairs and versions are theirs alone, so each read is measured whole
+                    // and then dropped, and a request's memory does not grow with the history.
+                    for read in insight_reads(&applications, &live) {
+                        for record in self.insight_chunk(environment_ids, read, from, to).await? {
                             each(record);
                         }
                     }
@@ -243,9 +292,10 @@ pub(super) use insight_store;
 
 #[cfg(test)]
 mod tests {
-    use super::insight_records;
+    use super::{insight_reads, insight_records};
     use crate::store::columns::{InsightNextRow, InsightRangeRow, JsonInstant};
     use chrono::{TimeZone, Utc};
+    use std::collections::HashMap;
     use uuid::Uuid;
 
     fn at(day: u32) -> JsonInstant {
@@ -305,5 +355,26 @@ mod tests {
             "oldest first"
         );
         assert_eq!(records[3].next_date, Some(at(20).0));
+    }
+
+    /// Reads fill up to the deployment bound, then to the application bound; an application
+    /// over the bound reads alone, and one the pairs do not know (only retracted deployments
+    /// there) still reads.
+    #[test]
+    fn insight_reads_hold_a_bounded_number_of_deployments() {
+        let apps: Vec<Uuid> = (0..205).map(Uuid::from_u128).collect();
+        let mut live = HashMap::new();
+        live.insert(apps[0], 4_000);
+        live.insert(apps[1], 4_000);
+        live.insert(apps[2], 4_000); // 12,000 with the two before: a read of its own starts
+        live.insert(apps[3], 25_000); // over the bound: alone
+        let sizes: Vec<usize> = insight_reads(&apps, &live)
+            .iter()
+            .map(|r| r.len())
+            .collect();
+        assert_eq!(sizes, [2, 1, 1, 100, 100, 1]);
+        let reads = insight_reads(&apps, &live);
+        assert_eq!(reads.concat(), apps, "every application once, in order");
+        assert!(insight_reads(&[], &live).is_empty());
     }
 }
