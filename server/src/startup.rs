@@ -100,6 +100,11 @@ pub async fn build_app_with_shutdown(
     if config.demo {
         demo::load(&service).await?;
     }
+    // Before serving: what a first answer would read (never the history); a failure here only
+    // leaves that read to the first request.
+    if let Err(err) = service.warm_up().await {
+        tracing::warn!(error = %err, "could not read the matrix ahead of the first request");
+    }
     crate::background::notifier::spawn(service.clone(), shutdown.clone());
     crate::background::freeze_announcer::spawn(service.clone(), shutdown.clone());
     crate::background::drift_watcher::spawn(service.clone(), shutdown.clone());

@@ -262,6 +262,14 @@ impl Service {
         self.matrix.get(&*self.store).await
     }
 
+    /// Reads what the first matrix or time-travel answer would otherwise wait for: the kept
+    /// matrix (today's pairs and names, as large as the matrix, not the history). At 10M
+    /// deployments on PostgreSQL that read was ~80 ms of a restarted server's first time-travel
+    /// answer.
+    pub async fn warm_up(&self) -> Result<(), AppError> {
+        self.kept_matrix().await.map(|_| ())
+    }
+
     /// Every area at once (for what reads several, like time travel).
     pub(super) fn whole_store(&self) -> &dyn Store {
         &*self.store
