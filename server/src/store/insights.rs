@@ -20,10 +20,11 @@ pub(super) const IDS_PER_STATEMENT: usize = 1_000;
 
 /// How many live deployments to the measured environments one read of insights may span, as the
 /// pairs count them (all time, so a read of a shorter range holds fewer): what one request holds
-/// while it measures them is ~0.7 KB each (JSON text, rows, records), ~7 MB at this bound, however
-/// long the history. At 10M deployments (500 × 15, two production environments) that is 3
-/// applications a read; at 1M, 37.
-pub(super) const LIVE_DEPLOYMENTS_PER_INSIGHT_READ: i64 = 10_000;
+/// while it measures them is ~1 KB each (JSON text, rows, records), ~5 MB at this bound, however
+/// long the history; and each database connection keeps a buffer as large as the largest text
+/// it received. At 10M deployments (500 × 15, two production environments) that is one or two
+/// applications a read; at 1M, 18.
+pub(super) const LIVE_DEPLOYMENTS_PER_INSIGHT_READ: i64 = 5_000;
 
 /// At most this many applications in one read (the statements list them).
 pub(super) const APPLICATIONS_PER_INSIGHT_READ: usize = 100;
@@ -364,10 +365,10 @@ mod tests {
     fn insight_reads_hold_a_bounded_number_of_deployments() {
         let apps: Vec<Uuid> = (0..205).map(Uuid::from_u128).collect();
         let mut live = HashMap::new();
-        live.insert(apps[0], 4_000);
-        live.insert(apps[1], 4_000);
-        live.insert(apps[2], 4_000); // 12,000 with the two before: a read of its own starts
-        live.insert(apps[3], 25_000); // over the bound: alone
+        live.insert(apps[0], 2_000);
+        live.insert(apps[1], 2_000);
+        live.insert(apps[2], 2_000); // 6,000 with the two before: a read of its own starts
+        live.insert(apps[3], 12_000); // over the bound: alone
         let sizes: Vec<usize> = insight_reads(&apps, &live)
             .iter()
             .map(|r| r.len())
