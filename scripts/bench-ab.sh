@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Compares two server binaries on one seeded database, alternating them (A, B, A, B, …) so that
 # whatever else the machine is doing falls on both. For each run it prints the first time-travel
-# request after a start, time travel at random instants (1 client), recording a year back into
-# one pair (8 clients), insights over three years (1 client, then 8), and the server's peak RSS.
+# request after a start, the matrix and the history's first page (1 client), time travel at
+# random instants (1 client), recording a year back into one pair (8 clients), insights over
+# three years (1 client, then 8), and the server's peak RSS. The same binary twice measures one
+# build on a database too large for `make bench` to seed in a session (10M).
 #
 #   scripts/bench-ab.sh A_BINARY B_BINARY DATABASE_URL
 #
@@ -72,8 +74,9 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.body = '{"applicationId":"$app","versionId":"$version","environmentId":"$env","deploymentDate":"$year_ago"}'
 LUA
 
-echo "| run | binary | first time travel | time travel, 1 client (p50, rate) | recording, 8 clients | insights 3 years, 1 client | insights 3 years, 8 clients | peak RSS |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| run | binary | first time travel | matrix, 1 client (p50, rate) | history first page, 1 client | time travel, 1 client | recording, 8 clients | insights 3 years, 1 client | insights 3 years, 8 clients | peak RSS |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
+run_number=0
 for round in $(seq "$ROUNDS"); do
   for side in A B; do
     if [ "$side" = A ]; then
@@ -83,14 +86,19 @@ for round in $(seq "$ROUNDS"); do
       binary=$binary_b
     fi
     start "$binary"
+    # An instant no earlier run recorded into (recording goes a year back): a few days before it.
+    run_number=$((run_number + 1))
+    fresh_instant=$(date -u -d "$((365 + 3 * run_number)) days ago" +%Y-%m-%dT%H:%M:%SZ)
     first=$(curl -fsS -o /dev/null -w '%{time_total}' -H "Authorization: Bearer $TOKEN" \
-      "$base/api/deployments/current?at=$year_ago")
+      "$base/api/deployments/current?at=$fresh_instant")
+    matrix=$(run 1 /api/deployments/current)
+    history=$(run 1 /api/deployments)
     travel=$(run 1 /api/deployments/current benches/random-at.lua)
     recording=$(run 8 /api/deployments "$work/record.lua")
     insights_one=$(run 1 "/api/insights?from=$three_years_ago")
     insights_eight=$(run 8 "/api/insights?from=$three_years_ago")
     peak=$(awk '/VmHWM/ {printf "%.0f MB", $2 / 1024}' "/proc/$server_pid/status")
     stop
-    echo "| $round | $side | ${first}s | $travel | $recording | $insights_one | $insights_eight | $peak |"
+    echo "| $round | $side | ${first}s | $matrix | $history | $travel | $recording | $insights_one | $insights_eight | $peak |"
   done
 done
