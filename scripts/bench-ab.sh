@@ -16,7 +16,8 @@
 # many, in turn.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/env.sh
+# Builds nothing: another clone's build in the shared build-dir is left alone.
+HELPERS_ONLY=1 source scripts/env.sh
 
 [ $# -eq 3 ] || { sed -n 2,15p "$0" >&2; exit 2; }
 binary_a=$(realpath "$1") binary_b=$(realpath "$2")

@@ -45,4 +45,6 @@ wait_for_url() {
   echo "timed out waiting for $url" >&2
   return 1
 }
-forget_other_clones
+# A script that builds nothing (it sets HELPERS_ONLY=1 before sourcing) leaves the build-dir to
+# whichever clone is building in it.
+[ -n "${HELPERS_ONLY:-}" ] || forget_other_clones
