@@ -721,10 +721,122 @@ async fn hostile_policy_input_is_refused(app: TestApp) {
     assert_eq!(missing.status(), 400);
 }
 
+/// A server keeps what checks read between checks; a change made past it (here straight in the
+/// database, as another instance or an operator would) reaches its very next check, and the
+/// webhooks a record notifies are read the same way.
+async fn a_change_made_elsewhere_reaches_the_next_check(app: TestApp) {
+    let (staging, prod, _) = catalogue(&app).await;
+    let now = Utc::now();
+    record(&app, "1.0.0", "STAGING", now - Duration::days(1)).await;
+    app.create(
+        "/api/freezes",
+        json!({"name": "Release freeze", "startsAt": rfc3339(now - Duration::hours(1)),
+               "endsAt": rfc3339(now + Duration::days(1))}),
+    )
+    .await;
+    app.create(
+        "/api/locks",
+        json!({"environmentId": staging, "reason": "load test"}),
+    )
+    .await;
+    let rule = app
+        .client
+        .put(app.url(&format!("/api/environments/{prod}/promotion-rule")))
+        .json(&json!({"requires": [{"environmentId": staging, "minSoak": "P30D"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rule.status(), 200);
+    let kinds = |check: &Value| -> Vec<String> {
+        let mut kinds: Vec<String> = check["blockers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["type"].as_str().unwrap().to_string())
+            .collect();
+        kinds.sort();
+        kinds
+    };
+    let at = now + Duration::seconds(1);
+    assert_eq!(kinds(&check(&app, "1.0.0", "STAGING", at).await), ["lock"]);
+    assert_eq!(
+        kinds(&check(&app, "1.0.0", "PROD", at).await),
+        ["freeze", "promotion"]
+    );
+
+    app.raw_sql("UPDATE deploy_lock SET released_at = created_at, released_by = 'dba'")
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds(&check(&app, "1.0.0", "STAGING", at).await),
+        Vec::<String>::new(),
+        "a lock released elsewhere"
+    );
+    app.raw_sql("DELETE FROM promotion_requirement")
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds(&check(&app, "1.0.0", "PROD", at).await),
+        ["freeze"],
+        "a promotion rule removed elsewhere"
+    );
+    app.raw_sql("UPDATE environment SET is_production = false")
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds(&check(&app, "1.0.0", "PROD", at).await),
+        Vec::<String>::new(),
+        "an environment no longer production, so outside the freeze"
+    );
+    app.raw_sql("UPDATE environment SET is_production = true WHERE name = 'PROD'")
+        .await
+        .unwrap();
+    assert_eq!(kinds(&check(&app, "1.0.0", "PROD", at).await), ["freeze"]);
+    app.raw_sql("DELETE FROM freeze_window").await.unwrap();
+    assert_eq!(
+        kinds(&check(&app, "1.0.0", "PROD", at).await),
+        Vec::<String>::new(),
+        "a freeze deleted elsewhere"
+    );
+
+    // A webhook added elsewhere is notified of the next record (its outbox row, queued with
+    // the record, is in its delivery log).
+    let webhook = app
+        .create(
+            "/api/webhooks",
+            json!({"url": "https://hooks.example.com/deploytrack", "events": ["deployment.recorded"]}),
+        )
+        .await;
+    let id = webhook["id"].as_str().unwrap();
+    app.raw_sql("UPDATE webhook SET events = 'deployment.retracted'")
+        .await
+        .unwrap();
+    record(&app, "1.0.1", "STAGING", now).await;
+    let log: Value = app
+        .get(&format!("/api/webhooks/{id}/deliveries"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log.as_array().map(Vec::len), Some(0), "{log}");
+    app.raw_sql("UPDATE webhook SET events = 'deployment.recorded'")
+        .await
+        .unwrap();
+    record(&app, "1.0.2", "STAGING", now).await;
+    let log: Value = app
+        .get(&format!("/api/webhooks/{id}/deliveries"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log.as_array().map(Vec::len), Some(1), "{log}");
+}
+
 for_both_backends!(run_app;
     weekly_freezes_keep_local_time_across_daylight_saving,
     the_check_holds_at_each_boundary,
     one_open_lock_per_scope,
     recording_through_a_freeze_keeps_the_violation,
     hostile_policy_input_is_refused,
+    a_change_made_elsewhere_reaches_the_next_check,
 );

@@ -95,6 +95,8 @@ for_both_backends!(run;
     login_failures_count_restart_after_the_window_and_are_pruned,
     locks_are_one_per_scope_and_held_between_taking_and_release,
     a_deployment_keeps_what_blocked_it,
+    settings_epoch_moves_with_every_setting_a_check_reads,
+    kept_locks_block_as_the_database_says,
 );
 
 async fn a_user(store: &Arc<dyn Store>) -> app::model::User {
@@ -644,4 +646,171 @@ async fn login_failures_count_restart_after_the_window_and_are_pruned(store: Arc
             .unwrap(),
         None
     );
+}
+
+/// The epoch a server keeps its policy inputs and webhooks under: each kind of change a deploy
+/// check or a record's notifications read must move it; recording and reading must not (or
+/// every record would read everything again).
+async fn settings_epoch_moves_with_every_setting_a_check_reads(store: Arc<dyn Store>) {
+    let mut epoch = store.settings_epoch().await.unwrap();
+    async fn moved(store: &Arc<dyn Store>, epoch: &mut i64, what: &str) {
+        let now = store.settings_epoch().await.unwrap();
+        assert!(now > *epoch, "the epoch did not move after {what}: {now}");
+        *epoch = now;
+    }
+    let user = a_user(&store).await;
+    let staging = environment("STAGING", 0);
+    let prod = environment("PROD", 1);
+    store.insert_environment(&staging, &[]).await.unwrap();
+    store.insert_environment(&prod, &[]).await.unwrap();
+    moved(&store, &mut epoch, "adding environments").await;
+    let mut renamed = prod.clone();
+    renamed.is_production = false;
+    store.update_environment(&renamed, &[]).await.unwrap();
+    moved(&store, &mut epoch, "changing an environment").await;
+
+    let start = now() - Duration::hours(1);
+    let freeze = app::ssr::FreezeRecord {
+        id: Uuid::now_v7(),
+        name: "Release freeze".into(),
+        reason: None,
+        environment_ids: None,
+        application_ids: None,
+        starts_at: start,
+        ends_at: Some(start + Duration::hours(2)),
+        rrule: None,
+        duration: None,
+        time_zone: "UTC".into(),
+        created_by: user.id,
+        created_at: now(),
+    };
+    store.insert_freeze(&freeze, &[]).await.unwrap();
+    moved(&store, &mut epoch, "adding a freeze").await;
+    let end = app::ssr::FreezeEndRecord {
+        freeze_id: freeze.id,
+        occurrence_start: start,
+        ended_at: now(),
+        ended_by: "admin".into(),
+        reason: "done early".into(),
+    };
+    store.end_freeze_occurrence(&end, &[], &[]).await.unwrap();
+    moved(&store, &mut epoch, "ending a freeze early").await;
+    store.delete_freeze(freeze.id, &[]).await.unwrap();
+    moved(&store, &mut epoch, "deleting a freeze").await;
+
+    let lock = lock_on(&staging, None, &user);
+    store.insert_lock(&lock, &[], &[]).await.unwrap();
+    moved(&store, &mut epoch, "taking a lock").await;
+    store
+        .release_lock(lock.id, "admin", now(), &[], &[])
+        .await
+        .unwrap();
+    moved(&store, &mut epoch, "releasing a lock").await;
+
+    let rule = app::ssr::PromotionRequirementRecord {
+        environment_id: prod.id,
+        required_environment_id: staging.id,
+        min_soak: "P1D".into(),
+    };
+    store
+        .put_promotion_rule(prod.id, std::slice::from_ref(&rule), &[])
+        .await
+        .unwrap();
+    moved(&store, &mut epoch, "setting a promotion rule").await;
+    store.put_promotion_rule(prod.id, &[], &[]).await.unwrap();
+    moved(&store, &mut epoch, "removing a promotion rule").await;
+
+    let webhook = app::ssr::WebhookRecord {
+        id: Uuid::now_v7(),
+        url: "http://127.0.0.1:9/hook".into(),
+        events: "deployment.recorded".into(),
+        environment_ids: None,
+        format: "json".into(),
+        signing_secret: "s".repeat(32),
+        created_by: user.id,
+        created_at: now(),
+    };
+    store.insert_webhook(&webhook, &[]).await.unwrap();
+    moved(&store, &mut epoch, "adding a webhook").await;
+    store.delete_webhook(webhook.id, &[]).await.unwrap();
+    moved(&store, &mut epoch, "deleting a webhook").await;
+
+    // What records and reads touch leaves it alone.
+    let billing = application("Billing");
+    store.insert_application(&billing, &[]).await.unwrap();
+    let v1 = version(billing.id, "1.0.0");
+    store.insert_version(&v1, &[]).await.unwrap();
+    store
+        .insert_deployment(&deployment_of(&v1, &staging, 1), None, None, &[], &[])
+        .await
+        .unwrap();
+    store.list_every_lock(10).await.unwrap();
+    store.list_environments(true).await.unwrap();
+    assert_eq!(store.settings_epoch().await.unwrap(), epoch);
+}
+
+/// Checks filter the kept list of every lock with `Lock::blocks`: it must say what the
+/// database's own `locks_at` says, at every instant around each lock's taking and release.
+async fn kept_locks_block_as_the_database_says(store: Arc<dyn Store>) {
+    let user = a_user(&store).await;
+    let staging = environment("STAGING", 0);
+    let prod = environment("PROD", 1);
+    store.insert_environment(&staging, &[]).await.unwrap();
+    store.insert_environment(&prod, &[]).await.unwrap();
+    let billing = application("Billing");
+    let portal = application("Portal");
+    store.insert_application(&billing, &[]).await.unwrap();
+    store.insert_application(&portal, &[]).await.unwrap();
+    let mut instants = vec![now() - Duration::days(1)];
+    for (environment, application, release) in [
+        (&staging, None, true),
+        (&staging, Some(billing.id), false),
+        (&prod, Some(portal.id), true),
+        (&staging, None, false),
+        (&prod, None, false),
+    ] {
+        let lock = lock_on(environment, application, &user);
+        store.insert_lock(&lock, &[], &[]).await.unwrap();
+        let taken = store.get_lock(lock.id).await.unwrap().created_at;
+        instants.extend([taken - Duration::microseconds(1), taken]);
+        if release {
+            let at = now() + Duration::milliseconds(1);
+            store
+                .release_lock(lock.id, "admin", at, &[], &[])
+                .await
+                .unwrap();
+            let released = store.get_lock(lock.id).await.unwrap().released_at.unwrap();
+            instants.extend([released - Duration::microseconds(1), released]);
+        }
+    }
+    instants.push(now() + Duration::days(1));
+    let every = store.list_every_lock(100).await.unwrap();
+    assert_eq!(every.len(), 5);
+    assert_eq!(store.list_every_lock(2).await.unwrap(), every[..2]);
+    let mut held = 0;
+    for at in instants {
+        for environment in [&staging, &prod] {
+            for application in [&billing, &portal] {
+                let asked: Vec<Uuid> = store
+                    .locks_at(environment.id, application.id, at)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|lock| lock.id)
+                    .collect();
+                let kept: Vec<Uuid> = every
+                    .iter()
+                    .filter(|lock| lock.blocks(environment.id, application.id, at))
+                    .map(|lock| lock.id)
+                    .collect();
+                assert_eq!(
+                    kept, asked,
+                    "{} / {} at {at}",
+                    environment.name, application.name
+                );
+                held += asked.len();
+            }
+        }
+    }
+    assert!(held > 10, "the instants see locks held ({held})");
 }

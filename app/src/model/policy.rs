@@ -139,6 +139,14 @@ impl Lock {
     pub fn holds_at(&self, at: DateTime<Utc>) -> bool {
         self.created_at <= at && self.released_at.is_none_or(|released| at < released)
     }
+
+    /// Whether it blocked deploying `application_id` to `environment_id` at `at`: a lock on the
+    /// environment, or on that application in it, that was held then.
+    pub fn blocks(&self, environment_id: Uuid, application_id: Uuid, at: DateTime<Utc>) -> bool {
+        self.environment_id == environment_id
+            && self.application_id.is_none_or(|id| id == application_id)
+            && self.holds_at(at)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -97,13 +97,12 @@ macro_rules! policy_store {
                         .many()
                 }
                 #[tracing::instrument(level = "debug", skip_all)]
-                async fn freeze_fingerprint(&self) -> Result<(i64, Option<DateTime<Utc>>), StoreError> {
-                    let (count, newest): (i64, Option<DbTime>) =
-                        sqlx::query_as("SELECT CAST(COUNT(*) AS BIGINT), MAX(created_at) FROM freeze_window")
-                            .fetch_one(self.reader())
-                            .await
-                            .map_err(map_sqlx_error)?;
-                    Ok((count, newest.map(|at| at.0)))
+                async fn settings_epoch(&self) -> Result<i64, StoreError> {
+                    let (epoch,): (i64,) = sqlx::query_as("SELECT epoch FROM settings_epoch WHERE id = 1")
+                        .fetch_one(self.reader())
+                        .await
+                        .map_err(map_sqlx_error)?;
+                    Ok(epoch)
                 }
                 #[tracing::instrument(level = "debug", skip_all, fields(%id))]
                 async fn delete_freeze(&self, id: Uuid, audit: &[AuditRecord]) -> Result<(), StoreError> {
@@ -251,6 +250,14 @@ macro_rules! policy_store {
                     .fetch_all(self.reader())
                     .await
                     .many()
+                }
+                #[tracing::instrument(level = "debug", skip_all)]
+                async fn list_every_lock(&self, limit: i64) -> Result<Vec<Lock>, StoreError> {
+                    sqlx::query_as::<_, LockRow>("SELECT * FROM deploy_lock ORDER BY created_at, id LIMIT $1")
+                        .bind(limit)
+                        .fetch_all(self.reader())
+                        .await
+                        .many()
                 }
                 #[tracing::instrument(level = "debug", skip_all, fields(%environment_id))]
                 async fn open_lock_of_scope(

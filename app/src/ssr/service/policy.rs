@@ -1,6 +1,6 @@
 //! The deploy policy (issue 35): freeze windows, locks and promotion rules, the check any
 //! pipeline asks before deploying, and the announcements of freezes starting and ending.
-//! Recording is never refused by policy: the recording path asks [`Service::blockers_at`] and
+//! Recording is never refused by policy: the recording path asks [`Service::blockers_with`] and
 //! keeps what it says with the deployment.
 
 use std::sync::Arc;
@@ -123,27 +123,27 @@ pub(super) fn span(duration: Duration) -> String {
     }
 }
 
-/// Everything a check reads, loaded once per check.
-struct PolicyInputs {
-    freezes: Arc<KnownFreezes>,
+/// Locks kept with the settings at most. Locks are taken by people, a few hundred a year; past
+/// this many, a check asks the database for the ones it needs instead.
+const LOCKS_KEPT_MAX: usize = 1_000;
+
+/// Everything a deploy check reads besides the catalogue and history, and the webhooks every
+/// record notifies, kept between checks while the settings epoch stays the same (migration
+/// `settings_epoch`: every change to them moves it, through any server) and no freeze's worked-out
+/// occurrences need extending. A record then asks one small row instead of six lists.
+pub(crate) struct PolicyInputs {
+    epoch: i64,
+    /// Every freeze with its occurrences worked out.
+    freezes: Vec<(FreezeRecord, Arc<Expanded>)>,
     ends: Vec<FreezeEndRecord>,
     requirements: Vec<PromotionRequirementRecord>,
     environments: Vec<Environment>,
+    /// Every lock, oldest first; None when there are more than [`LOCKS_KEPT_MAX`].
+    locks: Option<Vec<Lock>>,
+    pub(super) webhooks: Vec<Webhook>,
 }
 
-/// Every freeze with its occurrences worked out, kept between checks while the freeze table's
-/// fingerprint (how many, the newest's creation) is the same: freezes are only ever added and
-/// deleted, so an unchanged fingerprint means the same freezes.
-pub(crate) struct KnownFreezes {
-    fingerprint: (i64, Option<DateTime<Utc>>),
-    freezes: Vec<(FreezeRecord, Arc<Expanded>)>,
-}
-
-impl KnownFreezes {
-    fn iter(&self) -> impl Iterator<Item = &(FreezeRecord, Arc<Expanded>)> {
-        self.freezes.iter()
-    }
-
+impl PolicyInputs {
     fn fresh_at(&self, at: DateTime<Utc>) -> bool {
         self.freezes
             .iter()
@@ -152,25 +152,52 @@ impl KnownFreezes {
 }
 
 impl Service {
-    /// The freezes as kept, read again only when the table changed (or a horizon comes near).
-    async fn known_freezes(&self) -> Result<Arc<KnownFreezes>, AppError> {
+    /// The settings as kept, read again only when the epoch moved (or a freeze's horizon comes
+    /// near).
+    pub(super) async fn policy_inputs(&self) -> Result<Arc<PolicyInputs>, AppError> {
         let store = self.policy_store();
-        let fingerprint = store
-            .freeze_fingerprint()
+        // The epoch first: a change committed after this read moves it, so what is read below
+        // is never older than the epoch it is kept under.
+        let epoch = store
+            .settings_epoch()
             .await
-            .map_err(store_error("freeze"))?;
+            .map_err(store_error("settings"))?;
         let at = now();
         let kept = self
-            .known_freezes
+            .policy_inputs
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone();
         if let Some(kept) = kept.as_ref() {
-            if kept.fingerprint == fingerprint && kept.fresh_at(at) {
+            if kept.epoch == epoch && kept.fresh_at(at) {
                 return Ok(kept.clone());
             }
         }
+        // One after another: in parallel they would take six of the pool's connections, and
+        // every instance's freeze announcer reads them too.
         let records = store.list_freezes().await.map_err(store_error("freeze"))?;
+        let ends = store
+            .list_freeze_ends()
+            .await
+            .map_err(store_error("freeze"))?;
+        let requirements = store
+            .list_promotion_requirements()
+            .await
+            .map_err(store_error("promotion rule"))?;
+        let environments = self
+            .environment_store()
+            .list_environments(true)
+            .await
+            .map_err(store_error("environment"))?;
+        let locks = store
+            .list_every_lock(LOCKS_KEPT_MAX as i64 + 1)
+            .await
+            .map_err(store_error("lock"))?;
+        let webhooks = self
+            .webhook_store()
+            .list_webhooks()
+            .await
+            .map_err(store_error("webhook"))?;
         // Freezes kept from before keep their worked-out occurrences.
         let before: std::collections::HashMap<Uuid, Arc<Expanded>> = kept
             .map(|kept| {
@@ -190,35 +217,23 @@ impl Service {
                 Some((record, schedule))
             })
             .collect();
-        let known = Arc::new(KnownFreezes {
-            fingerprint,
+        let inputs = Arc::new(PolicyInputs {
+            epoch,
             freezes,
+            ends,
+            requirements,
+            environments,
+            locks: (locks.len() <= LOCKS_KEPT_MAX).then_some(locks),
+            webhooks: webhooks
+                .into_iter()
+                .map(super::webhooks::to_webhook)
+                .collect(),
         });
         *self
-            .known_freezes
+            .policy_inputs
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(known.clone());
-        Ok(known)
-    }
-
-    async fn policy_inputs(&self) -> Result<PolicyInputs, AppError> {
-        let store = self.policy_store();
-        Ok(PolicyInputs {
-            freezes: self.known_freezes().await?,
-            ends: store
-                .list_freeze_ends()
-                .await
-                .map_err(store_error("freeze"))?,
-            requirements: store
-                .list_promotion_requirements()
-                .await
-                .map_err(store_error("promotion rule"))?,
-            environments: self
-                .environment_store()
-                .list_environments(true)
-                .await
-                .map_err(store_error("environment"))?,
-        })
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(inputs.clone());
+        Ok(inputs)
     }
 
     fn environment_name(inputs: &PolicyInputs, id: Uuid) -> String {
@@ -371,19 +386,7 @@ impl Service {
     }
 
     /// What blocks deploying `version_id` of `application_id` to `environment_id` at `at`.
-    pub(super) async fn blockers_at(
-        &self,
-        application_id: Uuid,
-        version_id: Option<Uuid>,
-        environment_id: Uuid,
-        at: DateTime<Utc>,
-    ) -> Result<Vec<PolicyBlocker>, AppError> {
-        let inputs = self.policy_inputs().await?;
-        self.blockers_with(&inputs, application_id, version_id, environment_id, at)
-            .await
-    }
-
-    async fn blockers_with(
+    pub(super) async fn blockers_with(
         &self,
         inputs: &PolicyInputs,
         application_id: Uuid,
@@ -392,12 +395,19 @@ impl Service {
         at: DateTime<Utc>,
     ) -> Result<Vec<PolicyBlocker>, AppError> {
         let mut blockers = Self::freeze_blockers(inputs, application_id, environment_id, at);
-        for lock in self
-            .policy_store()
-            .locks_at(environment_id, application_id, at)
-            .await
-            .map_err(store_error("lock"))?
-        {
+        let locks = match &inputs.locks {
+            Some(every) => every
+                .iter()
+                .filter(|lock| lock.blocks(environment_id, application_id, at))
+                .cloned()
+                .collect(),
+            None => self
+                .policy_store()
+                .locks_at(environment_id, application_id, at)
+                .await
+                .map_err(store_error("lock"))?,
+        };
+        for lock in locks {
             let scope = Self::environment_name(inputs, environment_id);
             blockers.push(PolicyBlocker {
                 kind: "lock".into(),
@@ -1229,9 +1239,10 @@ impl Service {
                 .await
                 .map_err(store_error("deployment"))
         };
-        let (known, locks, violating_deployments) =
-            tokio::try_join!(self.known_freezes(), self.list_locks(actor), violating)?;
-        let in_force = known
+        let (inputs, locks, violating_deployments) =
+            tokio::try_join!(self.policy_inputs(), self.list_locks(actor), violating)?;
+        let in_force = inputs
+            .freezes
             .iter()
             .any(|(_, schedule)| !schedule.active_at(at).is_empty());
         let mut freezes = vec![];

@@ -8,6 +8,7 @@ use uuid::Uuid;
 use super::audit::{entry, Target};
 use super::changes::check_commit_list;
 use super::state::{require, Change, Service};
+use super::webhooks::outbox_from;
 use crate::error::{AppError, FieldError};
 use crate::model::*;
 use crate::ssr::caller::PipelineIdentity;
@@ -257,8 +258,11 @@ impl Service {
         };
         // Never refused by policy (the deployment happened); what blocked it is kept with it.
         let deployment_date = request.deployment_date.trunc_subsecs(6);
+        // Read once for the policy and the notifications (one small query while unchanged).
+        let inputs = self.policy_inputs().await?;
         let blockers = self
-            .blockers_at(
+            .blockers_with(
+                &inputs,
                 application.id,
                 new_version.is_none().then_some(version_id),
                 environment.id,
@@ -295,9 +299,12 @@ impl Service {
                 None,
             ));
         }
-        let mut outbox = self
-            .outbox_for("deployment.recorded", deployment.id, environment.id)
-            .await?;
+        let mut outbox = outbox_from(
+            &inputs.webhooks,
+            "deployment.recorded",
+            deployment.id,
+            environment.id,
+        );
         if !blockers.is_empty() {
             audit.push(entry(
                 Some(actor),
@@ -308,10 +315,12 @@ impl Service {
                     "overrideReason": {"before": null, "after": override_reason},
                 })),
             ));
-            outbox.extend(
-                self.outbox_for("deployment.policy_violated", deployment.id, environment.id)
-                    .await?,
-            );
+            outbox.extend(outbox_from(
+                &inputs.webhooks,
+                "deployment.policy_violated",
+                deployment.id,
+                environment.id,
+            ));
         }
         let inserted = self
             .deployment_store()

@@ -58,8 +58,8 @@ pub struct Service {
     /// The dashboard's figures, for as long as nothing they count has changed.
     figures: Kept<KeptFigures>,
     pub(super) webhooks: webhooks::WebhookPolicy,
-    /// Every freeze with its occurrences worked out (see `policy::KnownFreezes`).
-    pub(super) known_freezes: std::sync::Mutex<Option<Arc<super::policy::KnownFreezes>>>,
+    /// What deploy checks and records read besides the catalogue (see `policy::PolicyInputs`).
+    pub(super) policy_inputs: std::sync::Mutex<Option<Arc<super::policy::PolicyInputs>>>,
     /// Ticket keys and compare links for what changed between versions.
     pub(super) changes: super::changes::ChangeSettings,
     /// When each team's drift digest goes out (none when not configured).
@@ -114,7 +114,7 @@ impl Service {
             checkpoint_wanted: tokio::sync::Notify::new(),
             figures: Kept::new(),
             webhooks: webhooks::WebhookPolicy::default(),
-            known_freezes: Default::default(),
+            policy_inputs: Default::default(),
             changes: Default::default(),
             drift_digest: None,
         }

@@ -95,7 +95,7 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-fn to_webhook(record: WebhookRecord) -> Webhook {
+pub(super) fn to_webhook(record: WebhookRecord) -> Webhook {
     Webhook {
         id: record.id,
         url: record.url,
@@ -328,22 +328,14 @@ impl Service {
         deployment_id: Uuid,
         environment_id: Uuid,
     ) -> Result<Vec<WebhookDelivery>, AppError> {
-        let webhooks = self
-            .webhook_store()
-            .list_webhooks()
-            .await
-            .map_err(store_error("webhook"))?;
-        Ok(webhooks
-            .into_iter()
-            .map(to_webhook)
-            .filter(|w| w.events.iter().any(|e| e == event))
-            .filter(|w| {
-                w.environment_ids
-                    .as_ref()
-                    .is_none_or(|ids| ids.contains(&environment_id))
-            })
-            .map(|w| pending(w.id, event, Some(deployment_id)))
-            .collect())
+        // Kept with the policy's inputs: every record reads both.
+        let inputs = self.policy_inputs().await?;
+        Ok(outbox_from(
+            &inputs.webhooks,
+            event,
+            deployment_id,
+            environment_id,
+        ))
     }
 
     /// The notifications `event` about a freeze or lock (`subject`, fixed now) owes, for
@@ -547,6 +539,25 @@ impl Service {
         };
         Ok(body.to_string())
     }
+}
+
+/// As [`Service::outbox_for`], from webhooks already read.
+pub(super) fn outbox_from(
+    webhooks: &[Webhook],
+    event: &str,
+    deployment_id: Uuid,
+    environment_id: Uuid,
+) -> Vec<WebhookDelivery> {
+    webhooks
+        .iter()
+        .filter(|w| w.events.iter().any(|e| e == event))
+        .filter(|w| {
+            w.environment_ids
+                .as_ref()
+                .is_none_or(|ids| ids.contains(&environment_id))
+        })
+        .map(|w| pending(w.id, event, Some(deployment_id)))
+        .collect()
 }
 
 fn pending(webhook_id: Uuid, event: &str, deployment_id: Option<Uuid>) -> WebhookDelivery {

@@ -69,9 +69,10 @@ pub trait PolicyStore: Send + Sync {
         audit: &[AuditRecord],
     ) -> Result<(), StoreError>;
     async fn list_freezes(&self) -> Result<Vec<FreezeRecord>, StoreError>;
-    /// How many freezes there are and when the newest was created: freezes are only added and
-    /// deleted, so this changes whenever the set does.
-    async fn freeze_fingerprint(&self) -> Result<(i64, Option<DateTime<Utc>>), StoreError>;
+    /// Moves whenever freezes, their ends, locks, promotion rules, environments or webhooks
+    /// change, through any server (migration `settings_epoch`): what a server read after
+    /// reading an epoch is still current while the epoch is the same.
+    async fn settings_epoch(&self) -> Result<i64, StoreError>;
     async fn delete_freeze(&self, id: Uuid, audit: &[AuditRecord]) -> Result<(), StoreError>;
     /// Every early end, of every freeze.
     async fn list_freeze_ends(&self) -> Result<Vec<FreezeEndRecord>, StoreError>;
@@ -119,6 +120,8 @@ pub trait PolicyStore: Send + Sync {
         environment_id: Uuid,
         application_id: Option<Uuid>,
     ) -> Result<Option<Lock>, StoreError>;
+    /// Every lock ever taken, open or released, oldest first: at most `limit`.
+    async fn list_every_lock(&self, limit: i64) -> Result<Vec<Lock>, StoreError>;
     /// Locks that held at `at` in the environment (for it or for the application).
     async fn locks_at(
         &self,
