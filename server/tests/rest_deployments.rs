@@ -132,6 +132,7 @@ async fn history(app: &TestApp, query: &str) -> Vec<Value> {
 
 for_both_backends!(run;
     record_valid_deployment,
+    environments_named_in_a_record_are_found_whatever_their_case,
     record_rejects_version_of_other_application,
     record_rejects_future_date,
     record_rejects_unknown_and_archived_ids,
@@ -214,6 +215,43 @@ async fn expect_422(app: &TestApp, body: Value, field: &str) -> String {
         .find(|e| e["field"] == field)
         .unwrap_or_else(|| panic!("no error on {field}: {problem}"));
     error["message"].as_str().unwrap().to_string()
+}
+
+/// An environment named in a record is found as the database finds it (ASCII case aside,
+/// non-ASCII names as written), including one created or archived since the last record: the
+/// server's kept list of environments is never the reason for a wrong answer.
+async fn environments_named_in_a_record_are_found_whatever_their_case(app: TestApp) {
+    let w = world(&app).await;
+    let by_name = |environment: &str| {
+        json!({"applicationId": w.portal, "versionId": w.v["1.0.0"], "environment": environment,
+               "deploymentDate": ago(0)})
+    };
+    let recorded = app.create("/api/deployments", by_name("staging")).await;
+    assert_eq!(recorded["environment"]["id"], w.staging.as_str());
+    let recorded = app.create("/api/deployments", by_name(" prod-eu ")).await;
+    assert_eq!(recorded["environment"]["id"], w.prod.as_str());
+    // Created after the server kept its list.
+    let quality = id(&app
+        .create("/api/environments", json!({"name": "Qualität"}))
+        .await);
+    let recorded = app.create("/api/deployments", by_name("Qualität")).await;
+    assert_eq!(recorded["environment"]["id"], quality.as_str());
+    let recorded = app.create("/api/deployments", by_name("qualität")).await;
+    assert_eq!(recorded["environment"]["id"], quality.as_str());
+    assert!(expect_422(&app, by_name("Qualitaet"), "environment")
+        .await
+        .contains("Unknown environment 'Qualitaet'"));
+    // Archived after the server kept its list.
+    app.post_json(&format!("/api/environments/{}/archive", w.dev), json!({}))
+        .await;
+    assert!(expect_422(&app, by_name("DEV"), "environment")
+        .await
+        .contains("archived"));
+    let by_id = json!({"applicationId": w.portal, "versionId": w.v["1.0.0"], "environmentId": w.dev,
+                       "deploymentDate": ago(0)});
+    assert!(expect_422(&app, by_id, "environmentId")
+        .await
+        .contains("archived"));
 }
 
 async fn record_rejects_version_of_other_application(app: TestApp) {

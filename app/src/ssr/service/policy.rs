@@ -144,6 +144,20 @@ pub(crate) struct PolicyInputs {
 }
 
 impl PolicyInputs {
+    /// The environment with this id, archived or not.
+    pub(super) fn environment(&self, id: Uuid) -> Option<&Environment> {
+        self.environments.iter().find(|e| e.id == id)
+    }
+
+    /// The environment named `name`, ASCII case aside. Names equal but for ASCII case are equal
+    /// under both databases' `lower` too (the rule names are unique by), so a match here is the
+    /// database's match; None (other case folding, or not kept): ask the database.
+    pub(super) fn environment_named(&self, name: &str) -> Option<&Environment> {
+        self.environments
+            .iter()
+            .find(|e| e.name.eq_ignore_ascii_case(name))
+    }
+
     fn fresh_at(&self, at: DateTime<Utc>) -> bool {
         self.freezes
             .iter()
@@ -457,8 +471,10 @@ impl Service {
             create_version: query.create_version && version_id.is_none(),
             ..Default::default()
         };
-        let (application, environment, version) =
-            self.resolve_targets(&request, now(), &mut errors).await?;
+        let inputs = self.policy_inputs().await?;
+        let (application, environment, version) = self
+            .resolve_targets(&request, &inputs, now(), &mut errors)
+            .await?;
         finish(errors)?;
         let (Some(application), Some(environment), Some(version)) =
             (application, environment, version)
@@ -466,7 +482,6 @@ impl Service {
             return Err(AppError::Internal);
         };
         let at = query.at.unwrap_or_else(now);
-        let inputs = self.policy_inputs().await?;
         let blockers = self
             .blockers_with(&inputs, application.id, version, environment.id, at)
             .await?;

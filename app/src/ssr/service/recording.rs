@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::audit::{entry, Target};
 use super::changes::check_commit_list;
+use super::policy::PolicyInputs;
 use super::state::{require, Change, Service};
 use super::webhooks::outbox_from;
 use crate::error::{AppError, FieldError};
@@ -237,8 +238,13 @@ impl Service {
             &mut errors,
         );
 
+        // Read once for the environment, the policy and the notifications (one small query
+        // while nothing in them changed).
+        let inputs = self.policy_inputs().await?;
         let application = self.resolve_application(request, &mut errors).await?;
-        let environment = self.resolve_environment(request, &mut errors).await?;
+        let environment = self
+            .resolve_environment(request, &inputs, &mut errors)
+            .await?;
         let version = self
             .resolve_version(request, application.as_ref(), at, &mut errors)
             .await?;
@@ -258,8 +264,6 @@ impl Service {
         };
         // Never refused by policy (the deployment happened); what blocked it is kept with it.
         let deployment_date = request.deployment_date.trunc_subsecs(6);
-        // Read once for the policy and the notifications (one small query while unchanged).
-        let inputs = self.policy_inputs().await?;
         let blockers = self
             .blockers_with(
                 &inputs,
@@ -382,6 +386,7 @@ impl Service {
     pub(super) async fn resolve_targets(
         &self,
         request: &RecordDeploymentRequest,
+        inputs: &PolicyInputs,
         at: chrono::DateTime<chrono::Utc>,
         errors: &mut Vec<FieldError>,
     ) -> Result<
@@ -393,7 +398,7 @@ impl Service {
         AppError,
     > {
         let application = self.resolve_application(request, errors).await?;
-        let environment = self.resolve_environment(request, errors).await?;
+        let environment = self.resolve_environment(request, inputs, errors).await?;
         let version = self
             .resolve_version(request, application.as_ref(), at, errors)
             .await?
@@ -447,9 +452,12 @@ impl Service {
         }))
     }
 
+    /// The environment as the policy's inputs keep it when they have it (they are current as of
+    /// this request), else as the database has it.
     async fn resolve_environment(
         &self,
         request: &RecordDeploymentRequest,
+        inputs: &PolicyInputs,
         errors: &mut Vec<FieldError>,
     ) -> Result<Option<Environment>, AppError> {
         let named = one_of(
@@ -457,11 +465,15 @@ impl Service {
             ("environment", request.environment.as_deref()),
             errors,
         );
+        let store = self.environment_store();
         let (found, field) = match named {
             None => return Ok(None),
             Some(Named::Id(id)) => (
                 missing(
-                    self.environment_store().get_environment(id).await,
+                    match inputs.environment(id) {
+                        Some(kept) => Ok(kept.clone()),
+                        None => store.get_environment(id).await,
+                    },
                     "environment",
                     "environmentId",
                     || "no environment has this id".into(),
@@ -472,7 +484,10 @@ impl Service {
             // Never created implicitly: a typo must not add a column to the matrix.
             Some(Named::Name(name)) => (
                 missing(
-                    self.environment_store().find_environment(name).await,
+                    match inputs.environment_named(name) {
+                        Some(kept) => Ok(kept.clone()),
+                        None => store.find_environment(name).await,
+                    },
                     "environment",
                     "environment",
                     || format!("Unknown environment '{name}'"),
