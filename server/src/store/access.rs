@@ -170,12 +170,12 @@ pub(super) use user_store;
 macro_rules! credential_store {
     ($store:ty, $db:ty) => {
         const _: () = {
-            use app::model::ApiToken;
+            use app::model::{ApiToken, User};
             use app::ssr::store::{AuditRecord, CredentialStore, SessionRecord, StoreError};
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
 
-            use crate::store::columns::{DbId, DbTime, SessionRow, TokenRow};
+            use crate::store::columns::{DbId, DbTime, SessionHolderRow, SessionRow, TokenHolderRow, TokenRow};
             use crate::store::dialect::{Dialect, audited};
             use crate::store::outcome::{Outcome, Rows, expect_one, map_sqlx_error};
 
@@ -203,6 +203,18 @@ macro_rules! credential_store {
                         .fetch_one(self.reader())
                         .await
                         .one()
+                }
+                #[tracing::instrument(level = "debug", skip_all)]
+                async fn find_session_holder(&self, secret_hash: &str) -> Result<(SessionRecord, User), StoreError> {
+                    sqlx::query_as::<_, SessionHolderRow>(
+                        "SELECT u.*, s.secret_hash, s.created_at AS session_created_at, s.last_seen_at, s.expires_at
+                           FROM user_session s JOIN app_user u ON u.id = s.user_id
+                          WHERE s.secret_hash = $1",
+                    )
+                    .bind(secret_hash)
+                    .fetch_one(self.reader())
+                    .await
+                    .one()
                 }
                 #[tracing::instrument(level = "debug", skip_all)]
                 async fn touch_session(&self, secret_hash: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
@@ -267,12 +279,17 @@ macro_rules! credential_store {
                         .one()
                 }
                 #[tracing::instrument(level = "debug", skip_all)]
-                async fn find_token(&self, secret_hash: &str) -> Result<ApiToken, StoreError> {
-                    sqlx::query_as::<_, TokenRow>("SELECT * FROM api_token WHERE secret_hash = $1")
-                        .bind(secret_hash)
-                        .fetch_one(self.reader())
-                        .await
-                        .one()
+                async fn find_token_holder(&self, secret_hash: &str) -> Result<(ApiToken, User), StoreError> {
+                    sqlx::query_as::<_, TokenHolderRow>(
+                        "SELECT u.*, t.id AS token_id, t.name AS token_name,
+                                t.created_at AS token_created_at, t.last_used_at, t.expires_at, t.revoked_at
+                           FROM api_token t JOIN app_user u ON u.id = t.user_id
+                          WHERE t.secret_hash = $1",
+                    )
+                    .bind(secret_hash)
+                    .fetch_one(self.reader())
+                    .await
+                    .one()
                 }
                 #[tracing::instrument(level = "debug", skip_all, fields(%id))]
                 async fn touch_token(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError> {

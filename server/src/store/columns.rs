@@ -277,6 +277,35 @@ model_row!(TokenRow => ApiToken {
     revoked_at: Option<DbTime>,
 });
 
+/// An API token with its holder, read in one query (every API request authenticates).
+#[derive(sqlx::FromRow)]
+pub struct TokenHolderRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    token_id: DbId,
+    token_name: String,
+    token_created_at: DbTime,
+    last_used_at: Option<DbTime>,
+    expires_at: Option<DbTime>,
+    revoked_at: Option<DbTime>,
+}
+
+impl From<TokenHolderRow> for (ApiToken, User) {
+    fn from(r: TokenHolderRow) -> Self {
+        let user: User = r.user.into();
+        let token = ApiToken {
+            id: r.token_id.0,
+            user_id: user.id,
+            name: r.token_name,
+            created_at: r.token_created_at.0,
+            last_used_at: r.last_used_at.map(|at| at.0),
+            expires_at: r.expires_at.map(|at| at.0),
+            revoked_at: r.revoked_at.map(|at| at.0),
+        };
+        (token, user)
+    }
+}
+
 model_row!(DriftPolicyRow => DriftPolicyRecord {
     environment_id: DbId,
     compared_to: DbId,
@@ -562,6 +591,31 @@ model_row!(SessionRow => SessionRecord {
     last_seen_at: DbTime,
     expires_at: DbTime,
 });
+
+/// A browser session with its holder, read in one query (every page request authenticates).
+#[derive(sqlx::FromRow)]
+pub struct SessionHolderRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    secret_hash: String,
+    session_created_at: DbTime,
+    last_seen_at: DbTime,
+    expires_at: DbTime,
+}
+
+impl From<SessionHolderRow> for (SessionRecord, User) {
+    fn from(r: SessionHolderRow) -> Self {
+        let user: User = r.user.into();
+        let session = SessionRecord {
+            secret_hash: r.secret_hash,
+            user_id: user.id,
+            created_at: r.session_created_at.0,
+            last_seen_at: r.last_seen_at.0,
+            expires_at: r.expires_at.0,
+        };
+        (session, user)
+    }
+}
 
 model_row!(DeploymentRow => DeploymentRecord with previous_version {
     id: DbId,

@@ -75,6 +75,11 @@ pub trait CredentialStore: Send + Sync {
         audit: &[AuditRecord],
     ) -> Result<(), StoreError>;
     async fn get_session(&self, secret_hash: &str) -> Result<SessionRecord, StoreError>;
+    /// The session with its user, in one read.
+    async fn find_session_holder(
+        &self,
+        secret_hash: &str,
+    ) -> Result<(SessionRecord, User), StoreError>;
     async fn touch_session(&self, secret_hash: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
     async fn delete_session(
         &self,
@@ -91,7 +96,8 @@ pub trait CredentialStore: Send + Sync {
     /// A user's tokens, newest first.
     async fn list_tokens(&self, user_id: Uuid) -> Result<Vec<ApiToken>, StoreError>;
     async fn get_token(&self, id: Uuid) -> Result<ApiToken, StoreError>;
-    async fn find_token(&self, secret_hash: &str) -> Result<ApiToken, StoreError>;
+    /// The token with its user, in one read.
+    async fn find_token_holder(&self, secret_hash: &str) -> Result<(ApiToken, User), StoreError>;
     async fn touch_token(&self, id: Uuid, at: DateTime<Utc>) -> Result<(), StoreError>;
     async fn revoke_token(
         &self,

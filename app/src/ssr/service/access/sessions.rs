@@ -143,12 +143,13 @@ impl Service {
     ) -> Result<(User, Option<String>), AppError> {
         let at = now();
         let mut token_name = None;
-        let user_id = match credential {
+        // Each credential is read with its user in one query.
+        let user = match credential {
             Credential::Session(secret) => {
                 let hash = secret_hash(secret.expose());
-                let session = self
+                let (session, user) = self
                     .credential_store()
-                    .get_session(&hash)
+                    .find_session_holder(&hash)
                     .await
                     .map_err(unauthorized)?;
                 if at > session.expires_at || at > session.last_seen_at + self.policy.session_idle {
@@ -156,26 +157,27 @@ impl Service {
                     return Err(AppError::Unauthorized);
                 }
                 // Write at most once a minute per session, not on every request.
-                if at - session.last_seen_at > Duration::minutes(1) {
+                if user.disabled_at.is_none() && at - session.last_seen_at > Duration::minutes(1) {
                     self.credential_store()
                         .touch_session(&hash, at)
                         .await
                         .map_err(store_error("session"))?;
                 }
-                session.user_id
+                user
             }
             Credential::Bearer(secret) => {
-                let token = self
+                let (token, user) = self
                     .credential_store()
-                    .find_token(&secret_hash(secret.expose()))
+                    .find_token_holder(&secret_hash(secret.expose()))
                     .await
                     .map_err(unauthorized)?;
                 if token.revoked_at.is_some() || token.expires_at.is_some_and(|end| at >= end) {
                     return Err(AppError::Unauthorized);
                 }
-                if token
-                    .last_used_at
-                    .is_none_or(|last| at - last > Duration::minutes(1))
+                if user.disabled_at.is_none()
+                    && token
+                        .last_used_at
+                        .is_none_or(|last| at - last > Duration::minutes(1))
                 {
                     self.credential_store()
                         .touch_token(token.id, at)
@@ -183,14 +185,9 @@ impl Service {
                         .map_err(store_error("token"))?;
                 }
                 token_name = Some(token.name);
-                token.user_id
+                user
             }
         };
-        let user = self
-            .user_store()
-            .get_user(user_id)
-            .await
-            .map_err(unauthorized)?;
         if user.disabled_at.is_some() {
             let _ = self.credential_store().delete_sessions_of(user.id).await;
             return Err(AppError::Unauthorized);
