@@ -57,6 +57,7 @@ run() { # clients url [lua]
 }
 
 # A token, and the pair recording writes into (from the first binary's answers).
+[ -z "${AB_BEFORE_A:-}" ] || bash -c "$AB_BEFORE_A"
 start "$binary_a"
 curl -fsS -c "$work/cookies" -H 'content-type: application/json' \
   -d "{\"username\":\"admin\",\"password\":\"$DEPLOYTRACK_ADMIN_PASSWORD\"}" "$base/api/auth/login" >/dev/null
