@@ -764,40 +764,46 @@ async fn a_change_made_elsewhere_reaches_the_next_check(app: TestApp) {
         ["freeze", "promotion"]
     );
 
-    app.raw_sql("UPDATE deploy_lock SET released_at = created_at, released_by = 'dba'")
-        .await
-        .unwrap();
-    assert_eq!(
-        kinds(&check(&app, "1.0.0", "STAGING", at).await),
-        Vec::<String>::new(),
-        "a lock released elsewhere"
-    );
-    app.raw_sql("DELETE FROM promotion_requirement")
-        .await
-        .unwrap();
-    assert_eq!(
-        kinds(&check(&app, "1.0.0", "PROD", at).await),
-        ["freeze"],
-        "a promotion rule removed elsewhere"
-    );
-    app.raw_sql("UPDATE environment SET is_production = false")
-        .await
-        .unwrap();
-    assert_eq!(
-        kinds(&check(&app, "1.0.0", "PROD", at).await),
-        Vec::<String>::new(),
-        "an environment no longer production, so outside the freeze"
-    );
-    app.raw_sql("UPDATE environment SET is_production = true WHERE name = 'PROD'")
-        .await
-        .unwrap();
-    assert_eq!(kinds(&check(&app, "1.0.0", "PROD", at).await), ["freeze"]);
-    app.raw_sql("DELETE FROM freeze_window").await.unwrap();
-    assert_eq!(
-        kinds(&check(&app, "1.0.0", "PROD", at).await),
-        Vec::<String>::new(),
-        "a freeze deleted elsewhere"
-    );
+    let none: &[&str] = &[];
+    for (change, environment, left, what) in [
+        (
+            "UPDATE deploy_lock SET released_at = created_at, released_by = 'dba'",
+            "STAGING",
+            none,
+            "a lock released elsewhere",
+        ),
+        (
+            "DELETE FROM promotion_requirement",
+            "PROD",
+            &["freeze"],
+            "a promotion rule removed elsewhere",
+        ),
+        (
+            "UPDATE environment SET is_production = false",
+            "PROD",
+            none,
+            "no longer production, so outside the freeze",
+        ),
+        (
+            "UPDATE environment SET is_production = true WHERE name = 'PROD'",
+            "PROD",
+            &["freeze"],
+            "production again",
+        ),
+        (
+            "DELETE FROM freeze_window",
+            "PROD",
+            none,
+            "a freeze deleted elsewhere",
+        ),
+    ] {
+        app.raw_sql(change).await.unwrap();
+        assert_eq!(
+            kinds(&check(&app, "1.0.0", environment, at).await),
+            left,
+            "{what}"
+        );
+    }
 
     // A webhook added elsewhere is notified of the next record (its outbox row, queued with
     // the record, is in its delivery log).
