@@ -1,10 +1,7 @@
 //! Statements that run one after another in one transaction, each written with its own `$1…`
 //! placeholders. SQLite runs them as one text — one trip to its connection's thread instead of
-//! one per statement, and the single writer's trips are what limits recording. PostgreSQL takes
-//! one statement per bound query, so in a transaction already open it runs them one by one; a
-//! batch that is the whole transaction goes as one text with its values written in as literals
-//! (the simple protocol runs one message's statements as one transaction): one trip instead of
-//! one per statement plus the begin and the commit.
+//! one per statement, and the single writer's trips are what limits recording — and PostgreSQL
+//! one by one (its protocol takes one statement per bound query).
 
 use app::model::WebhookDelivery;
 use app::ssr::AuditRecord;
@@ -112,59 +109,23 @@ impl Batch {
         }
         (sql, values)
     }
-
-    /// All statements as one PostgreSQL text with their values written in as literals.
-    pub(super) fn into_postgres_text(self) -> String {
-        let mut sql = String::new();
-        for (statement, bound) in self.statements {
-            substitute_into(&mut sql, statement, |out, n| {
-                out.push_str(&postgres_literal(&bound[n - 1]))
-            });
-            sql.push_str(";\n");
-        }
-        sql
-    }
 }
 
-/// Writes `sql` to `out` with every `$n` placeholder raised by `by`.
+/// Writes `sql` to `out` with every `$n` placeholder raised by `by`. The shared statements
+/// hold no `$` anywhere else (no string literals with one).
 fn renumber_into(out: &mut String, sql: &str, by: usize) {
-    substitute_into(out, sql, |out, n| {
-        out.push('$');
-        out.push_str(&(n + by).to_string());
-    });
-}
-
-/// Writes `sql` to `out` with `placeholder` writing each `$n` in its place. The shared
-/// statements hold no `$` anywhere else (no string literals with one).
-fn substitute_into(out: &mut String, sql: &str, mut placeholder: impl FnMut(&mut String, usize)) {
     let mut rest = sql;
     while let Some(at) = rest.find('$') {
-        out.push_str(&rest[..at]);
+        out.push_str(&rest[..=at]);
         rest = &rest[at + 1..];
         let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
         match rest[..digits].parse::<usize>() {
-            Ok(n) => placeholder(out, n),
-            Err(_) => out.push('$'),
+            Ok(n) => out.push_str(&(n + by).to_string()),
+            Err(_) => out.push_str(&rest[..digits]),
         }
         rest = &rest[digits..];
     }
     out.push_str(rest);
-}
-
-/// PostgreSQL's literal for a value, typed as its bound parameter would be. Texts are quoted by
-/// `postgres-protocol` (libpq's rules: quotes doubled, and `E'…'` with backslashes doubled when
-/// there are any, so the standard_conforming_strings setting does not matter). Instants are in
-/// years 1–9999 (recording checks them; `after_history` is 9999-12-31), which this spelling
-/// covers.
-fn postgres_literal(value: &Bound) -> String {
-    let text = |text: &str| format!("{}::text", postgres_protocol::escape::escape_literal(text));
-    match value {
-        Bound::Id(id) | Bound::OptionalId(Some(id)) => format!("'{}'::uuid", id.0),
-        Bound::OptionalId(None) => "NULL::uuid".into(),
-        Bound::Time(at) => format!("'{}'::timestamptz", at.0.format("%Y-%m-%dT%H:%M:%S%.6fZ")),
-        Bound::Text(value) | Bound::OptionalText(Some(value)) => text(value),
-        Bound::OptionalText(None) => "NULL::text".into(),
-    }
 }
 
 fn highest_placeholder(sql: &str) -> usize {
@@ -207,40 +168,6 @@ mod tests {
         assert_eq!(
             highest_placeholder(super::super::deployments::REFRESH_PAIR),
             2
-        );
-    }
-
-    #[test]
-    fn postgres_text_writes_each_value_as_a_typed_literal() {
-        let id = uuid::Uuid::nil();
-        let at = chrono::DateTime::parse_from_rfc3339("2026-12-07T10:00:00.000001Z")
-            .unwrap()
-            .to_utc();
-        let mut batch = Batch::default();
-        batch
-            .push(
-                "INSERT INTO t (a, b, c, d) VALUES ($1, $2, $3, $4)",
-                vec![
-                    Bound::Id(DbId(id)),
-                    Bound::Time(DbTime(at)),
-                    Bound::Text(r"it's \ done".into()),
-                    Bound::OptionalText(None),
-                ],
-            )
-            .push(
-                "UPDATE u SET x = $2 WHERE y = $1 AND z = $1",
-                vec![
-                    Bound::OptionalId(None),
-                    Bound::OptionalText(Some("$1 'quoted'".into())),
-                ],
-            );
-        assert_eq!(
-            batch.into_postgres_text(),
-            concat!(
-                "INSERT INTO t (a, b, c, d) VALUES ('00000000-0000-0000-0000-000000000000'::uuid, ",
-                "'2026-12-07T10:00:00.000001Z'::timestamptz,  E'it''s \\\\ done'::text, NULL::text);\n",
-                "UPDATE u SET x = '$1 ''quoted'''::text WHERE y = NULL::uuid AND z = NULL::uuid;\n",
-            )
         );
     }
 }

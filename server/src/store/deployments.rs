@@ -192,7 +192,24 @@ macro_rules! deployment_store {
                     outbox: &[WebhookDelivery],
                 ) -> Result<Inserted, StoreError> {
                     let (application, environment) = (DbId(d.application_id), DbId(d.environment_id));
-                    let head = |version_id: DbId| {
+                    let taken = async {
+                        let mut writer = self.writer().await?;
+                        let mut tx = sqlx::Connection::begin(&mut *writer).await?;
+                        let mut version_id = DbId(d.version_id);
+                        if let Some(v) = new_version {
+                            // A concurrent request may have registered the same identifier: deploy
+                            // that one rather than fail.
+                            Self::bind_version(INSERT_VERSION_IF_NEW, v)
+                                .execute(&mut *tx)
+                                .await?;
+                            version_id = sqlx::query_scalar(
+                                "SELECT id FROM version WHERE application_id = $1 AND version_identifier = $2",
+                            )
+                            .bind(DbId(v.application_id))
+                            .bind(&v.version_identifier)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        }
                         let mut batch = Batch::default();
                         batch.push(
                             INSERT_DEPLOYMENT,
@@ -217,60 +234,6 @@ macro_rules! deployment_store {
                                 ],
                             );
                         }
-                        batch
-                    };
-                    let tail = |batch: &mut Batch, version_id: DbId| {
-                        Self::mark_checkpoints_stale(
-                            batch,
-                            (application, environment),
-                            (d.deployment_date, d.created_at, d.id),
-                        );
-                        batch.audit(audit).outbox(outbox);
-                        // The pair's row last: in PostgreSQL it locks the pair until the commit, and
-                        // concurrent records to one pair queue for it — the fewer trips it spans,
-                        // the more records per second one pair takes.
-                        batch
-                            .push(
-                                Self::CLAIM_PAIR,
-                                vec![
-                                    Bound::Id(application),
-                                    Bound::Id(environment),
-                                    Bound::Id(DbId(d.id)),
-                                    Bound::Time(DbTime(d.deployment_date)),
-                                    Bound::Time(DbTime(d.created_at)),
-                                    Bound::Id(version_id),
-                                    Bound::OptionalText(d.deployed_by.clone()),
-                                ],
-                            )
-                            .push(REFRESH_PAIR, vec![Bound::Id(application), Bound::Id(environment)]);
-                    };
-                    let taken = async {
-                        let mut writer = self.writer().await?;
-                        if new_version.is_none() && claim.is_none() {
-                            // Nothing to read back before the end: the whole record is one batch
-                            // (on PostgreSQL, one trip).
-                            let version_id = DbId(d.version_id);
-                            let mut batch = head(version_id);
-                            tail(&mut batch, version_id);
-                            return Self::run_batch_alone(&mut writer, batch).await.map(|_| false);
-                        }
-                        let mut tx = sqlx::Connection::begin(&mut *writer).await?;
-                        let mut version_id = DbId(d.version_id);
-                        if let Some(v) = new_version {
-                            // A concurrent request may have registered the same identifier: deploy
-                            // that one rather than fail.
-                            Self::bind_version(INSERT_VERSION_IF_NEW, v)
-                                .execute(&mut *tx)
-                                .await?;
-                            version_id = sqlx::query_scalar(
-                                "SELECT id FROM version WHERE application_id = $1 AND version_identifier = $2",
-                            )
-                            .bind(DbId(v.application_id))
-                            .bind(&v.version_identifier)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                        }
-                        let mut batch = head(version_id);
                         if let Some(claim) = claim {
                             // Taken after the deployment row exists (the key refers to it); a
                             // concurrent holder of the key makes this wait, then insert nothing.
@@ -298,7 +261,29 @@ macro_rules! deployment_store {
                                 return Ok(true);
                             }
                         }
-                        tail(&mut batch, version_id);
+                        Self::mark_checkpoints_stale(
+                            &mut batch,
+                            (application, environment),
+                            (d.deployment_date, d.created_at, d.id),
+                        );
+                        batch.audit(audit).outbox(outbox);
+                        // The pair's row last: in PostgreSQL it locks the pair until the commit, and
+                        // concurrent records to one pair queue for it — the fewer trips it spans,
+                        // the more records per second one pair takes.
+                        batch
+                            .push(
+                                Self::CLAIM_PAIR,
+                                vec![
+                                    Bound::Id(application),
+                                    Bound::Id(environment),
+                                    Bound::Id(DbId(d.id)),
+                                    Bound::Time(DbTime(d.deployment_date)),
+                                    Bound::Time(DbTime(d.created_at)),
+                                    Bound::Id(version_id),
+                                    Bound::OptionalText(d.deployed_by.clone()),
+                                ],
+                            )
+                            .push(REFRESH_PAIR, vec![Bound::Id(application), Bound::Id(environment)]);
                         Self::run_batch(&mut tx, batch).await?;
                         tx.commit().await.map(|_| false)
                     }

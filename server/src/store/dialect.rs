@@ -82,12 +82,6 @@ pub(super) trait Dialect: Send + Sync + Sized + 'static {
         tx: &mut <Self::Db as Database>::Connection,
         batch: Batch,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
-    /// Runs the batch as a transaction of its own on `conn` (outside any other): all of it
-    /// or, on an error, none of it.
-    fn run_batch_alone(
-        conn: &mut <Self::Db as Database>::Connection,
-        batch: Batch,
-    ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
     /// Pushes " AND …": strictly after `key` in history order (each planner wants its own
     /// spelling of the keyset predicate).
     fn push_after_key(qb: &mut QueryBuilder<'_, Self::Db>, key: HistoryKey);

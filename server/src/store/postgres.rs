@@ -102,16 +102,6 @@ impl Dialect for PgStore {
         Ok(())
     }
 
-    /// One text, values written in (see `batch`): the simple protocol runs a message's
-    /// statements as one implicit transaction, so this is one trip for the whole transaction.
-    async fn run_batch_alone(conn: &mut PgConnection, batch: Batch) -> Result<(), sqlx::Error> {
-        // A text without arguments goes by the simple protocol.
-        let sql = batch.into_postgres_text();
-        sqlx::Executor::execute(conn, sql.as_str())
-            .await
-            .map(|_| ())
-    }
-
     /// Strictly after `key` in history order: PostgreSQL walks the history index from a
     /// row-value comparison.
     fn push_after_key(qb: &mut QueryBuilder<'_, Postgres>, key: HistoryKey) {

@@ -139,13 +139,6 @@ impl Dialect for SqliteStore {
             .map(|_| ())
     }
 
-    async fn run_batch_alone(conn: &mut SqliteConnection, batch: Batch) -> Result<(), sqlx::Error> {
-        use sqlx::Connection;
-        let mut tx = conn.begin().await?;
-        Self::run_batch(&mut tx, batch).await?;
-        tx.commit().await
-    }
-
     /// Strictly after `key` in history order. Spelled out, with a plain range on the leading
     /// column: SQLite then walks the history index from the cursor; with a row-value comparison
     /// it sorted whole tables.
