@@ -252,9 +252,7 @@ impl Service {
 
     fn environment_name(inputs: &PolicyInputs, id: Uuid) -> String {
         inputs
-            .environments
-            .iter()
-            .find(|e| e.id == id)
+            .environment(id)
             .map_or_else(|| id.to_string(), |e| e.name.clone())
     }
 

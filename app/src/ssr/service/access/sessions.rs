@@ -157,7 +157,7 @@ impl Service {
                     return Err(AppError::Unauthorized);
                 }
                 // Write at most once a minute per session, not on every request.
-                if user.disabled_at.is_none() && at - session.last_seen_at > Duration::minutes(1) {
+                if at - session.last_seen_at > Duration::minutes(1) {
                     self.credential_store()
                         .touch_session(&hash, at)
                         .await
@@ -174,10 +174,9 @@ impl Service {
                 if token.revoked_at.is_some() || token.expires_at.is_some_and(|end| at >= end) {
                     return Err(AppError::Unauthorized);
                 }
-                if user.disabled_at.is_none()
-                    && token
-                        .last_used_at
-                        .is_none_or(|last| at - last > Duration::minutes(1))
+                if token
+                    .last_used_at
+                    .is_none_or(|last| at - last > Duration::minutes(1))
                 {
                     self.credential_store()
                         .touch_token(token.id, at)
