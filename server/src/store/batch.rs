@@ -1,7 +1,9 @@
 //! Statements that run one after another in one transaction, each written with its own `$1…`
 //! placeholders. SQLite runs them as one text — one trip to its connection's thread instead of
-//! one per statement, and the single writer's trips are what limits recording — and PostgreSQL
-//! one by one (its protocol takes one statement per bound query).
+//! one per statement, and the single writer's trips are what limits recording. PostgreSQL's
+//! protocol takes one statement per bound query, so it runs them one by one, except statements
+//! pushed [`Batch::as_one`]: those go as one statement, the data-modifying ones as `WITH`
+//! clauses of the last (one trip instead of several, planned once per connection).
 
 use app::model::WebhookDelivery;
 use app::ssr::AuditRecord;
@@ -42,18 +44,62 @@ where
     Ok(args)
 }
 
+/// One statement of a batch.
+pub(super) struct Statement {
+    pub(super) sql: &'static str,
+    pub(super) values: Vec<Bound>,
+    /// May run as part of the statement before it (see [`Batch::as_one`]).
+    joins_previous: bool,
+}
+
 /// The statements in the order they run, with their values.
 #[derive(Default)]
 pub(super) struct Batch {
-    pub(super) statements: Vec<(&'static str, Vec<Bound>)>,
+    pub(super) statements: Vec<Statement>,
 }
 
 impl Batch {
-    /// Adds `sql`, whose placeholders are `$1` to `$n` for the `n` values given.
+    /// Adds `sql`, whose placeholders are `$1` to `$n` for the `n` values given. It sees what
+    /// every statement before it did.
     pub(super) fn push(&mut self, sql: &'static str, values: Vec<Bound>) -> &mut Self {
         debug_assert_eq!(highest_placeholder(sql), values.len(), "{sql}");
-        self.statements.push((sql, values));
+        self.statements.push(Statement {
+            sql,
+            values,
+            joins_previous: false,
+        });
         self
+    }
+
+    /// Adds what `add` pushes as statements that may run as one: PostgreSQL runs them as a
+    /// single statement, so none of them may need to see what another of them did (they share
+    /// one snapshot, and their order within it is not fixed), and all but the last must insert,
+    /// update or delete (a `WITH` clause that only selects is never run).
+    pub(super) fn as_one(&mut self, add: impl FnOnce(&mut Self)) -> &mut Self {
+        let first = self.statements.len();
+        add(self);
+        let pushed = &mut self.statements[first..];
+        if let Some((_, joined)) = pushed.split_first_mut() {
+            joined.iter_mut().for_each(|s| s.joins_previous = true);
+        }
+        debug_assert!(
+            pushed.iter().rev().skip(1).all(|s| changes_data(s.sql)),
+            "only the last of a batch's statements run as one may select"
+        );
+        self
+    }
+
+    /// The statements grouped as they are to run: each group is one statement, or several
+    /// pushed [`Batch::as_one`].
+    pub(super) fn into_groups(self) -> Vec<Vec<Statement>> {
+        let mut groups: Vec<Vec<Statement>> = vec![];
+        for statement in self.statements {
+            match groups.last_mut() {
+                Some(group) if statement.joins_previous => group.push(statement),
+                _ => groups.push(vec![statement]),
+            }
+        }
+        groups
     }
 
     /// Appends audit entries (their columns in table order).
@@ -102,13 +148,47 @@ impl Batch {
     pub(super) fn into_one_text(self) -> (String, Vec<Bound>) {
         let mut sql = String::new();
         let mut values = Vec::new();
-        for (statement, bound) in self.statements {
+        for Statement {
+            sql: statement,
+            values: bound,
+            ..
+        } in self.statements
+        {
             renumber_into(&mut sql, statement, values.len());
             sql.push_str(";\n");
             values.extend(bound);
         }
         (sql, values)
     }
+}
+
+/// A group of statements as one PostgreSQL statement: all but the last as `WITH` clauses of the
+/// last, placeholders raised as in [`Batch::into_one_text`].
+pub(super) fn one_statement(mut group: Vec<Statement>) -> (String, Vec<Bound>) {
+    let mut sql = String::new();
+    let mut values = Vec::new();
+    let last = group.pop();
+    for (i, clause) in group.into_iter().enumerate() {
+        sql.push_str(if i == 0 { "WITH " } else { "), " });
+        sql.push_str(&format!("joined_{i} AS ("));
+        renumber_into(&mut sql, clause.sql, values.len());
+        values.extend(clause.values);
+    }
+    if !sql.is_empty() {
+        sql.push_str(") ");
+    }
+    if let Some(last) = last {
+        renumber_into(&mut sql, last.sql, values.len());
+        values.extend(last.values);
+    }
+    (sql, values)
+}
+
+fn changes_data(sql: &str) -> bool {
+    let verb = sql.trim_start().split_whitespace().next().unwrap_or("");
+    ["INSERT", "UPDATE", "DELETE"]
+        .iter()
+        .any(|v| verb.eq_ignore_ascii_case(v))
 }
 
 /// Writes `sql` to `out` with every `$n` placeholder raised by `by`. The shared statements
@@ -168,6 +248,37 @@ mod tests {
         assert_eq!(
             highest_placeholder(super::super::deployments::REFRESH_PAIR),
             2
+        );
+    }
+
+    #[test]
+    fn statements_run_as_one_become_with_clauses_of_the_last() {
+        let text = |v: &str| Bound::Text(v.into());
+        let mut batch = Batch::default();
+        batch
+            .push("UPDATE a SET x = $1", vec![text("x")])
+            .as_one(|b| {
+                b.push(
+                    "INSERT INTO t (a, b) VALUES ($1, $2)",
+                    vec![text("a"), text("b")],
+                )
+                .push("DELETE FROM v WHERE w = $1", vec![text("w")])
+                .push("SELECT lock($1)", vec![text("l")]);
+            })
+            .push("UPDATE u SET y = $1", vec![text("y")]);
+        let groups: Vec<_> = batch
+            .into_groups()
+            .into_iter()
+            .map(|group| one_statement(group).0)
+            .collect();
+        assert_eq!(
+            groups,
+            [
+                "UPDATE a SET x = $1",
+                "WITH joined_0 AS (INSERT INTO t (a, b) VALUES ($1, $2)), \
+                 joined_1 AS (DELETE FROM v WHERE w = $3) SELECT lock($4)",
+                "UPDATE u SET y = $1",
+            ]
         );
     }
 }

@@ -80,12 +80,29 @@ macro_rules! checkpoint_store {
                 /// (see `MARK_STALE`), after the lock that keeps it apart from the builder.
                 fn mark_checkpoints_stale(
                     batch: &mut Batch,
-                    (application, environment): (DbId, DbId),
-                    (date, created_at, id): (DateTime<Utc>, DateTime<Utc>, uuid::Uuid),
+                    pair: (DbId, DbId),
+                    key: (DateTime<Utc>, DateTime<Utc>, uuid::Uuid),
                 ) {
+                    Self::keep_apart_from_builder(batch);
+                    Self::mark_stale_after_lock(batch, pair, key);
+                }
+
+                /// Pushes the lock that keeps this transaction apart from the checkpoint builder
+                /// until it commits. The statement that marks checkpoints stale must come after
+                /// it, not in one with it: it has to see what a builder that held the lock
+                /// before committed.
+                fn keep_apart_from_builder(batch: &mut Batch) {
                     if let Some(lock) = Self::CHECKPOINT_SHARED_LOCK {
                         batch.push(lock, vec![]);
                     }
+                }
+
+                /// `MARK_STALE` alone, for a statement after [`Self::keep_apart_from_builder`]'s.
+                fn mark_stale_after_lock(
+                    batch: &mut Batch,
+                    (application, environment): (DbId, DbId),
+                    (date, created_at, id): (DateTime<Utc>, DateTime<Utc>, uuid::Uuid),
+                ) {
                     batch.push(
                         MARK_STALE,
                         vec![

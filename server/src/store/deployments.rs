@@ -210,37 +210,50 @@ macro_rules! deployment_store {
                             .fetch_one(&mut *tx)
                             .await?;
                         }
+                        // On PostgreSQL the transaction is five trips: begin; the rows that only
+                        // add (the deployment, what blocked it, the audit entries, the outbox) and
+                        // the builder's lock as one statement; marking checkpoints stale and
+                        // claiming the pair as one; refreshing the pair; commit.
                         let mut batch = Batch::default();
-                        batch.push(
-                            INSERT_DEPLOYMENT,
-                            vec![
-                                Bound::Id(DbId(d.id)),
-                                Bound::Id(application),
-                                Bound::Id(version_id),
-                                Bound::Id(environment),
-                                Bound::Time(DbTime(d.deployment_date)),
-                                Bound::OptionalText(d.deployed_by.clone()),
-                                Bound::OptionalText(d.notes.clone()),
-                                Bound::Time(DbTime(d.created_at)),
-                            ],
-                        );
-                        if let Some(policy) = &d.policy {
+                        let deployment_rows = |batch: &mut Batch| {
                             batch.push(
-                                INSERT_DEPLOYMENT_POLICY,
+                                INSERT_DEPLOYMENT,
                                 vec![
                                     Bound::Id(DbId(d.id)),
-                                    Bound::Text(policy.violations.clone()),
-                                    Bound::OptionalText(policy.override_reason.clone()),
+                                    Bound::Id(application),
+                                    Bound::Id(version_id),
+                                    Bound::Id(environment),
+                                    Bound::Time(DbTime(d.deployment_date)),
+                                    Bound::OptionalText(d.deployed_by.clone()),
+                                    Bound::OptionalText(d.notes.clone()),
+                                    Bound::Time(DbTime(d.created_at)),
                                 ],
                             );
-                        }
+                            if let Some(policy) = &d.policy {
+                                batch.push(
+                                    INSERT_DEPLOYMENT_POLICY,
+                                    vec![
+                                        Bound::Id(DbId(d.id)),
+                                        Bound::Text(policy.violations.clone()),
+                                        Bound::OptionalText(policy.override_reason.clone()),
+                                    ],
+                                );
+                            }
+                        };
+                        let records_and_lock = |batch: &mut Batch| {
+                            batch.audit(audit).outbox(outbox);
+                            Self::keep_apart_from_builder(batch);
+                        };
                         if let Some(claim) = claim {
                             // Taken after the deployment row exists (the key refers to it); a
                             // concurrent holder of the key makes this wait, then insert nothing.
-                            batch.push(
-                                "DELETE FROM idempotency_key WHERE created_at < $1",
-                                vec![Bound::Time(DbTime(claim.expired_before))],
-                            );
+                            batch.as_one(|batch| {
+                                deployment_rows(batch);
+                                batch.push(
+                                    "DELETE FROM idempotency_key WHERE created_at < $1",
+                                    vec![Bound::Time(DbTime(claim.expired_before))],
+                                );
+                            });
                             Self::run_batch(&mut tx, std::mem::take(&mut batch)).await?;
                             let claimed = sqlx::query(
                                 "INSERT INTO idempotency_key
@@ -260,29 +273,36 @@ macro_rules! deployment_store {
                                 tx.rollback().await?;
                                 return Ok(true);
                             }
+                            batch.as_one(records_and_lock);
+                        } else {
+                            batch.as_one(|batch| {
+                                deployment_rows(batch);
+                                records_and_lock(batch);
+                            });
                         }
-                        Self::mark_checkpoints_stale(
-                            &mut batch,
-                            (application, environment),
-                            (d.deployment_date, d.created_at, d.id),
-                        );
-                        batch.audit(audit).outbox(outbox);
                         // The pair's row last: in PostgreSQL it locks the pair until the commit, and
                         // concurrent records to one pair queue for it — the fewer trips it spans,
                         // the more records per second one pair takes.
                         batch
-                            .push(
-                                Self::CLAIM_PAIR,
-                                vec![
-                                    Bound::Id(application),
-                                    Bound::Id(environment),
-                                    Bound::Id(DbId(d.id)),
-                                    Bound::Time(DbTime(d.deployment_date)),
-                                    Bound::Time(DbTime(d.created_at)),
-                                    Bound::Id(version_id),
-                                    Bound::OptionalText(d.deployed_by.clone()),
-                                ],
-                            )
+                            .as_one(|batch| {
+                                Self::mark_stale_after_lock(
+                                    batch,
+                                    (application, environment),
+                                    (d.deployment_date, d.created_at, d.id),
+                                );
+                                batch.push(
+                                    Self::CLAIM_PAIR,
+                                    vec![
+                                        Bound::Id(application),
+                                        Bound::Id(environment),
+                                        Bound::Id(DbId(d.id)),
+                                        Bound::Time(DbTime(d.deployment_date)),
+                                        Bound::Time(DbTime(d.created_at)),
+                                        Bound::Id(version_id),
+                                        Bound::OptionalText(d.deployed_by.clone()),
+                                    ],
+                                );
+                            })
                             .push(REFRESH_PAIR, vec![Bound::Id(application), Bound::Id(environment)]);
                         Self::run_batch(&mut tx, batch).await?;
                         tx.commit().await.map(|_| false)

@@ -10,7 +10,7 @@ use sqlx::postgres::{PgArguments, PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use super::batch::{arguments, Batch};
+use super::batch::{arguments, one_statement, Batch};
 use super::columns::{CurrentStateRow, DbId, DbTime};
 use super::deployments::{claim_pair, uncount_retracted};
 use super::dialect::Dialect;
@@ -92,10 +92,12 @@ impl Dialect for PgStore {
         self.pool.acquire().await
     }
 
-    /// The statements one by one (a bound query carries one statement here).
+    /// The statements one by one (a bound query carries one statement here), those pushed
+    /// `as_one` as one.
     async fn run_batch(tx: &mut PgConnection, batch: Batch) -> Result<(), sqlx::Error> {
-        for (sql, values) in batch.statements {
-            sqlx::query_with(sql, arguments::<PgArguments>(values)?)
+        for group in batch.into_groups() {
+            let (sql, values) = one_statement(group);
+            sqlx::query_with(&sql, arguments::<PgArguments>(values)?)
                 .execute(&mut *tx)
                 .await?;
         }
