@@ -20,21 +20,17 @@ macro_rules! previous_in_pair_of_d {
     };
 }
 
-/// The version of the live deployment that ran in `d`'s pair just before `d`.
-macro_rules! previous_version_of_d {
-    () => {
-        previous_in_pair_of_d!("p.version_id")
-    };
-}
-
 /// Counts a just-inserted deployment in its pair's current_deployment row (creating the row for
-/// a pair's first deployment) and gives the row a new revision (the matrix stamp, migrations
-/// 0006 and 0014/0016): `$next` is the backend's next value of the revision counter, `$raised`
-/// the conflicting row's new revision, which must exceed its old one (the stamp's sum never
-/// goes down).
-/// This also locks the row until commit: concurrent recorders of one pair then refresh it one
-/// after the other. Binds: application_id, environment_id,
-/// deployment_id, deployment_date, created_at, version_id, deployed_by of the new deployment.
+/// a pair's first deployment), gives the row a new revision (the matrix stamp, migrations
+/// 0006 and 0014/0016) and keeps the row's latest deployment and the one before it (migration
+/// `pair_previous_key`) by comparing the new one with them: `$next` is the backend's next value
+/// of the revision counter, `$raised` the conflicting row's new revision, which must exceed its
+/// old one (the stamp's sum never goes down).
+/// This also locks the row until commit. PostgreSQL compares with the row as the last recorder
+/// of the pair committed it (an `ON CONFLICT` update waits for the row's lock, then takes its
+/// newest version), so concurrent recorders of one pair each see the one before. Binds:
+/// application_id, environment_id, deployment_id, deployment_date, created_at, version_id,
+/// deployed_by of the new deployment.
 macro_rules! claim_pair {
     ($next:literal, $raised:literal) => {
         concat!(
@@ -47,8 +43,49 @@ macro_rules! claim_pair {
              ON CONFLICT (application_id, environment_id)
              DO UPDATE SET live_deployments = current_deployment.live_deployments + 1,
                            revision = ",
-            $raised
+            $raised,
+            ",
+               deployment_id = CASE WHEN ", claim_pair!(@latest), " THEN excluded.deployment_id
+                                    ELSE current_deployment.deployment_id END,
+               deployment_date = CASE WHEN ", claim_pair!(@latest), " THEN excluded.deployment_date
+                                      ELSE current_deployment.deployment_date END,
+               created_at = CASE WHEN ", claim_pair!(@latest), " THEN excluded.created_at
+                                 ELSE current_deployment.created_at END,
+               version_id = CASE WHEN ", claim_pair!(@latest), " THEN excluded.version_id
+                                 ELSE current_deployment.version_id END,
+               deployed_by = CASE WHEN ", claim_pair!(@latest), " THEN excluded.deployed_by
+                                  ELSE current_deployment.deployed_by END,
+               previous_version_id =
+                   CASE WHEN ", claim_pair!(@latest), " THEN current_deployment.version_id
+                        WHEN ", claim_pair!(@second), " THEN excluded.version_id
+                        ELSE current_deployment.previous_version_id END,
+               previous_deployment_date =
+                   CASE WHEN ", claim_pair!(@latest), " THEN current_deployment.deployment_date
+                        WHEN ", claim_pair!(@second), " THEN excluded.deployment_date
+                        ELSE current_deployment.previous_deployment_date END,
+               previous_created_at =
+                   CASE WHEN ", claim_pair!(@latest), " THEN current_deployment.created_at
+                        WHEN ", claim_pair!(@second), " THEN excluded.created_at
+                        ELSE current_deployment.previous_created_at END,
+               previous_deployment_id =
+                   CASE WHEN ", claim_pair!(@latest), " THEN current_deployment.deployment_id
+                        WHEN ", claim_pair!(@second), " THEN excluded.deployment_id
+                        ELSE current_deployment.previous_deployment_id END"
         )
+    };
+    // The new deployment comes after the pair's latest in history order.
+    (@latest) => {
+        "(excluded.deployment_date, excluded.created_at, excluded.deployment_id)
+             > (current_deployment.deployment_date, current_deployment.created_at,
+                current_deployment.deployment_id)"
+    };
+    // Otherwise: it comes after the one before the latest (or the latest was the only one).
+    (@second) => {
+        "(current_deployment.previous_deployment_id IS NULL
+              OR (excluded.deployment_date, excluded.created_at, excluded.deployment_id)
+                 > (current_deployment.previous_deployment_date,
+                    current_deployment.previous_created_at,
+                    current_deployment.previous_deployment_id))"
     };
 }
 pub(super) use claim_pair;
@@ -100,16 +137,21 @@ pub(super) const DEPLOYMENT_SELECT: &str = concat!(
 );
 
 /// Recomputes current_deployment from history (after a bulk import): per pair, the latest live
-/// deployment, the version of the one before it and the number of live deployments. Both
+/// deployment, the version and key of the one before it and the number of live deployments. Both
 /// backends accept it.
 pub(super) const REBUILD_CURRENT: &str = "INSERT INTO current_deployment
        (application_id, environment_id, deployment_id, deployment_date, created_at,
-        version_id, deployed_by, previous_version_id, live_deployments)
+        version_id, deployed_by, previous_version_id, previous_deployment_date,
+        previous_created_at, previous_deployment_id, live_deployments)
      SELECT application_id, environment_id, id, deployment_date, created_at,
-            version_id, deployed_by, previous_version_id, live_deployments
+            version_id, deployed_by, previous_version_id, previous_deployment_date,
+            previous_created_at, previous_deployment_id, live_deployments
        FROM (SELECT d.*,
                     ROW_NUMBER() OVER pair_history AS latest,
                     LEAD(version_id) OVER pair_history AS previous_version_id,
+                    LEAD(deployment_date) OVER pair_history AS previous_deployment_date,
+                    LEAD(created_at) OVER pair_history AS previous_created_at,
+                    LEAD(id) OVER pair_history AS previous_deployment_id,
                     COUNT(*) OVER (PARTITION BY application_id, environment_id)
                         AS live_deployments
                FROM deployment d
@@ -118,15 +160,22 @@ pub(super) const REBUILD_CURRENT: &str = "INSERT INTO current_deployment
                                      ORDER BY deployment_date DESC, created_at DESC, id DESC)) ranked
       WHERE latest = 1";
 
-/// Recomputes a locked pair's current_deployment row from history, in a statement of its own so
-/// that it sees every deployment committed before the lock was taken.
+/// Recomputes a locked pair's current_deployment row from history after a retraction, in a
+/// statement of its own so that it sees every deployment committed before the lock was taken.
 /// Binds: application_id, environment_id.
 pub(super) const REFRESH_PAIR: &str = concat!(
     "UPDATE current_deployment
         SET (deployment_id, deployment_date, created_at, version_id, deployed_by,
-             previous_version_id) =
+             previous_version_id, previous_deployment_date, previous_created_at,
+             previous_deployment_id) =
             (SELECT d.id, d.deployment_date, d.created_at, d.version_id, d.deployed_by, ",
-    previous_version_of_d!(),
+    previous_in_pair_of_d!("p.version_id"),
+    ", ",
+    previous_in_pair_of_d!("p.deployment_date"),
+    ", ",
+    previous_in_pair_of_d!("p.created_at"),
+    ", ",
+    previous_in_pair_of_d!("p.id"),
     "       FROM deployment d
              WHERE d.application_id = current_deployment.application_id
                AND d.environment_id = current_deployment.environment_id
@@ -177,7 +226,7 @@ macro_rules! deployment_store {
             use crate::store::dialect::Dialect;
             use crate::store::outcome::map_sqlx_error;
             use crate::store::catalogue::INSERT_VERSION_IF_NEW;
-            use crate::store::deployments::{INSERT_DEPLOYMENT, INSERT_DEPLOYMENT_POLICY, REBUILD_CURRENT, REFRESH_PAIR};
+            use crate::store::deployments::{INSERT_DEPLOYMENT, INSERT_DEPLOYMENT_POLICY, REBUILD_CURRENT};
             use crate::store::checkpoints::MARK_ALL_STALE;
 
             #[async_trait::async_trait]
@@ -210,10 +259,10 @@ macro_rules! deployment_store {
                             .fetch_one(&mut *tx)
                             .await?;
                         }
-                        // On PostgreSQL the transaction is five trips: begin; the rows that only
+                        // On PostgreSQL the transaction is four trips: begin; the rows that only
                         // add (the deployment, what blocked it, the audit entries, the outbox) and
                         // the builder's lock as one statement; marking checkpoints stale and
-                        // claiming the pair as one; refreshing the pair; commit.
+                        // claiming the pair (which keeps the pair's row current) as one; commit.
                         let mut batch = Batch::default();
                         let deployment_rows = |batch: &mut Batch| {
                             batch.push(
@@ -302,8 +351,7 @@ macro_rules! deployment_store {
                                         Bound::OptionalText(d.deployed_by.clone()),
                                     ],
                                 );
-                            })
-                            .push(REFRESH_PAIR, vec![Bound::Id(application), Bound::Id(environment)]);
+                            });
                         Self::run_batch(&mut tx, batch).await?;
                         tx.commit().await.map(|_| false)
                     }

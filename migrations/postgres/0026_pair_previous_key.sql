@@ -1,0 +1,19 @@
+-- A record keeps its pair's current row up to date in the statement that claims the row: it
+-- compares itself with the latest deployment and with the one before it, as the locked row has
+-- them, instead of reading the pair's history again in a statement of its own. For that the row
+-- keeps the history key (date, created, id) of the deployment before the latest, beside its
+-- version.
+ALTER TABLE current_deployment
+    ADD COLUMN previous_deployment_date TIMESTAMPTZ,
+    ADD COLUMN previous_created_at TIMESTAMPTZ,
+    ADD COLUMN previous_deployment_id UUID;
+
+UPDATE current_deployment c
+   SET (previous_deployment_date, previous_created_at, previous_deployment_id) =
+       (SELECT p.deployment_date, p.created_at, p.id
+          FROM deployment p
+         WHERE p.application_id = c.application_id AND p.environment_id = c.environment_id
+           AND p.deleted_at IS NULL
+           AND (p.deployment_date, p.created_at, p.id) < (c.deployment_date, c.created_at, c.deployment_id)
+         ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC
+         LIMIT 1);
