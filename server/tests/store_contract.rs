@@ -97,6 +97,7 @@ for_both_backends!(run;
     a_deployment_keeps_what_blocked_it,
     settings_epoch_moves_with_every_setting_a_check_reads,
     kept_locks_block_as_the_database_says,
+    a_pair_row_follows_records_and_retractions_in_any_order,
 );
 
 async fn a_user(store: &Arc<dyn Store>) -> app::model::User {
@@ -813,4 +814,71 @@ async fn kept_locks_block_as_the_database_says(store: Arc<dyn Store>) {
         }
     }
     assert!(held > 10, "the instants see locks held ({held})");
+}
+
+/// A record keeps its pair's row current by comparing itself with the row's latest deployment
+/// and the one before it (and a retraction recomputes both): after every step, in any order of
+/// dates, ties on date and on creation included, the row names the latest live deployment and
+/// the version of the one before it, as the history sorted here says.
+async fn a_pair_row_follows_records_and_retractions_in_any_order(store: Arc<dyn Store>) {
+    let seed = fastrand::u64(..);
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let app = application("Billing");
+    store.insert_application(&app, &[]).await.unwrap();
+    let prod = environment("PROD", 0);
+    store.insert_environment(&prod, &[]).await.unwrap();
+    let mut versions = vec![];
+    for number in 0..4 {
+        let v = version(app.id, &format!("1.{number}.0"));
+        store.insert_version(&v, &[]).await.unwrap();
+        versions.push(v);
+    }
+    let base = now();
+    let mut live: Vec<NewDeployment> = vec![];
+    for step in 0..40 {
+        if live.len() > 1 && rng.u32(..100) < 30 {
+            let gone = live.swap_remove(rng.usize(..live.len()));
+            store
+                .retract_deployment(gone.id, now(), "admin", "test", &[], &[])
+                .await
+                .unwrap();
+        } else {
+            let v = &versions[rng.usize(..versions.len())];
+            let mut d = deployment_of(v, &prod, 0);
+            // Few dates and few creation instants, so both tie and the id decides.
+            d.deployment_date = base - Duration::days(rng.i64(0..4));
+            d.created_at = base + Duration::seconds(rng.i64(0..3));
+            store
+                .insert_deployment(&d, None, None, &[], &[])
+                .await
+                .unwrap();
+            live.push(d);
+        }
+        let mut history: Vec<&NewDeployment> = live.iter().collect();
+        history.sort_by_key(|d| (d.deployment_date, d.created_at, d.id));
+        let identifier = |d: &NewDeployment| {
+            versions
+                .iter()
+                .find(|v| v.id == d.version_id)
+                .map(|v| v.version_identifier.clone())
+        };
+        let row = store
+            .current_states(app::ssr::PairFilter {
+                application_id: Some(app.id),
+                environment_id: Some(prod.id),
+            })
+            .await
+            .unwrap();
+        assert_eq!(row.len(), 1, "step {step} (seed {seed})");
+        let latest = history[history.len() - 1];
+        assert_eq!(row[0].deployment_id, latest.id, "step {step} (seed {seed})");
+        assert_eq!(
+            row[0].previous_version.as_ref().map(|(id, _)| id.clone()),
+            history
+                .len()
+                .checked_sub(2)
+                .and_then(|i| identifier(history[i])),
+            "step {step} (seed {seed})"
+        );
+    }
 }

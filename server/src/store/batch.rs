@@ -185,7 +185,7 @@ pub(super) fn one_statement(mut group: Vec<Statement>) -> (String, Vec<Bound>) {
 }
 
 fn changes_data(sql: &str) -> bool {
-    let verb = sql.trim_start().split_whitespace().next().unwrap_or("");
+    let verb = sql.split_whitespace().next().unwrap_or("");
     ["INSERT", "UPDATE", "DELETE"]
         .iter()
         .any(|v| verb.eq_ignore_ascii_case(v))
