@@ -132,6 +132,7 @@ async fn history(app: &TestApp, query: &str) -> Vec<Value> {
 
 for_both_backends!(run;
     record_valid_deployment,
+    the_answer_to_a_record_is_the_record_as_read_back,
     environments_named_in_a_record_are_found_whatever_their_case,
     record_rejects_version_of_other_application,
     record_rejects_future_date,
@@ -1343,4 +1344,56 @@ async fn current_matrix_pages_by_application_follow_the_link_header(app: TestApp
     assert_eq!(response.status(), 422);
     let problem: Value = response.json().await.unwrap();
     assert!(problem.to_string().contains("first page"), "{problem}");
+}
+
+/// A record's answer is built from what the record was made of (and the version that ran
+/// before it, read with the application and version), not read back: it must equal what
+/// reading it back gives, rollback mark, policy violations and names included.
+async fn the_answer_to_a_record_is_the_record_as_read_back(app: TestApp) {
+    let w = world(&app).await;
+    let lock = app
+        .post_json(
+            "/api/locks",
+            json!({"environmentId": w.staging, "reason": "release train"}),
+        )
+        .await;
+    assert_eq!(lock.status(), 201);
+    let requests = [
+        json!({"applicationId": w.portal, "versionId": w.v["2.0.0"], "environmentId": w.prod,
+               "deploymentDate": ago(5), "notes": " first ", "deployedBy": "ci-bot"}),
+        // Older than what ran before it: a rollback.
+        json!({"applicationId": w.portal, "versionId": w.v["1.0.0"], "environmentId": w.prod,
+               "deploymentDate": ago(3)}),
+        // Back-dated before everything in the pair: nothing ran before it.
+        json!({"applicationId": w.portal, "versionId": w.v["1.2.0"], "environmentId": w.prod,
+               "deploymentDate": ago(10)}),
+        // Between two records: after 2.0.0, so a rollback too.
+        json!({"applicationId": w.portal, "versionId": w.v["1.1.0"], "environmentId": w.prod,
+               "deploymentDate": ago(4)}),
+        // By names, in another case than they were created with.
+        json!({"application": "customer PORTAL", "version": "1.2.0", "environment": "prod-eu",
+               "deploymentDate": ago(1)}),
+        // Blocked by the lock, recorded with the reason.
+        json!({"applicationId": w.billing, "versionId": w.billing_v1, "environmentId": w.staging,
+               "deploymentDate": ago(0), "overrideReason": "hotfix"}),
+        // A new version: registered in the same transaction.
+        json!({"application": "Billing", "version": "3.0.0", "createVersion": true,
+               "environment": "DEV", "deploymentDate": ago(0)}),
+    ];
+    let mut rollbacks = vec![];
+    for request in requests {
+        let answer = app.create("/api/deployments", request.clone()).await;
+        let response = app.get(&format!("/api/deployments/{}", id(&answer))).await;
+        assert_eq!(response.status(), 200);
+        let stored: Value = response.json().await.unwrap();
+        assert_eq!(
+            answer, stored,
+            "answer and stored record differ for {request}"
+        );
+        rollbacks.push(answer["isRollback"].as_bool().unwrap());
+    }
+    assert_eq!(rollbacks, [false, true, false, true, false, false, false]);
+    let blocked = &history(&app, &format!("environmentId={}", w.staging)).await[0];
+    assert_eq!(blocked["overrideReason"], "hotfix");
+    assert!(!blocked["policyViolations"].as_array().unwrap().is_empty());
 }

@@ -7,6 +7,7 @@ use app::model::{
     ApiToken, Application, BadgeKey, Environment, Role, SavedView, Team, User, Version,
 };
 use app::model::{DeliveryOutcome, HookDelivery, Lock, WebhookDelivery};
+use app::ssr::store::RecordTargets;
 use app::ssr::{
     AuditRecord, CommitRangeRecord, CurrentStateRecord, DeploymentRecord, DriftBreachRecord,
     DriftPolicyRecord, FreezeEndRecord, FreezeRecord, HookRecord, IdempotencyRecord, LoginAttempt,
@@ -276,6 +277,58 @@ model_row!(TokenRow => ApiToken {
     expires_at: Option<DbTime>,
     revoked_at: Option<DbTime>,
 });
+
+/// What a record names, read in one query (`find_record_targets`): the application's columns
+/// as they are, the version's prefixed `v_` (NULL when none was found), and the previous
+/// version's identifier and creation.
+#[derive(sqlx::FromRow)]
+pub struct RecordTargetsRow {
+    #[sqlx(flatten)]
+    application: ApplicationRow,
+    v_id: Option<DbId>,
+    v_application_id: Option<DbId>,
+    v_version_identifier: Option<String>,
+    v_released_at: Option<DbTime>,
+    v_notes: Option<String>,
+    v_commit_sha: Option<String>,
+    v_created_at: Option<DbTime>,
+    v_archived_at: Option<DbTime>,
+    previous_version_identifier: Option<String>,
+    previous_version_created_at: Option<DbTime>,
+}
+
+impl From<RecordTargetsRow> for RecordTargets {
+    fn from(r: RecordTargetsRow) -> Self {
+        let version = match (
+            r.v_id,
+            r.v_application_id,
+            r.v_version_identifier,
+            r.v_created_at,
+        ) {
+            (Some(id), Some(application_id), Some(version_identifier), Some(created_at)) => {
+                Some(Version {
+                    id: id.0,
+                    application_id: application_id.0,
+                    version_identifier,
+                    released_at: r.v_released_at.map(|at| at.0),
+                    notes: r.v_notes,
+                    commit_sha: r.v_commit_sha,
+                    created_at: created_at.0,
+                    archived_at: r.v_archived_at.map(|at| at.0),
+                })
+            }
+            _ => None,
+        };
+        RecordTargets {
+            application: Some(r.application.into()),
+            version,
+            previous_version: r
+                .previous_version_identifier
+                .zip(r.previous_version_created_at)
+                .map(|(identifier, at)| (identifier, at.0)),
+        }
+    }
+}
 
 /// An API token with its holder, read in one query (every API request authenticates).
 #[derive(sqlx::FromRow)]

@@ -104,6 +104,49 @@ macro_rules! uncount_retracted {
 }
 pub(super) use uncount_retracted;
 
+/// What a record names, in one query (see `DeploymentStore::find_record_targets`): the
+/// application found by `$application`, the version by `$version` and the version that ran in
+/// the pair at the date before it (a seek of the pair's index, as in `previous_in_pair_of_d!`).
+/// Binds: the application, the version (or NULL), environment_id and date (or NULLs).
+macro_rules! record_targets {
+    ($application:literal, $version:literal) => {
+        concat!(
+            "SELECT a.id, a.name, a.description, a.repository, a.team_id, a.created_at,
+                    a.updated_at, a.archived_at,
+                    v.id AS v_id, v.application_id AS v_application_id,
+                    v.version_identifier AS v_version_identifier, v.released_at AS v_released_at,
+                    v.notes AS v_notes, v.commit_sha AS v_commit_sha,
+                    v.created_at AS v_created_at, v.archived_at AS v_archived_at,
+                    pv.version_identifier AS previous_version_identifier,
+                    pv.created_at AS previous_version_created_at
+               FROM application a
+               LEFT JOIN version v ON ",
+            $version,
+            " LEFT JOIN version pv ON pv.id =
+                    (SELECT p.version_id FROM deployment p
+                      WHERE p.application_id = a.id AND p.environment_id = $3
+                        AND p.deleted_at IS NULL AND p.deployment_date <= $4
+                      ORDER BY p.deployment_date DESC, p.created_at DESC, p.id DESC
+                      LIMIT 1)
+              WHERE ",
+            $application
+        )
+    };
+}
+
+/// [`record_targets!`] for each way of naming the application and the version.
+pub(super) const RECORD_TARGETS_BY_ID_ID: &str = record_targets!("a.id = $1", "v.id = $2");
+pub(super) const RECORD_TARGETS_BY_ID_NAME: &str = record_targets!(
+    "a.id = $1",
+    "v.application_id = a.id AND v.version_identifier = $2"
+);
+pub(super) const RECORD_TARGETS_BY_NAME_ID: &str =
+    record_targets!("lower(a.name) = lower($1)", "v.id = $2");
+pub(super) const RECORD_TARGETS_BY_NAME_NAME: &str = record_targets!(
+    "lower(a.name) = lower($1)",
+    "v.application_id = a.id AND v.version_identifier = $2"
+);
+
 /// Records a deployment; binds its columns in table order.
 pub(super) const INSERT_DEPLOYMENT: &str = "INSERT INTO deployment
        (id, application_id, version_id, environment_id, deployment_date, deployed_by, notes,
@@ -217,12 +260,12 @@ macro_rules! deployment_store {
     ($store:ty, $db:ty) => {
         const _: () = {
             use app::model::{Version, WebhookDelivery};
-            use app::ssr::store::{AuditRecord, DeploymentStore, IdempotencyClaim, IdempotencyRecord, Inserted, NewDeployment, StoreError};
+            use app::ssr::store::{AuditRecord, DeploymentStore, IdempotencyClaim, IdempotencyRecord, Inserted, Named, NewDeployment, RecordTargets, StoreError};
             use chrono::{DateTime, Utc};
             use uuid::Uuid;
 
             use crate::store::batch::{Batch, Bound};
-            use crate::store::columns::{DbId, DbTime, IdempotencyRow};
+            use crate::store::columns::{DbId, DbTime, IdempotencyRow, RecordTargetsRow};
             use crate::store::dialect::Dialect;
             use crate::store::outcome::map_sqlx_error;
             use crate::store::catalogue::INSERT_VERSION_IF_NEW;
@@ -231,6 +274,39 @@ macro_rules! deployment_store {
 
             #[async_trait::async_trait]
             impl DeploymentStore for $store {
+                #[tracing::instrument(level = "debug", skip_all)]
+                async fn find_record_targets(
+                    &self,
+                    application: Named<'_>,
+                    version: Option<Named<'_>>,
+                    pair_at: Option<(Uuid, DateTime<Utc>)>,
+                ) -> Result<RecordTargets, StoreError> {
+                    use crate::store::deployments::{RECORD_TARGETS_BY_ID_ID, RECORD_TARGETS_BY_ID_NAME, RECORD_TARGETS_BY_NAME_ID, RECORD_TARGETS_BY_NAME_NAME};
+                    let by_name = matches!(version, Some(Named::Name(_)));
+                    let statement = match (application, by_name) {
+                        (Named::Id(_), false) => RECORD_TARGETS_BY_ID_ID,
+                        (Named::Id(_), true) => RECORD_TARGETS_BY_ID_NAME,
+                        (Named::Name(_), false) => RECORD_TARGETS_BY_NAME_ID,
+                        (Named::Name(_), true) => RECORD_TARGETS_BY_NAME_NAME,
+                    };
+                    let query = sqlx::query_as::<_, RecordTargetsRow>(statement);
+                    let query = match application {
+                        Named::Id(id) => query.bind(DbId(id)),
+                        Named::Name(name) => query.bind(name),
+                    };
+                    let query = match version {
+                        Some(Named::Id(id)) => query.bind(Some(DbId(id))),
+                        Some(Named::Name(identifier)) => query.bind(identifier),
+                        None => query.bind(None::<DbId>),
+                    };
+                    query
+                        .bind(pair_at.map(|(environment, _)| DbId(environment)))
+                        .bind(pair_at.map(|(_, date)| DbTime(date)))
+                        .fetch_optional(self.reader())
+                        .await
+                        .map(|row| row.map(Into::into).unwrap_or_default())
+                        .map_err(map_sqlx_error)
+                }
                 #[tracing::instrument(level = "debug", skip_all, fields(id = %d.id, application_id = %d.application_id, environment_id = %d.environment_id))]
                 async fn insert_deployment(
                     &self,

@@ -15,9 +15,11 @@ use crate::model::*;
 use crate::ssr::caller::PipelineIdentity;
 use crate::ssr::clock::now;
 use crate::ssr::clock::CLOCK_SKEW;
+use crate::ssr::records::is_rollback;
 use crate::ssr::store::store_error;
 use crate::ssr::store::{
-    IdempotencyClaim, IdempotencyRecord, Inserted, NewDeployment, PolicyViolationRecord, StoreError,
+    IdempotencyClaim, IdempotencyRecord, Inserted, Named, NewDeployment, PolicyViolationRecord,
+    RecordTargets, StoreError,
 };
 
 /// How long a key's first answer is replayed (the IETF draft leaves it to the server).
@@ -25,12 +27,6 @@ const IDEMPOTENCY_WINDOW: Duration = Duration::hours(24);
 pub const IDEMPOTENCY_KEY_MAX: usize = 255;
 /// The header's name, used as the field name in its errors.
 const KEY_FIELD: &str = "Idempotency-Key";
-
-/// How the request named one of the three things a deployment refers to.
-enum Named<'a> {
-    Id(Uuid),
-    Name(&'a str),
-}
 
 /// Exactly one of `id` (field `id_field`) and `name` (field `name_field`) must be given.
 fn one_of<'a>(
@@ -109,7 +105,7 @@ fn request_hash(request: &RecordDeploymentRequest) -> String {
 /// The version a record deploys.
 enum VersionToDeploy {
     /// One the application already has.
-    Known(Uuid),
+    Known(Version),
     /// One to register in the same transaction (`createVersion`).
     New(Version),
 }
@@ -223,6 +219,9 @@ impl Service {
             Some(&request.deployment_date),
             &mut errors,
         );
+        // What ran before is looked up at a date the database can take.
+        let deployment_date = request.deployment_date.trunc_subsecs(6);
+        let valid_date = errors.is_empty().then_some(deployment_date);
         let deployed_by = optional_text(
             "deployedBy",
             request.deployed_by.as_deref(),
@@ -241,29 +240,25 @@ impl Service {
         // Read once for the environment, the policy and the notifications (one small query
         // while nothing in them changed).
         let inputs = self.policy_inputs().await?;
-        let application = self.resolve_application(request, &mut errors).await?;
-        let environment = self
-            .resolve_environment(request, &inputs, &mut errors)
-            .await?;
-        let version = self
-            .resolve_version(request, application.as_ref(), at, &mut errors)
+        let targets = self
+            .resolve_targets_at(request, &inputs, valid_date, at, &mut errors)
             .await?;
         finish(errors)?;
         // Each of them is missing only with an error reported, and there were none.
         let (Some(application), Some(environment), Some(version)) =
-            (application, environment, version)
+            (targets.application, targets.environment, targets.version)
         else {
             return Err(AppError::Internal);
         };
         if let Some(pipeline) = pipeline {
             pipeline.may_record(&application, &environment)?;
         }
-        let (version_id, new_version) = match version {
-            VersionToDeploy::Known(id) => (id, None),
-            VersionToDeploy::New(version) => (version.id, Some(version)),
+        let (version, new_version) = match version {
+            VersionToDeploy::Known(version) => (version, None),
+            VersionToDeploy::New(version) => (version.clone(), Some(version)),
         };
+        let version_id = version.id;
         // Never refused by policy (the deployment happened); what blocked it is kept with it.
-        let deployment_date = request.deployment_date.trunc_subsecs(6);
         let blockers = self
             .blockers_with(
                 &inputs,
@@ -353,8 +348,22 @@ impl Service {
         // Nobody listening is fine.
         self.announce(Change::Deployment(deployment.id));
         self.wake_notifier(&outbox);
+        let deployment = match new_version {
+            // A concurrent request may have registered the same identifier first, and the
+            // record deploys that one: read back what was stored.
+            Some(_) => self.get_deployment(actor, deployment.id).await?,
+            None => recorded_as_stored(
+                deployment,
+                &application,
+                &environment,
+                &version,
+                targets.previous_version,
+                blockers,
+                override_reason,
+            ),
+        };
         Ok(Recorded {
-            deployment: self.get_deployment(actor, deployment.id).await?,
+            deployment,
             replayed: false,
         })
     }
@@ -397,59 +406,84 @@ impl Service {
         ),
         AppError,
     > {
-        let application = self.resolve_application(request, errors).await?;
-        let environment = self.resolve_environment(request, inputs, errors).await?;
-        let version = self
-            .resolve_version(request, application.as_ref(), at, errors)
-            .await?
-            .map(|version| match version {
-                VersionToDeploy::Known(id) => Some(id),
-                VersionToDeploy::New(_) => None,
-            });
-        Ok((application, environment, version))
+        let targets = self
+            .resolve_targets_at(request, inputs, None, at, errors)
+            .await?;
+        let version = targets.version.map(|version| match version {
+            VersionToDeploy::Known(version) => Some(version.id),
+            VersionToDeploy::New(_) => None,
+        });
+        Ok((targets.application, targets.environment, version))
     }
 
-    async fn resolve_application(
+    /// The application, environment and version a request names, with the application and
+    /// version read in one query, and (with `date`) the version that ran in the pair at that
+    /// date. Errors come in the fields' order: application, environment, version.
+    async fn resolve_targets_at(
         &self,
         request: &RecordDeploymentRequest,
+        inputs: &PolicyInputs,
+        date: Option<chrono::DateTime<chrono::Utc>>,
+        at: chrono::DateTime<chrono::Utc>,
         errors: &mut Vec<FieldError>,
-    ) -> Result<Option<Application>, AppError> {
-        let named = one_of(
+    ) -> Result<Targets, AppError> {
+        let (mut environment_errors, mut version_errors) = (vec![], vec![]);
+        let application_named = one_of(
             ("applicationId", request.application_id),
             ("application", request.application.as_deref()),
             errors,
         );
-        let (found, field) = match named {
-            None => return Ok(None),
-            Some(Named::Id(id)) => (
-                missing(
-                    self.application_store().get_application(id).await,
-                    "application",
-                    "applicationId",
-                    || "no application has this id".into(),
-                    errors,
-                )?,
-                "applicationId",
-            ),
-            // Never created implicitly: a typo must not add a row to the matrix.
-            Some(Named::Name(name)) => (
-                missing(
-                    self.application_store().find_application(name).await,
-                    "application",
-                    "application",
-                    || format!("Unknown application '{name}'"),
-                    errors,
-                )?,
-                "application",
+        let environment = self
+            .resolve_environment(request, inputs, &mut environment_errors)
+            .await?;
+        let (version_named, commit) = named_version(request, &mut version_errors);
+        let found = match application_named {
+            Some(named) => self
+                .deployment_store()
+                .find_record_targets(
+                    named,
+                    version_named,
+                    environment.as_ref().zip(date).map(|(e, date)| (e.id, date)),
+                )
+                .await
+                .map_err(store_error("application"))?,
+            None => RecordTargets::default(),
+        };
+        let application = match application_named {
+            Some(named) => check_application(named, found.application, errors),
+            None => None,
+        };
+        let version = match (version_named, &application) {
+            (None, _) => None,
+            // Looked up with the application; without it, an id is still looked up on its
+            // own so that its own errors are reported too (a name needs the application).
+            (Some(Named::Id(id)), None) => missing(
+                self.version_store().get_version(id).await,
+                "version",
+                "versionId",
+                || "no version has this id".into(),
+                &mut version_errors,
+            )?
+            .and_then(|version| check_version_found(version, false, &mut version_errors)),
+            (Some(Named::Name(_)), None) => None,
+            (Some(named), Some(application)) => check_version(
+                request,
+                named,
+                commit,
+                application,
+                found.version,
+                at,
+                &mut version_errors,
             ),
         };
-        Ok(found.filter(|application| {
-            let active = application.archived_at.is_none();
-            if !active {
-                errors.push(FieldError::new(field, "this application is archived"));
-            }
-            active
-        }))
+        errors.append(&mut environment_errors);
+        errors.append(&mut version_errors);
+        Ok(Targets {
+            application,
+            environment,
+            version,
+            previous_version: found.previous_version,
+        })
     }
 
     /// The environment as the policy's inputs keep it when they have it (they are current as of
@@ -504,120 +538,197 @@ impl Service {
             active
         }))
     }
+}
 
-    /// The version to deploy: one the application has, or one to register first when
-    /// `createVersion` asked for one it does not have yet; None when `errors` says why not.
-    async fn resolve_version(
-        &self,
-        request: &RecordDeploymentRequest,
-        application: Option<&Application>,
-        at: chrono::DateTime<chrono::Utc>,
-        errors: &mut Vec<FieldError>,
-    ) -> Result<Option<VersionToDeploy>, AppError> {
-        let named = one_of(
-            ("versionId", request.version_id),
-            ("version", request.version.as_deref()),
-            errors,
-        );
-        let commit = commit_sha("commitSha", request.commit_sha.as_deref(), errors);
-        check_instant("releasedAt", request.released_at.as_ref(), errors);
-        let by_name = matches!(named, Some(Named::Name(_)));
-        if request.create_version && !by_name && request.version_id.is_some() {
-            errors.push(FieldError::new(
-                "createVersion",
-                "needs the version by name (version), not versionId",
-            ));
-        }
-        if !request.create_version && (commit.is_some() || request.released_at.is_some()) {
-            let field = if commit.is_some() {
-                "commitSha"
-            } else {
-                "releasedAt"
+/// What a record names, resolved.
+struct Targets {
+    application: Option<Application>,
+    environment: Option<Environment>,
+    version: Option<VersionToDeploy>,
+    /// (identifier, created_at) of the version that ran in the pair before the record's date.
+    previous_version: Option<(String, chrono::DateTime<chrono::Utc>)>,
+}
+
+/// The application as found: None (with an error) when missing or archived.
+fn check_application(
+    named: Named<'_>,
+    found: Option<Application>,
+    errors: &mut Vec<FieldError>,
+) -> Option<Application> {
+    let field = match named {
+        Named::Id(_) => "applicationId",
+        Named::Name(_) => "application",
+    };
+    let Some(application) = found else {
+        errors.push(FieldError::new(
+            field,
+            match named {
+                Named::Id(_) => "no application has this id".to_string(),
+                // Never created implicitly: a typo must not add a row to the matrix.
+                Named::Name(name) => format!("Unknown application '{name}'"),
+            },
+        ));
+        return None;
+    };
+    if application.archived_at.is_some() {
+        errors.push(FieldError::new(field, "this application is archived"));
+        return None;
+    }
+    Some(application)
+}
+
+/// How the request names the version, and its commit, after the checks that need no lookup.
+fn named_version<'a>(
+    request: &'a RecordDeploymentRequest,
+    errors: &mut Vec<FieldError>,
+) -> (Option<Named<'a>>, Option<String>) {
+    let named = one_of(
+        ("versionId", request.version_id),
+        ("version", request.version.as_deref()),
+        errors,
+    );
+    let commit = commit_sha("commitSha", request.commit_sha.as_deref(), errors);
+    check_instant("releasedAt", request.released_at.as_ref(), errors);
+    let by_name = matches!(named, Some(Named::Name(_)));
+    if request.create_version && !by_name && request.version_id.is_some() {
+        errors.push(FieldError::new(
+            "createVersion",
+            "needs the version by name (version), not versionId",
+        ));
+    }
+    if !request.create_version && (commit.is_some() || request.released_at.is_some()) {
+        let field = if commit.is_some() {
+            "commitSha"
+        } else {
+            "releasedAt"
+        };
+        errors.push(FieldError::new(
+            field,
+            "describes a new version: send it with \"createVersion\": true",
+        ));
+    }
+    (named, commit)
+}
+
+/// The version to deploy, as looked up with its application: one the application has, or one
+/// to register first when `createVersion` asked for one it does not have yet; None when
+/// `errors` says why not.
+fn check_version(
+    request: &RecordDeploymentRequest,
+    named: Named<'_>,
+    commit: Option<String>,
+    application: &Application,
+    found: Option<Version>,
+    at: chrono::DateTime<chrono::Utc>,
+    errors: &mut Vec<FieldError>,
+) -> Option<VersionToDeploy> {
+    match named {
+        Named::Id(_) => {
+            let Some(version) = found else {
+                errors.push(FieldError::new("versionId", "no version has this id"));
+                return None;
             };
-            errors.push(FieldError::new(
-                field,
-                "describes a new version: send it with \"createVersion\": true",
-            ));
+            if version.application_id != application.id {
+                errors.push(FieldError::new("versionId", WRONG_APPLICATION_MESSAGE));
+                return None;
+            }
+            check_version_found(version, false, errors)
         }
-        let version = match named {
-            None => return Ok(None),
-            Some(Named::Id(id)) => missing(
-                self.version_store().get_version(id).await,
-                "version",
-                "versionId",
-                || "no version has this id".into(),
-                errors,
-            )?
-            .filter(|version| {
-                let belongs = application.is_none_or(|a| a.id == version.application_id);
-                if !belongs {
-                    errors.push(FieldError::new("versionId", WRONG_APPLICATION_MESSAGE));
-                }
-                belongs
-            }),
-            Some(Named::Name(identifier)) => {
-                // A name is only ever looked up within the application, so it can never
-                // resolve to another application's version.
-                let Some(application) = application else {
-                    return Ok(None);
-                };
-                match self
-                    .version_store()
-                    .find_version(application.id, identifier)
-                    .await
-                {
-                    Ok(version) => {
-                        if let (Some(given), Some(known)) = (&commit, &version.commit_sha) {
-                            // Either may be the other's abbreviation (GitLab's short_sha).
-                            if !given.starts_with(known.as_str())
-                                && !known.starts_with(given.as_str())
-                            {
-                                errors.push(FieldError::new(
-                                    "commitSha",
-                                    format!(
-                                        "version '{identifier}' of application '{}' was built from {known}, not {given}",
-                                        application.name
-                                    ),
-                                ));
-                            }
-                        }
-                        Some(version)
-                    }
-                    Err(StoreError::NotFound) if request.create_version => {
-                        let version = Version {
-                            id: Uuid::now_v7(),
-                            application_id: application.id,
-                            version_identifier: identifier.to_string(),
-                            released_at: request.released_at.map(|t| t.trunc_subsecs(6)),
-                            notes: None,
-                            commit_sha: commit,
-                            created_at: at,
-                            archived_at: None,
-                        };
-                        return Ok(Some(VersionToDeploy::New(version)));
-                    }
-                    Err(StoreError::NotFound) => {
+        // A name is only ever looked up within the application, so it can never resolve to
+        // another application's version.
+        Named::Name(identifier) => match found {
+            Some(version) => {
+                if let (Some(given), Some(known)) = (&commit, &version.commit_sha) {
+                    // Either may be the other's abbreviation (GitLab's short_sha).
+                    if !given.starts_with(known.as_str()) && !known.starts_with(given.as_str()) {
                         errors.push(FieldError::new(
-                            "version",
+                            "commitSha",
                             format!(
-                                "Unknown version '{identifier}' of application '{}' (register it first, or send \"createVersion\": true)",
+                                "version '{identifier}' of application '{}' was built from {known}, not {given}",
                                 application.name
                             ),
                         ));
-                        None
                     }
-                    Err(err) => return Err(store_error("version")(err)),
                 }
+                check_version_found(version, true, errors)
             }
-        };
-        let field = if by_name { "version" } else { "versionId" };
-        Ok(match version {
-            Some(version) if version.archived_at.is_some() => {
-                errors.push(FieldError::new(field, "this version is archived"));
+            None if request.create_version => Some(VersionToDeploy::New(Version {
+                id: Uuid::now_v7(),
+                application_id: application.id,
+                version_identifier: identifier.to_string(),
+                released_at: request.released_at.map(|t| t.trunc_subsecs(6)),
+                notes: None,
+                commit_sha: commit,
+                created_at: at,
+                archived_at: None,
+            })),
+            None => {
+                errors.push(FieldError::new(
+                    "version",
+                    format!(
+                        "Unknown version '{identifier}' of application '{}' (register it first, or send \"createVersion\": true)",
+                        application.name
+                    ),
+                ));
                 None
             }
-            Some(version) => Some(VersionToDeploy::Known(version.id)),
-            None => None,
-        })
+        },
+    }
+}
+
+/// A version found is deployable unless archived.
+fn check_version_found(
+    version: Version,
+    by_name: bool,
+    errors: &mut Vec<FieldError>,
+) -> Option<VersionToDeploy> {
+    if version.archived_at.is_some() {
+        let field = if by_name { "version" } else { "versionId" };
+        errors.push(FieldError::new(field, "this version is archived"));
+        return None;
+    }
+    Some(VersionToDeploy::Known(version))
+}
+
+/// The answer to a record of a version the application had, from what the record was made
+/// of: the same as reading it back (`tests/rest_deployments.rs` compares the two), one query
+/// fewer.
+fn recorded_as_stored(
+    deployment: NewDeployment,
+    application: &Application,
+    environment: &Environment,
+    version: &Version,
+    previous_version: Option<(String, chrono::DateTime<chrono::Utc>)>,
+    blockers: Vec<PolicyBlocker>,
+    override_reason: Option<String>,
+) -> Deployment {
+    let previous = previous_version
+        .as_ref()
+        .map(|(identifier, created)| (identifier.as_str(), *created));
+    Deployment {
+        id: deployment.id,
+        application: ApplicationRef {
+            id: application.id,
+            name: application.name.clone(),
+        },
+        version: VersionRef {
+            id: version.id,
+            version_identifier: version.version_identifier.clone(),
+        },
+        environment: EnvironmentRef {
+            id: environment.id,
+            name: environment.name.clone(),
+        },
+        deployment_date: deployment.deployment_date,
+        deployed_by: deployment.deployed_by,
+        notes: deployment.notes,
+        created_at: deployment.created_at,
+        is_rollback: is_rollback((&version.version_identifier, version.created_at), previous),
+        deleted_at: None,
+        deleted_by: None,
+        delete_reason: None,
+        // Stored only when something blocked it, and with it the reason given.
+        override_reason: (!blockers.is_empty()).then_some(override_reason).flatten(),
+        policy_violations: blockers,
     }
 }

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{AuditRecord, StoreError};
-use crate::model::{DeploymentFilter, Version, WebhookDelivery};
+use crate::model::{Application, DeploymentFilter, Version, WebhookDelivery};
 
 /// A deployment to insert (validated by the service).
 #[derive(Clone, Debug)]
@@ -21,6 +21,27 @@ pub struct NewDeployment {
     pub created_at: DateTime<Utc>,
     /// What blocked it, when the policy did (stored with it).
     pub policy: Option<super::PolicyViolationRecord>,
+}
+
+/// How a record names its application or its version.
+#[derive(Clone, Copy, Debug)]
+pub enum Named<'a> {
+    Id(Uuid),
+    /// An application's name (equal but for case), or a version's identifier within the
+    /// application.
+    Name(&'a str),
+}
+
+/// What a record names, read together: the application, the version (by id whichever
+/// application it belongs to, by identifier only within the application), and the version that
+/// ran in the pair at the record's date (for the answer's rollback mark).
+#[derive(Clone, Debug, Default)]
+pub struct RecordTargets {
+    pub application: Option<Application>,
+    pub version: Option<Version>,
+    /// (identifier, created_at) of the version of the latest live deployment in the pair
+    /// dated at or before the record's date.
+    pub previous_version: Option<(String, DateTime<Utc>)>,
 }
 
 /// An `Idempotency-Key` to take in the same transaction as a deployment.
@@ -89,6 +110,15 @@ pub struct HistoryKey {
 /// key in the same transaction), or in bulk.
 #[async_trait]
 pub trait DeploymentStore: Send + Sync {
+    /// The application and version a record names, and what ran in the pair (environment id,
+    /// date) before it when `pair_at` is given, in one query. Nothing found is `Default`'s
+    /// `None`s, never an error.
+    async fn find_record_targets(
+        &self,
+        application: Named<'_>,
+        version: Option<Named<'_>>,
+        pair_at: Option<(Uuid, DateTime<Utc>)>,
+    ) -> Result<RecordTargets, StoreError>;
     /// Inserts the deployment and, in the same transaction, makes it the pair's current one if
     /// it is the latest by (deploymentDate, createdAt, id). With `new_version`, registers that
     /// version first (or, when the application already has its identifier, deploys that one);
