@@ -44,33 +44,32 @@ macro_rules! claim_pair {
              DO UPDATE SET live_deployments = current_deployment.live_deployments + 1,
                            revision = ",
             $raised,
-            ",
-               deployment_id = CASE WHEN ", claim_pair!(@latest), " THEN excluded.deployment_id
-                                    ELSE current_deployment.deployment_id END,
-               deployment_date = CASE WHEN ", claim_pair!(@latest), " THEN excluded.deployment_date
-                                      ELSE current_deployment.deployment_date END,
-               created_at = CASE WHEN ", claim_pair!(@latest), " THEN excluded.created_at
-                                 ELSE current_deployment.created_at END,
-               version_id = CASE WHEN ", claim_pair!(@latest), " THEN excluded.version_id
-                                 ELSE current_deployment.version_id END,
-               deployed_by = CASE WHEN ", claim_pair!(@latest), " THEN excluded.deployed_by
-                                  ELSE current_deployment.deployed_by END,
-               previous_version_id =
-                   CASE WHEN ", claim_pair!(@latest), " THEN current_deployment.version_id
-                        WHEN ", claim_pair!(@second), " THEN excluded.version_id
-                        ELSE current_deployment.previous_version_id END,
-               previous_deployment_date =
-                   CASE WHEN ", claim_pair!(@latest), " THEN current_deployment.deployment_date
-                        WHEN ", claim_pair!(@second), " THEN excluded.deployment_date
-                        ELSE current_deployment.previous_deployment_date END,
-               previous_created_at =
-                   CASE WHEN ", claim_pair!(@latest), " THEN current_deployment.created_at
-                        WHEN ", claim_pair!(@second), " THEN excluded.created_at
-                        ELSE current_deployment.previous_created_at END,
-               previous_deployment_id =
-                   CASE WHEN ", claim_pair!(@latest), " THEN current_deployment.deployment_id
-                        WHEN ", claim_pair!(@second), " THEN excluded.deployment_id
-                        ELSE current_deployment.previous_deployment_id END"
+            ", ",
+            claim_pair!(@latest_takes "deployment_id"), ", ",
+            claim_pair!(@latest_takes "deployment_date"), ", ",
+            claim_pair!(@latest_takes "created_at"), ", ",
+            claim_pair!(@latest_takes "version_id"), ", ",
+            claim_pair!(@latest_takes "deployed_by"), ", ",
+            claim_pair!(@previous_takes "previous_version_id", "version_id"), ", ",
+            claim_pair!(@previous_takes "previous_deployment_date", "deployment_date"), ", ",
+            claim_pair!(@previous_takes "previous_created_at", "created_at"), ", ",
+            claim_pair!(@previous_takes "previous_deployment_id", "deployment_id")
+        )
+    };
+    // A latest-deployment column: the new deployment's when it is the latest.
+    (@latest_takes $column:literal) => {
+        concat!(
+            $column, " = CASE WHEN ", claim_pair!(@latest), " THEN excluded.", $column,
+            " ELSE current_deployment.", $column, " END"
+        )
+    };
+    // A column of the one before the latest: the old latest's when the new one displaces it,
+    // the new one's when it comes between the two.
+    (@previous_takes $column:literal, $from:literal) => {
+        concat!(
+            $column, " = CASE WHEN ", claim_pair!(@latest), " THEN current_deployment.", $from,
+            " WHEN ", claim_pair!(@second), " THEN excluded.", $from,
+            " ELSE current_deployment.", $column, " END"
         )
     };
     // The new deployment comes after the pair's latest in history order.
