@@ -46,8 +46,8 @@ where
 
 /// One statement of a batch.
 pub(super) struct Statement {
-    pub(super) sql: &'static str,
-    pub(super) values: Vec<Bound>,
+    sql: &'static str,
+    values: Vec<Bound>,
     /// May run as part of the statement before it (see [`Batch::as_one`]).
     joins_previous: bool,
 }
@@ -55,7 +55,7 @@ pub(super) struct Statement {
 /// The statements in the order they run, with their values.
 #[derive(Default)]
 pub(super) struct Batch {
-    pub(super) statements: Vec<Statement>,
+    statements: Vec<Statement>,
 }
 
 impl Batch {
@@ -148,15 +148,9 @@ impl Batch {
     pub(super) fn into_one_text(self) -> (String, Vec<Bound>) {
         let mut sql = String::new();
         let mut values = Vec::new();
-        for Statement {
-            sql: statement,
-            values: bound,
-            ..
-        } in self.statements
-        {
-            renumber_into(&mut sql, statement, values.len());
+        for statement in self.statements {
+            append(&mut sql, &mut values, statement);
             sql.push_str(";\n");
-            values.extend(bound);
         }
         (sql, values)
     }
@@ -171,17 +165,22 @@ pub(super) fn one_statement(mut group: Vec<Statement>) -> (String, Vec<Bound>) {
     for (i, clause) in group.into_iter().enumerate() {
         sql.push_str(if i == 0 { "WITH " } else { "), " });
         sql.push_str(&format!("joined_{i} AS ("));
-        renumber_into(&mut sql, clause.sql, values.len());
-        values.extend(clause.values);
+        append(&mut sql, &mut values, clause);
     }
     if !sql.is_empty() {
         sql.push_str(") ");
     }
     if let Some(last) = last {
-        renumber_into(&mut sql, last.sql, values.len());
-        values.extend(last.values);
+        append(&mut sql, &mut values, last);
     }
     (sql, values)
+}
+
+/// Appends a statement to a text being built, its placeholders raised past the values so far,
+/// and its values to those.
+fn append(sql: &mut String, values: &mut Vec<Bound>, statement: Statement) {
+    renumber_into(sql, statement.sql, values.len());
+    values.extend(statement.values);
 }
 
 fn changes_data(sql: &str) -> bool {
