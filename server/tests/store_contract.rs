@@ -98,6 +98,7 @@ for_both_backends!(run;
     settings_epoch_moves_with_every_setting_a_check_reads,
     kept_locks_block_as_the_database_says,
     a_pair_row_follows_records_and_retractions_in_any_order,
+    a_record_that_fails_or_is_abandoned_part_way_leaves_nothing_behind,
 );
 
 async fn a_user(store: &Arc<dyn Store>) -> app::model::User {
@@ -881,4 +882,99 @@ async fn a_pair_row_follows_records_and_retractions_in_any_order(store: Arc<dyn 
             "step {step} (seed {seed})"
         );
     }
+}
+
+/// A record's statements land together or not at all, and the writer is usable afterwards:
+/// when one fails part way (its audit entry's id is taken), and when its caller goes away
+/// while the database runs them (on SQLite they are one text, begin to commit).
+async fn a_record_that_fails_or_is_abandoned_part_way_leaves_nothing_behind(store: Arc<dyn Store>) {
+    let prod = environment("PROD", 0);
+    store.insert_environment(&prod, &[]).await.unwrap();
+    let billing = application("Billing");
+    store.insert_application(&billing, &[]).await.unwrap();
+    let v1 = version(billing.id, "1.0.0");
+    store.insert_version(&v1, &[]).await.unwrap();
+    let entry = |target: Uuid| app::ssr::AuditRecord {
+        id: Uuid::now_v7(),
+        at: now(),
+        actor_id: None,
+        actor_username: Some("ci".into()),
+        token_name: None,
+        client_address: None,
+        action: "deployment.recorded".into(),
+        target_type: "deployment".into(),
+        target_id: Some(target.to_string()),
+        changes: None,
+    };
+    let first = deployment_of(&v1, &prod, 3);
+    let first_entry = entry(first.id);
+    store
+        .insert_deployment(&first, None, None, std::slice::from_ref(&first_entry), &[])
+        .await
+        .unwrap();
+    let pair = app::ssr::PairFilter {
+        application_id: Some(billing.id),
+        environment_id: Some(prod.id),
+    };
+    // The pair's latest deployment and its count of live ones, both kept by the record.
+    let live_in_pair = || async {
+        let row = store.current_states(pair).await.unwrap();
+        let counts = store.count_deployments_per_environment().await.unwrap();
+        (row[0].deployment_id, counts[0].1)
+    };
+
+    // Fails at its audit entry, after its deployment row went in.
+    let failing = deployment_of(&v1, &prod, 2);
+    let taken = app::ssr::AuditRecord {
+        target_id: Some(failing.id.to_string()),
+        ..first_entry.clone()
+    };
+    store
+        .insert_deployment(&failing, None, None, &[taken], &[])
+        .await
+        .expect_err("an audit entry's id is unique");
+    assert!(matches!(
+        store.get_deployment(failing.id).await,
+        Err(StoreError::NotFound)
+    ));
+    assert_eq!(live_in_pair().await, (first.id, 1));
+    let second = deployment_of(&v1, &prod, 2);
+    store
+        .insert_deployment(&second, None, None, &[entry(second.id)], &[])
+        .await
+        .expect("the writer is usable after a record that failed");
+    assert_eq!(live_in_pair().await, (second.id, 2));
+
+    // Abandoned: polled once (its statements sent to the database), then dropped. The database
+    // may be quick enough to finish one within that poll; then it landed whole. Five of them, so
+    // that one left half done is all but certain to be among them.
+    let abandoned: Vec<NewDeployment> = (0..5).map(|_| deployment_of(&v1, &prod, 1)).collect();
+    for deployment in &abandoned {
+        let entries = [entry(deployment.id)];
+        let mut record = store.insert_deployment(deployment, None, None, &entries, &[]);
+        let mut context = std::task::Context::from_waker(std::task::Waker::noop());
+        let polled = record.as_mut().poll(&mut context);
+        assert!(matches!(
+            polled,
+            std::task::Poll::Pending | std::task::Poll::Ready(Ok(_))
+        ));
+    }
+    let next = deployment_of(&v1, &prod, 0);
+    store
+        .insert_deployment(&next, None, None, &[entry(next.id)], &[])
+        .await
+        .expect("the writer is usable after an abandoned record");
+    let entries = store
+        .list_audit(&Default::default(), None, 20)
+        .await
+        .unwrap();
+    let audited = |id: Uuid| entries.iter().any(|e| e.target_id == Some(id.to_string()));
+    let mut landed = 0;
+    for deployment in &abandoned {
+        let found = store.get_deployment(deployment.id).await.is_ok();
+        assert_eq!(audited(deployment.id), found);
+        landed += i64::from(found);
+    }
+    assert!(audited(second.id) && audited(next.id) && !audited(failing.id));
+    assert_eq!(live_in_pair().await, (next.id, 3 + landed));
 }

@@ -317,29 +317,11 @@ macro_rules! deployment_store {
                 ) -> Result<Inserted, StoreError> {
                     let (application, environment) = (DbId(d.application_id), DbId(d.environment_id));
                     let taken = async {
-                        let mut writer = self.writer().await?;
-                        let mut tx = sqlx::Connection::begin(&mut *writer).await?;
-                        let mut version_id = DbId(d.version_id);
-                        if let Some(v) = new_version {
-                            // A concurrent request may have registered the same identifier: deploy
-                            // that one rather than fail.
-                            Self::bind_version(INSERT_VERSION_IF_NEW, v)
-                                .execute(&mut *tx)
-                                .await?;
-                            version_id = sqlx::query_scalar(
-                                "SELECT id FROM version WHERE application_id = $1 AND version_identifier = $2",
-                            )
-                            .bind(DbId(v.application_id))
-                            .bind(&v.version_identifier)
-                            .fetch_one(&mut *tx)
-                            .await?;
-                        }
-                        // On PostgreSQL the transaction is four trips: begin; the rows that only
-                        // add (the deployment, what blocked it, the audit entries, the outbox) and
-                        // the builder's lock as one statement; marking checkpoints stale and
-                        // claiming the pair (which keeps the pair's row current) as one; commit.
-                        let mut batch = Batch::default();
-                        let deployment_rows = |batch: &mut Batch| {
+                        // On PostgreSQL a record is four trips: begin; the rows that only add (the
+                        // deployment, what blocked it, the audit entries, the outbox) and the
+                        // builder's lock as one statement; marking checkpoints stale and claiming
+                        // the pair (which keeps the pair's row current) as one; commit.
+                        let deployment_rows = |batch: &mut Batch, version_id: DbId| {
                             batch.push(
                                 INSERT_DEPLOYMENT,
                                 vec![
@@ -368,11 +350,64 @@ macro_rules! deployment_store {
                             batch.audit(audit).outbox(outbox);
                             Self::keep_apart_from_builder(batch);
                         };
+                        // The pair's row last: in PostgreSQL it locks the pair until the commit, and
+                        // concurrent records to one pair queue for it — the fewer trips it spans,
+                        // the more records per second one pair takes.
+                        let pair_last = |batch: &mut Batch, version_id: DbId| {
+                            batch.as_one(|batch| {
+                                Self::mark_stale_after_lock(
+                                    batch,
+                                    (application, environment),
+                                    (d.deployment_date, d.created_at, d.id),
+                                );
+                                batch.push(
+                                    Self::CLAIM_PAIR,
+                                    vec![
+                                        Bound::Id(application),
+                                        Bound::Id(environment),
+                                        Bound::Id(DbId(d.id)),
+                                        Bound::Time(DbTime(d.deployment_date)),
+                                        Bound::Time(DbTime(d.created_at)),
+                                        Bound::Id(version_id),
+                                        Bound::OptionalText(d.deployed_by.clone()),
+                                    ],
+                                );
+                            });
+                        };
+                        if new_version.is_none() && claim.is_none() {
+                            // Most records: nothing to read inside the transaction, so it goes
+                            // as one batch (on SQLite one trip to the writer).
+                            let mut batch = Batch::default();
+                            batch.as_one(|batch| {
+                                deployment_rows(batch, DbId(d.version_id));
+                                records_and_lock(batch);
+                            });
+                            pair_last(&mut batch, DbId(d.version_id));
+                            return self.run_transaction(batch).await.map(|_| false);
+                        }
+                        let mut writer = self.writer().await?;
+                        let mut tx = sqlx::Connection::begin(&mut *writer).await?;
+                        let mut version_id = DbId(d.version_id);
+                        if let Some(v) = new_version {
+                            // A concurrent request may have registered the same identifier: deploy
+                            // that one rather than fail.
+                            Self::bind_version(INSERT_VERSION_IF_NEW, v)
+                                .execute(&mut *tx)
+                                .await?;
+                            version_id = sqlx::query_scalar(
+                                "SELECT id FROM version WHERE application_id = $1 AND version_identifier = $2",
+                            )
+                            .bind(DbId(v.application_id))
+                            .bind(&v.version_identifier)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                        }
+                        let mut batch = Batch::default();
                         if let Some(claim) = claim {
                             // Taken after the deployment row exists (the key refers to it); a
                             // concurrent holder of the key makes this wait, then insert nothing.
                             batch.as_one(|batch| {
-                                deployment_rows(batch);
+                                deployment_rows(batch, version_id);
                                 batch.push(
                                     "DELETE FROM idempotency_key WHERE created_at < $1",
                                     vec![Bound::Time(DbTime(claim.expired_before))],
@@ -400,33 +435,11 @@ macro_rules! deployment_store {
                             batch.as_one(records_and_lock);
                         } else {
                             batch.as_one(|batch| {
-                                deployment_rows(batch);
+                                deployment_rows(batch, version_id);
                                 records_and_lock(batch);
                             });
                         }
-                        // The pair's row last: in PostgreSQL it locks the pair until the commit, and
-                        // concurrent records to one pair queue for it — the fewer trips it spans,
-                        // the more records per second one pair takes.
-                        batch
-                            .as_one(|batch| {
-                                Self::mark_stale_after_lock(
-                                    batch,
-                                    (application, environment),
-                                    (d.deployment_date, d.created_at, d.id),
-                                );
-                                batch.push(
-                                    Self::CLAIM_PAIR,
-                                    vec![
-                                        Bound::Id(application),
-                                        Bound::Id(environment),
-                                        Bound::Id(DbId(d.id)),
-                                        Bound::Time(DbTime(d.deployment_date)),
-                                        Bound::Time(DbTime(d.created_at)),
-                                        Bound::Id(version_id),
-                                        Bound::OptionalText(d.deployed_by.clone()),
-                                    ],
-                                );
-                            });
+                        pair_last(&mut batch, version_id);
                         Self::run_batch(&mut tx, batch).await?;
                         tx.commit().await.map(|_| false)
                     }

@@ -82,6 +82,10 @@ pub(super) trait Dialect: Send + Sync + Sized + 'static {
         tx: &mut <Self::Db as Database>::Connection,
         batch: Batch,
     ) -> impl Future<Output = Result<(), sqlx::Error>> + Send;
+    /// Runs the batch's statements on the writer as a transaction of their own: begin, the
+    /// statements, commit.
+    fn run_transaction(&self, batch: Batch)
+        -> impl Future<Output = Result<(), sqlx::Error>> + Send;
     /// Pushes " AND …": strictly after `key` in history order (each planner wants its own
     /// spelling of the keyset predicate).
     fn push_after_key(qb: &mut QueryBuilder<'_, Self::Db>, key: HistoryKey);

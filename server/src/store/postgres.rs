@@ -104,6 +104,13 @@ impl Dialect for PgStore {
         Ok(())
     }
 
+    async fn run_transaction(&self, batch: Batch) -> Result<(), sqlx::Error> {
+        let mut writer = self.writer().await?;
+        let mut tx = sqlx::Connection::begin(&mut *writer).await?;
+        Self::run_batch(&mut tx, batch).await?;
+        tx.commit().await
+    }
+
     /// Strictly after `key` in history order: PostgreSQL walks the history index from a
     /// row-value comparison.
     fn push_after_key(qb: &mut QueryBuilder<'_, Postgres>, key: HistoryKey) {

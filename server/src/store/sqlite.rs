@@ -31,7 +31,30 @@ pub struct SqliteStore {
     /// The one connection that writes. Held directly rather than as a pool of one: a pool
     /// pings a connection each time it is given back (a trip to SQLite's thread per change),
     /// and tokio's lock hands it to waiting writers in the order they came.
-    writer: tokio::sync::Mutex<SqliteConnection>,
+    writer: tokio::sync::Mutex<WriterConnection>,
+}
+
+/// The writer connection, and whether a transaction sent as one text (see
+/// `run_transaction`) may have been left open on it: its caller went away before it knew.
+pub struct WriterConnection {
+    connection: SqliteConnection,
+    in_doubt: bool,
+}
+
+/// The writer, held until dropped; it derefs to the connection.
+pub struct Writer<'a>(tokio::sync::MutexGuard<'a, WriterConnection>);
+
+impl std::ops::Deref for Writer<'_> {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.0.connection
+    }
+}
+
+impl std::ops::DerefMut for Writer<'_> {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.0.connection
+    }
 }
 
 impl SqliteStore {
@@ -79,14 +102,17 @@ impl SqliteStore {
             .await?;
         Ok(Self {
             pool,
-            writer: tokio::sync::Mutex::new(writer),
+            writer: tokio::sync::Mutex::new(WriterConnection {
+                connection: writer,
+                in_doubt: false,
+            }),
         })
     }
 }
 
 impl Dialect for SqliteStore {
     type Db = Sqlite;
-    type Writer<'a> = tokio::sync::MutexGuard<'a, SqliteConnection>;
+    type Writer<'a> = Writer<'a>;
 
     const NAME: &'static str = "sqlite";
     const CHECKPOINT_SHARED_LOCK: Option<&'static str> = None;
@@ -124,9 +150,34 @@ impl Dialect for SqliteStore {
         &self.pool
     }
 
-    /// The writer, once the changes queued before this one are done.
+    /// The writer, once the changes queued before this one are done; a transaction its last
+    /// holder may have left open is rolled back first.
     async fn writer(&self) -> Result<Self::Writer<'_>, sqlx::Error> {
-        Ok(self.writer.lock().await)
+        let mut writer = Writer(self.writer.lock().await);
+        if writer.0.in_doubt {
+            // Fails harmlessly when the transaction had ended.
+            let _ = sqlx::query("ROLLBACK").execute(&mut *writer).await;
+            writer.0.in_doubt = false;
+        }
+        Ok(writer)
+    }
+
+    /// Begin, the statements and commit as one text: one trip to the writer's thread instead
+    /// of three (the single writer's trips are what limits recording). The text stops at the
+    /// first statement that fails, inside the transaction, which is then rolled back; if the
+    /// caller goes away before it knows, the next one to take the writer rolls it back.
+    async fn run_transaction(&self, batch: Batch) -> Result<(), sqlx::Error> {
+        let (sql, values) = batch.into_one_text();
+        let sql = format!("BEGIN;\n{sql}COMMIT;");
+        let values = arguments::<SqliteArguments<'static>>(values)?;
+        let mut writer = self.writer().await?;
+        writer.0.in_doubt = true;
+        let ran = sqlx::query_with(&sql, values).execute(&mut *writer).await;
+        if ran.is_err() {
+            let _ = sqlx::query("ROLLBACK").execute(&mut *writer).await;
+        }
+        writer.0.in_doubt = false;
+        ran.map(|_| ())
     }
 
     /// The statements as one text: SQLite runs them in order on the connection's thread, one
@@ -181,7 +232,7 @@ impl Dialect for SqliteStore {
         deployments: &[NewDeployment],
     ) -> Result<(), StoreError> {
         async {
-            let mut writer = self.writer.lock().await;
+            let mut writer = self.writer().await?;
             let mut tx = sqlx::Connection::begin(&mut *writer).await?;
             // 8 values a row; 1,000 rows stay well under SQLite's limit on bound parameters.
             for chunk in deployments.chunks(1_000) {
