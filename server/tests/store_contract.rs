@@ -99,6 +99,7 @@ for_both_backends!(run;
     kept_locks_block_as_the_database_says,
     a_pair_row_follows_records_and_retractions_in_any_order,
     a_record_that_fails_or_is_abandoned_part_way_leaves_nothing_behind,
+    insights_read_a_pair_too_large_for_one_read_page_by_page_as_if_whole,
 );
 
 async fn a_user(store: &Arc<dyn Store>) -> app::model::User {
@@ -977,4 +978,129 @@ async fn a_record_that_fails_or_is_abandoned_part_way_leaves_nothing_behind(stor
     }
     assert!(audited(second.id) && audited(next.id) && !audited(failing.id));
     assert_eq!(live_in_pair().await, (next.id, 3 + landed));
+}
+
+/// An application with more live deployments than one insights read holds (5,000) is read pair
+/// by pair, a page at a time, newest first. Every deployment of the range must come out once,
+/// with what followed it in its pair (across page boundaries, past retracted ones, past the
+/// range's end) and its version's first deployments, as a brute force over the history says.
+/// Dates and creation instants tie, so the id decides the order within a tie.
+async fn insights_read_a_pair_too_large_for_one_read_page_by_page_as_if_whole(
+    store: Arc<dyn Store>,
+) {
+    let seed = fastrand::u64(..);
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let (prod, prod_eu, staging) = (
+        environment("PROD", 2),
+        environment("PROD-EU", 1),
+        environment("STAGING", 0),
+    );
+    for env in [&prod, &prod_eu, &staging] {
+        store.insert_environment(env, &[]).await.unwrap();
+    }
+    let billing = application("Billing");
+    store.insert_application(&billing, &[]).await.unwrap();
+    let mut versions = vec![];
+    for number in 0..4 {
+        let v = version(billing.id, &format!("2.{number}.0"));
+        store.insert_version(&v, &[]).await.unwrap();
+        versions.push(v);
+    }
+    let base = now() - Duration::days(30);
+    let created = now();
+    let mut history: Vec<NewDeployment> = vec![];
+    for (env, count) in [(&prod, 11_200), (&prod_eu, 600), (&staging, 60)] {
+        for i in 0..count {
+            let mut d = deployment_of(&versions[rng.usize(..versions.len())], env, 0);
+            // Three to a minute, and one creation instant for all: the id orders ties.
+            d.deployment_date = base + Duration::minutes(i / 3);
+            d.created_at = created;
+            history.push(d);
+        }
+    }
+    store.insert_deployments_bulk(&history).await.unwrap();
+    store.rebuild_current_deployments().await.unwrap();
+    let mut retracted = std::collections::HashSet::new();
+    for _ in 0..40 {
+        let gone = &history[rng.usize(..11_800)];
+        if retracted.insert(gone.id) {
+            store
+                .retract_deployment(gone.id, now(), "admin", "test", &[], &[])
+                .await
+                .unwrap();
+        }
+    }
+    // The range leaves deployments before and after it in both measured pairs.
+    let (from, to) = (
+        base + Duration::minutes(100),
+        base + Duration::minutes(3_500),
+    );
+    let measured = [prod.id, prod_eu.id];
+
+    let mut read = vec![];
+    store
+        .insight_rows(&measured, None, from, to, &mut |record| read.push(record))
+        .await
+        .unwrap();
+
+    let identifier = |id: Uuid| {
+        let v = versions.iter().find(|v| v.id == id).unwrap();
+        (v.version_identifier.clone(), v.created_at, v.released_at)
+    };
+    let mut first_live = std::collections::HashMap::new();
+    for d in history.iter().filter(|d| !retracted.contains(&d.id)) {
+        let here = measured.contains(&d.environment_id);
+        let first = first_live
+            .entry((d.version_id, here))
+            .or_insert(d.deployment_date);
+        *first = (*first).min(d.deployment_date);
+    }
+    // Each measured pair in history order, walked from its newest: what followed each.
+    let mut expected: Vec<app::ssr::InsightRecord> = vec![];
+    for environment in measured {
+        let mut pair: Vec<&NewDeployment> = (history.iter())
+            .filter(|d| d.environment_id == environment)
+            .collect();
+        pair.sort_by_key(|d| (d.deployment_date, d.created_at, d.id));
+        let mut next: Option<&NewDeployment> = None;
+        for d in pair.into_iter().rev() {
+            if d.deployment_date >= from && d.deployment_date < to {
+                let (version_identifier, version_created_at, released_at) =
+                    identifier(d.version_id);
+                expected.push(app::ssr::InsightRecord {
+                    deployment_id: d.id,
+                    application_id: d.application_id,
+                    environment_id: d.environment_id,
+                    version_id: d.version_id,
+                    deployment_date: d.deployment_date,
+                    deleted_at: None,
+                    version_identifier,
+                    version_created_at,
+                    released_at,
+                    next_date: next.map(|n| n.deployment_date),
+                    next_version_identifier: next.map(|n| identifier(n.version_id).0),
+                    next_version_created_at: next.map(|n| identifier(n.version_id).1),
+                    first_here: first_live.get(&(d.version_id, true)).copied(),
+                    first_elsewhere: first_live.get(&(d.version_id, false)).copied(),
+                });
+            }
+            if !retracted.contains(&d.id) {
+                next = Some(d);
+            }
+        }
+    }
+    expected.sort_by_key(|r| r.deployment_id);
+    read.sort_by_key(|r| r.deployment_id);
+    // When each was retracted is the store's; only that it was is known here.
+    for record in &mut read {
+        assert_eq!(
+            record.deleted_at.take().is_some(),
+            retracted.contains(&record.deployment_id),
+            "seed {seed}"
+        );
+    }
+    assert_eq!(read.len(), expected.len(), "seed {seed}");
+    for (got, want) in read.iter().zip(&expected) {
+        assert_eq!(got, want, "seed {seed}");
+    }
 }

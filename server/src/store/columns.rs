@@ -501,6 +501,7 @@ json_row!(
 
 json_row!(
     /// A pair's first live deployment after the range insights measure.
+    #[derive(Clone)]
     InsightNextRow {
         application_id: Uuid,
         environment_id: Uuid,
@@ -512,6 +513,7 @@ json_row!(
 
 json_row!(
     /// A version's first live deployments to the measured environments and to any other.
+    #[derive(Clone)]
     InsightFirstsRow {
         version_id: Uuid,
         first_here: Option<JsonInstant>,

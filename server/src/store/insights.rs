@@ -29,6 +29,62 @@ pub(super) const LIVE_DEPLOYMENTS_PER_INSIGHT_READ: i64 = 5_000;
 /// At most this many applications in one read (the statements list them).
 pub(super) const APPLICATIONS_PER_INSIGHT_READ: usize = 100;
 
+/// One pair of an application too large for one read, read a page of at most
+/// [`LIVE_DEPLOYMENTS_PER_INSIGHT_READ`] deployments at a time, newest first (the pair index's
+/// order), so that even a pair with millions of deployments in the range is never held at once.
+pub(super) struct PairPage {
+    pub(super) environment: uuid::Uuid,
+    /// The oldest deployment read so far: the next page holds those strictly older.
+    pub(super) before: Option<app::ssr::HistoryKey>,
+    /// The oldest live deployment read so far: what followed the next page's newest.
+    pub(super) next: Option<columns::InsightNextRow>,
+    /// The last page was not full: the pair is read.
+    pub(super) done: bool,
+    /// The first deployments of the versions its pages held so far (and the application's
+    /// other pairs' before it): each version is looked up once.
+    pub(super) firsts: std::collections::HashMap<uuid::Uuid, columns::InsightFirstsRow>,
+}
+
+impl PairPage {
+    /// The first page of a pair, with the first deployments known from the application's pairs
+    /// read before it.
+    pub(super) fn new(
+        environment: uuid::Uuid,
+        firsts: std::collections::HashMap<uuid::Uuid, columns::InsightFirstsRow>,
+    ) -> Self {
+        PairPage {
+            environment,
+            before: None,
+            next: None,
+            done: false,
+            firsts,
+        }
+    }
+
+    /// Takes note of a page's rows: where the next one starts, and what follows it.
+    pub(super) fn read(&mut self, rows: &[columns::InsightRangeRow]) {
+        let key = |r: &&columns::InsightRangeRow| (r.deployment_date.0, r.created_at.0, r.id);
+        self.done = rows.len() < LIVE_DEPLOYMENTS_PER_INSIGHT_READ as usize;
+        if let Some(oldest) = rows.iter().min_by_key(key) {
+            self.before = Some(app::ssr::HistoryKey {
+                deployment_date: oldest.deployment_date.0,
+                created_at: oldest.created_at.0,
+                id: oldest.id,
+            });
+        }
+        let live = rows.iter().filter(|r| r.deleted_at.is_none());
+        if let Some(oldest) = live.min_by_key(key) {
+            self.next = Some(columns::InsightNextRow {
+                application_id: oldest.application_id,
+                environment_id: oldest.environment_id,
+                deployment_date: oldest.deployment_date,
+                version_identifier: oldest.version_identifier.clone(),
+                version_created_at: oldest.version_created_at,
+            });
+        }
+    }
+}
+
 /// `applications` in order, cut into the reads insights make: each read as many applications as
 /// stay within [`LIVE_DEPLOYMENTS_PER_INSIGHT_READ`] (by `live`, their live deployments to the
 /// measured environments; none if absent) and [`APPLICATIONS_PER_INSIGHT_READ`]. An application
@@ -145,7 +201,7 @@ macro_rules! insight_store {
             use crate::store::columns::{DbId, DbTime, InsightFirstsRow, InsightNextRow, InsightRangeRow};
             use crate::store::dialect::Dialect;
             use crate::store::outcome::map_sqlx_error;
-            use crate::store::insights::{insight_reads, insight_records, IDS_PER_STATEMENT, RANGE};
+            use crate::store::insights::{insight_reads, insight_records, PairPage, IDS_PER_STATEMENT, LIVE_DEPLOYMENTS_PER_INSIGHT_READ, RANGE};
             use std::collections::HashMap;
 
             #[async_trait::async_trait]
@@ -173,29 +229,46 @@ macro_rules! insight_store {
                             .collect(),
                     };
                     // Live deployments per application to these environments, from the pairs'
-                    // counts (one application is one read whatever its count).
-                    let mut live = HashMap::<Uuid, i64>::new();
-                    if applications.len() > 1 {
+                    // counts.
+                    let live: HashMap<Uuid, i64> = {
                         let mut count = sqlx::QueryBuilder::<$db>::new(
                             "SELECT application_id, CAST(SUM(live_deployments) AS BIGINT)
                                FROM current_deployment WHERE environment_id IN ",
                         );
                         Self::push_id_list(&mut count, environment_ids);
                         count.push(" GROUP BY application_id");
-                        live = count
+                        count
                             .build_query_as::<(DbId, i64)>()
                             .fetch_all(self.reader())
                             .await
                             .map_err(map_sqlx_error)?
                             .into_iter()
                             .map(|(id, n)| (id.0, n))
-                            .collect();
-                    }
+                            .collect()
+                    };
                     // A few applications at a time, as many as a bounded number of deployments:
                     // their pairs and versions are theirs alone, so each read is measured whole
                     // and then dropped, and a request's memory does not grow with the history.
+                    // An application over the bound alone is read pair by pair, a page at a time.
                     for read in insight_reads(&applications, &live) {
-                        for record in self.insight_chunk(environment_ids, read, from, to).await? {
+                        let over = |id: &Uuid| live.get(id).is_some_and(|&n| n > LIVE_DEPLOYMENTS_PER_INSIGHT_READ);
+                        if let [application] = read {
+                            if over(application) {
+                                let mut firsts = HashMap::new();
+                                for &environment in environment_ids {
+                                    let mut page = PairPage::new(environment, firsts);
+                                    while !page.done {
+                                        let records = self
+                                            .insight_chunk(environment_ids, read, from, to, Some(&mut page))
+                                            .await?;
+                                        records.into_iter().for_each(&mut *each);
+                                    }
+                                    firsts = page.firsts;
+                                }
+                                continue;
+                            }
+                        }
+                        for record in self.insight_chunk(environment_ids, read, from, to, None).await? {
                             each(record);
                         }
                     }
@@ -204,22 +277,34 @@ macro_rules! insight_store {
             }
 
             impl $store {
-                /// The insight records of `applications` (see `insight_rows`).
+                /// The insight records of `applications` (see `insight_rows`), or with `page`, of
+                /// the next page of one application's pair.
                 async fn insight_chunk(
                     &self,
                     environment_ids: &[Uuid],
                     applications: &[Uuid],
                     from: DateTime<Utc>,
                     to: DateTime<Utc>,
+                    mut page: Option<&mut PairPage>,
                 ) -> Result<Vec<InsightRecord>, StoreError> {
                     let environments = |qb: &mut sqlx::QueryBuilder<'static, $db>| {
                         qb.push("IN ");
                         Self::push_id_list(qb, environment_ids);
                     };
+                    let paged = page.as_deref().map(|p| (p.environment, p.before));
+                    let range_environments = |qb: &mut sqlx::QueryBuilder<'static, $db>| match paged {
+                        Some((environment, _)) => {
+                            qb.push("= ").push_bind(DbId(environment));
+                        }
+                        None => environments(qb),
+                    };
                     // Live deployments are read pair by pair from the pair index, which holds every
                     // column needed (an environment's range would visit a table row each, scattered
                     // over a year of history); the few retracted ones from their own index.
                     let range = self.json_rows::<InsightRangeRow>(|qb| {
+                        if paged.is_some() {
+                            qb.push("SELECT * FROM (");
+                        }
                         for (i, state) in ["IS NULL", "IS NOT NULL"].into_iter().enumerate() {
                             if i > 0 {
                                 qb.push(" UNION ALL ");
@@ -227,12 +312,30 @@ macro_rules! insight_store {
                             qb.push(RANGE).push(format!(" WHERE d.deleted_at {state} AND d.application_id IN "));
                             Self::push_id_list(qb, applications);
                             qb.push(" AND d.environment_id ");
-                            environments(qb);
+                            range_environments(qb);
                             qb.push(" AND d.deployment_date >= ").push_bind(DbTime(from));
                             qb.push(" AND d.deployment_date < ").push_bind(DbTime(to));
+                            if let Some((_, Some(before))) = paged {
+                                Self::push_after_key(qb, before);
+                            }
+                        }
+                        if paged.is_some() {
+                            qb.push(") page ORDER BY deployment_date DESC, created_at DESC, id DESC LIMIT ")
+                                .push_bind(LIVE_DEPLOYMENTS_PER_INSIGHT_READ);
                         }
                     });
                     let range = range.await?;
+                    // A later page's newest deployment was followed by the oldest live one of
+                    // the pages before it; the first page's, by the pair's first after the range.
+                    let carried = match page.as_deref_mut() {
+                        Some(page) => {
+                            let first = page.before.is_none();
+                            let carried = page.next.clone();
+                            page.read(&range);
+                            (!first).then(|| carried.into_iter().collect::<Vec<_>>())
+                        }
+                        None => None,
+                    };
                     if range.is_empty() {
                         return Ok(vec![]);
                     }
@@ -255,7 +358,15 @@ macro_rules! insight_store {
                         qb.push(" AND p.application_id IN ");
                         Self::push_id_list(qb, applications);
                     });
-                    let after = after.await?;
+                    let after = match carried {
+                        Some(carried) => carried,
+                        None => after.await?,
+                    };
+                    if let Some(page) = page.as_deref_mut().filter(|page| page.next.is_none()) {
+                        // A first page with no live deployment: the pair's first after the
+                        // range follows the next page too.
+                        page.next = after.first().cloned();
+                    }
 
                     let mut versions: Vec<Uuid> = range
                         .iter()
@@ -275,7 +386,17 @@ macro_rules! insight_store {
                         environments(qb);
                         qb.push(" ORDER BY f.deployment_date LIMIT 1)");
                     };
+                    // A paged pair's versions were mostly looked up for its earlier pages.
                     let mut firsts = Vec::with_capacity(versions.len());
+                    if let Some(page) = page.as_deref() {
+                        versions.retain(|version| match page.firsts.get(version) {
+                            Some(known) => {
+                                firsts.push(known.clone());
+                                false
+                            }
+                            None => true,
+                        });
+                    }
                     for chunk in versions.chunks(IDS_PER_STATEMENT) {
                         let rows = self.json_rows::<InsightFirstsRow>(|qb| {
                             qb.push("SELECT v.id AS version_id, ");
@@ -285,7 +406,11 @@ macro_rules! insight_store {
                             qb.push(" AS first_elsewhere FROM version v WHERE v.id IN ");
                             Self::push_id_list(qb, chunk);
                         });
-                        firsts.extend(rows.await?);
+                        let rows = rows.await?;
+                        if let Some(page) = page.as_deref_mut() {
+                            page.firsts.extend(rows.iter().map(|row| (row.version_id, row.clone())));
+                        }
+                        firsts.extend(rows);
                     }
                     Ok(insight_records(range, after, firsts))
                 }
