@@ -33,14 +33,40 @@ const DEPLOYMENTS_AFTER: &str =
       WHERE v.id = d.version_id
         AND d.deleted_at IS NULL AND d.deployment_date <= $1 AND d.deployment_date > $2";
 
-/// [`DEPLOYMENTS_AFTER`] as one JSON text: the backend's `JSON_ROWS` around it.
-pub(super) fn deployments_after_statement<D: Dialect>() -> String {
+/// [`DEPLOYMENTS_AFTER`] as one JSON text: the backend's `JSON_ROWS` around it. With
+/// `newest_two`, only each pair's newest two of them: all the state needs (the latest and the
+/// one before it), however many were recorded after the checkpoint. The checkpoint builder
+/// reads these: deployments recorded at one instant cannot be split by a checkpoint between
+/// them, and a benchmark recording 170,000 at one instant made each rebuild hold them all.
+pub(super) fn deployments_after_statement<D: Dialect>(newest_two: bool) -> String {
     use crate::store::columns::{DeploymentAfterRow, JsonRow};
+    let rows = if newest_two {
+        format!(
+            "SELECT * FROM ({}) ranked WHERE newest <= 2",
+            DEPLOYMENTS_AFTER.replacen(
+                "d.deployed_by",
+                "d.deployed_by, ROW_NUMBER() OVER (PARTITION BY d.application_id, d.environment_id
+                   ORDER BY d.deployment_date DESC, d.created_at DESC, d.id DESC) AS newest",
+                1
+            )
+        )
+    } else {
+        DEPLOYMENTS_AFTER.to_string()
+    };
     (D::JSON_ROWS)
         .replace("{columns}", &DeploymentAfterRow::COLUMNS.join(", "))
-        .replace("{rows}", DEPLOYMENTS_AFTER)
+        .replace("{rows}", &rows)
         .replace("{deployments}", D::LIVE_BY_DATE)
         .replace("{versions}", D::VERSIONS_SHOWN)
+}
+
+/// How many live deployments are dated after `$2` and at or before `$1` (a checkpoint's
+/// position counts them).
+pub(super) fn count_after_statement<D: Dialect>() -> String {
+    format!(
+        "SELECT COUNT(*) FROM {} WHERE d.deleted_at IS NULL AND d.deployment_date <= $1 AND d.deployment_date > $2",
+        D::LIVE_BY_DATE
+    )
 }
 
 /// Marks stale the checkpoints whose cells a change to one deployment alters: those at or after
@@ -70,7 +96,7 @@ macro_rules! checkpoint_store {
 
             use crate::store::batch::{Batch, Bound};
             use app::ssr::store::before_history;
-            use crate::store::checkpoints::{after_history, deployments_after_statement, LATEST_CHECKPOINT, MARK_STALE};
+            use crate::store::checkpoints::{after_history, count_after_statement, deployments_after_statement, LATEST_CHECKPOINT, MARK_STALE};
             use crate::store::columns::{DbId, DbTime, DeploymentAfterRow};
             use crate::store::dialect::Dialect;
             use crate::store::outcome::map_sqlx_error;
@@ -138,10 +164,12 @@ macro_rules! checkpoint_store {
 
                 /// The state at `at` on `conn` (see `CheckpointStore::state_at`; in a transaction
                 /// that reads one snapshot), with how many live deployments are dated at or
-                /// before it.
+                /// before it. With `newest_two`, reads only each pair's newest two deployments
+                /// after the checkpoint, and counts the rest.
                 async fn read_state_at(
                     conn: &mut <$db as sqlx::Database>::Connection,
                     at: DateTime<Utc>,
+                    newest_two: bool,
                 ) -> Result<(StateRead, i64), StoreError> {
                     let latest = sqlx::query_as::<_, (DbTime, i64, Vec<u8>)>(LATEST_CHECKPOINT)
                         .bind(DbTime(at))
@@ -150,7 +178,7 @@ macro_rules! checkpoint_store {
                         .map_err(map_sqlx_error)?;
                     let from = latest.as_ref().map_or_else(before_history, |(at, ..)| at.0);
                     let after: Option<String> =
-                        sqlx::query_scalar(&deployments_after_statement::<Self>())
+                        sqlx::query_scalar(&deployments_after_statement::<Self>(newest_two))
                             .bind(DbTime(at))
                             .bind(DbTime(from))
                             .fetch_one(&mut *conn)
@@ -159,7 +187,17 @@ macro_rules! checkpoint_store {
                     let after: Vec<DeploymentAfterRow> = after
                         .map_or(Ok(vec![]), |text| serde_json::from_str(&text))
                         .map_err(StoreError::other)?;
-                    let position = latest.as_ref().map_or(0, |(_, position, _)| *position) + after.len() as i64;
+                    let read_after = if newest_two {
+                        sqlx::query_scalar::<_, i64>(&count_after_statement::<Self>())
+                            .bind(DbTime(at))
+                            .bind(DbTime(from))
+                            .fetch_one(&mut *conn)
+                            .await
+                            .map_err(map_sqlx_error)?
+                    } else {
+                        after.len() as i64
+                    };
+                    let position = latest.as_ref().map_or(0, |(_, position, _)| *position) + read_after;
                     let state = StateRead::new(
                         latest.map(|(at, _, cells)| (at.0, cells)),
                         after.into_iter().map(Into::into).collect(),
@@ -178,7 +216,7 @@ macro_rules! checkpoint_store {
                     for first in [Self::ONE_SNAPSHOT, Self::TIME_TRAVEL_JOINS].into_iter().flatten() {
                         sqlx::query(first).execute(&mut *tx).await.map_err(map_sqlx_error)?;
                     }
-                    let (state, _) = Self::read_state_at(&mut tx, at).await?;
+                    let (state, _) = Self::read_state_at(&mut tx, at, false).await?;
                     tx.commit().await.map_err(map_sqlx_error)?;
                     Ok(state)
                 }
@@ -238,7 +276,7 @@ macro_rules! checkpoint_store {
                             }
                         }
                     };
-                    let (state, position) = Self::read_state_at(&mut tx, at.0).await?;
+                    let (state, position) = Self::read_state_at(&mut tx, at.0, true).await?;
                     let cells = encode_cells(&state.cells()?)?;
                     sqlx::query(
                         "INSERT INTO matrix_checkpoint (at, stale, position, cells)
@@ -332,13 +370,17 @@ mod tests {
             .await
             .unwrap();
 
-        let pinned = plan(&mut conn, &deployments_after_statement::<SqliteStore>()).await;
+        let pinned = plan(
+            &mut conn,
+            &deployments_after_statement::<SqliteStore>(false),
+        )
+        .await;
         assert!(
             pinned.contains("SEARCH d USING INDEX ix_deployment_live_date")
                 && pinned.contains("SEARCH v USING COVERING INDEX ix_version_shown"),
             "{pinned}"
         );
-        let unpinned = deployments_after_statement::<SqliteStore>()
+        let unpinned = deployments_after_statement::<SqliteStore>(false)
             .replace(
                 "deployment d INDEXED BY ix_deployment_live_date CROSS JOIN",
                 "deployment d JOIN",
@@ -347,7 +389,7 @@ mod tests {
                 "WHERE v.id = d.version_id\n        AND",
                 "ON v.id = d.version_id WHERE",
             );
-        assert_ne!(unpinned, deployments_after_statement::<SqliteStore>());
+        assert_ne!(unpinned, deployments_after_statement::<SqliteStore>(false));
         let chosen = plan(&mut conn, &unpinned).await;
         assert!(
             chosen.contains("SCAN v"),
