@@ -365,7 +365,9 @@ macro_rules! insight_store {
                     if let Some(page) = page.as_deref_mut().filter(|page| page.next.is_none()) {
                         // A first page with no live deployment: the pair's first after the
                         // range follows the next page too.
-                        page.next = after.first().cloned();
+                        page.next = (after.iter())
+                            .find(|next| next.environment_id == page.environment)
+                            .cloned();
                     }
 
                     let mut versions: Vec<Uuid> = range
